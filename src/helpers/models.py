@@ -1,0 +1,192 @@
+"""The architectures of both papers and their taps.
+
+- VGG-16 (*mechanism* Fig. 1A): 13 conv layers (3x3, ReLU, batch norm optional), max-pooling
+  after conv 2, 4, 7, 10, 13, three FC layers, output layer without bias. Taps after the
+  pooling of layers 2, 4, 7, 10, 13.
+- VGG-6 (*mechanism* Fig. 7A): 5 conv layers, each followed by 2x2 max-pooling, one FC layer.
+- AVGG-16 (*mechanism* Fig. 8A): VGG-16 with only two poolings, 4x4 average pooling after
+  conv 7 and 2x2 max-pooling after conv 13. Tap: 13.
+- EfficientNet-B0 (torchvision's; *universal* Tables 2, 3, 5): paper stage s is
+  ``features[s-1]``; taps at stages 1, 3, 4, 5, 7, 9, each average-pooled to the paper's grid.
+
+Both papers train the output layer **without bias**, so that every filter's field shows.
+A tap is a graph node name, read with torchvision's ``feature_extraction`` (:mod:`helpers.taps`).
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+from torch import nn
+
+MODELS = ("vgg16", "vgg6", "avgg16", "efficientnet_b0")
+
+# (out channels, pooling after this conv) for each conv layer, counted from 1 as in the papers.
+_VGG16 = [64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512]
+_VGG16_POOLS = {2: ("max", 2), 4: ("max", 2), 7: ("max", 2), 10: ("max", 2), 13: ("max", 2)}
+_VGG6 = [64, 128, 256, 512, 512]  # assumption: VGG-16's widths, one conv per block (papers give none)
+_VGG6_POOLS = {i: ("max", 2) for i in range(1, 6)}
+_AVGG16_POOLS = {7: ("avg", 4), 13: ("max", 2)}
+# EfficientNet-B0: paper stage -> grid of the 7x7 average pooling at 224x224 inputs (*universal*).
+EFFNET_STAGE_GRIDS = {1: 16, 3: 8, 4: 4, 5: 2, 7: 1, 9: 1}
+
+
+@dataclass(frozen=True)
+class Tap:
+    """A place to read a model: the paper's label, the graph node, and an optional pooling grid."""
+
+    name: str
+    node: str
+    grid: int | None = None  # adaptive average pooling to grid x grid before the FC layer
+
+
+def scaled(channels: int, width: float) -> int:
+    """Channels times the width multiplier, at least 1."""
+    return max(1, int(round(channels * width)))
+
+
+class VGG(nn.Module):
+    """A VGG-style network for 32x32 inputs with named layers (``features.conv3``, ``features.pool4``...)."""
+
+    def __init__(self, arch: str, channels: list[int], pools: dict, n_fc: int, num_classes: int,
+                 width: float = 1.0, batch_norm: bool = True, input_size: int = 32):
+        super().__init__()
+        layers: OrderedDict[str, nn.Module] = OrderedDict()
+        c_in, side = 3, input_size
+        for i, c in enumerate(channels, start=1):
+            c = scaled(c, width)
+            layers[f"conv{i}"] = nn.Conv2d(c_in, c, 3, padding=1, bias=not batch_norm)
+            if batch_norm:
+                layers[f"bn{i}"] = nn.BatchNorm2d(c)
+            layers[f"relu{i}"] = nn.ReLU(inplace=True)
+            if i in pools:
+                kind, k = pools[i]
+                layers[f"pool{i}"] = nn.MaxPool2d(k) if kind == "max" else nn.AvgPool2d(k)
+                side //= k
+            c_in = c
+        self.features = nn.Sequential(layers)
+        flat = c_in * side * side
+        head: OrderedDict[str, nn.Module] = OrderedDict()
+        hidden = scaled(512, width)
+        for k in range(1, n_fc):  # hidden FC layers (VGG-16, AVGG-16: two), then the output layer
+            head[f"fc{k}"] = nn.Linear(flat, hidden)
+            head[f"relu_fc{k}"] = nn.ReLU(inplace=True)
+            flat = hidden
+        head["out"] = nn.Linear(flat, num_classes, bias=False)
+        self.classifier = nn.Sequential(head)
+        self.arch = arch
+        self.input_size = input_size
+        self.taps = [Tap(str(i), f"features.pool{i}") for i in sorted(pools, reverse=True)]
+        if arch == "avgg16":
+            self.taps = [Tap("13", "features.pool13")]
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.features(x), 1))
+
+
+class ImageNetInput(nn.Module):
+    """Maps inputs in [-1, 1] to the mean/std normalization that ImageNet-pretrained weights expect."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+
+    def forward(self, x):
+        return ((x + 1) / 2 - self.mean) / self.std
+
+
+class EfficientNetB0(nn.Module):
+    """torchvision's EfficientNet-B0 with a bias-free output layer; stage s = ``features[s-1]``."""
+
+    def __init__(self, num_classes: int, width: float = 1.0, pretrained: bool = False, input_size: int = 224,
+                 dropout: float = 0.2, load_weights: bool = True):
+        super().__init__()
+        from torchvision.models import efficientnet as tv
+
+        if pretrained:
+            if width != 1.0:
+                raise ValueError("pretrained EfficientNet-B0 weights exist for width=1.0 only")
+            try:
+                net = tv.efficientnet_b0(weights=tv.EfficientNet_B0_Weights.IMAGENET1K_V1 if load_weights else None)
+            except Exception as err:
+                raise RuntimeError(
+                    "could not load torchvision's ImageNet weights for EfficientNet-B0 "
+                    f"({type(err).__name__}: {err}). They download from download.pytorch.org on first use and are "
+                    "cached in $TORCH_HOME (default ~/.cache/torch/hub/checkpoints/efficientnet_b0_rwightman-7f5810bc.pth); "
+                    "copy that file there on a machine without network, or use pretrained=False.") from err
+            self.input_norm = ImageNetInput()
+        else:
+            settings, last_channel = tv._efficientnet_conf("efficientnet_b0", width_mult=width, depth_mult=1.0)
+            net = tv.EfficientNet(settings, dropout=dropout, last_channel=last_channel)
+            self.input_norm = nn.Identity()
+        self.features = net.features
+        self.avgpool = net.avgpool
+        self.classifier = nn.Sequential(OrderedDict(
+            dropout=nn.Dropout(p=dropout, inplace=True),
+            out=nn.Linear(net.classifier[1].in_features, num_classes, bias=False)))
+        self.arch = "efficientnet_b0"
+        self.input_size = input_size
+        self.taps = [Tap(f"stage {s}", f"features.{s - 1}", g) for s, g in sorted(EFFNET_STAGE_GRIDS.items(),
+                                                                                  reverse=True)]
+
+    def forward(self, x):
+        x = self.avgpool(self.features(self.input_norm(x)))
+        return self.classifier(torch.flatten(x, 1))
+
+
+def build(name: str, num_classes: int, width: float = 1.0, *, batch_norm: bool = True,
+          input_size: int | None = None, pretrained: bool = False, load_weights: bool = True) -> nn.Module:
+    """Build one of the papers' models: ``vgg16``, ``vgg6``, ``avgg16`` or ``efficientnet_b0``.
+
+    ``width`` multiplies every layer's channel count (the ``cpu`` profile uses it);
+    ``input_size`` is the side of the square inputs (32 for the VGGs; *universal* feeds
+    EfficientNet-B0 224). The model carries ``model.taps`` in the papers' table order.
+    ``load_weights=False`` builds a pretrained model's architecture without fetching its weights
+    (for loading a cached state dict).
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}")
+    if not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+    if not width > 0:
+        raise ValueError(f"width must be positive, got {width!r}")
+    if name == "efficientnet_b0":
+        return EfficientNetB0(num_classes, width, pretrained=pretrained, input_size=input_size or 224,
+                              load_weights=load_weights)
+    if pretrained:
+        raise ValueError(f"no pretrained weights for {name}: the papers train it from scratch")
+    size = input_size or 32
+    if name == "vgg16":
+        return VGG(name, _VGG16, _VGG16_POOLS, 3, num_classes, width, batch_norm, size)
+    if name == "vgg6":
+        return VGG(name, _VGG6, _VGG6_POOLS, 1, num_classes, width, batch_norm, size)
+    return VGG(name, _VGG16, _AVGG16_POOLS, 3, num_classes, width, batch_norm, size)
+
+
+def output_layer(model: nn.Module) -> nn.Linear:
+    """The bias-free output layer of a model built by :func:`build`."""
+    return model.classifier.out
+
+
+def tap_table(model: nn.Module, input_size: int | None = None, taps: list[Tap] | None = None) -> pd.DataFrame:
+    """One row per tap, in the papers' table order: ``N_f``, ``F_s`` (positions per filter), ``FC_s`` = N_f * F_s.
+
+    At full width this is the N_f / F_s / FC_s part of *universal* Tables 1 (VGG-16, 32x32)
+    and 2 (EfficientNet-B0, 224x224).
+    """
+    from .taps import extract_batch
+
+    size = input_size or getattr(model, "input_size", 32)
+    taps = taps or model.taps
+    x = torch.zeros(1, 3, size, size)
+    outputs = extract_batch(model, x, taps)
+    rows = []
+    for t in taps:
+        _, N_f, F_s = outputs[t.name].shape
+        side = int(round(F_s ** 0.5))
+        rows.append(dict(tap=t.name, node=t.node, N_f=int(N_f), F_s=int(F_s), grid=f"{side}x{side}",
+                         FC_s=int(N_f * F_s)))
+    return pd.DataFrame(rows)
