@@ -1,0 +1,87 @@
+"""The three profiles every notebook takes as its first knob: ``smoke``, ``cpu`` (default), ``paper``.
+
+- ``paper``: the papers' architectures, epochs and hyper-parameters exactly (*mechanism*
+  Supplementary, "Hyper-parameters"; a GPU is needed).
+- ``cpu``: reduced width and epochs, same optimizer family (SGD + Nesterov + L2, step decay),
+  so that the book builds on a 2-core laptop and the qualitative claims can show.
+- ``smoke``: tiny subsets and one short epoch, for tests and CI (mini-batches of 20, so that
+  batch norm's running statistics settle within the epoch's 25 steps).
+
+Every knob a profile sets can be overridden: ``train_config("cpu", "vgg16", epochs=30)``.
+"""
+from __future__ import annotations
+
+from dataclasses import fields, replace
+
+from .train import Hyper, TrainConfig
+
+PROFILES = ("smoke", "cpu", "paper")
+
+# *mechanism* Supplementary, Figs. 1, 7, 8: (η, μ, α, epochs, (q, Δt)) per architecture.
+_VGG16_PAPER = Hyper(0.028, 0.975, 1.5e-3, 0.6, 20)
+PAPER = {
+    "vgg16": dict(epochs=200, conv=_VGG16_PAPER, fc=_VGG16_PAPER),
+    "vgg6": dict(epochs=200, conv=Hyper(0.0145, 0.97, 1e-3, 0.65, 20, q_late=0.55, switch=140),
+                 fc=Hyper(0.002, 0.975, 1.2e-3, 0.65, 20, q_late=0.5, switch=140)),
+    "avgg16": dict(epochs=280, conv=Hyper(0.00721, 0.98, 1.15e-3, 0.65, 20, q_late=0.55, switch=140),
+                   fc=Hyper(0.0045, 0.982, 1.35e-3, 0.65, 20, q_late=0.55, switch=150, offset=10)),
+    # *universal*'s EfficientNet-B0 hyper-parameters are in its Supplementary Information, which we
+    # do not have: transfer learning from ImageNet weights at 224x224 with VGG-16's optimizer family.
+    "efficientnet_b0": dict(epochs=30, pretrained=True, input_size=224,
+                            conv=Hyper(0.005, 0.9, 1e-4, 0.6, 10), fc=Hyper(0.05, 0.9, 1e-4, 0.6, 10)),
+}
+
+# The FC layer (probe) from a tap to the outputs (*mechanism* Supplementary): (η, μ, α), (0.6, 20).
+PAPER_PROBE = {
+    "vgg16": Hyper(0.1, 0.975, 1e-5, 0.6, 20),
+    "vgg6": Hyper(0.1, 0.975, 1e-5, 0.6, 20),
+    "avgg16": Hyper(0.02, 0.995, 1e-8, 0.6, 20),
+    "efficientnet_b0": Hyper(0.1, 0.975, 1e-5, 0.6, 20),
+}
+
+# cpu: measured on the 2-core machine (README, "Profiles"); the papers' optimizer family throughout.
+_CPU_HYPER = Hyper(0.028, 0.975, 1.5e-3, 0.6, 2)
+CPU = {
+    "vgg16": dict(width=0.25, epochs=18, conv=_CPU_HYPER, fc=_CPU_HYPER),
+    "vgg6": dict(width=0.25, epochs=20, conv=_CPU_HYPER, fc=_CPU_HYPER),
+    "avgg16": dict(width=0.25, epochs=12, conv=_CPU_HYPER, fc=_CPU_HYPER),
+    "efficientnet_b0": dict(width=0.5, epochs=15, input_size=32, conv=_CPU_HYPER, fc=_CPU_HYPER),
+}
+
+_SMOKE_HYPER = Hyper(0.02, 0.9, 5e-4, 0.6, 1)
+SMOKE = {m: dict(width=0.125, epochs=1, n_train=500, n_test=200, batch_size=20, conv=_SMOKE_HYPER, fc=_SMOKE_HYPER)
+         for m in PAPER}
+SMOKE["efficientnet_b0"] = dict(SMOKE["efficientnet_b0"], input_size=32)
+
+_TABLES = {"paper": PAPER, "cpu": CPU, "smoke": SMOKE}
+HYPER_KNOBS = ("eta", "mu", "alpha", "q", "dt")
+
+
+def train_config(profile: str, model: str, **overrides) -> TrainConfig:
+    """The training configuration of ``model`` under ``profile``, with knobs overridden.
+
+    Knobs are the fields of :class:`~helpers.train.TrainConfig` (``epochs``, ``width``,
+    ``seed``, ``K``, ``dataset``...) plus ``eta``, ``mu``, ``alpha``, ``q``, ``dt``, which
+    set both parameter groups at once.
+    """
+    if profile not in _TABLES:
+        raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
+    table = _TABLES[profile]
+    if model not in table:
+        raise ValueError(f"unknown model {model!r}: choose one of {', '.join(table)}")
+    known = {f.name for f in fields(TrainConfig)} | set(HYPER_KNOBS)
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"unknown knob(s) {unknown}: known knobs are {sorted(known)}")
+    hyper = {k: overrides.pop(k) for k in HYPER_KNOBS if k in overrides}
+    cfg = TrainConfig(model=model, **{**table[model], **overrides})
+    if hyper:
+        cfg = replace(cfg, conv=replace(cfg.conv, **hyper), fc=replace(cfg.fc, **hyper))
+    if cfg.epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {cfg.epochs}")
+    return cfg
+
+
+def probe_hyper(profile: str, model: str) -> Hyper:
+    """The papers' SGD hyper-parameters for the FC layer from a tap (any profile)."""
+    return PAPER_PROBE.get(model, PAPER_PROBE["vgg16"])

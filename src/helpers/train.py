@@ -1,0 +1,173 @@
+"""Stage 1 of the method: train the whole network (*mechanism* Supplementary, "Optimization").
+
+Cross-entropy, SGD with Nesterov momentum and L2 regularization (PyTorch ``weight_decay``),
+mini-batches of 100, learning rate multiplied by q every Δt epochs: (q, Δt). The papers
+give the conv layers and the FC layers their own (η, μ, α, schedule), so the optimizer has
+two parameter groups, ``conv`` (``model.features``) and ``fc`` (everything else).
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from .data import ImageData, batches
+
+
+@dataclass(frozen=True)
+class Hyper:
+    """(η, μ, α) and the step decay (q, Δt) of one parameter group.
+
+    From epoch ``switch`` on the factor becomes ``q_late`` (VGG-6, AVGG-16); ``offset``
+    shifts the decay epochs (AVGG-16's FC layers decay "10 epochs out of phase").
+    """
+
+    eta: float
+    mu: float
+    alpha: float
+    q: float = 0.6
+    dt: int = 20
+    q_late: float | None = None
+    switch: int | None = None
+    offset: int = 0
+
+    def factor(self, epoch: int) -> float:
+        """Learning-rate multiplier during ``epoch`` (counted from 1): q per boundary passed."""
+        f, b = 1.0, self.dt + self.offset
+        while b < epoch:
+            late = self.q_late is not None and self.switch is not None and b > self.switch
+            f *= self.q_late if late else self.q
+            b += self.dt
+        return f
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a trained network (and so its cache key)."""
+
+    model: str
+    dataset: str = "cifar10"
+    K: int | None = None
+    n_train: int | None = None
+    n_test: int | None = None
+    width: float = 1.0
+    batch_norm: bool = True
+    input_size: int | None = None
+    pretrained: bool = False
+    epochs: int = 200
+    batch_size: int = 100
+    seed: int = 0
+    conv: Hyper = field(default_factory=lambda: Hyper(0.028, 0.975, 1.5e-3))
+    fc: Hyper = field(default_factory=lambda: Hyper(0.028, 0.975, 1.5e-3))
+    channels_last: bool = True
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        d = dict(d)
+        d["conv"], d["fc"] = Hyper(**d["conv"]), Hyper(**d["fc"])
+        return cls(**d)
+
+
+def pick_device(device: str | None = None) -> torch.device:
+    """``device``, else ``$MECH_DEVICE``, else CUDA when present, else the CPU."""
+    device = device or os.environ.get("MECH_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.SGD:
+    """SGD with Nesterov momentum, one parameter group for the conv layers and one for the rest."""
+    conv = list(model.features.parameters())
+    conv_ids = {id(p) for p in conv}
+    rest = [p for p in model.parameters() if id(p) not in conv_ids]
+    groups = [dict(params=conv, lr=cfg.conv.eta, momentum=cfg.conv.mu, weight_decay=cfg.conv.alpha, name="conv"),
+              dict(params=rest, lr=cfg.fc.eta, momentum=cfg.fc.mu, weight_decay=cfg.fc.alpha, name="fc")]
+    return torch.optim.SGD([g for g in groups if g["params"]], lr=cfg.conv.eta, momentum=cfg.conv.mu, nesterov=True)
+
+
+def set_epoch_lr(opt: torch.optim.SGD, cfg: TrainConfig, epoch: int) -> None:
+    for g in opt.param_groups:
+        h = cfg.conv if g["name"] == "conv" else cfg.fc
+        g["lr"] = h.eta * h.factor(epoch)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, size: int | None = None,
+             device: torch.device | str = "cpu", batch_size: int = 500) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` on uint8 images ``x``."""
+    model.eval()
+    loss, correct = 0.0, 0
+    for xb, yb in batches(x, y, batch_size, size=size, device=device):
+        out = model(xb)
+        loss += nn.functional.cross_entropy(out, yb, reduction="sum").item()
+        correct += (out.argmax(1) == yb).sum().item()
+    return loss / len(y), correct / len(y)
+
+
+def train(model: nn.Module, data: ImageData, cfg: TrainConfig, *, device: torch.device | str = "cpu",
+          state: dict | None = None, on_epoch: Callable[[dict], None] | None = None,
+          progress: bool = True) -> list[dict]:
+    """Train ``model`` on ``data`` for ``cfg.epochs`` epochs; returns per-epoch metrics.
+
+    ``state`` (from a checkpoint) resumes after its last finished epoch: model, optimizer,
+    data order and augmentation continue exactly as an uninterrupted run would.
+    ``on_epoch(state)`` receives the state after every epoch (the run cache saves it).
+    """
+    device = torch.device(device)
+    model.to(device)
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+    opt = make_optimizer(model, cfg)
+    gen = torch.Generator().manual_seed(cfg.seed + 1)
+    metrics: list[dict] = []
+    start = 1
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        gen.set_state(state["generator"])
+        torch.set_rng_state(state["rng"])
+        metrics = list(state["metrics"])
+        start = state["epoch"] + 1
+    size = cfg.input_size if cfg.input_size and cfg.input_size != data.x_train.shape[-1] else None
+    n_batches = -(-len(data.y_train) // cfg.batch_size)
+    for epoch in range(start, cfg.epochs + 1):
+        set_epoch_lr(opt, cfg, epoch)
+        model.train()
+        t0 = time.perf_counter()
+        total, correct, loss_sum = 0, 0, 0.0
+        bar = tqdm(batches(data.x_train, data.y_train, cfg.batch_size, shuffle=True, augmented=True,
+                           generator=gen, size=size, device=device),
+                   total=n_batches, desc=f"{cfg.model} epoch {epoch}/{cfg.epochs}", disable=not progress,
+                   leave=False, mininterval=2.0)
+        for xb, yb in bar:
+            if cfg.channels_last:
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            out = model(xb)
+            loss = nn.functional.cross_entropy(out, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += len(yb)
+            loss_sum += loss.item() * len(yb)
+            correct += (out.argmax(1) == yb).sum().item()
+            bar.set_postfix(loss=f"{loss_sum / total:.3f}", refresh=False)
+        train_time = time.perf_counter() - t0
+        test_loss, test_acc = evaluate(model, data.x_test, data.y_test, size=size, device=device)
+        m = dict(epoch=epoch, lr_conv=opt.param_groups[0]["lr"], train_loss=loss_sum / total,
+                 train_acc=correct / total, test_loss=test_loss, test_acc=test_acc, seconds=train_time)
+        metrics.append(m)
+        if progress:
+            tqdm.write(f"{cfg.model} epoch {epoch}/{cfg.epochs}: loss {m['train_loss']:.3f} "
+                       f"train {m['train_acc']:.3f} test {test_acc:.3f} ({train_time:.0f} s)")
+        if on_epoch is not None:
+            on_epoch(dict(epoch=epoch, model=model.state_dict(), optimizer=opt.state_dict(),
+                          generator=gen.get_state(), rng=torch.get_rng_state(), metrics=metrics))
+    model.eval()
+    return metrics

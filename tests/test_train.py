@@ -1,0 +1,123 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import pytest
+import torch
+from conftest import ROOT
+
+from helpers import data, profiles, runs, train
+from helpers.train import Hyper
+
+
+def smoke(model="vgg16", **kw):
+    return profiles.train_config("smoke", model, n_train=None, n_test=None, **kw)
+
+
+def same_weights(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_step_decay_schedules():
+    assert [Hyper(1, 0.9, 0, 0.6, 20).factor(e) for e in (1, 20, 21, 41)] == pytest.approx([1, 1, 0.6, 0.36])
+    vgg6 = profiles.PAPER["vgg6"]["fc"]  # (0.65, 20) up to epoch 140, then (0.5, 20)
+    assert vgg6.factor(141) == pytest.approx(0.65 ** 7) and vgg6.factor(161) == pytest.approx(0.65 ** 7 * 0.5)
+    avgg_fc = profiles.PAPER["avgg16"]["fc"]  # 10 epochs out of phase: first decay after epoch 30
+    assert avgg_fc.factor(30) == 1 and avgg_fc.factor(31) == pytest.approx(0.65)
+
+
+def test_paper_profile_is_the_papers():
+    cfg = profiles.train_config("paper", "vgg16")
+    assert (cfg.epochs, cfg.batch_size, cfg.width) == (200, 100, 1.0)
+    assert (cfg.conv.eta, cfg.conv.mu, cfg.conv.alpha, cfg.conv.q, cfg.conv.dt) == (0.028, 0.975, 1.5e-3, 0.6, 20)
+    assert profiles.train_config("paper", "avgg16").epochs == 280
+    assert profiles.train_config("cpu", "vgg16", epochs=3, eta=0.01).conv.eta == 0.01
+    with pytest.raises(ValueError, match="unknown knob"):
+        profiles.train_config("cpu", "vgg16", epoch=3)
+    with pytest.raises(ValueError, match="unknown profile"):
+        profiles.train_config("gpu", "vgg16")
+    with pytest.raises(ValueError, match="unknown model"):
+        profiles.train_config("cpu", "resnet")
+
+
+def test_smoke_training_lowers_loss_and_beats_chance(synth10):
+    cfg = smoke(epochs=2)
+    model = runs.build_model(cfg, 10)
+    loss0, _ = train.evaluate(model, synth10.x_train, synth10.y_train)
+    metrics = train.train(model, synth10, cfg, progress=False)
+    loss1, acc = train.evaluate(model, synth10.x_train, synth10.y_train)
+    assert loss1 < loss0
+    assert metrics[-1]["train_loss"] < metrics[0]["train_loss"]
+    assert metrics[-1]["test_acc"] > 0.3  # chance is 0.1
+
+
+def test_same_seed_same_weights_and_cache_hit(synth10, monkeypatch, tmp_path):
+    cfg = smoke(epochs=1)
+    a = runs.get_run(cfg, synth10, progress=False)
+    monkeypatch.setenv("MECH_CACHE", str(tmp_path / "other"))
+    b = runs.get_run(cfg, synth10, progress=False)
+    assert a.key == b.key and same_weights(a.model, b.model)
+    c = runs.get_run(replace(cfg, seed=1), synth10, progress=False)
+    assert not same_weights(a.model, c.model)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("retrained although cached")
+
+    monkeypatch.setattr(train, "train", no_training)
+    hit = runs.get_run(cfg, synth10, progress=False)
+    assert same_weights(hit.model, b.model)
+    info = json.loads((hit.path / "run.json").read_text())
+    assert info["config"]["seed"] == 0 and len(info["metrics"]) == 1 and "torch" in info["versions"]
+    assert info["wall_seconds"] > 0
+
+
+def test_changed_knob_is_a_different_run(synth10):
+    assert runs.run_key(smoke(), synth10) != runs.run_key(smoke(eta=0.03), synth10)
+    assert runs.run_key(smoke(), synth10) != runs.run_key(smoke(), data.subset(synth10, 5))
+
+
+WORKER = """
+import sys, torch
+from helpers import data, profiles, runs
+cfg = profiles.train_config("smoke", "vgg16", n_train=None, n_test=None, epochs=4, batch_size=100)
+ds = data.synthetic_cifar(10, n_train=int(sys.argv[1]), n_test=100, seed=0)
+runs.get_run(cfg, ds, progress=False)
+"""
+
+
+def test_training_killed_mid_epoch_resumes_and_finishes(tmp_path):
+    n = 3000
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    proc = subprocess.Popen([sys.executable, "-c", WORKER, str(n)], env=env, cwd=tmp_path)
+    cache = tmp_path / "cache" / "runs"
+    deadline = time.time() + 120
+    while not list(cache.glob("*/checkpoint.pt")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.3)  # now inside epoch 2
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    run_dir = next(cache.glob("*"))
+    assert (run_dir / "checkpoint.pt").is_file() and not (run_dir / "model.pt").exists()
+    cfg = profiles.train_config("smoke", "vgg16", n_train=None, n_test=None, epochs=4, batch_size=100)
+    ds = data.synthetic_cifar(10, n_train=n, n_test=100, seed=0)
+    resumed = runs.get_run(cfg, ds, progress=False)
+    assert 1 <= resumed.info["resumed_from_epoch"] < 4 and len(resumed.info["metrics"]) == 4
+    assert not (run_dir / "checkpoint.pt").exists() and not list(run_dir.glob("*.tmp"))
+    # resuming continues exactly as an uninterrupted run
+    straight = runs.build_model(cfg, 10)
+    train.train(straight, ds, cfg, progress=False)
+    assert same_weights(resumed.model, straight)
+
+
+def test_corrupt_checkpoint_raises_a_clear_error(synth10):
+    cfg = smoke()
+    run_dir = runs.cache_root() / "runs" / runs.run_key(cfg, synth10)
+    run_dir.mkdir(parents=True)
+    (run_dir / "checkpoint.pt").write_bytes(b"\x00garbage")
+    with pytest.raises(runs.CorruptCacheError, match="corrupt.*rm "):
+        runs.get_run(cfg, synth10, progress=False)
