@@ -1,0 +1,369 @@
+"""Stage 3 of the method: what one filter does (DESIGN.md "The method, exactly", steps 2-8).
+
+With all FC weights silenced but filter f's, the field on output j is
+``h[j](x; f) = sum_s W[j, f, s] a[f, s](x)`` (step 2). From it:
+
+- the single-filter SR decision matrix (*mechanism* Fig. 3; step 3),
+- the field matrix ``M_f[i, j]`` = mean over label-i inputs of ``h[j](x; f)`` (*mechanism*
+  Fig. 4, *universal* Fig. 3; step 4). As h is linear in a, ``M_f = W_f . mean_a`` per label:
+  every filter at once from the per-label mean activations, no forward pass per filter,
+- normalization by the maximal element and clipping at a threshold (step 5),
+- clusters (step 6): the papers' greedy rule (*mechanism* Supplementary, Fig. 4) and an
+  order-independent variant,
+- noise (step 7) and the layer statistics n, N_c, C_s (step 8).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+import torch
+
+THRESHOLD = 0.3  # *mechanism* Fig. 4 (robust over 0.3-0.6, Supplementary)
+
+
+def check_threshold(threshold: float) -> float:
+    if not 0.0 < float(threshold) < 1.0:
+        raise ValueError(f"threshold must lie strictly between 0 and 1 (the papers use 0.3-0.6), got {threshold!r}")
+    return float(threshold)
+
+
+# --- fields -------------------------------------------------------------------------------------
+
+def class_means(features: torch.Tensor, labels: torch.Tensor, num_labels: int, chunk: int = 2048) -> torch.Tensor:
+    """Per-label mean activations ``(num_labels, N_f, F_s)`` of features ``(N, N_f, F_s)`` (any float dtype)."""
+    labels = torch.as_tensor(labels)
+    sums = torch.zeros((num_labels, *features.shape[1:]), dtype=torch.float64)
+    for s in range(0, len(features), chunk):
+        sums.index_add_(0, labels[s:s + chunk], features[s:s + chunk].to(torch.float64))
+    counts = torch.bincount(labels, minlength=num_labels)[:num_labels]
+    if (counts == 0).any():
+        raise ValueError(f"labels {(counts == 0).nonzero().flatten().tolist()} have no inputs: cannot average")
+    return (sums / counts.view(-1, *[1] * (features.dim() - 1))).float()
+
+
+def field_matrices(W: torch.Tensor, class_means: torch.Tensor) -> torch.Tensor:
+    """``M[f, i, j]`` = mean field on output j of label-i inputs through filter f alone.
+
+    ``W``: (N_l, N_f, F_s) probe weights; ``class_means``: (N_labels_in, N_f, F_s).
+    Returns (N_f, N_labels_in, N_l).
+    """
+    W, class_means = torch.as_tensor(W), torch.as_tensor(class_means)
+    if W.dim() != 3 or class_means.dim() != 3 or W.shape[1:] != class_means.shape[1:]:
+        raise ValueError(f"W must be (N_l, N_f, F_s) and class_means (N_labels, N_f, F_s) with the same N_f, F_s; "
+                         f"got {tuple(W.shape)} and {tuple(class_means.shape)}")
+    return torch.einsum("jfs,ifs->fij", W.float(), class_means.float())
+
+
+def normalize(M: torch.Tensor) -> torch.Tensor:
+    """Each filter's matrix divided by its maximal element (*mechanism* Fig. 4, left).
+
+    A matrix whose maximum is not positive has no above-threshold element: it becomes all zeros.
+    """
+    M = torch.as_tensor(M)
+    peak = M.amax(dim=(-2, -1), keepdim=True)
+    return torch.where(peak > 0, M / peak.clamp_min(torch.finfo(M.dtype).tiny), torch.zeros_like(M))
+
+
+def clip(M_norm: torch.Tensor, threshold: float = THRESHOLD) -> torch.Tensor:
+    """Boolean clipped matrix: 1 where the normalized element is >= threshold (Fig. 4, middle)."""
+    return torch.as_tensor(M_norm) >= check_threshold(threshold)
+
+
+def filter_fields(W: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    """``h[x, f, j]``: the field of every filter alone on every output, for a batch (N, N_f, F_s) -> (N, N_f, N_l)."""
+    return torch.einsum("nfs,jfs->nfj", features.float(), W.float())
+
+
+def decision_matrices(W: torch.Tensor, features: torch.Tensor, labels: torch.Tensor, num_labels: int,
+                      chunk: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+    """Single-filter SR decision matrices (*mechanism* Fig. 3), all filters at once.
+
+    Element [f, i, j]: fraction of label-i inputs that filter f alone classifies as j
+    (argmax of its fields); inputs whose fields through f are all zero are dropped and
+    each row is normalized over the rest. Returns ``(D, kept)`` with ``kept[f, i]`` the
+    number of label-i inputs that filter f did not drop.
+    """
+    N_l, N_f, _ = W.shape
+    labels = torch.as_tensor(labels)
+    counts = torch.zeros(N_f * num_labels * N_l, dtype=torch.int64)
+    f_idx = torch.arange(N_f)
+    for s in range(0, len(features), chunk):
+        h = filter_fields(W, features[s:s + chunk])  # (c, N_f, N_l)
+        alive = (h != 0).any(-1)  # (c, N_f)
+        pred = h.argmax(-1)
+        y = labels[s:s + chunk, None].expand_as(pred)
+        flat = (f_idx[None, :] * num_labels + y) * N_l + pred
+        counts += torch.bincount(flat[alive], minlength=counts.numel())
+    counts = counts.view(N_f, num_labels, N_l).double()
+    kept = counts.sum(-1)
+    return (counts / kept.clamp_min(1)[..., None]).float(), kept.long()
+
+
+# --- clusters -----------------------------------------------------------------------------------
+
+def _as_bool_numpy(B) -> np.ndarray:
+    if isinstance(B, torch.Tensor):
+        B = B.detach().cpu().numpy()
+    B = np.asarray(B).astype(bool)
+    if B.ndim != 2 or B.shape[0] != B.shape[1]:
+        raise ValueError(f"a clipped matrix must be square (labels x labels), got shape {B.shape}")
+    return B
+
+
+def greedy_clusters(B, order=None) -> list[list[int]]:
+    """Clusters of one clipped matrix by the papers' greedy rule (*mechanism* Supplementary, Fig. 4).
+
+    Walk the diagonal in label order (or ``order``); the first unassigned i with B[i, i] = 1
+    opens a cluster; each later unassigned j with B[j, j] = 1 joins if B[j, m] = B[m, j] = 1
+    for every member m; repeat until every diagonal one is in a cluster. Returns the clusters
+    in the order they were opened, each a sorted list of labels.
+    """
+    B = _as_bool_numpy(B)
+    order = range(len(B)) if order is None else [int(i) for i in order]
+    unassigned = [i for i in order if B[i, i]]
+    clusters = []
+    while unassigned:
+        members, rest = [unassigned[0]], []
+        for j in unassigned[1:]:
+            if B[j, members].all() and B[members, j].all():
+                members.append(j)
+            else:
+                rest.append(j)
+        clusters.append(sorted(members))
+        unassigned = rest
+    return clusters
+
+
+def order_independent_clusters(B, max_component: int = 16) -> list[list[int]]:
+    """Clusters that do not depend on the order of the labels (a variant beside the papers' rule).
+
+    Labels with B[i, i] = 1 are linked where B[i, j] = B[j, i] = 1. Each connected component
+    is split into blocks (cliques) so as to cover the most ones (sum of squared sizes), then
+    to use the fewest blocks; a component that is itself a block is one cluster. This is the
+    partition with the least noise, and it changes only where two partitions tie exactly.
+    Components larger than ``max_component`` (never seen in practice) fall back to the
+    greedy rule with labels ordered by degree.
+    """
+    B = _as_bool_numpy(B)
+    diag = np.flatnonzero(np.diag(B))
+    link = B & B.T
+    seen, clusters = set(), []
+    for start in diag:
+        if start in seen:
+            continue
+        comp, stack = [], [start]
+        seen.add(start)
+        while stack:
+            i = stack.pop()
+            comp.append(i)
+            for j in diag[link[i, diag]]:
+                if j not in seen:
+                    seen.add(j)
+                    stack.append(j)
+        comp = sorted(int(c) for c in comp)
+        if len(comp) > max_component:
+            sub = link[np.ix_(comp, comp)]
+            order = [comp[k] for k in np.lexsort((comp, -sub.sum(1)))]
+            clusters += greedy_clusters(B, order=order)
+        else:
+            clusters += _best_clique_partition(comp, link)
+    return sorted(clusters, key=lambda c: (c[0], len(c)))
+
+
+def _best_clique_partition(comp: list[int], link: np.ndarray) -> list[list[int]]:
+    """Partition ``comp`` into cliques maximizing (sum of squared sizes, -number of cliques)."""
+    if all(link[i, j] for i, j in combinations(comp, 2)):
+        return [comp]
+    best: tuple = (-1, 0, None)
+
+    def cliques_with(first, rest):  # all cliques containing ``first`` drawn from ``rest``
+        out = [[first]]
+        for j in rest:
+            out += [c + [j] for c in out if all(link[j, m] for m in c)]
+        return out
+
+    def search(remaining, chosen, score):
+        nonlocal best
+        if not remaining:
+            key = (score, -len(chosen))
+            if key > best[:2]:
+                best = (score, -len(chosen), [sorted(c) for c in chosen])
+            return
+        if score + len(remaining) ** 2 < best[0]:  # cannot reach the best even as one block
+            return
+        first, rest = remaining[0], remaining[1:]
+        for c in sorted(cliques_with(first, rest), key=len, reverse=True):
+            search([r for r in rest if r not in c], chosen + [c], score + len(c) ** 2)
+
+    search(comp, [], 0)
+    return best[2]
+
+
+RULES = {"greedy": greedy_clusters, "order_independent": order_independent_clusters}
+
+
+def cluster_ids(clusters: list[list[int]], n: int) -> np.ndarray:
+    """Label -> index of its cluster, -1 for labels in none."""
+    cid = np.full(n, -1, dtype=np.int64)
+    for k, c in enumerate(clusters):
+        cid[list(c)] = k
+    return cid
+
+
+def block_mask(cid) -> torch.Tensor:
+    """(..., n, n) Boolean mask of the cluster blocks from cluster ids (..., n)."""
+    cid = torch.as_tensor(cid)
+    return (cid[..., :, None] == cid[..., None, :]) & (cid[..., :, None] >= 0)
+
+
+def noise_count(B, clusters: list[list[int]]) -> int:
+    """Noise of one filter (step 7): ones of B outside every cluster block (the yellow elements)."""
+    B = torch.as_tensor(_as_bool_numpy(B))
+    return int((B & ~block_mask(cluster_ids(clusters, len(B)))).sum())
+
+
+def display_order(clusters: list[list[int]], n: int) -> list[int]:
+    """Label permutation showing clusters as diagonal blocks: clusters in order, then the other labels."""
+    first = [i for c in clusters for i in c]
+    return first + [i for i in range(n) if i not in set(first)]
+
+
+# --- layer statistics ---------------------------------------------------------------------------
+
+HIST_BINS = np.linspace(-1.0, 1.0, 201)  # values below -1 are counted in the lowest bin
+
+
+@dataclass
+class LayerAnalysis:
+    """Clusters and noise of every filter of one tap, and the statistics of *mechanism* Fig. 5."""
+
+    threshold: float
+    rule: str
+    clusters: list[list[list[int]]]  # per filter, its clusters
+    noise: np.ndarray  # (N_f,) noise elements per filter
+    dead: np.ndarray  # (N_f,) filters whose field matrix has no positive element
+    block_counts: np.ndarray  # (N_l, N_l): filters with (i, j) inside one of their cluster blocks
+    noise_counts: np.ndarray  # (N_l, N_l): filters with (i, j) a noise element
+    block_fields: np.ndarray  # same, summed normalized fields
+    noise_fields: np.ndarray
+    hist_cluster_rows: np.ndarray  # sub-threshold normalized fields of cluster rows (Fig. 5C left)
+    hist_other_rows: np.ndarray  # ... and of the other rows (Fig. 5C right)
+    sum_cluster_rows: float = 0.0
+    sum_other_rows: float = 0.0
+    bins: np.ndarray = field(default_factory=lambda: HIST_BINS.copy())
+
+    @property
+    def N_f(self) -> int:
+        return len(self.clusters)
+
+    @property
+    def N_l(self) -> int:
+        return self.block_counts.shape[1]
+
+    @property
+    def n(self) -> float:
+        """Mean noise per filter."""
+        return float(self.noise.mean())
+
+    @property
+    def N_c(self) -> float:
+        """Mean number of clusters per filter."""
+        return float(np.mean([len(c) for c in self.clusters]))
+
+    @property
+    def sizes(self) -> list[int]:
+        return [len(c) for cs in self.clusters for c in cs]
+
+    @property
+    def C_s(self) -> float:
+        """Mean cluster size over all clusters of the layer (nan where there are none)."""
+        s = self.sizes
+        return float(np.mean(s)) if s else float("nan")
+
+    @property
+    def size_fraction(self) -> dict[int, float]:
+        """Fraction of the layer's clusters of each size (*mechanism* Fig. 5A, right)."""
+        c = Counter(self.sizes)
+        total = sum(c.values())
+        return {k: v / total for k, v in sorted(c.items())}
+
+    @property
+    def appearances(self) -> np.ndarray:
+        """Number of the layer's clusters that contain each label (*mechanism* Fig. 5B)."""
+        return np.diag(self.block_counts).copy()
+
+    @property
+    def mean_cluster_rows(self) -> float:
+        return self.sum_cluster_rows / max(1, self.hist_cluster_rows.sum())
+
+    @property
+    def mean_other_rows(self) -> float:
+        return self.sum_other_rows / max(1, self.hist_other_rows.sum())
+
+    def summary(self) -> dict:
+        return dict(N_f=self.N_f, n=self.n, N_c=self.N_c, C_s=self.C_s, dead_filters=int(self.dead.sum()))
+
+
+def analyze_layer(W: torch.Tensor, class_means: torch.Tensor, threshold: float = THRESHOLD,
+                  rule: str = "greedy", chunk: int = 64) -> LayerAnalysis:
+    """Field matrices -> normalized -> clipped -> clusters and noise, for every filter of a tap.
+
+    ``W`` (N_l, N_f, F_s), ``class_means`` (N_l, N_f, F_s); filters are processed ``chunk``
+    at a time so that ImageNet-sized layers (1280 filters x 1000 labels) fit in memory.
+    """
+    threshold = check_threshold(threshold)
+    if rule not in RULES:
+        raise ValueError(f"unknown cluster rule {rule!r}: choose one of {sorted(RULES)}")
+    N_l, N_f, _ = W.shape
+    if class_means.shape[0] != N_l:
+        raise ValueError(f"clusters need a square field matrix: {class_means.shape[0]} input labels, {N_l} outputs")
+    find = RULES[rule]
+    out = dict(clusters=[], noise=[], dead=[], block_counts=np.zeros((N_l, N_l), np.int64),
+               noise_counts=np.zeros((N_l, N_l), np.int64), block_fields=np.zeros((N_l, N_l)),
+               noise_fields=np.zeros((N_l, N_l)), hist_cluster_rows=np.zeros(len(HIST_BINS) - 1, np.int64),
+               hist_other_rows=np.zeros(len(HIST_BINS) - 1, np.int64), sum_cluster_rows=0.0, sum_other_rows=0.0)
+    for s in range(0, N_f, chunk):
+        M = field_matrices(W[:, s:s + chunk], class_means[:, s:s + chunk])
+        dead = M.amax(dim=(1, 2)) <= 0
+        Mn = normalize(M)
+        B = clip(Mn, threshold)
+        Bn = B.numpy()
+        clusters = [find(b) for b in Bn]
+        cid = torch.from_numpy(np.stack([cluster_ids(c, N_l) for c in clusters]))
+        block = block_mask(cid)
+        assert bool((B | ~block).all()), "a cluster block holds a zero: the cluster rule is broken"
+        noise = B & ~block
+        out["clusters"] += clusters
+        out["noise"].append(noise.sum((1, 2)).numpy())
+        out["dead"].append(dead.numpy())
+        out["block_counts"] += block.sum(0).numpy()
+        out["noise_counts"] += noise.sum(0).numpy()
+        out["block_fields"] += (Mn * block).sum(0).double().numpy()
+        out["noise_fields"] += (Mn * noise).sum(0).double().numpy()
+        sub = ~B & ~dead[:, None, None]
+        rows = (cid >= 0)[:, :, None].expand_as(B)
+        for name, sel in (("cluster_rows", sub & rows), ("other_rows", sub & ~rows)):
+            v = Mn[sel].numpy()  # normalized by the maximum, so <= 1, but unbounded below
+            out[f"hist_{name}"] += np.histogram(np.clip(v, HIST_BINS[0], HIST_BINS[-1]), HIST_BINS)[0]
+            out[f"sum_{name}"] += float(v.sum(dtype=np.float64))
+    out["noise"] = np.concatenate(out["noise"]) if out["noise"] else np.zeros(0, np.int64)
+    out["dead"] = np.concatenate(out["dead"]) if out["dead"] else np.zeros(0, bool)
+    return LayerAnalysis(threshold=threshold, rule=rule, **out)
+
+
+def naive_field_matrix(model_head, features: torch.Tensor, labels: torch.Tensor, f: int, num_labels: int):
+    """Reference implementation: silence every FC weight but filter f's and push every input through.
+
+    ``model_head`` is an ``nn.Linear`` (N_l, N_f * F_s) without bias; returns the (N_labels, N_l)
+    field matrix of filter f as the mean over label-i inputs of the output fields.
+    """
+    N, N_f, F_s = features.shape
+    W = model_head.weight.detach().view(-1, N_f, F_s)
+    silenced = torch.zeros_like(W)
+    silenced[:, f] = W[:, f]
+    out = features.float().flatten(1) @ silenced.flatten(1).T  # (N, N_l)
+    labels = torch.as_tensor(labels)
+    return torch.stack([out[labels == i].mean(0) for i in range(num_labels)])

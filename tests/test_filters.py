@@ -1,0 +1,148 @@
+"""Clusters, noise and field matrices against the papers' worked examples and naive implementations."""
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from helpers import filters
+
+
+def fig4b_matrix():
+    """*mechanism* Fig. 4B: clusters (0,4,9), (1,2,5), (7), (8) and six noise elements."""
+    B = np.zeros((10, 10), bool)
+    for c in ([0, 4, 9], [1, 2, 5], [7], [8]):
+        B[np.ix_(c, c)] = True
+    for i, j in [(3, 0), (3, 1), (6, 2), (6, 5), (0, 7), (9, 8)]:  # one-way links: no cluster can absorb them
+        B[i, j] = True
+    return B
+
+
+def test_mechanism_fig4b_worked_example():
+    B = fig4b_matrix()
+    clusters = filters.greedy_clusters(B)
+    assert clusters == [[0, 4, 9], [1, 2, 5], [7], [8]]
+    assert filters.display_order(clusters, 10) == [0, 4, 9, 1, 2, 5, 7, 8, 3, 6]
+    assert filters.noise_count(B, clusters) == 6
+    assert filters.greedy_clusters(torch.from_numpy(B)) == clusters  # numpy or torch
+    assert filters.order_independent_clusters(B) == clusters
+
+
+def test_greedy_rule_depends_on_label_order_and_the_variant_does_not():
+    # *mechanism* SI: "a filter with two clusters of sizes 3x3 and 1x1 retrieved by iterating from 0 to 9
+    # can yield in certain very rare scenarios, two clusters of size 2x2". Triangle {1,2,3} plus 0 linked to 3.
+    B = np.eye(4, dtype=bool)
+    for i, j in [(1, 2), (1, 3), (2, 3), (0, 3)]:
+        B[i, j] = B[j, i] = True
+    assert filters.greedy_clusters(B) == [[0, 3], [1, 2]]
+    assert filters.greedy_clusters(B, order=[3, 2, 1, 0]) == [[1, 2, 3], [0]]
+    assert filters.noise_count(B, [[0, 3], [1, 2]]) == 4 and filters.noise_count(B, [[1, 2, 3], [0]]) == 2
+    for perm in ([0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]):
+        P = np.asarray(perm)
+        relabelled = B[np.ix_(P, P)]  # label k of the new matrix is label perm[k] of the old one
+        got = filters.order_independent_clusters(relabelled)
+        assert sorted(sorted(int(P[i]) for i in c) for c in got) == [[0], [1, 2, 3]]
+
+
+def test_shapes_and_errors():
+    with pytest.raises(ValueError, match="square"):
+        filters.greedy_clusters(np.ones((2, 3), bool))
+    with pytest.raises(ValueError, match="threshold"):
+        filters.clip(torch.zeros(1, 2, 2), 1.5)
+    with pytest.raises(ValueError, match="N_f, F_s"):
+        filters.field_matrices(torch.zeros(10, 4, 1), torch.zeros(10, 5, 1))
+
+
+bool_matrices = st.integers(1, 8).flatmap(
+    lambda n: st.lists(st.booleans(), min_size=n * n, max_size=n * n).map(lambda v: np.array(v).reshape(n, n)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(bool_matrices)
+def test_cluster_properties(B):
+    n = len(B)
+    for rule in (filters.greedy_clusters, filters.order_independent_clusters):
+        clusters = rule(B)
+        members = [i for c in clusters for i in c]
+        assert sorted(members) == sorted(np.flatnonzero(np.diag(B)).tolist())  # each diagonal one in one cluster
+        for c in clusters:
+            assert B[np.ix_(c, c)].all()  # a cluster is a block of ones
+        ones_in_blocks = sum(len(c) ** 2 for c in clusters)
+        assert ones_in_blocks + filters.noise_count(B, clusters) == B.sum()
+        order = filters.display_order(clusters, n)
+        assert sorted(order) == list(range(n))
+    # the order-independent variant never leaves more noise than the greedy rule
+    assert filters.noise_count(B, filters.order_independent_clusters(B)) <= filters.noise_count(
+        B, filters.greedy_clusters(B))
+
+
+@settings(max_examples=150, deadline=None)
+@given(bool_matrices, st.randoms(use_true_random=False))
+def test_order_independent_statistics_ignore_relabelling(B, rnd):
+    perm = list(range(len(B)))
+    rnd.shuffle(perm)
+    P = np.asarray(perm)
+    a, b = filters.order_independent_clusters(B), filters.order_independent_clusters(B[np.ix_(P, P)])
+    assert sorted(map(len, a)) == sorted(map(len, b))
+    assert filters.noise_count(B, a) == filters.noise_count(B[np.ix_(P, P)], b)
+
+
+def random_tap(N=600, N_f=12, F_s=4, N_l=5, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.arange(N) % N_l
+    feats = torch.relu(torch.randn(N, N_f, F_s, generator=g) + 0.5 * torch.randn(N_l, N_f, F_s, generator=g)[labels])
+    feats[:40, 3] = 0  # some inputs give filter 3 nothing at all
+    W = torch.randn(N_l, N_f, F_s, generator=g)
+    return feats, labels, W
+
+
+def test_field_matrices_equal_the_naive_silenced_pass():
+    feats, labels, W = random_tap()
+    head = torch.nn.Linear(12 * 4, 5, bias=False)
+    head.weight.data = W.reshape(5, -1)
+    M = filters.field_matrices(W, filters.class_means(feats, labels, 5))
+    for f in range(12):
+        naive = filters.naive_field_matrix(head, feats, labels, f, 5)
+        assert torch.allclose(M[f], naive, atol=1e-5, rtol=1e-5)
+
+
+def test_decision_matrices_equal_a_loop_over_inputs():
+    feats, labels, W = random_tap(N=200)
+    D, kept = filters.decision_matrices(W, feats, labels, 5, chunk=64)
+    for f in (0, 3, 7):
+        counts = torch.zeros(5, 5)
+        for x, y in zip(feats, labels):
+            h = (W[:, f] * x[f]).sum(-1)
+            if (h != 0).any():
+                counts[y, h.argmax()] += 1
+        assert torch.equal(kept[f], counts.sum(1).long())
+        assert torch.allclose(D[f], counts / counts.sum(1, keepdim=True).clamp_min(1))
+    silent = (feats[:, 3] == 0).all(-1)  # all-zero activations (the first 40 and ReLU's own) give zero fields
+    assert silent[:40].all() and kept[3].sum() == 200 - silent.sum()
+
+
+def test_normalize_and_clip():
+    M = torch.tensor([[[2.0, 1.0], [-1.0, 0.5]], [[-1.0, -2.0], [-3.0, -1.0]]])
+    Mn = filters.normalize(M)
+    assert torch.equal(Mn[0], torch.tensor([[1.0, 0.5], [-0.5, 0.25]])) and not Mn[1].any()
+    assert filters.clip(Mn, 0.3).tolist() == [[[True, True], [False, False]], [[False, False], [False, False]]]
+
+
+def test_analyze_layer_agrees_with_filter_by_filter():
+    feats, labels, W = random_tap(N_f=40, seed=3)
+    means = filters.class_means(feats, labels, 5)
+    for chunk in (7, 64):
+        la = filters.analyze_layer(W, means, threshold=0.3, chunk=chunk)
+        B = filters.clip(filters.normalize(filters.field_matrices(W, means)), 0.3)
+        clusters = [filters.greedy_clusters(b) for b in B]
+        assert la.clusters == clusters
+        assert la.noise.tolist() == [filters.noise_count(b, c) for b, c in zip(B, clusters)]
+        assert la.N_c == pytest.approx(np.mean([len(c) for c in clusters]))
+        sizes = [len(x) for c in clusters for x in c]
+        assert la.C_s == pytest.approx(np.mean(sizes))
+        assert sum(la.size_fraction.values()) == pytest.approx(1)
+        assert la.appearances.tolist() == [sum(i in x for c in clusters for x in c) for i in range(5)]
+        assert la.appearances.sum() == pytest.approx(len(clusters) * la.N_c * la.C_s)
+        total_sub = (~B).sum() - (~B[la.dead]).sum()
+        assert la.hist_cluster_rows.sum() + la.hist_other_rows.sum() == total_sub
+    with pytest.raises(ValueError, match="rule"):
+        filters.analyze_layer(W, means, rule="random")
