@@ -78,15 +78,17 @@ def filter_fields(W: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
 
 
 def decision_matrices(W: torch.Tensor, features: torch.Tensor, labels: torch.Tensor, num_labels: int,
-                      chunk: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+                      chunk: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Single-filter SR decision matrices (*mechanism* Fig. 3), all filters at once.
 
     Element [f, i, j]: fraction of label-i inputs that filter f alone classifies as j
     (argmax of its fields); inputs whose fields through f are all zero are dropped and
     each row is normalized over the rest. Returns ``(D, kept)`` with ``kept[f, i]`` the
-    number of label-i inputs that filter f did not drop.
+    number of label-i inputs that filter f did not drop. Inputs go ``chunk`` at a time (default:
+    about 2**24 fields, 64 MB, whatever the layer's size).
     """
     N_l, N_f, _ = W.shape
+    chunk = chunk or max(1, 2 ** 24 // (N_f * N_l))
     labels = torch.as_tensor(labels)
     counts = torch.zeros(N_f * num_labels * N_l, dtype=torch.int64)
     f_idx = torch.arange(N_f)

@@ -137,3 +137,33 @@ def _lbfgs(layer, X, y, alpha, max_iter, m):
     with torch.no_grad():
         loss = nn.functional.cross_entropy(layer(X), y) + 0.5 * alpha * layer.weight.pow(2).sum()
     return evals, float(loss)
+
+
+def layer_probes(run, data, *, solver: str = DEFAULT_SOLVER, hyper: Hyper | None = None, epochs: int = 100,
+                 max_iter: int = 150, taps: list | None = None, seed: int = 0,
+                 progress: bool = True) -> dict[str, Probe]:
+    """The FC layer of every tap of a cached run, trained on its training-set features (cached on disk).
+
+    Keyed like the runs: the run, the data, the solver and its settings, and this module's source.
+    """
+    from . import probes as this, taps as taps_mod
+    from .profiles import probe_hyper
+    from .runs import cache_root, code_version, key_of, load_torch, locked, save_torch
+
+    hyper = hyper or probe_hyper("paper", run.config.model)
+    taps = taps or run.model.taps
+    key = key_of(dict(run=run.key, data=data.fingerprint(), solver=solver, hyper=str(hyper), epochs=epochs,
+                      max_iter=max_iter, taps=[t.name for t in taps], seed=seed, code=code_version(this, taps_mod)))
+    path = cache_root() / "probes" / f"{key}.pt"
+    with locked(path.parent):
+        if path.is_file():
+            return {name: Probe(**d) for name, d in load_torch(path, "probes").items()}
+    train_f, train_y = taps_mod.run_features(run, data, "train", taps=taps, progress=progress)
+    test_f, test_y = taps_mod.run_features(run, data, "test", taps=taps, progress=progress)
+    out = {}
+    for t in tqdm(taps, desc="probes", disable=not progress, leave=False):
+        out[t.name] = train_probe(train_f[t.name], train_y, test_f[t.name], test_y, data.num_classes, solver=solver,
+                                  hyper=hyper, epochs=epochs, max_iter=max_iter, seed=seed, progress=progress)
+    with locked(path.parent):
+        save_torch({k: vars(p) for k, p in out.items()}, path)
+    return out

@@ -40,7 +40,7 @@ PAPER_PROBE = {
 }
 
 # cpu: measured on the 2-core machine (README, "Profiles"); the papers' optimizer family throughout.
-_CPU_HYPER = Hyper(0.028, 0.975, 1.5e-3, 0.6, 2)
+_CPU_HYPER = Hyper(0.05, 0.9, 5e-4, 0.5, 4)
 CPU = {
     "vgg16": dict(width=0.25, epochs=18, conv=_CPU_HYPER, fc=_CPU_HYPER),
     "vgg6": dict(width=0.25, epochs=20, conv=_CPU_HYPER, fc=_CPU_HYPER),

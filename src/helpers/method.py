@@ -1,0 +1,50 @@
+"""The whole method on one trained network, tap by tap (*universal* Fig. 1; DESIGN steps 1-9).
+
+    study = method.study(run, data)          # probes (stage 2) + filter analysis (stage 3) for every tap
+    study.table()                            # universal's Table 1 format: N_f, F_s, FC_s, accuracy, n, N_c, C_s
+
+Field matrices are taken over the test inputs (*mechanism* Fig. 4; DESIGN step 4).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+
+from . import filters, probes, snr, taps as taps_mod
+from .filters import LayerAnalysis
+from .probes import Probe
+
+
+@dataclass
+class Study:
+    """Per tap: the probe, the per-label mean activations and the filter analysis."""
+
+    run: object
+    probes: dict[str, Probe]
+    means: dict[str, torch.Tensor]
+    layers: dict[str, LayerAnalysis]
+
+    def table(self) -> pd.DataFrame:
+        rows = []
+        for name, la in self.layers.items():
+            W = self.probes[name].W
+            N_l, N_f, F_s = W.shape
+            est = snr.snr_estimates(N_f, N_l, la.n, la.N_c, la.C_s) if N_l > 1 else {}
+            rows.append(dict(tap=name, N_f=N_f, F_s=F_s, FC_s=N_f * F_s, accuracy=self.probes[name].test_acc,
+                             n=la.n, N_c=la.N_c, C_s=la.C_s, **{k: est.get(k) for k in ("signal", "noise_E",
+                                                                                           "SNR_E")}))
+        return pd.DataFrame(rows)
+
+
+def study(run, data, *, threshold: float = filters.THRESHOLD, rule: str = "greedy", solver: str = probes.DEFAULT_SOLVER,
+          taps: list | None = None, progress: bool = True, **probe_kw) -> Study:
+    """Probe every tap of ``run`` and analyse every filter of it (test-set field matrices)."""
+    filters.check_threshold(threshold)
+    taps = taps or run.model.taps
+    trained = probes.layer_probes(run, data, solver=solver, taps=taps, progress=progress, **probe_kw)
+    test_f, test_y = taps_mod.run_features(run, data, "test", taps=taps, progress=progress)
+    means = {t.name: filters.class_means(test_f[t.name], test_y, data.num_classes) for t in taps}
+    layers = {t.name: filters.analyze_layer(trained[t.name].W, means[t.name], threshold, rule) for t in taps}
+    return Study(run, trained, means, layers)

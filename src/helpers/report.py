@@ -1,0 +1,35 @@
+"""Small display helpers shared by the notebooks: knobs, claims (holds / does not hold), paper beside run."""
+from __future__ import annotations
+
+import pandas as pd
+
+from . import models, paper, profiles
+
+PAPER_TAP_TABLE = {"vgg16": ("table1", 32), "efficientnet_b0": ("table2", 224)}
+
+
+def knobs(**values) -> pd.DataFrame:
+    """The profile and knobs that produced a page, as a one-column table."""
+    return pd.DataFrame({"value": {k: repr(v) for k, v in values.items()}}).rename_axis("knob")
+
+
+def claims(rows: list[tuple[str, bool, str]]) -> pd.DataFrame:
+    """Claims checked on this run: ``(claim, holds, evidence)`` -> a table with holds / does not hold."""
+    return pd.DataFrame([dict(claim=c, result="holds" if ok else "does not hold", evidence=e) for c, ok, e in rows])
+
+
+def architecture(profile: str, model: str, width: float | None = None) -> pd.DataFrame:
+    """A model's taps at the profile's width beside the full-width taps and, where there is one, the paper's table."""
+    cfg = profiles.train_config(profile, model, **({} if width is None else dict(width=width)))
+    size = cfg.input_size or (224 if model == "efficientnet_b0" else 32)
+    run = models.tap_table(models.build(model, 10, cfg.width, input_size=size), size)
+    full_size = PAPER_TAP_TABLE.get(model, (None, 32))[1]
+    full = models.tap_table(models.build(model, 100), full_size)
+    out = run[["tap", "N_f", "F_s", "FC_s"]].rename(columns=lambda c: c if c == "tap" else f"{c} (width {cfg.width:g}, "
+                                                                                          f"{size}x{size})")
+    out = out.merge(full[["tap", "N_f", "F_s", "FC_s"]].rename(columns=lambda c: c if c == "tap" else
+                                                                f"{c} (full, {full_size}x{full_size})"), on="tap")
+    if model in PAPER_TAP_TABLE:
+        ref = paper.table(PAPER_TAP_TABLE[model][0])[["tap", "N_f", "F_s", "FC_s"]]
+        out = out.merge(ref.rename(columns=lambda c: c if c == "tap" else f"{c} (paper)"), on="tap", how="left")
+    return out
