@@ -32,16 +32,20 @@ def check_threshold(threshold: float) -> float:
 
 # --- fields -------------------------------------------------------------------------------------
 
-def class_means(features: torch.Tensor, labels: torch.Tensor, num_labels: int, chunk: int = 2048) -> torch.Tensor:
-    """Per-label mean activations ``(num_labels, N_f, F_s)`` of features ``(N, N_f, F_s)`` (any float dtype)."""
+def class_means(features: torch.Tensor, labels: torch.Tensor, num_labels: int, chunk: int = 4096) -> torch.Tensor:
+    """Per-label mean activations ``(num_labels, N_f, F_s)`` of features ``(N, N_f, F_s)`` (any float dtype).
+
+    Sums as one-hot matrix products, chunk by chunk (float16 memory-mapped caches welcome).
+    """
     labels = torch.as_tensor(labels)
-    sums = torch.zeros((num_labels, *features.shape[1:]), dtype=torch.float64)
-    for s in range(0, len(features), chunk):
-        sums.index_add_(0, labels[s:s + chunk], features[s:s + chunk].to(torch.float64))
     counts = torch.bincount(labels, minlength=num_labels)[:num_labels]
     if (counts == 0).any():
         raise ValueError(f"labels {(counts == 0).nonzero().flatten().tolist()} have no inputs: cannot average")
-    return (sums / counts.view(-1, *[1] * (features.dim() - 1))).float()
+    sums = torch.zeros(num_labels, features[0].numel(), dtype=torch.float64)
+    for s in range(0, len(features), chunk):
+        onehot = torch.nn.functional.one_hot(labels[s:s + chunk], num_labels).T.float()
+        sums += (onehot @ features[s:s + chunk].reshape(len(onehot.T), -1).float()).double()
+    return (sums / counts[:, None]).float().view(num_labels, *features.shape[1:])
 
 
 def field_matrices(W: torch.Tensor, class_means: torch.Tensor) -> torch.Tensor:
@@ -109,7 +113,8 @@ def decision_matrices(W: torch.Tensor, features: torch.Tensor, labels: torch.Ten
 def _as_bool_numpy(B) -> np.ndarray:
     if isinstance(B, torch.Tensor):
         B = B.detach().cpu().numpy()
-    B = np.asarray(B).astype(bool)
+    B = np.asarray(B)
+    B = B if B.dtype == bool else B.astype(bool)
     if B.ndim != 2 or B.shape[0] != B.shape[1]:
         raise ValueError(f"a clipped matrix must be square (labels x labels), got shape {B.shape}")
     return B
@@ -124,8 +129,8 @@ def greedy_clusters(B, order=None) -> list[list[int]]:
     in the order they were opened, each a sorted list of labels.
     """
     B = _as_bool_numpy(B)
-    order = range(len(B)) if order is None else [int(i) for i in order]
-    unassigned = [i for i in order if B[i, i]]
+    diag = np.diag(B)
+    unassigned = np.flatnonzero(diag).tolist() if order is None else [int(i) for i in order if diag[int(i)]]
     clusters = []
     while unassigned:
         members, rest = [unassigned[0]], []
@@ -309,12 +314,28 @@ class LayerAnalysis:
         return dict(N_f=self.N_f, n=self.n, N_c=self.N_c, C_s=self.C_s, dead_filters=int(self.dead.sum()))
 
 
+def _bin_counts(v: torch.Tensor) -> np.ndarray:
+    """Counts of ``v`` in the bins of :data:`HIST_BINS`; values above 1, inf and NaN are left out.
+
+    ``torch.histc`` counts in float32, exact up to 2**24 per bin, so it is fed 2**24 values at a time.
+    """
+    flat = v.reshape(-1)
+    out = np.zeros(len(HIST_BINS) - 1, np.int64)
+    for s in range(0, flat.numel(), 2 ** 24):
+        out += torch.histc(flat[s:s + 2 ** 24], bins=len(out), min=-1.0, max=1.0).long().numpy()
+    return out
+
+
 def analyze_layer(W: torch.Tensor, class_means: torch.Tensor, threshold: float = THRESHOLD,
-                  rule: str = "greedy", chunk: int = 64) -> LayerAnalysis:
+                  rule: str = "greedy", chunk: int | None = None) -> LayerAnalysis:
     """Field matrices -> normalized -> clipped -> clusters and noise, for every filter of a tap.
 
     ``W`` (N_l, N_f, F_s), ``class_means`` (N_l, N_f, F_s); filters are processed ``chunk``
-    at a time so that ImageNet-sized layers (1280 filters x 1000 labels) fit in memory.
+    at a time (default: about 2**26 matrix elements, 256 MB of float32) so that ImageNet-sized
+    layers (1280 filters x 1000 labels) fit in memory and small ones go in one step. Dense
+    work is one pass per step (fields, maximum, clip, sums, one histogram); the cluster blocks
+    are few and small, so their counts and fields are read from the cluster lists, and noise
+    is "ones of B minus block elements" (every block element is a one, by definition).
     """
     threshold = check_threshold(threshold)
     if rule not in RULES:
@@ -323,37 +344,57 @@ def analyze_layer(W: torch.Tensor, class_means: torch.Tensor, threshold: float =
     if class_means.shape[0] != N_l:
         raise ValueError(f"clusters need a square field matrix: {class_means.shape[0]} input labels, {N_l} outputs")
     find = RULES[rule]
-    out = dict(clusters=[], noise=[], dead=[], block_counts=np.zeros((N_l, N_l), np.int64),
-               noise_counts=np.zeros((N_l, N_l), np.int64), block_fields=np.zeros((N_l, N_l)),
-               noise_fields=np.zeros((N_l, N_l)), hist_cluster_rows=np.zeros(len(HIST_BINS) - 1, np.int64),
-               hist_other_rows=np.zeros(len(HIST_BINS) - 1, np.int64), sum_cluster_rows=0.0, sum_other_rows=0.0)
+    chunk = chunk or max(1, 2 ** 26 // (N_l * N_l))
+    nbins = len(HIST_BINS) - 1
+    clusters_all, noise_all, dead_all = [], [], []
+    block_counts, ones_counts = np.zeros((N_l, N_l), np.int64), np.zeros((N_l, N_l), np.int64)
+    block_fields, ones_fields = np.zeros((N_l, N_l)), np.zeros((N_l, N_l))
+    hist_all, hist_rows = np.zeros(nbins, np.int64), np.zeros(nbins, np.int64)
+    sum_all = sum_rows = 0.0
     for s in range(0, N_f, chunk):
-        M = field_matrices(W[:, s:s + chunk], class_means[:, s:s + chunk])
-        dead = M.amax(dim=(1, 2)) <= 0
-        Mn = normalize(M)
-        B = clip(Mn, threshold)
-        Bn = B.numpy()
-        clusters = [find(b) for b in Bn]
-        cid = torch.from_numpy(np.stack([cluster_ids(c, N_l) for c in clusters]))
-        block = block_mask(cid)
-        assert bool((B | ~block).all()), "a cluster block holds a zero: the cluster rule is broken"
-        noise = B & ~block
-        out["clusters"] += clusters
-        out["noise"].append(noise.sum((1, 2)).numpy())
-        out["dead"].append(dead.numpy())
-        out["block_counts"] += block.sum(0).numpy()
-        out["noise_counts"] += noise.sum(0).numpy()
-        out["block_fields"] += (Mn * block).sum(0).double().numpy()
-        out["noise_fields"] += (Mn * noise).sum(0).double().numpy()
-        sub = ~B & ~dead[:, None, None]
-        rows = (cid >= 0)[:, :, None].expand_as(B)
-        for name, sel in (("cluster_rows", sub & rows), ("other_rows", sub & ~rows)):
-            v = Mn[sel].numpy()  # normalized by the maximum, so <= 1, but unbounded below
-            out[f"hist_{name}"] += np.histogram(np.clip(v, HIST_BINS[0], HIST_BINS[-1]), HIST_BINS)[0]
-            out[f"sum_{name}"] += float(v.sum(dtype=np.float64))
-    out["noise"] = np.concatenate(out["noise"]) if out["noise"] else np.zeros(0, np.int64)
-    out["dead"] = np.concatenate(out["dead"]) if out["dead"] else np.zeros(0, bool)
-    return LayerAnalysis(threshold=threshold, rule=rule, **out)
+        Mn = field_matrices(W[:, s:s + chunk], class_means[:, s:s + chunk])
+        peak = Mn.amax(dim=(1, 2))
+        dead = peak <= 0
+        Mn.div_(peak.clamp_min(torch.finfo(Mn.dtype).tiny)[:, None, None])
+        Mn[dead] = 0  # no positive element: nothing above threshold (DESIGN step 4)
+        B = Mn >= threshold
+        clusters = [find(b) for b in B.numpy()]
+        ones = torch.count_nonzero(B, dim=(1, 2))
+        in_blocks = torch.tensor([sum(len(c) ** 2 for c in cs) for cs in clusters])
+        clusters_all += clusters
+        noise_all.append((ones - in_blocks).numpy())
+        dead_all.append(dead.numpy())
+        ones_counts += torch.count_nonzero(B, dim=0).numpy()
+        above = torch.where(B, Mn, 0.0)
+        ones_fields += above.sum(0).double().numpy()
+        rows, Mn_np = [], Mn.numpy()  # a view: small fancy-indexed reads are cheaper in numpy
+        for k, cs in enumerate(clusters):
+            for c in cs:
+                ix = np.ix_(c, c)
+                block_counts[ix] += 1
+                block_fields[ix] += Mn_np[k][ix]
+            labels = [i for c in cs for i in c]
+            if labels:
+                rows.append(Mn_np[k, labels])
+        # sub-threshold fields (*mechanism* Fig. 5C) of live filters, all rows and the rows of cluster labels:
+        # above-threshold elements become inf (left out); values below -1 count in the lowest bin; a dead
+        # filter's all-zero matrix is taken back out of the bin of 0.
+        hist = _bin_counts(torch.where(B, torch.inf, Mn.clamp(min=-1.0)))
+        hist[(len(HIST_BINS) - 1) // 2] -= int(dead.sum()) * N_l * N_l
+        hist_all += hist
+        sum_all += float(Mn.sum()) - float(above.sum())
+        if rows:
+            r = torch.from_numpy(np.concatenate(rows))
+            r = r[r < threshold]
+            hist_rows += _bin_counts(r.clamp(min=-1.0))
+            sum_rows += float(r.sum(dtype=torch.float64))
+    return LayerAnalysis(
+        threshold=threshold, rule=rule, clusters=clusters_all,
+        noise=np.concatenate(noise_all) if noise_all else np.zeros(0, np.int64),
+        dead=np.concatenate(dead_all) if dead_all else np.zeros(0, bool),
+        block_counts=block_counts, noise_counts=ones_counts - block_counts, block_fields=block_fields,
+        noise_fields=ones_fields - block_fields, hist_cluster_rows=hist_rows, hist_other_rows=hist_all - hist_rows,
+        sum_cluster_rows=sum_rows, sum_other_rows=sum_all - sum_rows)
 
 
 def naive_field_matrix(model_head, features: torch.Tensor, labels: torch.Tensor, f: int, num_labels: int):
