@@ -74,6 +74,8 @@ def execute(path: Path, parameters: dict) -> tuple[str, str]:
 
 
 def main(argv=None) -> int:
+    import papermill as pm
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profile", default=os.environ.get("PROFILE", "cpu"))
     ap.add_argument("-p", nargs=2, action="append", default=[], metavar=("KNOB", "VALUE"),
@@ -87,8 +89,6 @@ def main(argv=None) -> int:
         notebooks = [p for p in notebooks if p.stem in args.only]
     failures = []
     for i, path in enumerate(notebooks, 1):
-        import papermill as pm
-
         declared = {p for p in pm.inspect_notebook(str(path))}
         parameters = {"profile": args.profile, **{k: parse_value(v) for k, v in args.p if k in declared}}
         t0 = time.time()

@@ -150,7 +150,7 @@ def layer_probes(run, data, *, solver: str = DEFAULT_SOLVER, hyper: Hyper | None
     from .profiles import probe_hyper
     from .runs import cache_root, code_version, key_of, load_torch, locked, save_torch
 
-    hyper = hyper or probe_hyper("paper", run.config.model)
+    hyper = hyper or probe_hyper(run.config.model)
     taps = taps or run.model.taps
     key = key_of(dict(run=run.key, data=data.fingerprint(), solver=solver, hyper=str(hyper), epochs=epochs,
                       max_iter=max_iter, taps=[t.name for t in taps], seed=seed, code=code_version(this, taps_mod)))

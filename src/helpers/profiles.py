@@ -82,6 +82,6 @@ def train_config(profile: str, model: str, **overrides) -> TrainConfig:
     return cfg
 
 
-def probe_hyper(profile: str, model: str) -> Hyper:
-    """The papers' SGD hyper-parameters for the FC layer from a tap (any profile)."""
+def probe_hyper(model: str) -> Hyper:
+    """The papers' SGD hyper-parameters for the FC layer from a tap of ``model`` (the same at every profile)."""
     return PAPER_PROBE.get(model, PAPER_PROBE["vgg16"])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import weakref
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import numpy as np
 import torch
@@ -140,8 +140,3 @@ def run_features(run, data, split: str = "test", taps: list[Tap] | None = None, 
 
     return cached_features(key, compute, taps, split)
 
-
-def iterate_chunks(a: torch.Tensor, chunk: int) -> Iterator[torch.Tensor]:
-    """Float32 chunks of a (possibly float16, memory-mapped) feature array."""
-    for s in range(0, len(a), chunk):
-        yield a[s:s + chunk].float()
