@@ -120,7 +120,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("which", choices=["a", "b", "c"])
     ap.add_argument("--sgd-epochs", type=int, default=100, help="epochs of the papers' SGD in (c)")
-    ap.add_argument("--lbfgs-iters", type=int, default=150)
+    ap.add_argument("--lbfgs-iters", type=int, default=20)
     ap.add_argument("--taps", nargs="+", default=["13", "10", "7", "4", "2"])
     args = ap.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, numpy {np.__version__}")

@@ -6,8 +6,10 @@ layer's accuracy (*mechanism* Fig. 2, *universal* Tables 1-6). Two solvers of th
 
 - ``"sgd"``: the papers' (*mechanism* Supplementary): mini-batches of 100, Nesterov momentum,
   η = 0.1, μ = 0.975, α = 1e-5, η multiplied by 0.6 every 20 epochs;
-- ``"lbfgs"``: full-batch L-BFGS (strong Wolfe line search) on the same loss
-  ``mean CE + α/2 |W|²``; ``bench/analysis.py`` measures both side by side.
+- ``"lbfgs"`` (default): full-batch L-BFGS (strong Wolfe line search) on the same loss
+  ``mean CE + α/2 |W|²``, 20 iterations. ``bench/analysis.py c`` measures both side by side:
+  on the ``cpu`` VGG-16 it matches or beats 100 epochs of the papers' SGD at every tap, 10-60
+  times faster (9.9x at the widest tap; bench/README.md).
 
 A ``mask`` (AFCC) holds the masked weights at zero throughout training.
 """
@@ -61,7 +63,7 @@ def accuracy(W: torch.Tensor, features: torch.Tensor, labels: torch.Tensor, chun
 
 def train_probe(train_features: torch.Tensor, train_labels: torch.Tensor, test_features: torch.Tensor,
                 test_labels: torch.Tensor, num_labels: int, *, solver: str = DEFAULT_SOLVER,
-                hyper: Hyper = PAPER_SGD, epochs: int = 100, max_iter: int = 150, mask: torch.Tensor | None = None,
+                hyper: Hyper = PAPER_SGD, epochs: int = 100, max_iter: int = 20, mask: torch.Tensor | None = None,
                 W0: torch.Tensor | None = None, seed: int = 0, progress: bool = True) -> Probe:
     """Train the FC layer (no bias) from a tap's features to ``num_labels`` outputs.
 
@@ -140,7 +142,7 @@ def _lbfgs(layer, X, y, alpha, max_iter, m):
 
 
 def layer_probes(run, data, *, solver: str = DEFAULT_SOLVER, hyper: Hyper | None = None, epochs: int = 100,
-                 max_iter: int = 150, taps: list | None = None, seed: int = 0,
+                 max_iter: int = 20, taps: list | None = None, seed: int = 0,
                  progress: bool = True) -> dict[str, Probe]:
     """The FC layer of every tap of a cached run, trained on its training-set features (cached on disk).
 
