@@ -61,14 +61,19 @@ def field_matrices(W: torch.Tensor, class_means: torch.Tensor) -> torch.Tensor:
     return torch.einsum("jfs,ifs->fij", W.float(), class_means.float())
 
 
-def normalize(M: torch.Tensor) -> torch.Tensor:
+def normalize(M: torch.Tensor, inplace: bool = False) -> torch.Tensor:
     """Each filter's matrix divided by its maximal element (*mechanism* Fig. 4, left).
 
     A matrix whose maximum is not positive has no above-threshold element: it becomes all zeros.
+    ``inplace=True`` overwrites ``M`` (a float tensor) instead of allocating a copy.
     """
     M = torch.as_tensor(M)
+    M = M if M.is_floating_point() else M.float()
+    if not inplace:
+        M = M.clone()
     peak = M.amax(dim=(-2, -1), keepdim=True)
-    return torch.where(peak > 0, M / peak.clamp_min(torch.finfo(M.dtype).tiny), torch.zeros_like(M))
+    M.div_(peak.clamp_min(torch.finfo(M.dtype).tiny))
+    return M.masked_fill_(peak <= 0, 0.0)
 
 
 def clip(M_norm: torch.Tensor, threshold: float = THRESHOLD) -> torch.Tensor:
@@ -352,12 +357,9 @@ def analyze_layer(W: torch.Tensor, class_means: torch.Tensor, threshold: float =
     hist_all, hist_rows = np.zeros(nbins, np.int64), np.zeros(nbins, np.int64)
     sum_all = sum_rows = 0.0
     for s in range(0, N_f, chunk):
-        Mn = field_matrices(W[:, s:s + chunk], class_means[:, s:s + chunk])
-        peak = Mn.amax(dim=(1, 2))
-        dead = peak <= 0
-        Mn.div_(peak.clamp_min(torch.finfo(Mn.dtype).tiny)[:, None, None])
-        Mn[dead] = 0  # no positive element: nothing above threshold (DESIGN step 4)
+        Mn = normalize(field_matrices(W[:, s:s + chunk], class_means[:, s:s + chunk]), inplace=True)
         B = Mn >= threshold
+        dead = ~B.flatten(1).any(1)  # a live matrix has its maximum, 1, above any threshold < 1
         clusters = [find(b) for b in B.numpy()]
         ones = torch.count_nonzero(B, dim=(1, 2))
         in_blocks = torch.tensor([sum(len(c) ** 2 for c in cs) for cs in clusters])
