@@ -22,9 +22,14 @@ class Study:
     """Per tap: the probe, the per-label mean activations and the filter analysis."""
 
     run: object
+    data: object
     probes: dict[str, Probe]
     means: dict[str, torch.Tensor]
     layers: dict[str, LayerAnalysis]
+
+    def features(self, split: str = "test") -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """The cached tap features of the run on ``split`` (memory-mapped float16)."""
+        return taps_mod.run_features(self.run, self.data, split, progress=False)
 
     def table(self) -> pd.DataFrame:
         rows = []
@@ -44,7 +49,7 @@ def study(run, data, *, threshold: float = filters.THRESHOLD, rule: str = "greed
     filters.check_threshold(threshold)
     taps = taps or run.model.taps
     trained = probes.layer_probes(run, data, solver=solver, taps=taps, progress=progress, **probe_kw)
-    test_f, test_y = taps_mod.run_features(run, data, "test", taps=taps, progress=progress)
+    test_f, test_y = taps_mod.run_features(run, data, "test", progress=progress)  # all taps: one cache
     means = {t.name: filters.class_means(test_f[t.name], test_y, data.num_classes) for t in taps}
     layers = {t.name: filters.analyze_layer(trained[t.name].W, means[t.name], threshold, rule) for t in taps}
-    return Study(run, trained, means, layers)
+    return Study(run, data, trained, means, layers)

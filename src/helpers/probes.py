@@ -144,9 +144,11 @@ def _lbfgs(layer, X, y, alpha, max_iter, m):
 def layer_probes(run, data, *, solver: str = DEFAULT_SOLVER, hyper: Hyper | None = None, epochs: int = 100,
                  max_iter: int = 20, taps: list | None = None, seed: int = 0,
                  progress: bool = True) -> dict[str, Probe]:
-    """The FC layer of every tap of a cached run, trained on its training-set features (cached on disk).
+    """The FC layer of each of ``taps`` (default: all) of a cached run, trained on its training-set features.
 
-    Keyed like the runs: the run, the data, the solver and its settings, and this module's source.
+    Each tap's probe is cached on its own, keyed like the runs: the run, the data, the tap, the
+    solver and its settings, and this module's source; features are extracted for all of the
+    model's taps in one pass (and cached), whichever taps are asked for.
     """
     from . import probes as this, taps as taps_mod
     from .profiles import probe_hyper
@@ -154,18 +156,26 @@ def layer_probes(run, data, *, solver: str = DEFAULT_SOLVER, hyper: Hyper | None
 
     hyper = hyper or probe_hyper(run.config.model)
     taps = taps or run.model.taps
-    key = key_of(dict(run=run.key, data=data.fingerprint(), solver=solver, hyper=str(hyper), epochs=epochs,
-                      max_iter=max_iter, taps=[t.name for t in taps], seed=seed, code=code_version(this, taps_mod)))
-    path = cache_root() / "probes" / f"{key}.pt"
-    with locked(path.parent):
-        if path.is_file():
-            return {name: Probe(**d) for name, d in load_torch(path, "probes").items()}
-    train_f, train_y = taps_mod.run_features(run, data, "train", taps=taps, progress=progress)
-    test_f, test_y = taps_mod.run_features(run, data, "test", taps=taps, progress=progress)
+    code = code_version(this, taps_mod)
+
+    def path_of(t):
+        key = key_of(dict(run=run.key, data=data.fingerprint(), solver=solver, hyper=str(hyper), epochs=epochs,
+                          max_iter=max_iter, tap=t.name, seed=seed, code=code))
+        return cache_root() / "probes" / f"{key}.pt"
+
     out = {}
-    for t in tqdm(taps, desc="probes", disable=not progress, leave=False):
-        out[t.name] = train_probe(train_f[t.name], train_y, test_f[t.name], test_y, data.num_classes, solver=solver,
-                                  hyper=hyper, epochs=epochs, max_iter=max_iter, seed=seed, progress=progress)
-    with locked(path.parent):
-        save_torch({k: vars(p) for k, p in out.items()}, path)
-    return out
+    for t in taps:
+        with locked(path_of(t).parent):
+            if path_of(t).is_file():
+                out[t.name] = Probe(**load_torch(path_of(t), "probe"))
+    todo = [t for t in taps if t.name not in out]
+    if todo:
+        train_f, train_y = taps_mod.run_features(run, data, "train", progress=progress)
+        test_f, test_y = taps_mod.run_features(run, data, "test", progress=progress)
+        for t in tqdm(todo, desc="probes", disable=not progress, leave=False):
+            p = train_probe(train_f[t.name], train_y, test_f[t.name], test_y, data.num_classes, solver=solver,
+                            hyper=hyper, epochs=epochs, max_iter=max_iter, seed=seed, progress=progress)
+            with locked(path_of(t).parent):
+                save_torch(vars(p), path_of(t))
+            out[t.name] = p
+    return {t.name: out[t.name] for t in taps}

@@ -1,0 +1,297 @@
+"""One page of the book = one table or figure: its knobs checked, its data loaded (or the page
+skipped), its runs and studies cached, its numbers shown beside the paper's, its claims computed.
+
+    page = pages.Page("mechanism-fig2", profile, model="vgg16", dataset="cifar10", epochs=None)
+    page                                   # knobs, data provenance, label; or why the page is skipped
+    study = page.study(seed=0)             # train (cached) -> probes -> field matrices, clusters, noise
+    page.compare(rows)                     # the paper's values beside this run's
+    page.claims(rows)                      # holds / does not hold
+
+Everything a page shows goes through :class:`Shown`, which tags the notebook output with
+machine-readable metadata (key :data:`META`): the build reads it back to write the results
+overview and the claims ledger, so no number there is typed in by hand.
+
+A page whose dataset is missing does not fail (DESIGN, "Conventions"): ``page.skipped`` holds
+the reason, the page explains what is missing and how to get it, and every step returns
+``None`` so the notebook's cells still run through and only the paper's values show.
+"""
+from __future__ import annotations
+
+import html
+import math
+import os
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from . import data as data_mod, filters, method, models, probes, profiles, runs
+from .data import DataNotFoundError
+
+META = "mechanism_book"
+DATASETS = ("cifar10", "cifar100", "imagenet")
+PAPER_DATASET = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "imagenet": "ImageNet"}
+HOW_TO_GET = {
+    "cifar10": "torchvision downloads it where the network allows; else put `cifar10.npz` or torchvision's "
+               "`cifar-10-batches-py/` in the data directory (`MECH_DATA`). The project's machines hold a lossy "
+               "copy: `MECH_DATA=../shared/data`.",
+    "cifar100": "torchvision downloads it where the network allows; else put `cifar100.npz` or torchvision's "
+                "`cifar-100-python/` in the data directory (`MECH_DATA`, e.g. copied from "
+                "https://www.cs.toronto.edu/~kriz/cifar.html). The project's machines do not have it.",
+    "imagenet": "ImageNet (ILSVRC2012) comes from https://image-net.org under its terms; give the folder of its "
+                "50,000 validation images, sorted into one sub-folder per class, as the `imagenet` knob. "
+                "The project's machines do not have it.",
+}
+
+
+# --- validation ----------------------------------------------------------------------------------
+
+def check_choice(name: str, value, choices) -> None:
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not allowed: choose one of {list(choices)}")
+
+
+def check_taps(model: str, taps) -> list[str]:
+    """The tap names a page analyses: ``None`` for all of the model's taps, else a checked list."""
+    known = [t.name for t in models.build(model, 2, 0.0625, input_size=32).taps]
+    if taps is None:
+        return known
+    taps = [str(t) for t in ([taps] if isinstance(taps, (int, str)) else taps)]
+    unknown = [t for t in taps if t not in known]
+    if unknown or not taps:
+        raise ValueError(f"unknown layer(s) {unknown or taps} for {model}: its taps are {known}")
+    return [t for t in known if t in taps]
+
+
+def check_seeds(seeds) -> int:
+    if not isinstance(seeds, int) or seeds < 1:
+        raise ValueError(f"seeds must be an integer >= 1 (the number of trained networks), got {seeds!r}")
+    return seeds
+
+
+# --- display with metadata -------------------------------------------------------------------------
+
+@dataclass
+class Shown:
+    """A table (or Markdown) shown in the notebook, tagged with metadata the build reads back."""
+
+    frame: pd.DataFrame | None = None
+    markdown: str = ""
+    meta: dict = field(default_factory=dict)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        parts_html, parts_text = [], []
+        if self.markdown:
+            parts_text.append(self.markdown)
+        if self.frame is not None:
+            parts_html.append(self.frame.to_html(index=False, float_format=_fmt, na_rep="–", escape=True))
+            parts_text.append(self.frame.to_string(index=False))
+        bundle = {"text/plain": "\n\n".join(parts_text)}
+        if self.markdown and self.frame is None:
+            bundle["text/markdown"] = self.markdown
+        else:
+            md = _md_to_html(self.markdown)
+            bundle["text/html"] = md + "".join(parts_html)
+        return bundle, {META: self.meta}
+
+
+def _fmt(v: float) -> str:
+    if v != v:
+        return "–"
+    a = abs(v)
+    return f"{v:.0f}" if a >= 1000 else f"{v:.3g}" if a >= 1 else f"{v:.3f}" if a >= 0.01 else f"{v:.2g}"
+
+
+def _md_to_html(text: str) -> str:
+    return "".join(f"<p>{html.escape(p)}</p>" for p in text.split("\n\n") if p.strip())
+
+
+def _json(v):
+    """A JSON-able scalar (NaN and inf as None)."""
+    if v is None:
+        return None
+    if isinstance(v, (bool, str)):
+        return v
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return f if math.isfinite(f) else None
+
+
+# --- the page --------------------------------------------------------------------------------------
+
+class Page:
+    """The knobs, data and cached work of one notebook page.
+
+    ``dataset`` is the data the page runs on; ``paper_dataset`` the one the paper used: where
+    they differ, or the data is synthetic, every output says this is not the paper's experiment.
+    Knobs left ``None`` take the profile's value; the rest override it (``epochs``, ``width``, ``K`` ...).
+    """
+
+    def __init__(self, name: str, profile: str, *, model: str = "vgg16", dataset: str = "cifar10",
+                 paper_dataset: str | None = None, taps=None, threshold: float = filters.THRESHOLD,
+                 seeds: int = 1, solver: str = probes.DEFAULT_SOLVER, device: str | None = None,
+                 imagenet: str | None = None, **knobs):
+        check_choice("profile", profile, profiles.PROFILES)
+        check_choice("model", model, models.MODELS)
+        check_choice("dataset", dataset, DATASETS)
+        check_choice("solver", solver, probes.SOLVERS)
+        filters.check_threshold(threshold)
+        self.name, self.profile, self.model, self.dataset = name, profile, model, dataset
+        self.paper_dataset = paper_dataset or dataset
+        self.taps = check_taps(model, taps)
+        self.threshold, self.seeds, self.solver = threshold, check_seeds(seeds), solver
+        self.device = device
+        if device:
+            os.environ["MECH_DEVICE"] = device
+        self.knobs = {k: v for k, v in knobs.items() if v is not None}
+        self.config = profiles.train_config(profile, model, dataset=dataset, **self.knobs)  # checks the knobs
+        self.skipped: str | None = None
+        self.full = None
+        self._studies: dict = {}
+        self.imagenet = imagenet
+        if dataset == "imagenet":
+            if not imagenet or not os.path.isdir(imagenet):
+                self.skipped = (f"no ImageNet folder: the imagenet knob is {imagenet!r}" +
+                                ("" if not imagenet else f", and {os.path.abspath(imagenet)} is not a directory"))
+        else:
+            try:
+                self.full = data_mod.load_cifar(dataset)
+            except DataNotFoundError as err:
+                self.skipped = str(err)
+
+    # -- what the page ran on
+    @property
+    def synthetic(self) -> bool:
+        """Generated data: a synthetic CIFAR, or an image folder marked by a file named ``SYNTHETIC``."""
+        if self.dataset == "imagenet":
+            return bool(self.imagenet) and os.path.isfile(os.path.join(self.imagenet, "SYNTHETIC"))
+        return self.full is not None and self.full.synthetic
+
+    @property
+    def papers_experiment(self) -> bool:
+        return self.dataset == self.paper_dataset and not self.synthetic and self.profile == "paper"
+
+    def label(self) -> str:
+        """One sentence on how this run relates to the paper's experiment."""
+        if self.skipped:
+            return (f"Skipped: {PAPER_DATASET[self.dataset]} is not on this machine, so only the paper's values "
+                    f"are shown.")
+        parts = []
+        if self.synthetic:
+            parts.append("SYNTHETIC data (generated for tests): the numbers below are not results")
+        if self.dataset != self.paper_dataset:
+            parts.append(f"run on {PAPER_DATASET[self.dataset]}, not on the paper's {PAPER_DATASET[self.paper_dataset]}"
+                         f": not the paper's experiment")
+        if self.profile != "paper":
+            parts.append(f"`{self.profile}` profile: reduced scale (width {self.config.width:g}, "
+                         f"{self.config.epochs} epochs), so the numbers differ from the paper's")
+        return "; ".join(parts).capitalize() + "." if parts else "The paper's experiment at the paper's scale."
+
+    def data_for(self, K: int | None = None):
+        """The page's data: the profile's subset sizes, and the K-label subset CIFAR-K/N when ``K`` is given."""
+        if self.skipped:
+            return None
+        K = K if K is not None else self.config.K
+        return data_mod.subset(self.full, K, self.config.n_train, self.config.n_test)
+
+    def config_for(self, seed: int | None = None, K: int | None = None, model: str | None = None, **knobs):
+        """The training config of one run of this page (another model takes that model's profile values)."""
+        over = dict(self.knobs, **knobs)
+        if seed is not None:
+            over["seed"] = seed
+        if K is not None:
+            over["K"] = K
+        if model is not None and model != self.model:
+            over = {k: v for k, v in over.items() if k in ("seed", "K", "epochs", "n_train", "n_test")}
+        return profiles.train_config(self.profile, model or self.model, dataset=self.dataset, **over)
+
+    def run(self, seed: int | None = None, K: int | None = None, model: str | None = None, **knobs):
+        """The trained network (from the run cache, else trained now and cached)."""
+        if self.skipped:
+            return None
+        cfg = self.config_for(seed, K, model, **knobs)
+        return runs.get_run(cfg, self.data_for(cfg.K), device=self.device)
+
+    def study(self, seed: int | None = None, K: int | None = None, model: str | None = None,
+              threshold: float | None = None, taps=None, **knobs):
+        """:func:`helpers.method.study` of one run: probes and the filter analysis of the page's taps."""
+        if self.skipped:
+            return None
+        threshold = self.threshold if threshold is None else threshold
+        mdl = model or self.model
+        tap_names = check_taps(mdl, taps if taps is not None else (self.taps if mdl == self.model else None))
+        key = (seed, K, mdl, threshold, tuple(tap_names), tuple(sorted(knobs.items())))
+        if key not in self._studies:
+            run = self.run(seed, K, model, **knobs)
+            chosen = [t for t in run.model.taps if t.name in tap_names]
+            self._studies[key] = method.study(run, self.data_for(run.config.K), threshold=threshold,
+                                              solver=self.solver, taps=chosen)
+        return self._studies[key]
+
+    # -- display
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return self.header()._repr_mimebundle_(include, exclude)
+
+    def header(self) -> Shown:
+        """The knobs and data of the page, its label, and (when skipped) what is missing and how to get it."""
+        rows = [("page", self.name), ("profile", self.profile), ("model", self.model), ("dataset", self.dataset),
+                ("taps", ", ".join(self.taps)), ("threshold", self.threshold), ("seeds", self.seeds),
+                ("probe solver", self.solver)]
+        rows += [(k, v) for k, v in self.knobs.items()]
+        c = self.config
+        rows += [("width", c.width), ("epochs", c.epochs), ("train images", c.n_train or "all"),
+                 ("test images", c.n_test or "all"), ("input size", c.input_size or 32),
+                 ("data", self.full.provenance if self.full is not None else "–")]
+        frame = pd.DataFrame([(k, str(v)) for k, v in rows], columns=["knob", "value"])
+        text = self.label() + f"\n\nRerun this page: `{self.rerun_line()}`"
+        if self.skipped:
+            text += (f"\n\nWhat is missing: {self.skipped}\n\nHow to get it: {HOW_TO_GET[self.dataset]}\n\n"
+                     f"Or run the same analysis on a dataset that is here, labelled as not the paper's experiment: "
+                     f"`-p dataset cifar10`.")
+        meta = dict(page=self.name, profile=self.profile, skipped=self.skipped, label=self.label(),
+                    knobs={k: str(v) for k, v in rows}, papers_experiment=self.papers_experiment)
+        return Shown(frame, text, dict(header=meta))
+
+    def rerun_line(self) -> str:
+        """The papermill command that reruns this page with its knobs (add ``-p knob value`` to change one)."""
+        knobs = [("profile", self.profile)] + [(k, v) for k, v in (("dataset", self.dataset),)
+                                               if v != self.paper_dataset] + list(self.knobs.items())
+        return (f"papermill notebooks/{self.name}.ipynb /tmp/{self.name}.ipynb "
+                + " ".join(f"-p {k} {v}" for k, v in knobs))
+
+    def runs_used(self) -> Shown | None:
+        """The cached runs this page used: key, config, data, test accuracy, wall time."""
+        if self.skipped or not self._studies:
+            return None
+        rows = []
+        for s in {id(s.run): s for s in self._studies.values()}.values():
+            r = s.run
+            rows.append(dict(run=r.key, model=r.config.model, K=r.config.K, seed=r.config.seed,
+                             width=r.config.width, epochs=r.config.epochs, test_acc=r.test_acc,
+                             train_minutes=r.info.get("wall_seconds", 0) / 60, device=r.info.get("device")))
+        return Shown(pd.DataFrame(rows), f"Cached runs under `{runs.cache_root()}/runs/`:")
+
+    def compare(self, rows: list[tuple], note: str = "") -> Shown:
+        """``(quantity, paper, this run)`` rows as one table; ``this run`` is blank on a skipped page."""
+        frame = pd.DataFrame([(q, p, None if self.skipped else r) for q, p, r in rows],
+                             columns=["quantity", "paper", "this run"])
+        meta = [dict(page=self.name, quantity=q, paper=_json(p), run=_json(r)) for q, p, r in frame.values]
+        return Shown(frame, " ".join(x for x in (self.label(), note) if x), dict(results=meta))
+
+    def claims(self, rows: list[tuple[str, bool, str]] | None) -> Shown:
+        """The paper's claims checked on this run: ``(claim, holds, evidence)`` -> holds / does not hold."""
+        if self.skipped or rows is None:
+            return Shown(None, "Claims: not checked, the data is missing (see above).",
+                         dict(claims=[dict(page=self.name, claim=None, result="skipped")]))
+        frame = pd.DataFrame([dict(claim=c, result="holds" if ok else "does not hold", evidence=e)
+                              for c, ok, e in rows])
+        meta = [dict(page=self.name, claim=c, result=r, evidence=e, label=self.label())
+                for c, r, e in frame.values]
+        return Shown(frame, self.label(), dict(claims=meta))
+
+    def table(self, frame: pd.DataFrame | None, text: str = "") -> Shown | None:
+        """A result table of this run (nothing on a skipped page)."""
+        if self.skipped or frame is None:
+            return None
+        return Shown(frame, text)
