@@ -10,7 +10,7 @@ MECH_DATA ?= $(if $(wildcard data/cifar10.npz data/cifar-10-batches-py),data,$(i
 export MECH_DATA
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: book test venv clean-book
+.PHONY: book test venv browser clean-book
 
 venv: $(STAMP)
 
@@ -24,8 +24,13 @@ $(STAMP): pyproject.toml
 book: venv
 	$(PY) -m helpers.build --profile $(PROFILE)
 
-test: venv
+test: venv browser
 	$(PY) -m pytest -q
+
+# Debian's chromium for the browser test (tests/test_book.py); no browser download.
+browser:
+	@command -v chromium >/dev/null || { $$(test "$$(id -u)" = 0 || echo sudo -n) apt-get install -y -q chromium >/dev/null \
+	  || echo "chromium could not be installed: the browser test will be skipped"; }
 
 clean-book:
 	rm -rf _build book/generated
