@@ -188,18 +188,22 @@ class Page:
                          f"{self.config.epochs} epochs), so the numbers differ from the paper's")
         return "; ".join(parts).capitalize() + "." if parts else "The paper's experiment at the paper's scale."
 
-    def data_for(self, K: int | None = None):
-        """The page's data: the profile's subset sizes, and the K-label subset CIFAR-K/N when ``K`` is given."""
+    def data_for(self, K: int | None = None, config=None):
+        """The data of a run: the K-label subset CIFAR-K/N when ``K`` is given, and the subset sizes of
+        ``config`` (default: the page's; another model's run brings its own, e.g. AVGG-16's 20,000 images)."""
         if self.skipped:
             return None
-        K = K if K is not None else self.config.K
-        return data_mod.subset(self.full, K, self.config.n_train, self.config.n_test)
+        c = config or self.config
+        K = K if K is not None else c.K
+        return data_mod.subset(self.full, K, c.n_train, c.n_test)
 
     def config_for(self, seed: int | None = None, K: int | None = None, model: str | None = None, **knobs):
         """The training config of one run of this page (another model takes that model's profile values)."""
         over = dict(self.knobs, **knobs)
         if seed is not None:
             over["seed"] = seed
+        if K is not None and self.full is not None and K == self.full.num_classes:
+            K = None  # CIFAR-10/10 is CIFAR-10: the same run as the pages without K
         if K is not None:
             over["K"] = K
         if model is not None and model != self.model:
@@ -211,7 +215,7 @@ class Page:
         if self.skipped:
             return None
         cfg = self.config_for(seed, K, model, **knobs)
-        return runs.get_run(cfg, self.data_for(cfg.K), device=self.device)
+        return runs.get_run(cfg, self.data_for(cfg.K, cfg), device=self.device)
 
     def study(self, seed: int | None = None, K: int | None = None, model: str | None = None,
               threshold: float | None = None, taps=None, **knobs):
@@ -225,7 +229,7 @@ class Page:
         if key not in self._studies:
             run = self.run(seed, K, model, **knobs)
             chosen = [t for t in run.model.taps if t.name in tap_names]
-            self._studies[key] = method.study(run, self.data_for(run.config.K), threshold=threshold,
+            self._studies[key] = method.study(run, self.data_for(run.config.K, run.config), threshold=threshold,
                                               solver=self.solver, taps=chosen)
         return self._studies[key]
 

@@ -39,13 +39,16 @@ PAPER_PROBE = {
     "efficientnet_b0": Hyper(0.1, 0.975, 1e-5, 0.6, 20),
 }
 
-# cpu: measured on the 2-core machine (README, "Profiles"); the papers' optimizer family throughout.
-_CPU_HYPER = Hyper(0.05, 0.9, 5e-4, 0.5, 4)
+# cpu: measured on the 2-core machine (README, "Profiles"); the papers' optimizer family throughout. Sized so that
+# each part of the book builds in about 30 minutes on 2 cores from an empty cache: VGG-16 ~8 min per run, VGG-6
+# ~4, AVGG-16 ~7 (7 convs at 32x32: 184 img/s at width 0.125, so a 20,000-image subset), EfficientNet-B0 ~9.
+_CPU_HYPER = Hyper(0.05, 0.9, 5e-4, 0.5, 3)
+_CPU_SHORT = Hyper(0.05, 0.9, 5e-4, 0.5, 2)
 CPU = {
-    "vgg16": dict(width=0.25, epochs=18, conv=_CPU_HYPER, fc=_CPU_HYPER),
-    "vgg6": dict(width=0.25, epochs=20, conv=_CPU_HYPER, fc=_CPU_HYPER),
-    "avgg16": dict(width=0.25, epochs=12, conv=_CPU_HYPER, fc=_CPU_HYPER),
-    "efficientnet_b0": dict(width=0.5, epochs=15, input_size=32, conv=_CPU_HYPER, fc=_CPU_HYPER),
+    "vgg16": dict(width=0.25, epochs=8, conv=_CPU_HYPER, fc=_CPU_HYPER),
+    "vgg6": dict(width=0.25, epochs=8, conv=_CPU_HYPER, fc=_CPU_HYPER),
+    "avgg16": dict(width=0.125, epochs=4, n_train=20_000, conv=_CPU_SHORT, fc=_CPU_SHORT),
+    "efficientnet_b0": dict(width=0.25, epochs=4, input_size=32, conv=_CPU_SHORT, fc=_CPU_SHORT),
 }
 
 _SMOKE_HYPER = Hyper(0.02, 0.9, 5e-4, 0.6, 1)

@@ -275,7 +275,7 @@ def stage8_afcc(page, seed: int = 0) -> pd.DataFrame | None:
     from .taps import run_features
 
     run = page.run(seed=seed)
-    data = page.data_for(run.config.K)
+    data = page.data_for(run.config.K, run.config)
     tap = Tap(STAGE8, "features.7", 1)
     (tr_f, tr_y), (te_f, te_y) = (run_features(run, data, split, taps=[tap]) for split in ("train", "test"))
     probe = probes.train_probe(tr_f[STAGE8], tr_y, te_f[STAGE8], te_y, data.num_classes, solver=page.solver,

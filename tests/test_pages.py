@@ -1,0 +1,41 @@
+"""helpers.pages: knobs checked up front, each run trained on its own config's data, skipped pages inert."""
+import pytest
+
+from helpers import pages, profiles
+
+
+def test_a_page_runs_another_model_on_that_models_own_subset(data_dir, monkeypatch):
+    monkeypatch.setenv("MECH_DATA", str(data_dir))
+    monkeypatch.setitem(profiles.SMOKE, "avgg16", dict(profiles.SMOKE["avgg16"], n_train=300, n_test=100))
+    page = pages.Page("t", "smoke", model="vgg16", dataset="cifar10")
+    own, other = page.run(), page.run(model="avgg16")
+    assert own.info["data"]["n_train"] == 500 and other.info["data"]["n_train"] == 300
+    assert other.config.n_train == 300 and other.info["data"]["n_test"] == 100
+
+
+def test_K_equal_to_the_label_count_is_the_run_without_K(data_dir, monkeypatch):
+    monkeypatch.setenv("MECH_DATA", str(data_dir))
+    page = pages.Page("t", "smoke", model="vgg6", dataset="cifar10")
+    assert page.config_for(K=10) == page.config_for() and page.config_for(K=3).K == 3
+
+
+@pytest.mark.parametrize("knobs, message", [
+    (dict(taps=["3"]), "unknown layer"), (dict(threshold=0.0), "threshold"), (dict(seeds=0), "seeds"),
+    (dict(profile="laptop"), "profile"), (dict(dataset="mnist"), "dataset"), (dict(epochs=0), "epochs"),
+    (dict(solver="adam"), "solver"), (dict(wdith=0.5), "unknown knob"),
+])
+def test_bad_knobs_are_named(knobs, message, data_dir, monkeypatch):
+    monkeypatch.setenv("MECH_DATA", str(data_dir))
+    kw = dict(dict(profile="smoke", model="vgg16"), **knobs)
+    with pytest.raises(ValueError, match=message):
+        pages.Page("t", kw.pop("profile"), **kw)
+
+
+def test_a_skipped_page_shows_the_papers_values_and_does_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("MECH_DATA", str(tmp_path))
+    page = pages.Page("t", "smoke", dataset="cifar100")
+    assert page.skipped and "cifar100" in page.skipped and page.study() is None and page.run() is None
+    shown = page.compare([("accuracy", 0.75, 0.5)])
+    assert shown.frame["this run"].isna().all() and shown.frame["paper"].tolist() == [0.75]
+    bundle, meta = page.header()._repr_mimebundle_()
+    assert meta[pages.META]["header"]["skipped"] and "How to get it" in bundle["text/plain"]
