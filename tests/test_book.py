@@ -51,8 +51,9 @@ def book_root(tmp_path, monkeypatch):
     (root / "book").mkdir(parents=True)
     for f in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / f, root / f)
-    for f in (ROOT / "book").glob("*.md"):
-        shutil.copy(f, root / "book" / f.name)
+    for f in (ROOT / "book").iterdir():  # pages and assets (favicon), not the generated pages
+        if f.is_file():
+            shutil.copy(f, root / "book" / f.name)
     d = tmp_path / "data"
     d.mkdir()
     write_npz(d / "cifar10.npz", data.synthetic_cifar(10, n_train=600, n_test=300, seed=0))

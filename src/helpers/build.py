@@ -226,8 +226,9 @@ def main(argv=None) -> int:
             path = started[fut]
             (status, detail), seconds = fut.result()
             statuses[path.stem] = status
+            brief = detail if status == "failed" else detail.split(":")[0]  # a skipped page's reason, in short
             print(f"[{i}/{len(todo)}] {path.stem}: {status} ({seconds:.0f} s; {time.time() - t_start:.0f} s in all)"
-                  f"{' - ' + detail if detail else ''}", flush=True)
+                  f"{' - ' + brief if brief else ''}", flush=True)
             if status == "failed":
                 failures.append((path.stem, detail))
     for p in notebooks:

@@ -176,7 +176,7 @@ def claims_fig4(views: list[dict] | None, study) -> list[tuple] | None:
     n = [study.layers[t].n for t in taps]
     return [("every shown filter's clusters are blocks of ones of its clipped matrix",
              all(v["B"][np.ix_(c, c)].all() for v in views for c in v["clusters"]), "checked element by element"),
-            ("noise falls from the shallow layer to the deep one (layer means)", n[0] <= n[-1],
+            ("noise falls from the shallow layer to the deep one (layer means)", n[-1] <= n[0],
              ", ".join(f"L{t}: n = {x:.2f}" for t, x in zip(taps, n)))]
 
 
