@@ -169,13 +169,18 @@ def filter_view(study, tap: str, f: int | None = None) -> dict | None:
                 names=list(study.data.class_names))
 
 
+def clusters_are_blocks(views: list[dict]) -> bool:
+    """Every cluster of every shown filter is a block of ones of its clipped matrix (DESIGN step 6)."""
+    return all(v["B"][np.ix_(c, c)].all() for v in views for c in v["clusters"])
+
+
 def claims_fig4(views: list[dict] | None, study) -> list[tuple] | None:
     if views is None or study is None:
         return None
     taps = [v["tap"] for v in views]
     n = [study.layers[t].n for t in taps]
-    return [("every shown filter's clusters are blocks of ones of its clipped matrix",
-             all(v["B"][np.ix_(c, c)].all() for v in views for c in v["clusters"]), "checked element by element"),
+    return [("every shown filter's clusters are blocks of ones of its clipped matrix", clusters_are_blocks(views),
+             "checked element by element"),
             ("noise falls from the shallow layer to the deep one (layer means)", n[-1] <= n[0],
              ", ".join(f"L{t}: n = {x:.2f}" for t, x in zip(taps, n)))]
 

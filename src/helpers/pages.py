@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from . import data as data_mod, filters, method, models, probes, profiles, runs
+from . import data as data_mod, filters, method, models, probes, profiles, report, runs
 from .data import DataNotFoundError
 
 META = "mechanism_book"
@@ -188,14 +188,13 @@ class Page:
                          f"{self.config.epochs} epochs), so the numbers differ from the paper's")
         return "; ".join(parts).capitalize() + "." if parts else "The paper's experiment at the paper's scale."
 
-    def data_for(self, K: int | None = None, config=None):
-        """The data of a run: the K-label subset CIFAR-K/N when ``K`` is given, and the subset sizes of
-        ``config`` (default: the page's; another model's run brings its own, e.g. AVGG-16's 20,000 images)."""
+    def data_for(self, config=None):
+        """The data of a run: CIFAR-K/N for the config's K, with its subset sizes (default: the page's config;
+        another model's run brings its own, e.g. AVGG-16's 20,000 images)."""
         if self.skipped:
             return None
         c = config or self.config
-        K = K if K is not None else c.K
-        return data_mod.subset(self.full, K, c.n_train, c.n_test)
+        return data_mod.subset(self.full, c.K, c.n_train, c.n_test)
 
     def config_for(self, seed: int | None = None, K: int | None = None, model: str | None = None, **knobs):
         """The training config of one run of this page (another model takes that model's profile values)."""
@@ -215,7 +214,7 @@ class Page:
         if self.skipped:
             return None
         cfg = self.config_for(seed, K, model, **knobs)
-        return runs.get_run(cfg, self.data_for(cfg.K, cfg), device=self.device)
+        return runs.get_run(cfg, self.data_for(cfg), device=self.device)
 
     def study(self, seed: int | None = None, K: int | None = None, model: str | None = None,
               threshold: float | None = None, taps=None, **knobs):
@@ -229,7 +228,7 @@ class Page:
         if key not in self._studies:
             run = self.run(seed, K, model, **knobs)
             chosen = [t for t in run.model.taps if t.name in tap_names]
-            self._studies[key] = method.study(run, self.data_for(run.config.K, run.config), threshold=threshold,
+            self._studies[key] = method.study(run, self.data_for(run.config), threshold=threshold,
                                               solver=self.solver, taps=chosen)
         return self._studies[key]
 
@@ -288,8 +287,7 @@ class Page:
         if self.skipped or rows is None:
             return Shown(None, "Claims: not checked, the data is missing (see above).",
                          dict(claims=[dict(page=self.name, claim=None, result="skipped")]))
-        frame = pd.DataFrame([dict(claim=c, result="holds" if ok else "does not hold", evidence=e)
-                              for c, ok, e in rows])
+        frame = report.claims(rows)
         meta = [dict(page=self.name, claim=c, result=r, evidence=e, label=self.label())
                 for c, r, e in frame.values]
         return Shown(frame, self.label(), dict(claims=meta))

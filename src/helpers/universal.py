@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 
 from . import afcc, filters, paper, probes, snr
-from .mechanism import TOL, rises
+from .mechanism import TOL, clusters_are_blocks, rises
 
 PAPER_K = {"table4": (10, 20, 40, 60, 100), "table5": (10, 20, 40, 60, 100), "table6": (3, 6, 8, 10)}
 LAYER_OF_K_FIT = {"vgg16": "10", "efficientnet_b0": "stage 9"}
@@ -201,8 +201,8 @@ def claims_fig3(view: dict | None, study) -> list[tuple] | None:
     if view is None:
         return None
     la = study.layers[view["tap"]]
-    return [("the filter's clusters are blocks of ones of its clipped matrix",
-             all(view["B"][np.ix_(c, c)].all() for c in view["clusters"]), "checked element by element"),
+    return [("the filter's clusters are blocks of ones of its clipped matrix", clusters_are_blocks([view]),
+             "checked element by element"),
             ("the filter's clusters are small against the 100 labels (mean size < 10)",
              bool(view["clusters"]) and np.mean([len(c) for c in view["clusters"]]) < 10,
              f"sizes {[len(c) for c in view['clusters']]}; layer C_s {la.C_s:.2f}")]
@@ -275,7 +275,7 @@ def stage8_afcc(page, seed: int = 0) -> pd.DataFrame | None:
     from .taps import run_features
 
     run = page.run(seed=seed)
-    data = page.data_for(run.config.K, run.config)
+    data = page.data_for(run.config)
     tap = Tap(STAGE8, "features.7", 1)
     (tr_f, tr_y), (te_f, te_y) = (run_features(run, data, split, taps=[tap]) for split in ("train", "test"))
     probe = probes.train_probe(tr_f[STAGE8], tr_y, te_f[STAGE8], te_y, data.num_classes, solver=page.solver,
