@@ -57,3 +57,25 @@ def test_pretrained_weights_unavailable_gives_a_clear_message(monkeypatch):
     # the architecture alone builds without the weights (to load a cached run)
     m = models.build("efficientnet_b0", 100, pretrained=True, load_weights=False)
     assert isinstance(m.input_norm, models.ImageNetInput)
+
+
+def test_shortened_efficientnet_keeps_the_first_layers_of_a_stage():
+    torch.manual_seed(0)
+    full = models.build("efficientnet_b0", 10, width=0.25, input_size=32)
+    torch.manual_seed(0)
+    cut = models.build("efficientnet_b0", 10, width=0.25, input_size=32, blocks=((3, 1), (4, 1), (5, 2)))
+    assert [len(full.features[s - 1]) for s in (3, 4, 5)] == [2, 2, 3]  # torchvision's B0
+    assert [len(cut.features[s - 1]) for s in (3, 4, 5)] == [1, 1, 2]
+    # the layers kept are the first ones (they change channels and stride): same shapes, taps unchanged
+    assert models.tap_table(cut, 32).equals(models.tap_table(full, 32))
+    assert cut(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+    assert sum(p.numel() for p in cut.parameters()) < sum(p.numel() for p in full.parameters())
+
+
+@pytest.mark.parametrize("blocks,match", [(((1, 1),), "stage 1 has no MBConv"), (((9, 1),), "stage 9 has no MBConv"),
+                                          (((3, 0),), "keep between 1 and 2"), (((5, 4),), "keep between 1 and 3")])
+def test_bad_blocks(blocks, match):
+    with pytest.raises(ValueError, match=match):
+        models.build("efficientnet_b0", 10, width=0.25, blocks=blocks)
+    with pytest.raises(ValueError, match="vgg16 has none"):
+        models.build("vgg16", 10, blocks=((3, 1),))

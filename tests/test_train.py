@@ -121,3 +121,12 @@ def test_corrupt_checkpoint_raises_a_clear_error(synth10):
     (run_dir / "checkpoint.pt").write_bytes(b"\x00garbage")
     with pytest.raises(runs.CorruptCacheError, match="corrupt.*rm "):
         runs.get_run(cfg, synth10, progress=False)
+
+
+def test_blocks_knob_round_trips_and_leaves_full_model_keys_alone():
+    from helpers.train import TrainConfig
+
+    c = profiles.train_config("cpu", "efficientnet_b0", blocks=[[3, 1], [4, 1]])
+    assert c.blocks == ((3, 1), (4, 1))
+    assert TrainConfig.from_dict(json.loads(json.dumps(c.to_dict()))) == c
+    assert "blocks" not in profiles.train_config("cpu", "efficientnet_b0").to_dict()

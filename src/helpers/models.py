@@ -102,7 +102,7 @@ class EfficientNetB0(nn.Module):
     """torchvision's EfficientNet-B0 with a bias-free output layer; stage s = ``features[s-1]``."""
 
     def __init__(self, num_classes: int, width: float = 1.0, pretrained: bool = False, input_size: int = 224,
-                 dropout: float = 0.2, load_weights: bool = True):
+                 dropout: float = 0.2, load_weights: bool = True, blocks=()):
         super().__init__()
         from torchvision.models import efficientnet as tv
 
@@ -122,7 +122,7 @@ class EfficientNetB0(nn.Module):
             settings, last_channel = tv._efficientnet_conf("efficientnet_b0", width_mult=width, depth_mult=1.0)
             net = tv.EfficientNet(settings, dropout=dropout, last_channel=last_channel)
             self.input_norm = nn.Identity()
-        self.features = net.features
+        self.features = shorten(net.features, blocks)
         self.avgpool = net.avgpool
         self.classifier = nn.Sequential(OrderedDict(
             dropout=nn.Dropout(p=dropout, inplace=True),
@@ -137,15 +137,33 @@ class EfficientNetB0(nn.Module):
         return self.classifier(torch.flatten(x, 1))
 
 
+def shorten(features: nn.Sequential, blocks=()) -> nn.Sequential:
+    """EfficientNet-B0 with stages cut short (*universal* Results): ``blocks`` holds (stage, k) pairs,
+    each keeping the first k MBConv layers of that stage, e.g. ((3, 1), (4, 1)) or ((5, 2),).
+
+    The first layer of a stage changes the channels and the stride, so any k >= 1 keeps the
+    shapes of every later stage (and the pretrained weights of the layers kept still load).
+    """
+    for stage, k in blocks:
+        depth = len(features[stage - 1]) if 2 <= stage <= len(features) - 1 else 0
+        if not depth:
+            raise ValueError(f"stage {stage} has no MBConv layers to cut: stages 2-{len(features) - 1} do")
+        if not 1 <= k <= depth:
+            raise ValueError(f"stage {stage} has {depth} layer(s): keep between 1 and {depth}, not {k}")
+        features[stage - 1] = features[stage - 1][:k]
+    return features
+
+
 def build(name: str, num_classes: int, width: float = 1.0, *, batch_norm: bool = True,
-          input_size: int | None = None, pretrained: bool = False, load_weights: bool = True) -> nn.Module:
+          input_size: int | None = None, pretrained: bool = False, load_weights: bool = True,
+          blocks=()) -> nn.Module:
     """Build one of the papers' models: ``vgg16``, ``vgg6``, ``avgg16`` or ``efficientnet_b0``.
 
     ``width`` multiplies every layer's channel count (the ``cpu`` profile uses it);
     ``input_size`` is the side of the square inputs (32 for the VGGs; *universal* feeds
     EfficientNet-B0 224). The model carries ``model.taps`` in the papers' table order.
     ``load_weights=False`` builds a pretrained model's architecture without fetching its weights
-    (for loading a cached state dict).
+    (for loading a cached state dict). ``blocks`` cuts EfficientNet-B0's stages short (:func:`shorten`).
     """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}")
@@ -155,7 +173,9 @@ def build(name: str, num_classes: int, width: float = 1.0, *, batch_norm: bool =
         raise ValueError(f"width must be positive, got {width!r}")
     if name == "efficientnet_b0":
         return EfficientNetB0(num_classes, width, pretrained=pretrained, input_size=input_size or 224,
-                              load_weights=load_weights)
+                              load_weights=load_weights, blocks=blocks)
+    if blocks:
+        raise ValueError(f"blocks cuts EfficientNet-B0's stages; {name} has none")
     if pretrained:
         raise ValueError(f"no pretrained weights for {name}: the papers train it from scratch")
     size = input_size or 32

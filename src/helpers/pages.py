@@ -120,6 +120,13 @@ def _json(v):
 
 # --- the page --------------------------------------------------------------------------------------
 
+def claims_table(page: str, rows: list[tuple[str, bool, str]], label: str = "") -> Shown:
+    """Claims ``(claim, holds, evidence)`` as a holds / does not hold table, tagged for the book's claims ledger."""
+    frame = report.claims(rows)
+    meta = [dict(page=page, claim=c, result=r, evidence=e, label=label) for c, r, e in frame.values]
+    return Shown(frame, label, dict(claims=meta))
+
+
 class Page:
     """The knobs, data and cached work of one notebook page.
 
@@ -282,15 +289,16 @@ class Page:
         meta = [dict(page=self.name, quantity=q, paper=_json(p), run=_json(r)) for q, p, r in frame.values]
         return Shown(frame, " ".join(x for x in (self.label(), note) if x), dict(results=meta))
 
-    def claims(self, rows: list[tuple[str, bool, str]] | None) -> Shown:
-        """The paper's claims checked on this run: ``(claim, holds, evidence)`` -> holds / does not hold."""
+    def claims(self, *groups: list[tuple[str, bool, str]] | None) -> Shown:
+        """The paper's claims checked on this run: ``(claim, holds, evidence)`` -> holds / does not hold.
+
+        Several lists of rows are shown as one table; ``None`` (nothing computed) skips them all.
+        """
+        rows = None if any(g is None for g in groups) else [r for g in groups for r in g]
         if self.skipped or rows is None:
             return Shown(None, "Claims: not checked, the data is missing (see above).",
                          dict(claims=[dict(page=self.name, claim=None, result="skipped")]))
-        frame = report.claims(rows)
-        meta = [dict(page=self.name, claim=c, result=r, evidence=e, label=self.label())
-                for c, r, e in frame.values]
-        return Shown(frame, self.label(), dict(claims=meta))
+        return claims_table(self.name, rows, self.label())
 
     def table(self, frame: pd.DataFrame | None, text: str = "") -> Shown | None:
         """A result table of this run (nothing on a skipped page)."""

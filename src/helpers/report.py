@@ -33,3 +33,15 @@ def architecture(profile: str, model: str, width: float | None = None) -> pd.Dat
         ref = paper.table(PAPER_TAP_TABLE[model][0])[["tap", "N_f", "F_s", "FC_s"]]
         out = out.merge(ref.rename(columns=lambda c: c if c == "tap" else f"{c} (paper)"), on="tap", how="left")
     return out
+
+
+def tap_claims(tables: dict[str, pd.DataFrame]) -> list[tuple[str, bool, str]]:
+    """Each full-width model whose taps a paper tabulates has exactly those N_f, F_s, FC_s (*universal* Tables 1-2)."""
+    rows = []
+    for m, (name, size) in PAPER_TAP_TABLE.items():
+        if m in tables:
+            t = tables[m]
+            same = all((t[f"{c} (full, {size}x{size})"] == t[f"{c} (paper)"]).all() for c in ("N_f", "F_s", "FC_s"))
+            rows.append((f"{m} at full width has the taps of universal {name.replace('table', 'Table ')}", bool(same),
+                         f"{len(t)} taps, N_f/F_s/FC_s compared"))
+    return rows

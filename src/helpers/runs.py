@@ -143,7 +143,7 @@ def build_model(cfg: TrainConfig, num_classes: int, load_weights: bool = True) -
     """The untrained network of ``cfg``, initialized from ``cfg.seed``."""
     torch.manual_seed(cfg.seed)
     return models.build(cfg.model, num_classes, cfg.width, batch_norm=cfg.batch_norm, input_size=cfg.input_size,
-                        pretrained=cfg.pretrained, load_weights=load_weights)
+                        pretrained=cfg.pretrained, load_weights=load_weights, blocks=cfg.blocks)
 
 
 def get_run(cfg: TrainConfig, data: ImageData, *, device: str | None = None, progress: bool = True,

@@ -65,9 +65,16 @@ class TrainConfig:
     conv: Hyper = field(default_factory=lambda: Hyper(0.028, 0.975, 1.5e-3))
     fc: Hyper = field(default_factory=lambda: Hyper(0.028, 0.975, 1.5e-3))
     channels_last: bool = True
+    blocks: tuple[tuple[int, int], ...] = ()  # EfficientNet-B0 stages cut short: (stage, layers kept)
+
+    def __post_init__(self):
+        object.__setattr__(self, "blocks", tuple(tuple(int(v) for v in b) for b in self.blocks))
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if not d["blocks"]:
+            del d["blocks"]  # the full architecture keeps the cache key it had before the knob existed
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
