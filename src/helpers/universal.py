@@ -350,7 +350,8 @@ def claims_afcc(*results: pd.DataFrame | None, reduction: float = 0.9) -> list[t
     rows = []
     for r in res.itertuples():
         rows += [(f"{r.tap}: AFCC zeroes >= {reduction:.0%} of the FC weights", 1 - r.kept_fraction >= reduction,
-                  f"{r.zeroed} of {r.weights} zeroed ({1 - r.kept_fraction:.1%})"),
+                  f"{r.zeroed} of {r.weights} zeroed ({1 - r.kept_fraction:.1%}); the clusters keep about "
+                  f"C_s N_c / N_l = {r.estimate / r.weights:.2f} of them"),
                  (f"{r.tap}: AFCC keeps the accuracy within 0.01 after retraining",
                   r.accuracy_after >= r.accuracy_before - TOL, f"{r.accuracy_before:.3f} -> {r.accuracy_after:.3f}"),
                  (f"{r.tap}: AFCC beats random pruning of the same count", r.accuracy_after > r.accuracy_random,

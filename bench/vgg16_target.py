@@ -1,0 +1,40 @@
+"""VGG-16 on CIFAR-10 towards the foundation issue's target: >= 0.85 test accuracy in <= 30 min of training here.
+
+    MECH_DATA=../shared/data .venv/bin/python bench/vgg16_target.py --epochs 40 --q 0.905
+
+Trains VGG-16 with the ``cpu`` profile's optimizer (SGD, Nesterov momentum, L2, mini-batches of
+100, step decay of eta by ``q`` every ``dt`` epochs) with the knobs given, through the run cache
+(``$MECH_CACHE``: a finished run is read back, an interrupted one resumes), and prints the test
+accuracy after each epoch against the training time so far. Figures go in the README ("Measured").
+"""
+from __future__ import annotations
+
+import argparse
+
+from helpers import data, profiles, runs
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--width", type=float, default=0.25)
+    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--eta", type=float, default=0.05)
+    ap.add_argument("--q", type=float, default=0.905, help="eta is multiplied by q every dt epochs")
+    ap.add_argument("--dt", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    cfg = profiles.train_config("cpu", "vgg16", width=args.width, epochs=args.epochs, eta=args.eta, q=args.q,
+                                dt=args.dt, seed=args.seed)
+    run = runs.get_run(cfg, data.load_cifar("cifar10"))
+    print(f"{run}: width {args.width}, {args.epochs} epochs, eta {args.eta} x {args.q} every {args.dt} epoch(s)")
+    elapsed = 0.0
+    for m in run.info["metrics"]:
+        elapsed += m["seconds"]
+        print(f"  epoch {m['epoch']:>3}  train acc {m['train_acc']:.4f}  test acc {m['test_acc']:.4f}"
+              f"  {elapsed / 60:5.1f} min of training")
+    print(f"test accuracy {run.test_acc:.4f}: {elapsed / 60:.1f} min of training, "
+          f"{run.info['wall_seconds'] / 60:.1f} min wall time with the per-epoch tests")
+
+
+if __name__ == "__main__":
+    main()
