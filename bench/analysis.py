@@ -106,7 +106,7 @@ def bench_c(sgd_epochs: int, taps: list[str], lbfgs_iters: int):
         print(f" {lb32.test_acc:9.4f}", flush=True)
 
 
-def _lbfgs_to_reach(args, target: float, most: int) -> tuple[int, float]:
+def _lbfgs_to_reach(args, target: float, most: int) -> tuple[int | None, float]:
     """The fewest L-BFGS iterations whose probe reaches ``target`` test accuracy, and that run's own time.
 
     Each k is a separate run from the same start (L-BFGS is deterministic, so it is the k-th iterate),

@@ -1,6 +1,6 @@
 """VGG-16 on CIFAR-10 towards the foundation issue's target: >= 0.85 test accuracy in <= 30 min of training here.
 
-    MECH_DATA=../shared/data .venv/bin/python bench/vgg16_target.py --epochs 40 --q 0.905
+    MECH_DATA=../shared/data .venv/bin/python bench/vgg16_target.py --epochs 32 --q 0.88
 
 Trains VGG-16 with the ``cpu`` profile's optimizer (SGD, Nesterov momentum, L2, mini-batches of
 100, step decay of eta by ``q`` every ``dt`` epochs) with the knobs given, through the run cache
@@ -17,9 +17,9 @@ from helpers import data, profiles, runs
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--width", type=float, default=0.25)
-    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--epochs", type=int, default=32)
     ap.add_argument("--eta", type=float, default=0.05)
-    ap.add_argument("--q", type=float, default=0.905, help="eta is multiplied by q every dt epochs")
+    ap.add_argument("--q", type=float, default=0.88, help="eta is multiplied by q every dt epochs")
     ap.add_argument("--dt", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
