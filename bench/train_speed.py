@@ -1,13 +1,13 @@
 """Training images/s of each model at the ``cpu`` profile, with the options tried side by side.
 
     .venv/bin/python bench/train_speed.py [--batches 15] [--models vgg16 vgg6 avgg16 efficientnet_b0]
-    .venv/bin/python bench/train_speed.py --sizes [--widths 0.25 0.375 0.5] [--batch-sizes 100 250 500]
+    .venv/bin/python bench/train_speed.py --sizes [--model vgg16] [--widths 0.25 0.375 0.5] [--batch-sizes 100 250 500]
 
 The first form trains ``--batches`` mini-batches of 100 augmented CIFAR-shaped images (after 3
 warm-up batches) with the profile's optimizer for each variant (memory layout, bf16 autocast,
 ``torch.compile``); the ratio column compares each variant with the default (contiguous NCHW,
-float32) of the same model. The second form sizes VGG-16 (channels-last): widths against
-mini-batch sizes, the ratio against width 0.25 at 100 a batch. Figures go in bench/README.md.
+float32) of the same model. The second form sizes one model (channels-last, VGG-16 unless
+``--model``): widths against mini-batch sizes, the ratio against the first of each. Figures go in bench/README.md.
 """
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def sizes(args):
     print(f"{'width':>6} {'batch':>6} {'img/s':>8} {'ratio':>6} {'epoch of 50k (min)':>19}")
     base = None
     for w in args.widths:
-        cfg = profiles.train_config("cpu", "vgg16", width=w)
+        cfg = profiles.train_config("cpu", args.model, width=w)
         for bs in args.batch_sizes:
             ips = images_per_second(cfg, args.batches, True, batch_size=bs)
             base = base or ips
@@ -73,7 +73,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--batches", type=int, default=15)
     ap.add_argument("--models", nargs="+", default=list(profiles.CPU))
-    ap.add_argument("--sizes", action="store_true", help="VGG-16 widths against mini-batch sizes")
+    ap.add_argument("--sizes", action="store_true", help="one model's widths against mini-batch sizes")
+    ap.add_argument("--model", default="vgg16", help="the model --sizes measures")
     ap.add_argument("--widths", nargs="+", type=float, default=[0.25, 0.375, 0.5])
     ap.add_argument("--batch-sizes", nargs="+", type=int, default=[100, 250, 500])
     args = ap.parse_args()

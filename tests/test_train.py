@@ -76,6 +76,23 @@ def test_same_seed_same_weights_and_cache_hit(synth10, monkeypatch, tmp_path):
     assert info["wall_seconds"] > 0
 
 
+def test_testing_only_after_the_last_epoch_keeps_weights_and_key(synth10):
+    every = smoke(epochs=2)
+    last = replace(every, test_every=0)
+    assert runs.run_key(every, synth10) == runs.run_key(last, synth10)
+    a, b = runs.build_model(every, 10), runs.build_model(last, 10)
+    ma = train.train(a, synth10, every, progress=False)
+    mb = train.train(b, synth10, last, progress=False)
+    assert same_weights(a, b)
+    assert [m["test_acc"] is None for m in mb] == [True, False] and mb[-1]["test_acc"] == ma[-1]["test_acc"]
+    assert profiles.train_config("cpu", "vgg16").test_every == 0
+
+
+def test_hold_delays_the_first_decay():
+    h = profiles.train_config("cpu", "vgg16", q=0.5, offset=3).conv  # dt = 1: first decay after epoch 4
+    assert [h.factor(e) for e in (1, 4, 5, 6)] == pytest.approx([1, 1, 0.5, 0.25])
+
+
 def test_changed_knob_is_a_different_run(synth10):
     assert runs.run_key(smoke(), synth10) != runs.run_key(smoke(eta=0.03), synth10)
     assert runs.run_key(smoke(), synth10) != runs.run_key(smoke(), data.subset(synth10, 5))

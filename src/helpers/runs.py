@@ -136,7 +136,7 @@ TRAINING_CODE = (data_mod, models, train_mod)
 
 def run_key(cfg: TrainConfig, data: ImageData) -> str:
     """The cache key of a run: config + data fingerprint + training code version."""
-    return key_of(dict(config=cfg.to_dict(), data=data.fingerprint(), code=code_version(*TRAINING_CODE)))
+    return key_of(dict(config=cfg.key_dict(), data=data.fingerprint(), code=code_version(*TRAINING_CODE)))
 
 
 def build_model(cfg: TrainConfig, num_classes: int, load_weights: bool = True) -> torch.nn.Module:

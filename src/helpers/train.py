@@ -66,6 +66,10 @@ class TrainConfig:
     fc: Hyper = field(default_factory=lambda: Hyper(0.028, 0.975, 1.5e-3))
     channels_last: bool = True
     blocks: tuple[tuple[int, int], ...] = ()  # EfficientNet-B0 stages cut short: (stage, layers kept)
+    test_every: int = 1  # test after every this many epochs and after the last; 0: after the last only
+
+    # knobs that do not change the trained weights, so not part of a run's cache key
+    NOT_IN_KEY = ("test_every",)
 
     def __post_init__(self):
         object.__setattr__(self, "blocks", tuple(tuple(int(v) for v in b) for b in self.blocks))
@@ -75,6 +79,17 @@ class TrainConfig:
         if not d["blocks"]:
             del d["blocks"]  # the full architecture keeps the cache key it had before the knob existed
         return d
+
+    def key_dict(self) -> dict:
+        """:meth:`to_dict` without the knobs that leave the weights unchanged (the run cache's key)."""
+        d = self.to_dict()
+        for k in self.NOT_IN_KEY:
+            d.pop(k, None)
+        return d
+
+    def tests_after(self, epoch: int) -> bool:
+        """Whether the test set is evaluated after ``epoch`` (always after the last)."""
+        return epoch == self.epochs or (self.test_every > 0 and epoch % self.test_every == 0)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -166,13 +181,16 @@ def train(model: nn.Module, data: ImageData, cfg: TrainConfig, *, device: torch.
             correct += (out.argmax(1) == yb).sum().item()
             bar.set_postfix(loss=f"{loss_sum / total:.3f}", refresh=False)
         train_time = time.perf_counter() - t0
-        test_loss, test_acc = evaluate(model, data.x_test, data.y_test, size=size, device=device)
+        test_loss, test_acc = None, None
+        if cfg.tests_after(epoch):
+            test_loss, test_acc = evaluate(model, data.x_test, data.y_test, size=size, device=device)
         m = dict(epoch=epoch, lr_conv=opt.param_groups[0]["lr"], train_loss=loss_sum / total,
                  train_acc=correct / total, test_loss=test_loss, test_acc=test_acc, seconds=train_time)
         metrics.append(m)
         if progress:
+            tested = "" if test_acc is None else f" test {test_acc:.3f}"
             tqdm.write(f"{cfg.model} epoch {epoch}/{cfg.epochs}: loss {m['train_loss']:.3f} "
-                       f"train {m['train_acc']:.3f} test {test_acc:.3f} ({train_time:.0f} s)")
+                       f"train {m['train_acc']:.3f}{tested} ({train_time:.0f} s)")
         if on_epoch is not None:
             on_epoch(dict(epoch=epoch, model=model.state_dict(), optimizer=opt.state_dict(),
                           generator=gen.get_state(), rng=torch.get_rng_state(), metrics=metrics))
