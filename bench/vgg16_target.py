@@ -22,14 +22,17 @@ def main():
     ap.add_argument("--q", type=float, default=0.88, help="eta is multiplied by q every dt epochs")
     ap.add_argument("--dt", type=int, default=1)
     ap.add_argument("--hold", type=int, default=0, help="the first decay comes after dt + hold epochs (Hyper.offset)")
+    ap.add_argument("--schedule", choices=("step", "linear"), default="step",
+                    help="step: eta x q every dt epochs after the hold; linear: eta down to eta/epochs (no q, dt, hold)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     cfg = profiles.train_config("cpu", "vgg16", width=args.width, epochs=args.epochs, eta=args.eta, q=args.q,
                                 dt=args.dt, offset=args.hold, seed=args.seed,
-                                test_every=1)
+                                schedule=args.schedule, test_every=1)
     run = runs.get_run(cfg, data.load_cifar("cifar10"))
-    print(f"{run}: width {args.width}, {args.epochs} epochs, eta {args.eta} held {args.hold} epochs, "
-          f"then x {args.q} every {args.dt} epoch(s)")
+    sched = (f"eta {args.eta} falling linearly to {args.eta / args.epochs:.4g}" if args.schedule == "linear" else
+             f"eta {args.eta} held {args.hold} epochs, then x {args.q} every {args.dt} epoch(s)")
+    print(f"{run}: width {args.width}, {args.epochs} epochs, {sched}")
     elapsed = 0.0
     for m in run.info["metrics"]:
         elapsed += m["seconds"]

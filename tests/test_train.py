@@ -93,6 +93,18 @@ def test_hold_delays_the_first_decay():
     assert [h.factor(e) for e in (1, 4, 5, 6)] == pytest.approx([1, 1, 0.5, 0.25])
 
 
+def test_linear_schedule_falls_to_eta_over_epochs_in_the_last_epoch():
+    cfg = profiles.train_config("cpu", "vgg16", epochs=4, eta=0.1, schedule="linear")
+    opt = train.make_optimizer(runs.build_model(cfg, 10, load_weights=False), cfg)
+    lrs = []
+    for e in range(1, 5):
+        train.set_epoch_lr(opt, cfg, e)
+        lrs += [g["lr"] for g in opt.param_groups]
+    assert lrs == pytest.approx([0.1, 0.1, 0.075, 0.075, 0.05, 0.05, 0.025, 0.025])
+    with pytest.raises(ValueError, match="unknown schedule 'cosine'"):
+        profiles.train_config("cpu", "vgg16", schedule="cosine")
+
+
 def test_changed_knob_is_a_different_run(synth10):
     assert runs.run_key(smoke(), synth10) != runs.run_key(smoke(eta=0.03), synth10)
     assert runs.run_key(smoke(), synth10) != runs.run_key(smoke(), data.subset(synth10, 5))
@@ -140,10 +152,12 @@ def test_corrupt_checkpoint_raises_a_clear_error(synth10):
         runs.get_run(cfg, synth10, progress=False)
 
 
-def test_blocks_knob_round_trips_and_leaves_full_model_keys_alone():
+def test_blocks_and_schedule_knobs_round_trip():
     from helpers.train import TrainConfig
 
-    c = profiles.train_config("cpu", "efficientnet_b0", blocks=[[3, 1], [4, 1]])
+    c = profiles.train_config("cpu", "efficientnet_b0", blocks=[[3, 1], [4, 1]], schedule="linear")
     assert c.blocks == ((3, 1), (4, 1))
     assert TrainConfig.from_dict(json.loads(json.dumps(c.to_dict()))) == c
-    assert "blocks" not in profiles.train_config("cpu", "efficientnet_b0").to_dict()
+    old = profiles.train_config("cpu", "efficientnet_b0").to_dict()  # a run.json written before the knobs
+    del old["blocks"], old["schedule"]
+    assert TrainConfig.from_dict(old) == profiles.train_config("cpu", "efficientnet_b0")

@@ -67,18 +67,28 @@ class TrainConfig:
     channels_last: bool = True
     blocks: tuple[tuple[int, int], ...] = ()  # EfficientNet-B0 stages cut short: (stage, layers kept)
     test_every: int = 1  # test after every this many epochs and after the last; 0: after the last only
+    schedule: str = "step"  # "step": eta x q every dt epochs (the papers'); "linear": eta to 0 over the epochs
 
     # knobs that do not change the trained weights, so not part of a run's cache key
     NOT_IN_KEY = ("test_every",)
+    SCHEDULES = ("step", "linear")
 
     def __post_init__(self):
         object.__setattr__(self, "blocks", tuple(tuple(int(v) for v in b) for b in self.blocks))
+        if self.schedule not in self.SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}: choose one of {', '.join(self.SCHEDULES)}")
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        if not d["blocks"]:
-            del d["blocks"]  # the full architecture keeps the cache key it had before the knob existed
-        return d
+        return asdict(self)
+
+    def factor(self, h: Hyper, epoch: int) -> float:
+        """Learning-rate multiplier of parameter group ``h`` during ``epoch`` (counted from 1).
+
+        ``step``: the papers' decay, ``h.factor(epoch)``. ``linear``: ``1 - (epoch - 1) / epochs``, from eta
+        down to eta / epochs in the last epoch (the budgeted-training schedule; used only by
+        ``bench/vgg16_target.py``).
+        """
+        return h.factor(epoch) if self.schedule == "step" else 1 - (epoch - 1) / self.epochs
 
     def key_dict(self) -> dict:
         """:meth:`to_dict` without the knobs that leave the weights unchanged (the run cache's key)."""
@@ -117,7 +127,7 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.SGD:
 def set_epoch_lr(opt: torch.optim.SGD, cfg: TrainConfig, epoch: int) -> None:
     for g in opt.param_groups:
         h = cfg.conv if g["name"] == "conv" else cfg.fc
-        g["lr"] = h.eta * h.factor(epoch)
+        g["lr"] = h.eta * cfg.factor(h, epoch)
 
 
 @torch.no_grad()
