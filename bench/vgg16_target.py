@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 
 from helpers import data, profiles, runs
+from helpers.train import TrainConfig
 
 
 def main():
@@ -22,7 +23,7 @@ def main():
     ap.add_argument("--q", type=float, default=0.88, help="eta is multiplied by q every dt epochs")
     ap.add_argument("--dt", type=int, default=1)
     ap.add_argument("--hold", type=int, default=0, help="the first decay comes after dt + hold epochs (Hyper.offset)")
-    ap.add_argument("--schedule", choices=("step", "linear"), default="step",
+    ap.add_argument("--schedule", choices=TrainConfig.SCHEDULES, default="step",
                     help="step: eta x q every dt epochs after the hold; linear: eta down to eta/epochs (no q, dt, hold)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
