@@ -25,15 +25,18 @@ def main():
     ap.add_argument("--hold", type=int, default=0, help="the first decay comes after dt + hold epochs (Hyper.offset)")
     ap.add_argument("--schedule", choices=TrainConfig.SCHEDULES, default="step",
                     help="step: eta x q every dt epochs after the hold; linear: eta down to eta/epochs (no q, dt, hold)")
+    ap.add_argument("--label-smoothing", type=float, default=0.0,
+                    help="of the training loss's targets (torch's cross_entropy; the papers': 0)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     cfg = profiles.train_config("cpu", "vgg16", width=args.width, epochs=args.epochs, eta=args.eta, q=args.q,
                                 dt=args.dt, offset=args.hold, seed=args.seed,
-                                schedule=args.schedule, test_every=1)
+                                schedule=args.schedule, label_smoothing=args.label_smoothing, test_every=1)
     run = runs.get_run(cfg, data.load_cifar("cifar10"))
     sched = (f"eta {args.eta} falling linearly to {args.eta / args.epochs:.4g}" if args.schedule == "linear" else
              f"eta {args.eta} held {args.hold} epochs, then x {args.q} every {args.dt} epoch(s)")
-    print(f"{run}: width {args.width}, {args.epochs} epochs, {sched}")
+    smooth = f", label smoothing {args.label_smoothing}" if args.label_smoothing else ""
+    print(f"{run}: width {args.width}, {args.epochs} epochs, {sched}{smooth}")
     elapsed = 0.0
     for m in run.info["metrics"]:
         elapsed += m["seconds"]

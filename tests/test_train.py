@@ -105,6 +105,17 @@ def test_linear_schedule_falls_to_eta_over_epochs_in_the_last_epoch():
         profiles.train_config("cpu", "vgg16", schedule="cosine")
 
 
+def test_label_smoothing_reaches_the_training_loss_and_is_checked(synth10):
+    plain = smoke(epochs=1, eta=0.0)  # eta 0: both runs see the same logits on the same batches
+    smoothed = smoke(epochs=1, eta=0.0, label_smoothing=0.5)
+    losses = [train.train(runs.build_model(c, 10), synth10, c, progress=False)[0]["train_loss"]
+              for c in (plain, smoothed)]
+    assert abs(losses[1] - losses[0]) > 1e-4  # only the targets differ
+    assert runs.run_key(plain, synth10) != runs.run_key(smoothed, synth10)
+    with pytest.raises(ValueError, match="label_smoothing must lie in"):
+        profiles.train_config("cpu", "vgg16", label_smoothing=1.0)
+
+
 def test_changed_knob_is_a_different_run(synth10):
     assert runs.run_key(smoke(), synth10) != runs.run_key(smoke(eta=0.03), synth10)
     assert runs.run_key(smoke(), synth10) != runs.run_key(smoke(), data.subset(synth10, 5))

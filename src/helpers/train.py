@@ -68,6 +68,7 @@ class TrainConfig:
     blocks: tuple[tuple[int, int], ...] = ()  # EfficientNet-B0 stages cut short: (stage, layers kept)
     test_every: int = 1  # test after every this many epochs and after the last; 0: after the last only
     schedule: str = "step"  # "step": eta x q every dt epochs (the papers'); "linear": eta to 0 over the epochs
+    label_smoothing: float = 0.0  # of the training loss (the papers': 0); used only by bench/vgg16_target.py
 
     # knobs that do not change the trained weights, so not part of a run's cache key
     NOT_IN_KEY = ("test_every",)
@@ -77,6 +78,8 @@ class TrainConfig:
         object.__setattr__(self, "blocks", tuple(tuple(int(v) for v in b) for b in self.blocks))
         if self.schedule not in self.SCHEDULES:
             raise ValueError(f"unknown schedule {self.schedule!r}: choose one of {', '.join(self.SCHEDULES)}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must lie in [0, 1), got {self.label_smoothing}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -182,7 +185,7 @@ def train(model: nn.Module, data: ImageData, cfg: TrainConfig, *, device: torch.
             if cfg.channels_last:
                 xb = xb.contiguous(memory_format=torch.channels_last)
             out = model(xb)
-            loss = nn.functional.cross_entropy(out, yb)
+            loss = nn.functional.cross_entropy(out, yb, label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
