@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/train_speed.py [--batches 15] [--models vgg16 vgg6 avgg16 efficientnet_b0]
     .venv/bin/python bench/train_speed.py --sizes [--model vgg16] [--widths 0.25 0.375 0.5] [--batch-sizes 100 250 500]
+        [--input-sizes 32 64]
 
 The first form trains ``--batches`` mini-batches of 100 augmented CIFAR-shaped images (after 3
 warm-up batches) with the profile's optimizer for each variant (memory layout, bf16 autocast,
@@ -59,14 +60,16 @@ def variants(args):
 
 
 def sizes(args):
-    print(f"{'width':>6} {'batch':>6} {'img/s':>8} {'ratio':>6} {'epoch of 50k (min)':>19}")
+    print(f"{'width':>6} {'input':>6} {'batch':>6} {'img/s':>8} {'ratio':>6} {'epoch of 50k (min)':>19}")
     base = None
     for w in args.widths:
-        cfg = profiles.train_config("cpu", args.model, width=w)
-        for bs in args.batch_sizes:
-            ips = images_per_second(cfg, args.batches, True, batch_size=bs)
-            base = base or ips
-            print(f"{w:6g} {bs:6d} {ips:8.0f} {ips / base:6.2f} {50000 / ips / 60:19.2f}", flush=True)
+        for side in args.input_sizes or [None]:
+            cfg = profiles.train_config("cpu", args.model, width=w, **({"input_size": side} if side else {}))
+            for bs in args.batch_sizes:
+                ips = images_per_second(cfg, args.batches, True, batch_size=bs)
+                base = base or ips
+                print(f"{w:6g} {cfg.input_size or 32:6d} {bs:6d} {ips:8.0f} {ips / base:6.2f} "
+                      f"{50000 / ips / 60:19.2f}", flush=True)
 
 
 def main():
@@ -77,6 +80,8 @@ def main():
     ap.add_argument("--model", default="vgg16", help="the model --sizes measures")
     ap.add_argument("--widths", nargs="+", type=float, default=[0.25, 0.375, 0.5])
     ap.add_argument("--batch-sizes", nargs="+", type=int, default=[100, 250, 500])
+    ap.add_argument("--input-sizes", nargs="+", type=int, default=None,
+                    help="input sides to size (bicubic up-scaling); default: the profile's")
     args = ap.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     (sizes if args.sizes else variants)(args)

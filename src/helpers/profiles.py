@@ -55,7 +55,7 @@ CPU = {
     "vgg6": dict(width=0.25, epochs=12, conv=_CPU_HYPER, fc=_CPU_HYPER),
     "avgg16": dict(width=0.125, epochs=4, n_train=20_000, conv=_CPU_SHORT, fc=_CPU_SHORT),
     # 64x64 inputs: each stage's map is twice the paper's grid and is average-pooled to it, as the 7x7 pooling
-    # does at 224x224 (at 32x32 stages 7-9 see 1x1 maps). An epoch costs 1.7 of one at 32x32, and 2 epochs at 64
+    # does at 224x224 (at 32x32 stages 7-9 see 1x1 maps). An epoch costs 1.4-1.7 of one at 32x32, and 2 epochs at 64
     # reach 0.569 against 0.468 for 4 at 32 in the same time (README, "Measured").
     "efficientnet_b0": dict(width=0.25, epochs=2, input_size=64, conv=_CPU_SHORT, fc=_CPU_SHORT),
 }
