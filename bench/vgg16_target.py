@@ -24,7 +24,8 @@ def main():
     ap.add_argument("--dt", type=int, default=1)
     ap.add_argument("--hold", type=int, default=0, help="the first decay comes after dt + hold epochs (Hyper.offset)")
     ap.add_argument("--schedule", choices=TrainConfig.SCHEDULES, default="step",
-                    help="step: eta x q every dt epochs after the hold; linear: eta down to eta/epochs (no q, dt, hold)")
+                    help="step: eta x q every dt epochs after the hold; "
+                         "linear: eta down to eta/epochs (no q, dt, hold)")
     ap.add_argument("--label-smoothing", type=float, default=0.0,
                     help="of the training loss's targets (torch's cross_entropy; the papers': 0)")
     ap.add_argument("--seed", type=int, default=0)

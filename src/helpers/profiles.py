@@ -44,7 +44,8 @@ PAPER_PROBE = {
 # 0.002 over 12 epochs (the papers' dt = 20 with our 12 epochs would never decay; a step schedule of 0.5 every 3
 # epochs gave 0.771 in 8 epochs). Sized so that each part of the book builds in about 30 minutes on 2 cores from
 # an empty cache: VGG-16 6-9 min per run, VGG-6 ~3, AVGG-16 ~4 (7 convs at 32x32: a 20,000-image subset at width
-# 0.125), EfficientNet-B0 ~6 (2 epochs at 64x64). Longer VGG-16 runs reach more (README, "Measured"; bench/vgg16_target.py).
+# 0.125), EfficientNet-B0 ~6 (2 epochs at 64x64). Longer VGG-16 runs reach more (README, "Measured";
+# bench/vgg16_target.py).
 _CPU_HYPER = Hyper(0.05, 0.9, 5e-4, 0.75, 1)
 _CPU_SHORT = Hyper(0.05, 0.9, 5e-4, 0.6, 1)
 # VGG-16: eta 0.08 for 3 epochs, then x 0.6 an epoch to 0.0022 at epoch 10: 0.788 (12 epochs of _CPU_HYPER: 0.801)
@@ -56,7 +57,7 @@ CPU = {
     "avgg16": dict(width=0.125, epochs=4, n_train=20_000, conv=_CPU_SHORT, fc=_CPU_SHORT),
     # 64x64 inputs: each stage's map is twice the paper's grid and is average-pooled to it, as the 7x7 pooling
     # does at 224x224 (at 32x32 stages 7-9 see 1x1 maps). An epoch costs 1.4-1.7 of one at 32x32, and 2 epochs at 64
-    # reach 0.569 against 0.468 for 4 at 32 in the same time (README, "Measured").
+    # reach 0.549 against 0.468 for 4 at 32 in about the same time (README, "Measured").
     "efficientnet_b0": dict(width=0.25, epochs=2, input_size=64, conv=_CPU_SHORT, fc=_CPU_SHORT),
 }
 for _knobs in CPU.values():
