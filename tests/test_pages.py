@@ -1,7 +1,7 @@
 """helpers.pages: knobs checked up front, each run trained on its own config's data, skipped pages inert."""
 import pytest
 
-from helpers import pages, profiles
+from helpers import pages, profiles, universal
 
 
 def test_a_page_runs_another_model_on_that_models_own_subset(data_dir, monkeypatch):
@@ -17,6 +17,18 @@ def test_K_equal_to_the_label_count_is_the_run_without_K(data_dir, monkeypatch):
     monkeypatch.setenv("MECH_DATA", str(data_dir))
     page = pages.Page("t", "smoke", model="vgg6", dataset="cifar10")
     assert page.config_for(K=10) == page.config_for() and page.config_for(K=3).K == 3
+
+
+def test_K_sweeps_default_to_the_papers_K_values_or_their_ten_label_stand_ins(data_dir, monkeypatch):
+    monkeypatch.setenv("MECH_DATA", str(data_dir))
+    assert universal.default_Ks("table5", "cifar100", 100) == [10, 20, 40, 60, 100]
+    # CIFAR-10: VGG-16 takes Table 6's K (the paper's own CIFAR-K/10), EfficientNet-B0 Table 5's label fractions
+    assert universal.default_Ks("table4", "cifar10", 10) == list(universal.PAPER_K["table6"])
+    assert universal.default_Ks("table5", "cifar10", 10) == [2, 4, 6, 10]
+    page = pages.Page("t", "smoke", model="efficientnet_b0", dataset="cifar10")
+    assert universal.Ks_for(page, "table5") == [2, 4, 6, 10] and universal.Ks_for(page, "table5", [8, 3, 3]) == [3, 8]
+    with pytest.raises(ValueError, match="out of range"):
+        universal.Ks_for(page, "table5", [1, 4])
 
 
 @pytest.mark.parametrize("knobs, message", [
