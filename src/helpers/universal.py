@@ -102,7 +102,8 @@ def default_Ks(name: str, dataset: str, num_labels: int) -> list[int]:
     """The paper's K values; on a dataset with fewer labels (CIFAR-10 standing in for CIFAR-100), VGG-16's
     sweep (Table 4) becomes Table 6's K = 3, 6, 8, 10, which the paper ran on CIFAR-10, and EfficientNet-B0's
     (Table 5), which the paper ran on CIFAR-100 only, keeps Table 5's fractions of the labels (0.1 to 1):
-    K = 2, 4, 6, 10 (K = 1 has nothing to learn). Their smaller subsets also train in less time (the largest K is the full run)."""
+    K = 2, 4, 6, 10 (K = 1 has nothing to learn). Their smaller subsets also train in less time (the largest K
+    is the full run)."""
     Ks = [k for k in PAPER_K[name] if k <= num_labels]
     if len(Ks) >= 3:
         return Ks
