@@ -74,7 +74,8 @@ def bench_b(N_f: int = 1280, N_l: int = 1000, threshold: float = 0.3):
     t2 = time.perf_counter()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
     print(f"(b) ImageNet scale: {N_f} filters x {N_l} labels ({N_f} field matrices of {N_l}x{N_l})")
-    print(f"    clusters + noise + layer statistics: {t1 - t0:.1f} s; per-label SNR (A and B) + Eqs. 1-4: {t2 - t1:.1f} s")
+    print(f"    clusters + noise + layer statistics: {t1 - t0:.1f} s; "
+          f"per-label SNR (A and B) + Eqs. 1-4: {t2 - t1:.1f} s")
     print(f"    total {t2 - t0:.1f} s, peak resident memory {peak:.2f} GB ({torch.get_num_threads()} threads)")
     print(f"    synthetic statistics: n={la.n:.1f} N_c={la.N_c:.2f} C_s={la.C_s:.2f}; "
           f"signal={e['signal']:.1f} noise_E={e['noise_E']:.2f}; labels with zero signal: {(a.signal == 0).sum()}")

@@ -21,10 +21,10 @@ def test_K_equal_to_the_label_count_is_the_run_without_K(data_dir, monkeypatch):
 
 def test_K_sweeps_default_to_the_papers_K_values_or_their_ten_label_stand_ins(data_dir, monkeypatch):
     monkeypatch.setenv("MECH_DATA", str(data_dir))
-    assert universal.default_Ks("table5", "cifar100", 100) == [10, 20, 40, 60, 100]
+    assert universal.default_Ks("table5", 100) == [10, 20, 40, 60, 100]
     # CIFAR-10: VGG-16 takes Table 6's K (the paper's own CIFAR-K/10), EfficientNet-B0 Table 5's label fractions
-    assert universal.default_Ks("table4", "cifar10", 10) == list(universal.PAPER_K["table6"])
-    assert universal.default_Ks("table5", "cifar10", 10) == [2, 4, 6, 10]
+    assert universal.default_Ks("table4", 10) == list(universal.PAPER_K["table6"])
+    assert universal.default_Ks("table5", 10) == [2, 4, 6, 10]
     page = pages.Page("t", "smoke", model="efficientnet_b0", dataset="cifar10")
     assert universal.Ks_for(page, "table5") == [2, 4, 6, 10] and universal.Ks_for(page, "table5", [8, 3, 3]) == [3, 8]
     with pytest.raises(ValueError, match="out of range"):

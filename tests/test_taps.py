@@ -40,7 +40,8 @@ def test_cached_features_are_reused_and_complete(tmp_path):
 def test_whole_analysis_on_a_torchvision_resnet18():
     torch.manual_seed(0)
     net = torchvision.models.resnet18(num_classes=10).eval()
-    reader_taps = [models.Tap("layer2", "layer2"), models.Tap("layer3", "layer3", grid=2), models.Tap("pool", "avgpool")]
+    reader_taps = [models.Tap("layer2", "layer2"), models.Tap("layer3", "layer3", grid=2),
+                   models.Tap("pool", "avgpool")]
     g = torch.Generator().manual_seed(0)
     y = torch.arange(120) % 10
     x = torch.rand(120, 3, 32, 32, generator=g) * 2 - 1 + 0.3 * torch.randn(10, 3, 1, 1, generator=g)[y]

@@ -122,7 +122,8 @@ def _from_npz(path: Path, name: str) -> ImageData:
             class_names = tuple(str(c) for c in d["class_names"]) if "class_names" in d.files else None
             provenance = str(d["provenance"]) if "provenance" in d.files else f"{path}"
     except KeyError as err:
-        raise ValueError(f"{path} lacks array {err}: a packed CIFAR file needs x_train, y_train, x_test, y_test") from err
+        raise ValueError(f"{path} lacks array {err}: a packed CIFAR file needs x_train, y_train, x_test, "
+                         "y_test") from err
     except (OSError, ValueError) as err:
         raise ValueError(f"{path} is not a readable .npz file ({err}); replace it with a good copy") from err
     n = CIFAR[name]

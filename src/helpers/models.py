@@ -115,7 +115,8 @@ class EfficientNetB0(nn.Module):
                 raise RuntimeError(
                     "could not load torchvision's ImageNet weights for EfficientNet-B0 "
                     f"({type(err).__name__}: {err}). They download from download.pytorch.org on first use and are "
-                    "cached in $TORCH_HOME (default ~/.cache/torch/hub/checkpoints/efficientnet_b0_rwightman-7f5810bc.pth); "
+                    "cached in $TORCH_HOME "
+                    "(default ~/.cache/torch/hub/checkpoints/efficientnet_b0_rwightman-7f5810bc.pth); "
                     "copy that file there on a machine without network, or use pretrained=False.") from err
             self.input_norm = ImageNetInput()
         else:

@@ -221,7 +221,8 @@ def label_snr(A: pd.DataFrame | None, B: pd.DataFrame | None, tap: str):
     for ax, d, what in ((axes[0], A, "A: Boolean"), (axes[1], B, "B: above-threshold fields")):
         ax.plot(d["label"], d["signal"], ".", label=f"signal (mean {d['signal'].mean():.3g})")
         ax.plot(d["label"], d["noise_I"], ".", label=f"noise_I (mean {d['noise_I'].mean():.3g})")
-        ax.plot(d["label"], d["noise_I_plus_E"], ".", label=f"noise_I + noise_E (mean {d['noise_I_plus_E'].mean():.3g})")
+        ax.plot(d["label"], d["noise_I_plus_E"], ".",
+                label=f"noise_I + noise_E (mean {d['noise_I_plus_E'].mean():.3g})")
         ax.set(xlabel="label", ylabel="per label", title=f"layer {tap}, {what}", yscale="log")
         ax.legend(fontsize=8)
     _done(fig)

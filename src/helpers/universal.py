@@ -72,7 +72,7 @@ def compare_sweep(sweep: pd.DataFrame | None, name: str, Ks) -> list[tuple]:
 def Ks_for(page, name: str, Ks=None) -> list[int]:
     """The K values of a sweep page: the knob, else :func:`default_Ks`; checked."""
     N = page.full.num_classes if page.full is not None else (10 if page.dataset == "cifar10" else 100)
-    return check_Ks(default_Ks(name, page.dataset, N) if Ks is None else Ks, N)
+    return check_Ks(default_Ks(name, N) if Ks is None else Ks, N)
 
 
 def claims_layers(t, model: str = "vgg16") -> list[tuple] | None:
@@ -98,7 +98,7 @@ def check_Ks(Ks, num_labels: int) -> list[int]:
     return Ks
 
 
-def default_Ks(name: str, dataset: str, num_labels: int) -> list[int]:
+def default_Ks(name: str, num_labels: int) -> list[int]:
     """The paper's K values; on a dataset with fewer labels (CIFAR-10 standing in for CIFAR-100), VGG-16's
     sweep (Table 4) becomes Table 6's K = 3, 6, 8, 10, which the paper ran on CIFAR-10, and EfficientNet-B0's
     (Table 5), which the paper ran on CIFAR-100 only, keeps Table 5's fractions of the labels (0.1 to 1):
@@ -317,7 +317,8 @@ def compare_shortened(short: pd.DataFrame | None, cut: pd.DataFrame | None = Non
     acc = None if cut is None else cut.set_index("model")["accuracy"]
     return ([(name + ": accuracy", paper.SHORTENED[name], None if acc is None else float(acc[name]))
              for name in SHORTENED_BLOCKS]
-            + [(key + ": accuracy", paper.SHORTENED[key], None if short is None else float(short["accuracy_after"][0]))])
+            + [(key + ": accuracy", paper.SHORTENED[key],
+                None if short is None else float(short["accuracy_after"][0]))])
 
 
 def claims_shortened(cut: pd.DataFrame | None) -> list[tuple] | None:
