@@ -88,6 +88,24 @@ def test_testing_only_after_the_last_epoch_keeps_weights_and_key(synth10):
     assert profiles.train_config("cpu", "vgg16").test_every == 0
 
 
+def test_flip_evaluation_averages_the_softmax_of_each_image_and_its_mirror(synth10):
+    cfg = smoke(epochs=1, test_flip=True)
+    assert runs.run_key(cfg, synth10) == runs.run_key(replace(cfg, test_flip=False), synth10)
+    model = runs.build_model(cfg, 10)
+    metrics = train.train(model, synth10, cfg, progress=False)
+    x, y = synth10.x_test, synth10.y_test
+    with torch.no_grad():  # naive: probabilities of both views, averaged, one image at a time
+        xs = [data.to_float(x[i:i + 1]) for i in range(len(y))]
+        p = torch.cat([(model(v).softmax(1) + model(v.flip(3)).softmax(1)) / 2 for v in xs])
+    loss, acc = train.evaluate(model, x, y, flip=True, batch_size=7)
+    assert acc == pytest.approx((p.argmax(1) == y).float().mean().item())
+    assert loss == pytest.approx(-p[torch.arange(len(y)), y].log().mean().item(), rel=1e-5)
+    mirrored = torch.cat([x[..., :16], x[..., :16].flip(-1)], -1)  # images equal to their mirror image
+    assert train.evaluate(model, mirrored, y, flip=True) == pytest.approx(train.evaluate(model, mirrored, y))
+    assert loss != pytest.approx(train.evaluate(model, x, y)[0])  # the mirror views do count
+    assert metrics[-1]["test_acc_flip"] == train.evaluate(model, x, y, flip=True)[1]
+
+
 def test_hold_delays_the_first_decay():
     h = profiles.train_config("cpu", "vgg16", q=0.5, offset=3).conv  # dt = 1: first decay after epoch 4
     assert [h.factor(e) for e in (1, 4, 5, 6)] == pytest.approx([1, 1, 0.5, 0.25])

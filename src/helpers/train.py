@@ -7,6 +7,7 @@ two parameter groups, ``conv`` (``model.features``) and ``fc`` (everything else)
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -69,9 +70,10 @@ class TrainConfig:
     test_every: int = 1  # test after every this many epochs and after the last; 0: after the last only
     schedule: str = "step"  # "step": eta x q every dt epochs (the papers'); "linear": eta to 0 over the epochs
     label_smoothing: float = 0.0  # of the training loss (the papers': 0); used only by bench/vgg16_target.py
+    test_flip: bool = False  # also record the flip-averaged test accuracy (:func:`evaluate`); bench/vgg16_target.py
 
     # knobs that do not change the trained weights, so not part of a run's cache key
-    NOT_IN_KEY = ("test_every",)
+    NOT_IN_KEY = ("test_every", "test_flip")
     SCHEDULES = ("step", "linear")
 
     def __post_init__(self):
@@ -135,13 +137,19 @@ def set_epoch_lr(opt: torch.optim.SGD, cfg: TrainConfig, epoch: int) -> None:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, size: int | None = None,
-             device: torch.device | str = "cpu", batch_size: int = 500) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``model`` on uint8 images ``x``."""
+             device: torch.device | str = "cpu", batch_size: int = 500, flip: bool = False) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` on uint8 images ``x``.
+
+    ``flip``: the prediction is the mean of the softmax outputs for each image and its mirror image (left-right),
+    the test-time augmentation of airbench; the papers report plain predictions.
+    """
     model.eval()
     loss, correct = 0.0, 0
     for xb, yb in batches(x, y, batch_size, size=size, device=device):
-        out = model(xb)
-        loss += nn.functional.cross_entropy(out, yb, reduction="sum").item()
+        out = model(xb).log_softmax(1)
+        if flip:
+            out = torch.logaddexp(out, model(xb.flip(-1)).log_softmax(1)) - math.log(2)
+        loss += nn.functional.nll_loss(out, yb, reduction="sum").item()
         correct += (out.argmax(1) == yb).sum().item()
     return loss / len(y), correct / len(y)
 
@@ -199,6 +207,8 @@ def train(model: nn.Module, data: ImageData, cfg: TrainConfig, *, device: torch.
             test_loss, test_acc = evaluate(model, data.x_test, data.y_test, size=size, device=device)
         m = dict(epoch=epoch, lr_conv=opt.param_groups[0]["lr"], train_loss=loss_sum / total,
                  train_acc=correct / total, test_loss=test_loss, test_acc=test_acc, seconds=train_time)
+        if cfg.test_flip and test_acc is not None:
+            m["test_acc_flip"] = evaluate(model, data.x_test, data.y_test, size=size, device=device, flip=True)[1]
         metrics.append(m)
         if progress:
             tested = "" if test_acc is None else f" test {test_acc:.3f}"
