@@ -2,11 +2,9 @@
 
     .venv/bin/python bench/analysis.py a      # vectorized vs naive per-filter pass, a full-width VGG-16 tap
     .venv/bin/python bench/analysis.py b      # ImageNet scale: 1280 filters x 1000 labels (time, peak memory)
-    .venv/bin/python bench/analysis.py c      # probes: the papers' SGD vs full-batch L-BFGS on cached features
 
-(a) and (b) use generated weights and activations of the right shapes; (c) uses the cached
-``cpu``-profile VGG-16 on CIFAR-10 (trained first if missing; ``MECH_DATA`` must point at CIFAR-10).
-Figures go in bench/README.md.
+Both use generated weights and activations of the right shapes. The probe solvers are measured by
+``bench/probe_solvers.py``. Figures go in bench/README.md.
 """
 from __future__ import annotations
 
@@ -81,72 +79,15 @@ def bench_b(N_f: int = 1280, N_l: int = 1000, threshold: float = 0.3):
           f"signal={e['signal']:.1f} noise_E={e['noise_E']:.2f}; labels with zero signal: {(a.signal == 0).sum()}")
 
 
-def bench_c(sgd_epochs: int, taps: list[str], lbfgs_iters: int):
-    from helpers import data, probes, profiles, runs, taps as taps_mod
-
-    ds = data.load_cifar("cifar10")
-    run = runs.get_run(profiles.train_config("cpu", "vgg16"), ds)
-    train_f, train_y = taps_mod.run_features(run, ds, "train")
-    test_f, test_y = taps_mod.run_features(run, ds, "test")
-    print(f"(c) probes on {run} features (float16 cache), 50,000 train / 10,000 test")
-    print(f"    {'tap':>4} {'dims':>6} {'SGD acc':>8} {'SGD s':>7} {'L-BFGS acc':>10} {'L-BFGS s':>8} {'ratio':>6}"
-          f" {'to SGD acc: iters':>17} {'s':>5} {'ratio':>6} {'fp32 acc':>9}")
-    for name in taps:
-        args = (train_f[name], train_y, test_f[name], test_y, 10)
-        sgd = probes.train_probe(*args, solver="sgd", epochs=sgd_epochs, progress=False)
-        lb = probes.train_probe(*args, solver="lbfgs", max_iter=lbfgs_iters, progress=False)
-        k, t = _lbfgs_to_reach(args, sgd.test_acc, lbfgs_iters)
-        dims = train_f[name].shape[1] * train_f[name].shape[2]
-        print(f"    {name:>4} {dims:>6} {sgd.test_acc:8.4f} {sgd.seconds:7.1f} {lb.test_acc:10.4f} {lb.seconds:8.1f}"
-              f" {sgd.seconds / lb.seconds:6.1f} {k or 'not reached':>17} {t:5.1f} {sgd.seconds / t:6.1f}",
-              end="", flush=True)
-        # float16 storage against float32 features of the same network (last column)
-        f32 = _float32_features(run, ds, name)
-        lb32 = probes.train_probe(f32[0], train_y, f32[1], test_y, 10, solver="lbfgs", max_iter=lbfgs_iters,
-                                  progress=False)
-        print(f" {lb32.test_acc:9.4f}", flush=True)
-
-
-def _lbfgs_to_reach(args, target: float, most: int) -> tuple[int | None, float]:
-    """The fewest L-BFGS iterations whose probe reaches ``target`` test accuracy, and that run's own time.
-
-    Each k is a separate run from the same start (L-BFGS is deterministic, so it is the k-th iterate),
-    timed as a solve of k iterations would be; ``(None, nan)`` if none up to ``most`` reaches it.
-    """
-    from helpers import probes
-
-    for k in range(1, most + 1):
-        p = probes.train_probe(*args, solver="lbfgs", max_iter=k, progress=False)
-        if p.test_acc >= target:
-            return k, p.seconds
-    return None, float("nan")
-
-
-def _float32_features(run, ds, name):
-    from helpers import taps as taps_mod
-
-    tap = [t for t in run.model.taps if t.name == name]
-    out = []
-    for split in ("train", "test"):
-        f, _ = taps_mod.run_features(run, ds, split, taps=tap, dtype=torch.float32, progress=False)
-        out.append(f[name])
-    return out
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("which", choices=["a", "b", "c"])
-    ap.add_argument("--sgd-epochs", type=int, default=100, help="epochs of the papers' SGD in (c)")
-    ap.add_argument("--lbfgs-iters", type=int, default=20)
-    ap.add_argument("--taps", nargs="+", default=["13", "10", "7", "4", "2"])
+    ap.add_argument("which", choices=["a", "b"])
     args = ap.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, numpy {np.__version__}")
     if args.which == "a":
         bench_a()
-    elif args.which == "b":
-        bench_b()
     else:
-        bench_c(args.sgd_epochs, args.taps, args.lbfgs_iters)
+        bench_b()
 
 
 if __name__ == "__main__":

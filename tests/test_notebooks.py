@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT, write_npz
 from PIL import Image
 
-from helpers import data, pages
+from helpers import claims as claims_mod, data, pages
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -59,9 +59,11 @@ def test_notebook_runs_at_smoke(path, tmp_path, shared, monkeypatch):
     assert nb["metadata"]["papermill"]["parameters"]["profile"] == "smoke"
     meta = outputs_meta(nb)
     claims = [c for group in meta["claims"] for c in group]
-    assert claims and all(c["result"] in ("holds", "does not hold") for c in claims)
-    if path.stem == "architectures-taps":
-        assert all(c["result"] == "holds" for c in claims)  # no training: the full-width taps are the papers'
+    assert claims and all(c["verdict"] in claims_mod.VERDICTS and c["kind"] in claims_mod.KINDS for c in claims)
+    assert all(c["quote"] for c in claims if c["kind"] == claims_mod.PAPER)  # every paper claim quotes its sentence
+    assert all(c["reason"] for c in claims if c["verdict"] == claims_mod.UNTESTABLE)
+    if path.stem == "architectures-taps":  # no training: the full-width taps are the papers' (our own check)
+        assert all(c["verdict"] == "holds" and c["kind"] == claims_mod.CHECK for c in claims)
         return
     header = meta["header"][0]
     assert header["skipped"] is None and "SYNTHETIC" in header["label"].upper()
@@ -80,7 +82,7 @@ def test_missing_dataset_renders_a_skipped_page(name, tmp_path, monkeypatch):
     meta = outputs_meta(nb)
     header = meta["header"][0]
     assert header["skipped"] and "Skipped" in header["label"]
-    assert [c["result"] for group in meta["claims"] for c in group] == ["skipped"]
+    assert [c["verdict"] for group in meta["claims"] for c in group] == ["skipped"]
     results = [r for group in meta["results"] for r in group]
     assert results and all(r["run"] is None for r in results) and any(r["paper"] is not None for r in results)
     text = json.dumps(nb)

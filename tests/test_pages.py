@@ -51,3 +51,15 @@ def test_a_skipped_page_shows_the_papers_values_and_does_nothing(tmp_path, monke
     assert shown.frame["this run"].isna().all() and shown.frame["paper"].tolist() == [0.75]
     bundle, meta = page.header()._repr_mimebundle_()
     assert meta[pages.META]["header"]["skipped"] and "How to get it" in bundle["text/plain"]
+
+
+def test_a_missing_cifar100_runs_on_cifar10_as_a_stand_in_unless_asked_strictly(data_dir, monkeypatch):
+    monkeypatch.setenv("MECH_DATA", str(data_dir))  # CIFAR-10 only
+    page = pages.Page("t", "smoke", dataset="cifar100", paper_dataset="cifar100")
+    assert not page.skipped and page.dataset == "cifar10" and "cifar100" in page.missing
+    assert page.config == pages.Page("u", "smoke", dataset="cifar10").config  # the CIFAR-10 pages' own run
+    assert "stand-in" in page.label() and "not the paper's experiment" in page.label()
+    bundle, meta = page.header()._repr_mimebundle_()
+    assert meta[pages.META]["header"]["stand_in"] == "cifar10" and "stand_in False" in bundle["text/plain"]
+    strict = pages.Page("t", "smoke", dataset="cifar100", paper_dataset="cifar100", stand_in=False)
+    assert strict.skipped and strict.dataset == "cifar100" and strict.study() is None

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import afcc, filters, paper, probes, snr
+from helpers import afcc, filters, paper, probes, profiles, snr
 
 
 def test_universal_eqs_on_table1_layer10():
@@ -41,8 +41,36 @@ def test_per_label_means_match_the_equations():
     la1 = filters.analyze_layer(W, means, threshold=0.999)
     assert set(la1.sizes) == {1}
     assert snr.per_label(la1)["noise_I"].abs().max() == 0
-    weighted = snr.per_label(la, weighted=True)
-    assert (weighted["signal"] <= pl["signal"] + 1e-9).all()  # normalized fields are at most 1
+
+
+def test_fig4b_sums_the_raw_fields_of_the_above_threshold_elements():
+    """*universal* Fig. 4B, recomputed filter by filter from each raw field matrix with a naive loop: the signal,
+    noise_I and noise_E of each label weight each above-threshold element by its un-normalized field."""
+    W, means, la = layer()
+    W = W * torch.linspace(0.5, 20, W.shape[1])[None, :, None]  # peaks that vary a lot among the filters
+    la = filters.analyze_layer(W, means)
+    N_l = la.N_l
+    signal, noise_I, noise_E = np.zeros(N_l), np.zeros(N_l), np.zeros(N_l)
+    for f in range(W.shape[1]):
+        M = (W[:, f] @ means[:, f].T).T.double().numpy()  # M[i, j] = sum_s W[j, f, s] mean_a[i, f, s]
+        if M.max() <= 0:
+            continue
+        B = M / M.max() >= 0.3
+        clusters = filters.greedy_clusters(B)
+        in_block = np.zeros_like(B)
+        for c in clusters:
+            for i in c:
+                signal[i] += M[i, i]
+                noise_I[i] += sum(M[i, j] for j in c if j != i) / (N_l - 1)
+                for j in c:
+                    in_block[i, j] = True
+        for i in range(N_l):
+            noise_E[i] += sum(M[i, j] for j in range(N_l) if B[i, j] and not in_block[i, j]) / N_l
+    got = snr.per_label(la, weighted=True)
+    np.testing.assert_allclose(got["signal"], signal, rtol=1e-4)
+    np.testing.assert_allclose(got["noise_I"], noise_I, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(got["noise_E"], noise_E, rtol=1e-4, atol=1e-6)
+    assert got["signal"].mean() > 2 * snr.per_label(la)["signal"].mean()  # raw fields, not normalized (<= 1)
 
 
 def test_afcc_mask_counts_and_random_mask():
@@ -92,3 +120,76 @@ def test_dilution():
     with pytest.raises(ValueError, match="N_f=20"):
         afcc.dilution_curve(p.W, xte, yte, ks=[20])
     assert (afcc.silence_filters(p.W, [2, 5])[:, [2, 5]] == 0).all()
+
+
+def test_sgd_is_the_torch_nesterov_sgd_update():
+    """The written-out SGD step equals torch.optim.SGD(nesterov=True, weight_decay=α) step for step, mask or not."""
+    xtr, ytr, xte, yte = separable(N=600)
+    h = probes.Hyper(0.1, 0.975, 1e-3, 0.6, 1)  # decays every epoch: the schedule is exercised too
+    mask = torch.rand(4, 20, 3, generator=torch.Generator().manual_seed(1)) < 0.5
+    for m in (None, mask):
+        got = probes.train_probe(xtr, ytr, xte, yte, 4, solver="sgd", hyper=h, epochs=3, mask=m, seed=3,
+                                 progress=False)
+        torch.manual_seed(3)
+        layer = torch.nn.Linear(60, 4, bias=False)
+        mf = None if m is None else m.reshape(4, -1).float()
+        if mf is not None:
+            layer.weight.data.mul_(mf)
+        opt = torch.optim.SGD(layer.parameters(), lr=h.eta, momentum=h.mu, weight_decay=h.alpha, nesterov=True)
+        g, X = torch.Generator().manual_seed(3), xtr.reshape(len(xtr), -1)
+        for epoch in range(1, 4):
+            for group in opt.param_groups:
+                group["lr"] = h.eta * h.factor(epoch)
+            for idx in torch.randperm(len(X), generator=g).split(100):
+                opt.zero_grad()
+                torch.nn.functional.cross_entropy(layer(X[idx]), ytr[idx]).backward()
+                if mf is not None:
+                    layer.weight.grad.mul_(mf)
+                opt.step()
+        assert torch.allclose(got.W.reshape(4, -1), layer.weight.detach(), atol=1e-5, rtol=1e-4)
+        assert got.steps == 3 * 3 and got.stop == "3 epochs"
+    assert probes.DEFAULT_SOLVER == "sgd" and probes.PAPER_SGD == profiles.probe_hyper("vgg16")  # the papers' recipe
+
+
+def newton_minimum(X, y, N_l, alpha, iters=40):
+    """The probe's loss minimised by Newton's method in float64 (exact Hessian): a reference to machine precision."""
+    X = X.reshape(len(X), -1).double()
+    D = X.shape[1]
+
+    def f(w):
+        return torch.nn.functional.cross_entropy(X @ w.view(N_l, D).T, y) + 0.5 * alpha * w.pow(2).sum()
+
+    w = torch.zeros(N_l * D, dtype=torch.float64)
+    for _ in range(iters):
+        g = torch.autograd.functional.jacobian(f, w)
+        H = torch.autograd.functional.hessian(f, w)
+        step, t = torch.linalg.solve(H, g), 1.0
+        while f(w - t * step) > f(w) and t > 1e-8:
+            t /= 2
+        w = w - t * step
+    g = torch.autograd.functional.jacobian(f, w)
+    return w.view(N_l, D), float(g.abs().max())
+
+
+def test_lbfgs_probe_reaches_the_loss_minimum_and_its_statistics():
+    """On overlapping classes (a finite minimum), L-BFGS stops with max |grad| <= tol, at the Newton minimum, with
+    the same clusters, n, N_c and C_s; the earlier default (20 iterations) did not get there."""
+    g = torch.Generator().manual_seed(0)
+    N, N_f, F_s, N_l = 2000, 12, 2, 5
+    y = torch.arange(N) % N_l
+    x = torch.relu(torch.randn(N_l, N_f, F_s, generator=g)[y] + 1.5 * torch.randn(N, N_f, F_s, generator=g))
+    alpha = probes.PAPER_SGD.alpha
+    W_star, g_star = newton_minimum(x, y, N_l, alpha)
+    assert g_star < 1e-10
+    p = probes.train_probe(x, y, x, y, N_l, solver="lbfgs", progress=False)
+    assert p.stop.startswith("converged") and p.grad_norm <= probes.LBFGS_TOL
+    W = p.W.reshape(N_l, -1).double()
+    assert (W - W_star).norm() / W_star.norm() < 1e-2
+    means = filters.class_means(x, y, N_l)
+    ref = filters.analyze_layer(W_star.float().view(N_l, N_f, F_s), means)
+    got = filters.analyze_layer(p.W, means)
+    assert got.clusters == ref.clusters and (got.noise == ref.noise).all()
+    assert (got.n, got.N_c, got.C_s) == (ref.n, ref.N_c, ref.C_s)
+    early = probes.train_probe(x, y, x, y, N_l, solver="lbfgs", max_iter=20, progress=False)
+    assert early.grad_norm > probes.LBFGS_TOL and early.stop.startswith("max_iter")
+    assert (early.W.reshape(N_l, -1).double() - W_star).norm() / W_star.norm() > 1e-2

@@ -259,7 +259,7 @@ class LayerAnalysis:
     dead: np.ndarray  # (N_f,) filters whose field matrix has no positive element
     block_counts: np.ndarray  # (N_l, N_l): filters with (i, j) inside one of their cluster blocks
     noise_counts: np.ndarray  # (N_l, N_l): filters with (i, j) a noise element
-    block_fields: np.ndarray  # same, summed normalized fields
+    block_fields: np.ndarray  # same, summed raw (un-normalized) fields M_f[i, j] (*universal* Fig. 4B)
     noise_fields: np.ndarray
     hist_cluster_rows: np.ndarray  # sub-threshold normalized fields of cluster rows (Fig. 5C left)
     hist_other_rows: np.ndarray  # ... and of the other rows (Fig. 5C right)
@@ -277,13 +277,32 @@ class LayerAnalysis:
 
     @property
     def n(self) -> float:
-        """Mean noise per filter."""
+        """Mean noise per filter, over all filters (DESIGN step 8)."""
         return float(self.noise.mean())
 
     @property
     def N_c(self) -> float:
-        """Mean number of clusters per filter."""
+        """Mean number of clusters per filter, over all filters."""
         return float(np.mean([len(c) for c in self.clusters]))
+
+    @property
+    def clustered(self) -> np.ndarray:
+        """(N_f,) filters with at least one cluster."""
+        return np.array([len(c) > 0 for c in self.clusters], bool)
+
+    @property
+    def n_clustered(self) -> float:
+        """Mean noise per filter over the filters with at least one cluster: the second convention of the group's
+        published analysis code (Shutshutnunte/AFCC, ``Compute_Matrices_Clusters.py``), which leaves a filter with
+        no cluster out of the mean (nan where no filter has one)."""
+        k = self.clustered
+        return float(self.noise[k].mean()) if k.any() else float("nan")
+
+    @property
+    def N_c_clustered(self) -> float:
+        """Mean clusters per filter over the filters with at least one cluster (the same code's second convention)."""
+        k = self.clustered
+        return float(np.mean([len(c) for c, ok in zip(self.clusters, k) if ok])) if k.any() else float("nan")
 
     @property
     def sizes(self) -> list[int]:
@@ -316,7 +335,9 @@ class LayerAnalysis:
         return self.sum_other_rows / max(1, self.hist_other_rows.sum())
 
     def summary(self) -> dict:
-        return dict(N_f=self.N_f, n=self.n, N_c=self.N_c, C_s=self.C_s, dead_filters=int(self.dead.sum()))
+        return dict(N_f=self.N_f, n=self.n, N_c=self.N_c, C_s=self.C_s, dead_filters=int(self.dead.sum()),
+                    clustered_filters=int(self.clustered.sum()), n_clustered=self.n_clustered,
+                    N_c_clustered=self.N_c_clustered)
 
 
 def _bin_counts(v: torch.Tensor) -> np.ndarray:
@@ -340,7 +361,9 @@ def analyze_layer(W: torch.Tensor, class_means: torch.Tensor, threshold: float =
     layers (1280 filters x 1000 labels) fit in memory and small ones go in one step. Dense
     work is one pass per step (fields, maximum, clip, sums, one histogram); the cluster blocks
     are few and small, so their counts and fields are read from the cluster lists, and noise
-    is "ones of B minus block elements" (every block element is a one, by definition).
+    is "ones of B minus block elements" (every block element is a one, by definition). The summed
+    fields of the blocks and of the noise (*universal* Fig. 4B) are the raw fields ``M_f[i, j]``,
+    before the per-filter normalization: the point of Fig. 4B is to undo it.
     """
     threshold = check_threshold(threshold)
     if rule not in RULES:
@@ -357,7 +380,9 @@ def analyze_layer(W: torch.Tensor, class_means: torch.Tensor, threshold: float =
     hist_all, hist_rows = np.zeros(nbins, np.int64), np.zeros(nbins, np.int64)
     sum_all = sum_rows = 0.0
     for s in range(0, N_f, chunk):
-        Mn = normalize(field_matrices(W[:, s:s + chunk], class_means[:, s:s + chunk]), inplace=True)
+        Mn = field_matrices(W[:, s:s + chunk], class_means[:, s:s + chunk])
+        peak = Mn.amax(dim=(1, 2)).clamp_min(0.0)  # raw field = normalized field x peak (0 for a dead filter)
+        Mn = normalize(Mn, inplace=True)
         B = Mn >= threshold
         dead = ~B.flatten(1).any(1)  # a live matrix has its maximum, 1, above any threshold < 1
         clusters = [find(b) for b in B.numpy()]
@@ -368,13 +393,13 @@ def analyze_layer(W: torch.Tensor, class_means: torch.Tensor, threshold: float =
         dead_all.append(dead.numpy())
         ones_counts += torch.count_nonzero(B, dim=0).numpy()
         above = torch.where(B, Mn, 0.0)
-        ones_fields += above.sum(0).double().numpy()
-        rows, Mn_np = [], Mn.numpy()  # a view: small fancy-indexed reads are cheaper in numpy
+        ones_fields += (above.double() * peak.double()[:, None, None]).sum(0).numpy()
+        rows, Mn_np, peak_np = [], Mn.numpy(), peak.double().numpy()  # views: small reads are cheaper in numpy
         for k, cs in enumerate(clusters):
             for c in cs:
                 ix = np.ix_(c, c)
                 block_counts[ix] += 1
-                block_fields[ix] += Mn_np[k][ix]
+                block_fields[ix] += Mn_np[k][ix] * peak_np[k]
             labels = [i for c in cs for i in c]
             if labels:
                 rows.append(Mn_np[k, labels])

@@ -11,21 +11,25 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import afcc, filters, paper
+from . import afcc, claims, filters, paper
+from .claims import TOL, accuracy_floor, falls, rises, series
 from .filters import LayerAnalysis
 
 P = paper.MECHANISM
-TOL = 0.01  # "no loss of accuracy": within one percentage point
 
 
 def _tap_number(tap: str) -> int:
     return int(str(tap).split()[-1])
 
 
-def rises(values, tol: float = TOL) -> bool:
-    """Non-decreasing up to ``tol`` (accuracy "rises with the layer" up to saturation)."""
-    v = list(values)
-    return all(b >= a - tol for a, b in zip(v, v[1:]))
+def _floor(network: float | None, model: str = "vgg16") -> claims.Precondition:
+    """The accuracy floor of *mechanism*'s claims: 0.8 of the paper's CIFAR-10 accuracy of ``model``."""
+    return accuracy_floor(network, P[model]["accuracy"], f"the {model} network")
+
+
+def shallow_to_deep(stats: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a per-layer table ordered from the shallowest layer to the deepest."""
+    return stats.assign(_L=stats["layer"].map(_tap_number)).sort_values("_L").drop(columns="_L")
 
 
 # --- Fig. 2: accuracy of the FC layer from each layer -------------------------------------------
@@ -60,22 +64,27 @@ def compare_fig2(acc: pd.DataFrame | None) -> list[tuple]:
     return rows
 
 
-def claims_fig2(acc: pd.DataFrame | None) -> list[tuple] | None:
+def claims_fig2(acc: pd.DataFrame | None, model: str = "vgg16") -> list[claims.Claim] | None:
+    """*mechanism* Fig. 2: the mean FC-layer accuracy rises layer by layer, saturates from layer 10, and the
+    deepest layer's FC layer reaches the whole network's accuracy."""
     summ = accuracy_summary(acc)
     if summ is None:
         return None
-    m = summ["mean"].to_numpy()
-    last = summ["layer"].max()
+    m, layers = summ["mean"].to_numpy(), summ["layer"].to_numpy()
+    network = float(acc["network"].mean())
     sat = summ[summ["layer"] >= 10]["mean"]
-    return [("accuracy rises with the layer (up to saturation, within 0.01)", rises(m),
-             ", ".join(f"L{l}: {a:.3f}" for l, a in zip(summ["layer"], m))),
-            ("the deepest layer beats the shallowest by a wide margin (> 0.05)", m[-1] - m[0] > 0.05,
-             f"{m[-1]:.3f} vs {m[0]:.3f}"),
-            ("accuracy saturates from layer 10 on (layers >= 10 within 0.01)",
-             len(sat) < 2 or float(sat.max() - sat.min()) <= TOL,
-             f"layers >= 10: {', '.join(f'{a:.3f}' for a in sat)}"),
-            (f"the FC layer from layer {last} reaches the whole network's accuracy (within 0.01)",
-             m[-1] >= acc["network"].mean() - TOL, f"{m[-1]:.3f} vs network {acc['network'].mean():.3f}")]
+    ev = series([f"L{l}" for l in layers], m, "{:.3f}")
+    req = [_floor(network, model)]
+    return [claims.paper_claim("acc_rises__mechanism", "accuracy rises with the layer", rises(m), ev,
+                               test="each layer's mean accuracy >= the previous layer's - 0.01", requires=req),
+            claims.paper_claim("acc_saturates__mechanism", "accuracy saturates from layer 10 on",
+                               float(sat.max() - sat.min()) <= TOL if len(sat) >= 2 else None,
+                               f"layers >= 10: {', '.join(f'{a:.3f}' for a in sat)}",
+                               test="layers >= 10 within 0.01 of each other", requires=req),
+            claims.paper_claim("acc_saturates__mechanism",
+                               f"the FC layer from layer {layers[-1]} reaches the whole network's accuracy",
+                               m[-1] >= network - TOL, f"{m[-1]:.3f} vs network {network:.3f}",
+                               test="deepest layer's accuracy >= the network's - 0.01", requires=req)]
 
 
 def network_accuracy(study) -> float | None:
@@ -117,9 +126,11 @@ def pick_decision_filters(study, deep: str, shallow: str) -> dict | None:
             score = (share >= 0.1).sum(1).float() + 1e-3 * D.diagonal(dim1=1, dim2=2).mean(1)
         score[~alive] = -np.inf
         f = int(score.argmax())
+        top = share.max(1).values[alive]
         out[tap] = dict(filter=f, rule=rule, D=D[f].numpy(), top_label=int(share[f].argmax()),
                         top_share=float(share[f].max()), labels_used=int((share[f] >= 0.1).sum()),
-                        diag=float(D[f].diagonal().mean()))
+                        diag=float(D[f].diagonal().mean()), one_label_fraction=float((top > 0.5).float().mean()),
+                        live=int(alive.sum()), network=study.run.test_acc)
     return out
 
 
@@ -132,16 +143,25 @@ def picked_table(picked: dict | None) -> pd.DataFrame | None:
                          for t, p in picked.items()])
 
 
-def claims_fig3(picked: dict | None, deep: str, shallow: str) -> list[tuple] | None:
+ONE_LABEL_SHARE = 0.9  # "each one of the filters selects a single output label": at least 90% of the live filters
+
+
+def claims_fig3(picked: dict | None, deep: str, shallow: str, model: str = "vgg16") -> list[claims.Claim] | None:
+    """*mechanism* Fig. 3B: every layer-13 filter alone selects one output label whatever the input."""
     if picked is None:
         return None
     d, s = picked[deep], picked[shallow]
-    return [(f"a layer-{deep} filter picks one label whatever the input (> 50% of its predictions)",
-             d["top_share"] > 0.5, f"filter {d['filter']}: {d['top_share']:.2f} of predictions on label "
-                                    f"{d['top_label']}"),
-            (f"a layer-{shallow} filter has a broader decision style than the layer-{deep} one",
-             s["labels_used"] > d["labels_used"],
-             f"labels with >= 10% of predictions: {s['labels_used']} vs {d['labels_used']}")]
+    return [claims.paper_claim("deep_filter_one_label", f"each layer-{deep} filter selects a single output label, "
+                               "independent of the input label", d["one_label_fraction"] >= ONE_LABEL_SHARE,
+                               f"{d['one_label_fraction']:.0%} of {d['live']} live filters put > 50% of their "
+                               f"predictions on one label",
+                               test=f">= {ONE_LABEL_SHARE:.0%} of the live filters send > 50% of their predictions "
+                                    "to one label", requires=[_floor(d["network"], model)]),
+            claims.consistency(f"the shown layer-{shallow} filter spreads its predictions over more labels than the "
+                               f"shown layer-{deep} one", s["labels_used"] > d["labels_used"],
+                               f"labels with >= 10% of predictions: {s['labels_used']} vs {d['labels_used']}",
+                               test="the two filters are picked as extremes of their layers (rules above): "
+                                    "an illustration, not a test")]
 
 
 # --- Fig. 4: field matrices of representative filters -------------------------------------------
@@ -174,15 +194,24 @@ def clusters_are_blocks(views: list[dict]) -> bool:
     return all(v["B"][np.ix_(c, c)].all() for v in views for c in v["clusters"])
 
 
-def claims_fig4(views: list[dict] | None, study) -> list[tuple] | None:
+def claims_fig4(views: list[dict] | None, study) -> list[claims.Claim] | None:
     if views is None or study is None:
         return None
-    taps = [v["tap"] for v in views]
-    n = [study.layers[t].n for t in taps]
-    return [("every shown filter's clusters are blocks of ones of its clipped matrix", clusters_are_blocks(views),
-             "checked element by element"),
-            ("noise falls from the shallow layer to the deep one (layer means)", n[-1] <= n[0],
-             ", ".join(f"L{t}: n = {x:.2f}" for t, x in zip(taps, n)))]
+    return [claims.consistency("every shown filter's clusters are blocks of ones of its clipped matrix",
+                               clusters_are_blocks(views), "checked element by element",
+                               test="true by construction of the greedy rule")] + claims_noise(layer_statistics(study))
+
+
+def claims_noise(stats: pd.DataFrame | None) -> list[claims.Claim] | None:
+    """*mechanism*: "the average noise per filter decreases with layers toward the output" (Fig. 5A), layer by layer."""
+    if stats is None:
+        return None
+    s = shallow_to_deep(stats)
+    return [claims.paper_claim("noise_falls_layer_by_layer__mechanism", "the noise per filter n falls layer by layer "
+                               "toward the output", falls(s["n"]) if len(s) >= 2 else None,
+                               series([f"L{t}" for t in s["layer"]], s["n"], "{:.2f}"),
+                               test="n of each layer < n of the layer before it",
+                               requires=[_floor(stats.attrs.get("network"), stats.attrs.get("model", "vgg16"))])]
 
 
 # --- Fig. 5: cluster statistics per layer -------------------------------------------------------
@@ -195,8 +224,17 @@ def layer_statistics(study) -> pd.DataFrame | None:
     for tap, la in study.layers.items():
         rows.append(dict(layer=tap, N_f=la.N_f, accuracy=study.probes[tap].test_acc, n=la.n, N_c=la.N_c,
                          C_s=la.C_s, dead=int(la.dead.sum()),
-                         appearances=la.N_c * la.C_s * la.N_f / la.N_l if la.sizes else 0.0))
-    return pd.DataFrame(rows)
+                         appearances=la.N_c * la.C_s * la.N_f / la.N_l if la.sizes else 0.0,
+                         with_clusters=int(la.clustered.sum()), n_clustered=la.n_clustered,
+                         N_c_clustered=la.N_c_clustered,
+                         **{f"size {k}": la.size_fraction.get(k, 0.0) for k in (1, 2, 3)},
+                         **{"size > 3": sum(v for k, v in la.size_fraction.items() if k > 3)}))
+    out = pd.DataFrame(rows)
+    run = study.run
+    out.attrs.update(network=None if run is None else run.test_acc, model=None if run is None else run.config.model,
+                     config=None if run is None else run.config,
+                     N_l=None if study.data is None else study.data.num_classes)
+    return out
 
 
 def size_fractions(study) -> pd.DataFrame | None:
@@ -220,22 +258,83 @@ def compare_fig5(stats: pd.DataFrame | None, model: str = "vgg16") -> list[tuple
     return rows
 
 
-def claims_fig5(stats: pd.DataFrame | None, study) -> list[tuple] | None:
+NC_TOL = 0.1  # "only one diagonal cluster" per filter: N_c within 0.1 of 1
+CS_RANGE = (2.5, 3.5)  # "an average size close to 3" (2.88)
+APPEARANCE_TOL = 0.3  # "slightly fluctuates around their average values": every label within 30% of the mean
+LARGE_CLUSTERS = 0.05  # layer 10: clusters "practically vanish above size 3": at most 5% of them
+SAME_CLUSTERS = 0.9  # "almost identical" / "the same filter clusters": at least 90% of the filters, n and C_s within 10%
+
+
+def fig5_evidence(study, deep: str = "13") -> dict | None:
+    """What *mechanism* Fig. 5's claims read beyond the per-layer table, at layer ``deep``: each label's appearances
+    in the clusters, the mean sub-threshold field of cluster rows, and the layer analysed on training-set class
+    means against the test set's (same clusters, n, C_s)."""
+    if study is None or deep not in study.layers:
+        return None
+    la = study.layers[deep]
+    train_f, train_y = study.features("train")
+    tr = filters.analyze_layer(study.probes[deep].W, filters.class_means(train_f[deep], train_y, la.N_l),
+                               la.threshold, la.rule)
+    return dict(tap=deep, appearances=la.appearances.tolist(), mean_cluster_rows=la.mean_cluster_rows,
+                same_clusters=float(np.mean([a == b for a, b in zip(la.clusters, tr.clusters)])),
+                n=(tr.n, la.n), C_s=(tr.C_s, la.C_s))
+
+
+def claims_fig5(stats: pd.DataFrame | None, study) -> list[claims.Claim] | None:
+    """*mechanism* Fig. 5 and its text, from the per-layer table and :func:`fig5_evidence`."""
     if stats is None:
         return None
+    return fig5_claims(stats, fig5_evidence(study))
+
+
+def fig5_claims(stats: pd.DataFrame, ev: dict | None) -> list[claims.Claim]:
     s = stats.set_index("layer")
-    deep, shallow = s.index[0], s.index[-1]
-    la = study.layers[deep]
-    app = la.appearances
-    return [("noise falls with the layer (deepest below shallowest)", s.loc[deep, "n"] < s.loc[shallow, "n"],
-             ", ".join(f"L{t}: {v:.2f}" for t, v in s["n"].items())),
-            (f"about one cluster per filter at layer {deep} (N_c within 0.5 of 1)", abs(s.loc[deep, "N_c"] - 1) <= 0.5,
-             f"N_c = {s.loc[deep, 'N_c']:.2f}"),
-            (f"every label appears about equally often in layer {deep}'s clusters (max/min < 2)",
-             app.min() > 0 and app.max() / app.min() < 2, f"appearances {app.min()}-{app.max()}"),
-            (f"sub-threshold fields of cluster rows are on average below those of other rows (layer {deep})",
-             la.mean_cluster_rows < la.mean_other_rows,
-             f"mean {la.mean_cluster_rows:.3f} vs {la.mean_other_rows:.3f}")]
+    req = [_floor(stats.attrs.get("network"), stats.attrs.get("model", "vgg16"))]
+    out = claims_noise(stats)
+    if "13" in s.index:
+        r = s.loc["13"]
+        sizes = {k: float(r.get(f"size {k}", 0.0)) for k in (1, 2, 3)} | {4: float(r.get("size > 3", 0.0))}
+        out += [claims.paper_claim("Nc_about_1_layer13__mechanism", "each layer-13 filter has one cluster",
+                                   abs(r["N_c"] - 1) <= NC_TOL, f"N_c = {r['N_c']:.2f}",
+                                   test=f"|N_c - 1| <= {NC_TOL}", requires=req),
+                claims.paper_claim("Cs_layer13", "layer-13 clusters are of size about 3, most often exactly 3",
+                                   CS_RANGE[0] <= r["C_s"] <= CS_RANGE[1] and max(sizes, key=sizes.get) == 3,
+                                   f"C_s = {r['C_s']:.2f}; fractions of sizes 1, 2, 3, > 3: "
+                                   + ", ".join(f"{v:.2f}" for v in sizes.values()),
+                                   test=f"{CS_RANGE[0]} <= C_s <= {CS_RANGE[1]} and size 3 the most frequent",
+                                   requires=req)]
+    if "10" in s.index:
+        big = float(s.loc["10"].get("size > 3", 0.0))
+        out.append(claims.paper_claim("Cs_layer10_distribution", "layer-10 clusters practically vanish above size 3",
+                                      big <= LARGE_CLUSTERS, f"{big:.1%} of layer 10's clusters are larger than 3",
+                                      test=f"at most {LARGE_CLUSTERS:.0%} of the clusters larger than 3",
+                                      requires=req))
+    if ev is not None:
+        app, deep = np.asarray(ev["appearances"], float), ev["tap"]
+        dev = float(np.abs(app / app.mean() - 1).max()) if app.mean() > 0 else float("inf")
+        N_f = int(s.loc[deep, "N_f"])
+        tr_n, te_n = ev["n"]
+        tr_c, te_c = ev["C_s"]
+        out += [claims.paper_claim("appearances_equal", f"each label appears about equally often in layer {deep}'s "
+                                   "clusters", dev <= APPEARANCE_TOL,
+                                   f"appearances {int(app.min())}-{int(app.max())}, mean {app.mean():.1f} "
+                                   f"({app.mean() / N_f:.3f} per filter; the paper: 150 of 512 = 0.293)",
+                                   test=f"every label within {APPEARANCE_TOL:.0%} of the mean", requires=req),
+                claims.paper_claim("subthreshold_negative__mechanism", f"the sub-threshold fields of cluster rows are "
+                                   f"negative on average (layer {deep})", ev["mean_cluster_rows"] < 0,
+                                   f"mean {ev['mean_cluster_rows']:.4f}", test="mean < 0", requires=req),
+                claims.paper_claim("train_vs_test_stats__mechanism", f"the clusters and noise of layer {deep} are "
+                                   "almost identical on training and test inputs",
+                                   ev["same_clusters"] >= SAME_CLUSTERS and _close(tr_n, te_n) and _close(tr_c, te_c),
+                                   f"{ev['same_clusters']:.0%} of filters with identical clusters; n {tr_n:.2f} "
+                                   f"(train) vs {te_n:.2f} (test); C_s {tr_c:.2f} vs {te_c:.2f}",
+                                   test=f">= {SAME_CLUSTERS:.0%} of the filters with identical clusters, n and C_s "
+                                        "within 10%", requires=req)]
+    return out
+
+
+def _close(a: float, b: float, rel: float = 0.1) -> bool:
+    return abs(a - b) <= rel * max(abs(b), 1e-12)
 
 
 # --- Fig. 6: signal and noise per input label, measured -----------------------------------------
@@ -271,7 +370,9 @@ def signal_noise(study, tap: str) -> pd.DataFrame | None:
                          signal=float(sig_filters[i, i]), noise_1=float(sig_filters[i, j]), noise_2=float(rest[i, j]),
                          total_right=float(total[i]), strongest_wrong=j, total_wrong=wrong,
                          SNR=float(sig_filters[i, i]) / wrong if wrong > 0 else float("inf")))
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out.attrs.update(network=study.run.test_acc, model=study.run.config.model, N_f=la.N_f)
+    return out
 
 
 def compare_fig6(sn: pd.DataFrame | None) -> list[tuple]:
@@ -282,15 +383,20 @@ def compare_fig6(sn: pd.DataFrame | None) -> list[tuple]:
             ("SNR (signal / strongest wrong output)", "> 5", None if f is None else f["SNR"].median())]
 
 
-def claims_fig6(sn: pd.DataFrame | None) -> list[tuple] | None:
+def claims_fig6(sn: pd.DataFrame | None) -> list[claims.Claim] | None:
+    """*mechanism* Fig. 6C: SNR > 5 (the paper's estimate for a typical label), and two checks it implies."""
     if sn is None:
         return None
-    return [("for every input label the right output gets the largest summed field",
-             bool((sn["total_right"] > sn["total_wrong"]).all()),
-             f"{int((sn['total_right'] > sn['total_wrong']).sum())} of {len(sn)} labels"),
-            ("SNR > 1 for every label", bool((sn["SNR"] > 1).all()), f"min SNR {sn['SNR'].min():.2f}"),
-            ("SNR > 5 for most labels (the paper's estimate)", bool((sn["SNR"] > 5).mean() > 0.5),
-             f"median SNR {sn['SNR'].median():.2f}")]
+    req = [_floor(sn.attrs.get("network"), sn.attrs.get("model", "vgg16"))]
+    right = int((sn["total_right"] > sn["total_wrong"]).sum())
+    return [claims.paper_claim("fig6_mechanism", "SNR > 5 for a typical input label (layer 13)",
+                               float(sn["SNR"].median()) > 5, f"median SNR {sn['SNR'].median():.2f}, min "
+                               f"{sn['SNR'].min():.2f}", test="median over labels of signal / strongest wrong "
+                                                             "output > 5", requires=req),
+            claims.addition("for every input label the right output gets the largest summed field",
+                            right == len(sn), f"{right} of {len(sn)} labels", test="all labels", requires=req),
+            claims.addition("SNR > 1 for every label", bool((sn["SNR"] > 1).all()), f"min SNR {sn['SNR'].min():.2f}",
+                            test="min over labels > 1", requires=req)]
 
 
 # --- Figs. 7 and 8: VGG-6 and AVGG-16 -----------------------------------------------------------
@@ -302,14 +408,40 @@ def compare_model(stats: pd.DataFrame | None, model: str, network_acc: float | N
     return rows + compare_fig5(stats, model)
 
 
-def claims_vgg6(stats: pd.DataFrame | None) -> list[tuple] | None:
+def claims_vgg6(stats: pd.DataFrame | None, vgg16: pd.DataFrame | None = None) -> list[claims.Claim] | None:
+    """*mechanism* Fig. 7: VGG-6's layers, and its last layer (5) against VGG-16's layer 13 (``vgg16``: that
+    network's per-layer table; its comparisons need the two trained alike)."""
     if stats is None:
         return None
-    s = stats.sort_values("layer", key=lambda c: c.astype(int))
-    return [("accuracy rises with the layer (within 0.01)", rises(s["accuracy"]),
-             ", ".join(f"L{t}: {a:.3f}" for t, a in zip(s["layer"], s["accuracy"]))),
-            ("noise falls from the first layer to the last", s["n"].iloc[-1] < s["n"].iloc[0],
-             f"{s['n'].iloc[0]:.2f} -> {s['n'].iloc[-1]:.2f}")]
+    s = shallow_to_deep(stats)
+    req = [_floor(stats.attrs.get("network"), "vgg6")]
+    out = [claims.addition("VGG-6's accuracy rises with the layer", rises(s["accuracy"]),
+                           series([f"L{t}" for t in s["layer"]], s["accuracy"], "{:.3f}"),
+                           test="each layer >= the previous - 0.01", requires=req),
+           claims.addition("VGG-6's noise falls layer by layer", falls(s["n"]),
+                           series([f"L{t}" for t in s["layer"]], s["n"], "{:.2f}"),
+                           test="n of each layer < n of the layer before it", requires=req)]
+    last = s.iloc[-1]
+    out.append(claims.paper_claim("vgg6", f"each filter of VGG-6's layer {last['layer']} has one cluster",
+                                  abs(last["N_c"] - 1) <= NC_TOL, f"N_c = {last['N_c']:.2f}",
+                                  test=f"|N_c - 1| <= {NC_TOL}", requires=req))
+    if vgg16 is not None and "13" in set(vgg16["layer"]):
+        v = vgg16.set_index("layer").loc["13"]
+        both = req + [_floor(vgg16.attrs.get("network"), "vgg16")]
+        if "config" in stats.attrs and "config" in vgg16.attrs:
+            both.append(claims.same_budget(stats.attrs["config"], vgg16.attrs["config"], ("VGG-6", "VGG-16")))
+        a6, a16 = stats.attrs.get("network"), vgg16.attrs.get("network")
+        out += [claims.paper_claim("vgg6", "VGG-6's last layer is noisier than VGG-16's layer 13", last["n"] > v["n"],
+                                   f"n {last['n']:.2f} vs {v['n']:.2f} (the paper: 3.14 vs 1.5)", test="n greater",
+                                   requires=both),
+                claims.paper_claim("vgg6", "VGG-6 is less accurate than VGG-16",
+                                   None if a6 is None or a16 is None else a6 < a16,
+                                   f"{a6:.3f} vs {a16:.3f} (the paper: 0.92 vs 0.94)" if a6 and a16 else "",
+                                   test="network accuracy lower", requires=both),
+                claims.paper_claim("vgg6", "VGG-6's last-layer clusters are smaller than VGG-16's layer-13 ones",
+                                   last["C_s"] < v["C_s"], f"C_s {last['C_s']:.2f} vs {v['C_s']:.2f} (the paper: "
+                                   "2.6 vs 2.88)", test="C_s smaller", requires=both)]
+    return out
 
 
 def size_fractions_by_model(studies: dict) -> dict[str, pd.DataFrame] | None:
@@ -319,22 +451,35 @@ def size_fractions_by_model(studies: dict) -> dict[str, pd.DataFrame] | None:
     return {m: size_fractions(s) for m, s in studies.items()}
 
 
-def claims_avgg16(avgg, vgg) -> list[tuple] | None:
+def claims_avgg16(avgg, vgg) -> list[claims.Claim] | None:
     """*mechanism* Fig. 8's comparison at layer 13, from the two studies."""
     if avgg is None or vgg is None:
         return None
-    a = layer_statistics(avgg).set_index("layer").loc["13"]
-    v = layer_statistics(vgg).set_index("layer").loc["13"]
-    acc_a, acc_v = avgg.run.test_acc, vgg.run.test_acc
-    return [("AVGG-16's layer 13 is less noisy than VGG-16's", a["n"] < v["n"], f"n {a['n']:.2f} vs {v['n']:.2f}"),
-            ("AVGG-16's layer-13 clusters are smaller than VGG-16's", a["C_s"] < v["C_s"],
-             f"C_s {a['C_s']:.2f} vs {v['C_s']:.2f}"),
-            ("AVGG-16 is more accurate than VGG-16", acc_a > acc_v, f"{acc_a:.3f} vs {acc_v:.3f}")]
+    return avgg16_claims(layer_statistics(avgg), layer_statistics(vgg))
+
+
+def avgg16_claims(avgg: pd.DataFrame, vgg: pd.DataFrame) -> list[claims.Claim]:
+    """The same from the two per-layer tables (their ``attrs`` carry the networks' accuracies and configs)."""
+    a, v = avgg.set_index("layer").loc["13"], vgg.set_index("layer").loc["13"]
+    acc_a, acc_v = avgg.attrs.get("network"), vgg.attrs.get("network")
+    req = [_floor(acc_a, "avgg16"), _floor(acc_v, "vgg16")]
+    if "config" in avgg.attrs and "config" in vgg.attrs:
+        req.append(claims.same_budget(avgg.attrs["config"], vgg.attrs["config"], ("AVGG-16", "VGG-16")))
+    return [claims.paper_claim("avgg16", "AVGG-16's layer 13 is less noisy than VGG-16's", a["n"] < v["n"],
+                               f"n {a['n']:.2f} vs {v['n']:.2f} (the paper: 1.1 vs 1.5)", test="n smaller",
+                               requires=req),
+            claims.paper_claim("avgg16", "AVGG-16's layer-13 clusters are smaller than VGG-16's", a["C_s"] < v["C_s"],
+                               f"C_s {a['C_s']:.2f} vs {v['C_s']:.2f} (the paper: 2.5 vs 2.88)", test="C_s smaller",
+                               requires=req),
+            claims.paper_claim("avgg16", "AVGG-16 is more accurate than VGG-16",
+                               None if acc_a is None or acc_v is None else acc_a > acc_v,
+                               f"{acc_a:.3f} vs {acc_v:.3f} (the paper: 0.955 vs 0.94)" if acc_a and acc_v else "",
+                               test="network accuracy higher", requires=req)]
 
 
 # --- Dilution -------------------------------------------------------------------------------------
 
-DILUTION_FRACTIONS = (0.0, 0.1, 0.2, 150 / 512, 0.4, 0.5, 0.6, 0.7, 1 - 100 / 512)
+DILUTION_FRACTIONS = (0.0, 0.1, 0.2, 150 / 512, 0.4, 0.5, 0.6, 0.7, 1 - 120 / 512, 1 - 100 / 512)
 
 
 def dilution(study, tap: str = "13", seeds=(0, 1, 2)) -> pd.DataFrame | None:
@@ -348,6 +493,7 @@ def dilution(study, tap: str = "13", seeds=(0, 1, 2)) -> pd.DataFrame | None:
     out = afcc.dilution_curve(W, test_f[tap], test_y, ks, seeds=seeds)
     out["fraction"] = out["k"] / N_f
     out["model"] = study.run.config.model
+    out["network"] = study.run.test_acc
     return out
 
 
@@ -379,21 +525,34 @@ def compare_dilution(d: pd.DataFrame | None) -> list[tuple]:
             ("AVGG-16 layer 13, 100 of 512 kept", "about the same", get("avgg16", 1 - 100 / 512))]
 
 
-def claims_dilution(d: pd.DataFrame | None) -> list[tuple] | None:
+SLIGHT = 0.03  # "only slightly affected": at most 3 percentage points
+
+
+def claims_dilution(d: pd.DataFrame | None) -> list[claims.Claim] | None:
+    """*mechanism* Discussion: random layer-13 filters silenced, as fractions of N_f (the paper's counts of 512)."""
     if d is None:
         return None
-    rows = []
+    out = []
     v = d[d["model"] == "vgg16"]
     if len(v):
-        full, cut = _acc_at(v, 0.0), _acc_at(v, 150 / 512)
-        rows.append(("silencing 150 of 512 (29%) layer-13 filters of VGG-16 costs < 0.01 accuracy",
-                     full - cut < TOL, f"{full:.3f} -> {cut:.3f}"))
+        req = [_floor(float(v["network"].iloc[0]) if "network" in v else None, "vgg16")]
+        N_f = int(round(v["k"].max() / v["fraction"].max())) if v["fraction"].max() > 0 else 0
+        full, cut, few = _acc_at(v, 0.0), _acc_at(v, 150 / 512), _acc_at(v, 1 - 120 / 512)
+        out += [claims.paper_claim("dilution", "silencing 29% of VGG-16's layer-13 filters at random (the paper's 150 "
+                                   "of 512) does not affect the accuracy", full - cut < TOL,
+                                   f"{full:.3f} -> {cut:.3f} ({round(150 / 512 * N_f)} of {N_f} silenced, mean of "
+                                   "the random draws)", test="loss < 0.01", requires=req),
+                claims.paper_claim("few_filters_120", "with 23% of the filters kept (the paper's 120 of 512) the "
+                                   "accuracy is only slightly lower", full - few <= SLIGHT,
+                                   f"{full:.3f} -> {few:.3f}", test=f"loss <= {SLIGHT}", requires=req)]
     a = d[d["model"] == "avgg16"]
     if len(a):
+        req = [_floor(float(a["network"].iloc[0]) if "network" in a else None, "avgg16")]
         full, cut = _acc_at(a, 0.0), _acc_at(a, 1 - 100 / 512)
-        rows.append(("AVGG-16 keeps its accuracy with 100 of 512 (20%) layer-13 filters (within 0.01)",
-                     full - cut < TOL, f"{full:.3f} -> {cut:.3f}"))
-    return rows
+        out.append(claims.paper_claim("dilution__avgg16", "AVGG-16 keeps its accuracy with 20% of its layer-13 "
+                                      "filters (the paper's 100 of 512)", full - cut < TOL, f"{full:.3f} -> {cut:.3f}",
+                                      test="loss < 0.01", requires=req))
+    return out
 
 
 # --- Threshold robustness -----------------------------------------------------------------------
@@ -407,7 +566,9 @@ def threshold_sweep(page, thresholds=(0.3, 0.4, 0.5, 0.6)) -> pd.DataFrame | Non
         s = page.study(threshold=th)
         for tap, la in s.layers.items():
             rows.append(dict(threshold=th, layer=tap, n=la.n, N_c=la.N_c, C_s=la.C_s))
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out.attrs.update(network=s.run.test_acc, model=s.run.config.model)
+    return out
 
 
 def at_threshold(sw: pd.DataFrame | None, threshold: float) -> pd.DataFrame | None:
@@ -415,16 +576,29 @@ def at_threshold(sw: pd.DataFrame | None, threshold: float) -> pd.DataFrame | No
     return None if sw is None else sw[sw["threshold"] == threshold]
 
 
-def claims_threshold(sw: pd.DataFrame | None) -> list[tuple] | None:
+def claims_threshold(sw: pd.DataFrame | None) -> list[claims.Claim] | None:
+    """*mechanism* Supplementary, "Robustness": over thresholds 0.3-0.6 the noise falls layer by layer, layer 13 has
+    the lowest noise and one cluster per filter."""
     if sw is None:
         return None
-    rows = []
-    for th, g in sw.groupby("threshold"):
-        g = g.assign(L=g["layer"].astype(int)).sort_values("L")
-        rows.append((f"threshold {th:g}: noise lower at the deepest layer than at the shallowest",
-                     g["n"].iloc[-1] < g["n"].iloc[0], f"{g['n'].iloc[0]:.2f} -> {g['n'].iloc[-1]:.2f}"))
+    req = [_floor(sw.attrs.get("network"), sw.attrs.get("model", "vgg16"))]
+    out, by = [], {th: shallow_to_deep(g) for th, g in sw.groupby("threshold")}
+    ev = "; ".join(f"{th:g}: " + series([f"L{t}" for t in g["layer"]], g["n"], "{:.2f}") for th, g in by.items())
+    out.append(claims.paper_claim("noise_falls_every_threshold", "at every threshold the noise falls layer by layer",
+                                  all(falls(g["n"]) for g in by.values()), ev,
+                                  test="n of each layer < n of the layer before it, at each threshold", requires=req))
+    if all("13" in set(g["layer"]) for g in by.values()):
+        low = all(g.set_index("layer")["n"].idxmin() == "13" for g in by.values())
+        nc = {th: float(g.set_index("layer").loc["13", "N_c"]) for th, g in by.items()}
+        out += [claims.paper_claim("noise_falls_every_threshold", "at every threshold layer 13 has the lowest noise",
+                                   low, ev, test="argmin of n over layers is 13, at each threshold", requires=req),
+                claims.paper_claim("noise_falls_every_threshold", "at every threshold each layer-13 filter has one "
+                                   "cluster", all(abs(v - 1) <= NC_TOL for v in nc.values()),
+                                   ", ".join(f"{th:g}: N_c {v:.2f}" for th, v in nc.items()),
+                                   test=f"|N_c - 1| <= {NC_TOL} at each threshold", requires=req)]
     per = sw.pivot(index="layer", columns="threshold", values="n")
-    rows.append(("noise falls as the threshold rises, at every layer",
-                 bool((per.diff(axis=1).iloc[:, 1:] <= 1e-9).all().all()), "n per layer, thresholds ascending"))
-    return rows
+    out.append(claims.addition("the noise falls as the threshold rises, at every layer",
+                               bool((per.diff(axis=1).iloc[:, 1:] <= 1e-9).all().all()),
+                               "n per layer, thresholds ascending", test="non-increasing in the threshold"))
+    return out
 

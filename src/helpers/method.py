@@ -40,10 +40,14 @@ class Study:
             rows.append(dict(tap=name, N_f=N_f, F_s=F_s, FC_s=N_f * F_s, accuracy=self.probes[name].test_acc,
                              n=la.n, N_c=la.N_c, C_s=la.C_s, **{k: est.get(k) for k in ("signal", "noise_E",
                                                                                            "SNR_E")}))
-        return pd.DataFrame(rows)
+        out = pd.DataFrame(rows)
+        out.attrs.update(network=None if self.run is None else self.run.test_acc,
+                         model=None if self.run is None else self.run.config.model,
+                         N_l=None if self.data is None else self.data.num_classes)
+        return out
 
 
-def study(run, data, *, threshold: float = filters.THRESHOLD, rule: str = "greedy", solver: str = probes.DEFAULT_SOLVER,
+def study(run, data, *, threshold: float = filters.THRESHOLD, rule: str = "greedy", solver: str = "lbfgs",
           taps: list | None = None, progress: bool = True, **probe_kw) -> Study:
     """Probe every tap of ``run`` and analyse every filter of it (test-set field matrices)."""
     filters.check_threshold(threshold)

@@ -24,12 +24,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from . import data as data_mod, filters, method, models, probes, profiles, report, runs
+from . import claims as claims_mod, data as data_mod, filters, method, models, probes, profiles, runs
 from .data import DataNotFoundError
 
 META = "mechanism_book"
 DATASETS = ("cifar10", "cifar100", "imagenet")
 PAPER_DATASET = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "imagenet": "ImageNet"}
+STAND_IN = {"cifar100": "cifar10"}  # where the paper's dataset is missing, the same analysis runs on this one
 HOW_TO_GET = {
     "cifar10": "torchvision downloads it where the network allows; else put `cifar10.npz` or torchvision's "
                "`cifar-10-batches-py/` in the data directory (`MECH_DATA`). The project's machines hold a lossy "
@@ -77,6 +78,7 @@ class Shown:
     frame: pd.DataFrame | None = None
     markdown: str = ""
     meta: dict = field(default_factory=dict)
+    more: list[tuple[str, pd.DataFrame]] = field(default_factory=list)  # further (caption, table) pairs
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         parts_html, parts_text = [], []
@@ -85,6 +87,9 @@ class Shown:
         if self.frame is not None:
             parts_html.append(self.frame.to_html(index=False, float_format=_fmt, na_rep="–", escape=True))
             parts_text.append(self.frame.to_string(index=False))
+        for caption, extra in self.more:
+            parts_html.append(_md_to_html(caption) + extra.to_html(index=False, float_format=_fmt, na_rep="–"))
+            parts_text += [caption, extra.to_string(index=False)]
         bundle = {"text/plain": "\n\n".join(parts_text)}
         if self.markdown and self.frame is None:
             bundle["text/markdown"] = self.markdown
@@ -120,11 +125,13 @@ def _json(v):
 
 # --- the page --------------------------------------------------------------------------------------
 
-def claims_table(page: str, rows: list[tuple[str, bool, str]], label: str = "") -> Shown:
-    """Claims ``(claim, holds, evidence)`` as a holds / does not hold table, tagged for the book's claims ledger."""
-    frame = report.claims(rows)
-    meta = [dict(page=page, claim=c, result=r, evidence=e, label=label) for c, r, e in frame.values]
-    return Shown(frame, label, dict(claims=meta))
+def claims_table(page: str, rows: list[claims_mod.Claim], label: str = "") -> Shown:
+    """Claims (:class:`helpers.claims.Claim`) as a table with their kinds and verdicts, tagged for the claims ledger."""
+    meta = [dict(c.record(), page=page, label=label) for c in rows]
+    n = claims_mod.counts(meta)[claims_mod.PAPER]
+    text = (f"Paper claims: {n[claims_mod.HOLDS]} hold, {n[claims_mod.FAILS]} do not hold, {n[claims_mod.UNTESTABLE]} "
+            f"not testable here. {label}")
+    return Shown(claims_mod.frame(rows), text.strip(), dict(claims=meta))
 
 
 class Page:
@@ -137,11 +144,12 @@ class Page:
 
     def __init__(self, name: str, profile: str, *, model: str = "vgg16", dataset: str = "cifar10",
                  paper_dataset: str | None = None, taps=None, threshold: float = filters.THRESHOLD,
-                 seeds: int = 1, solver: str = probes.DEFAULT_SOLVER, device: str | None = None,
-                 imagenet: str | None = None, **knobs):
+                 seeds: int = 1, solver: str | None = None, device: str | None = None,
+                 imagenet: str | None = None, stand_in: bool = True, **knobs):
         check_choice("profile", profile, profiles.PROFILES)
         check_choice("model", model, models.MODELS)
         check_choice("dataset", dataset, DATASETS)
+        solver = solver or profiles.probe_solver(profile)
         check_choice("solver", solver, probes.SOLVERS)
         filters.check_threshold(threshold)
         self.name, self.profile, self.model, self.dataset = name, profile, model, dataset
@@ -154,6 +162,7 @@ class Page:
         self.knobs = {k: v for k, v in knobs.items() if v is not None}
         self.config = profiles.train_config(profile, model, dataset=dataset, **self.knobs)  # checks the knobs
         self.skipped: str | None = None
+        self.missing: str | None = None  # the paper's dataset, missing here, when a stand-in runs instead
         self.full = None
         self._studies: dict = {}
         self.imagenet = imagenet
@@ -166,6 +175,17 @@ class Page:
                 self.full = data_mod.load_cifar(dataset)
             except DataNotFoundError as err:
                 self.skipped = str(err)
+                if stand_in and dataset in STAND_IN:
+                    self._stand_in(STAND_IN[dataset], str(err))
+
+    def _stand_in(self, dataset: str, missing: str) -> None:
+        """Run the page's analysis on ``dataset`` (present here) instead of the missing paper's dataset."""
+        try:
+            self.full = data_mod.load_cifar(dataset)
+        except DataNotFoundError:
+            return
+        self.skipped, self.missing, self.dataset = None, missing, dataset
+        self.config = profiles.train_config(self.profile, self.model, dataset=dataset, **self.knobs)
 
     # -- what the page ran on
     @property
@@ -187,7 +207,11 @@ class Page:
         parts = []
         if self.synthetic:
             parts.append("SYNTHETIC data (generated for tests): the numbers below are not results")
-        if self.dataset != self.paper_dataset:
+        if self.missing:
+            parts.append(f"{PAPER_DATASET[self.paper_dataset]} is not on this machine, so the same analysis runs on "
+                         f"{PAPER_DATASET[self.dataset]} as a stand-in: not the paper's experiment, and the claims "
+                         f"that need {PAPER_DATASET[self.paper_dataset]} are not testable here")
+        elif self.dataset != self.paper_dataset:
             parts.append(f"run on {PAPER_DATASET[self.dataset]}, not on the paper's {PAPER_DATASET[self.paper_dataset]}"
                          f": not the paper's experiment")
         if self.profile != "paper":
@@ -252,14 +276,23 @@ class Page:
         c = self.config
         rows += [("width", c.width), ("epochs", c.epochs), ("train images", c.n_train or "all"),
                  ("test images", c.n_test or "all"), ("input size", c.input_size or 32),
+                 ("batch norm", "yes, after every convolution (DESIGN allows it; the papers are silent, the group's "
+                                "published VGG-16 code has it)" if getattr(c, "batch_norm", False) else "no"),
+                 ("probe", f"{self.solver}: " + ("the papers' SGD, 100 epochs" if self.solver == "sgd" else
+                                                 "full-batch L-BFGS to the loss's minimum (bench/probe_solvers.py); "
+                                                 "how each stopped: end of the page")),
                  ("data", self.full.provenance if self.full is not None else "–")]
         frame = pd.DataFrame([(k, str(v)) for k, v in rows], columns=["knob", "value"])
         text = self.label() + f"\n\nRerun this page: `{self.rerun_line()}`"
+        if self.missing:
+            text += (f"\n\nWhat is missing: {self.missing}\n\nHow to get it: {HOW_TO_GET[self.paper_dataset]}\n\n"
+                     f"`-p stand_in False` skips the page instead.")
         if self.skipped:
             text += (f"\n\nWhat is missing: {self.skipped}\n\nHow to get it: {HOW_TO_GET[self.dataset]}\n\n"
                      f"Or run the same analysis on a dataset that is here, labelled as not the paper's experiment: "
                      f"`-p dataset cifar10`.")
         meta = dict(page=self.name, profile=self.profile, skipped=self.skipped, label=self.label(),
+                    stand_in=self.dataset if self.missing else None,
                     knobs={k: str(v) for k, v in rows}, papers_experiment=self.papers_experiment)
         return Shown(frame, text, dict(header=meta))
 
@@ -274,13 +307,17 @@ class Page:
         """The cached runs this page used: key, config, data, test accuracy, wall time."""
         if self.skipped or not self._studies:
             return None
-        rows = []
+        rows, fitted = [], []
         for s in {id(s.run): s for s in self._studies.values()}.values():
             r = s.run
             rows.append(dict(run=r.key, model=r.config.model, K=r.config.K, seed=r.config.seed,
                              width=r.config.width, epochs=r.config.epochs, test_acc=r.test_acc,
                              train_minutes=r.info.get("wall_seconds", 0) / 60, device=r.info.get("device")))
-        return Shown(pd.DataFrame(rows), f"Cached runs under `{runs.cache_root()}/runs/`:")
+            fitted += [dict(run=r.key, tap=tap, **p.record()) for tap, p in s.probes.items()]
+        return Shown(pd.DataFrame(rows), f"Cached runs under `{runs.cache_root()}/runs/`:",
+                     more=[("The FC layers (probes) and how their solver stopped (loss = mean cross-entropy + "
+                            "α/2 |W|² on the training features; grad_max = its largest gradient element):",
+                            pd.DataFrame(fitted).drop_duplicates(["run", "tap"]))])
 
     def compare(self, rows: list[tuple], note: str = "") -> Shown:
         """``(quantity, paper, this run)`` rows as one table; ``this run`` is blank on a skipped page."""
@@ -289,15 +326,15 @@ class Page:
         meta = [dict(page=self.name, quantity=q, paper=_json(p), run=_json(r)) for q, p, r in frame.values]
         return Shown(frame, " ".join(x for x in (self.label(), note) if x), dict(results=meta))
 
-    def claims(self, *groups: list[tuple[str, bool, str]] | None) -> Shown:
-        """The paper's claims checked on this run: ``(claim, holds, evidence)`` -> holds / does not hold.
+    def claims(self, *groups: list[claims_mod.Claim] | None) -> Shown:
+        """The claims checked on this run (:mod:`helpers.claims`): kind, test, evidence, verdict, the paper's sentence.
 
-        Several lists of rows are shown as one table; ``None`` (nothing computed) skips them all.
+        Several lists are shown as one table; ``None`` (nothing computed) skips them all.
         """
         rows = None if any(g is None for g in groups) else [r for g in groups for r in g]
         if self.skipped or rows is None:
             return Shown(None, "Claims: not checked, the data is missing (see above).",
-                         dict(claims=[dict(page=self.name, claim=None, result="skipped")]))
+                         dict(claims=[dict(page=self.name, claim=None, verdict="skipped")]))
         return claims_table(self.name, rows, self.label())
 
     def table(self, frame: pd.DataFrame | None, text: str = "") -> Shown | None:

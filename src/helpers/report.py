@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import models, paper, profiles
+from . import claims, models, paper, profiles
 
 PAPER_TAP_TABLE = {"vgg16": ("table1", 32), "efficientnet_b0": ("table2", 224)}
 
@@ -11,11 +11,6 @@ PAPER_TAP_TABLE = {"vgg16": ("table1", 32), "efficientnet_b0": ("table2", 224)}
 def knobs(**values) -> pd.DataFrame:
     """The profile and knobs that produced a page, as a one-column table."""
     return pd.DataFrame({"value": {k: repr(v) for k, v in values.items()}}).rename_axis("knob")
-
-
-def claims(rows: list[tuple[str, bool, str]]) -> pd.DataFrame:
-    """Claims checked on this run: ``(claim, holds, evidence)`` -> a table with holds / does not hold."""
-    return pd.DataFrame([dict(claim=c, result="holds" if ok else "does not hold", evidence=e) for c, ok, e in rows])
 
 
 def architecture(profile: str, model: str, width: float | None = None) -> pd.DataFrame:
@@ -35,13 +30,15 @@ def architecture(profile: str, model: str, width: float | None = None) -> pd.Dat
     return out
 
 
-def tap_claims(tables: dict[str, pd.DataFrame]) -> list[tuple[str, bool, str]]:
-    """Each full-width model whose taps a paper tabulates has exactly those N_f, F_s, FC_s (*universal* Tables 1-2)."""
+def tap_claims(tables: dict[str, pd.DataFrame]) -> list[claims.Claim]:
+    """Each full-width model whose taps a paper tabulates has exactly those N_f, F_s, FC_s (*universal* Tables 1-2):
+    a check of our models against the papers' tables, not a claim of the papers."""
     rows = []
     for m, (name, size) in PAPER_TAP_TABLE.items():
         if m in tables:
             t = tables[m]
             same = all((t[f"{c} (full, {size}x{size})"] == t[f"{c} (paper)"]).all() for c in ("N_f", "F_s", "FC_s"))
-            rows.append((f"{m} at full width has the taps of universal {name.replace('table', 'Table ')}", bool(same),
-                         f"{len(t)} taps, N_f/F_s/FC_s compared"))
+            rows.append(claims.consistency(f"{m} at full width has the taps of universal "
+                                           f"{name.replace('table', 'Table ')}", bool(same),
+                                           f"{len(t)} taps, N_f/F_s/FC_s compared", test="every tap equal"))
     return rows

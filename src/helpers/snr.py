@@ -8,10 +8,12 @@ Estimates from the layer statistics (Eqs. 1-4)::
     SNR_E   = signal / noise_E = C_s N_c N_l / n (4)
 
 and the same counts taken label by label from the clipped matrices (*universal* Fig. 4A) or
-weighted by the normalized above-threshold fields (Fig. 4B): for input label i,
+weighted by the raw, un-normalized fields ``M_f[i, j]`` of the above-threshold elements (Fig. 4B:
+"the summation of the fields of the above-threshold elements, instead of their Boolean
+summations"; its signal, 301, is about 11 times 4A's 26.95): for input label i,
 ``signal[i]`` = clusters containing i, ``noise_I[i]`` = mean over the other N_l - 1 outputs of
 the cluster elements (i, j), ``noise_E[i]`` = noise elements (i, j) summed over j, / N_l. Their
-means over labels equal Eq. (1) and Eq. (3) exactly, and Eq. (2) when all clusters have size C_s.
+Boolean means over labels equal Eq. (1) and Eq. (3) exactly, and Eq. (2) when all clusters have size C_s.
 
 Note: *universal* quotes noise_E ~ 29 at VGG-16 layer 4, but Eq. (3) with that layer's
 N_f = 128 gives ~7.1; 29 is Eq. (3) with N_f = 512. We keep Eq. (3).
@@ -38,7 +40,7 @@ def snr_estimates(N_f: float, N_l: float, n: float, N_c: float, C_s: float) -> d
 
 
 def per_label(analysis: LayerAnalysis, weighted: bool = False) -> pd.DataFrame:
-    """Per-label signal, noise_I, noise_E (*universal* Fig. 4): Boolean (A) or field-weighted (B)."""
+    """Per-label signal, noise_I, noise_E (*universal* Fig. 4): Boolean (A) or weighted by the raw fields (B)."""
     block = analysis.block_fields if weighted else analysis.block_counts.astype(float)
     noise = analysis.noise_fields if weighted else analysis.noise_counts.astype(float)
     N_l = block.shape[0]

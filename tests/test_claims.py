@@ -1,0 +1,322 @@
+"""Every claim function: it holds on the paper's own numbers where they decide it, fails on a constructed
+counterexample, and is "not testable here" below its precondition (DESIGN.md, "Claims")."""
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import ROOT
+
+from helpers import claims, filters, mechanism, method, paper, probes, profiles, report, universal
+
+HOLDS, FAILS, UNTESTABLE = claims.HOLDS, claims.FAILS, claims.UNTESTABLE
+PAPERS = ROOT.parent / "shared" / "papers"
+
+
+def verdicts(rows, kind=claims.PAPER) -> list[str]:
+    return [c.verdict for c in rows if c.kind == kind]
+
+
+def with_attrs(frame: pd.DataFrame, **attrs) -> pd.DataFrame:
+    frame = frame.copy()
+    frame.attrs.update(attrs)
+    return frame
+
+
+# --- the records -----------------------------------------------------------------------------------------
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+@pytest.mark.skipif(not PAPERS.is_dir(), reason="the papers' text is in ../shared/papers on the project's machines")
+def test_every_quote_is_in_its_paper_word_for_word():
+    files = {"mechanism": "002_5148be686b4ba132.txt", "universal": "000_b16ac10ad4f461fa.txt"}
+    text = {k: _flat((PAPERS / f).read_text()) for k, f in files.items()}
+    for key, (which, where, quote) in paper.QUOTES.items():
+        for part in quote.split("..."):
+            assert _flat(part).strip() in text[which], (key, part)
+
+
+def test_a_failed_precondition_makes_a_claim_not_testable_and_says_why():
+    ok, bad = claims.Precondition(True, "fine"), claims.Precondition(False, "needs 100 labels")
+    assert claims.paper_claim("avgg16", "c", True, "e", test="t", requires=[ok]).verdict == HOLDS
+    assert claims.paper_claim("avgg16", "c", False, "e", test="t", requires=[ok]).verdict == FAILS
+    c = claims.paper_claim("avgg16", "c", False, "e", test="t", requires=[ok, bad])
+    assert (c.verdict, c.reason) == (UNTESTABLE, "needs 100 labels")
+    assert claims.paper_claim("avgg16", "c", None, "e", test="t").verdict == UNTESTABLE  # undefined statistic
+    assert claims.paper_claim("avgg16", "c", True, "e", test="t").quote == paper.QUOTES["avgg16"][2]
+    with pytest.raises(KeyError, match="no quoted sentence"):
+        claims.paper_claim("no such sentence", "c", True, "e", test="t")
+    assert claims.consistency("c", True, "e", test="t").kind == claims.CHECK
+
+
+def test_preconditions_are_computed_from_the_run():
+    assert claims.accuracy_floor(0.79, 0.94).ok and not claims.accuracy_floor(0.51, 0.955).ok
+    assert "below the floor 0.764" in claims.accuracy_floor(0.51, 0.955).reason
+    assert not claims.labels_at_least(10, 100, "why").ok and claims.labels_at_least(100, 100, "why").ok
+    cpu = {m: profiles.train_config("cpu", m) for m in ("vgg16", "vgg6", "avgg16")}
+    assert claims.same_budget(cpu["vgg6"], cpu["vgg16"], ("VGG-6", "VGG-16")).ok  # 12 vs 10 epochs, same width
+    confounded = claims.same_budget(cpu["avgg16"], cpu["vgg16"], ("AVGG-16", "VGG-16"))
+    assert not confounded.ok and "width 0.125 vs 0.25" in confounded.reason and "epochs 4 vs 10" in confounded.reason
+    paper_cfg = {m: profiles.train_config("paper", m) for m in ("vgg16", "avgg16")}
+    assert claims.same_budget(paper_cfg["avgg16"], paper_cfg["vgg16"], ("AVGG-16", "VGG-16")).ok  # 280 vs 200
+
+
+# --- mechanism ----------------------------------------------------------------------------------------------
+
+TABLE6 = paper.table("table6", 10)  # mechanism's VGG-16 on CIFAR-10 (= universal Table 6, K = 10)
+
+
+def fig2_acc(acc, network):
+    return pd.DataFrame(dict(seed=0, layer=[2, 4, 7, 10, 13], tap=["2", "4", "7", "10", "13"], accuracy=acc,
+                             network=network))
+
+
+def test_fig2_claims():
+    acc = TABLE6.set_index("tap").loc[["2", "4", "7", "10", "13"], "accuracy"].tolist()  # 0.72 ... 0.94
+    assert verdicts(mechanism.claims_fig2(fig2_acc(acc, 0.94))) == [HOLDS] * 3
+    falling = fig2_acc([0.8, 0.78, 0.79, 0.7, 0.6], 0.94)
+    assert verdicts(mechanism.claims_fig2(falling)) == [FAILS] * 3
+    assert verdicts(mechanism.claims_fig2(fig2_acc(acc, 0.5))) == [UNTESTABLE] * 3
+
+
+def stats_frame(n, N_c13=1.0, C_s13=2.88, size3=0.6, big10=0.02, network=0.94, model="vgg16", config=None):
+    layers = ["13", "10", "7", "4", "2"]
+    rows = [dict(layer=l, N_f=512, accuracy=0.9, n=v, N_c=1.5, C_s=1.8, **{"size 1": 0.3, "size 2": 0.5,
+                                                                          "size 3": 0.15, "size > 3": 0.05})
+            for l, v in zip(layers, n)]
+    rows[0].update(N_c=N_c13, C_s=C_s13, **{"size 2": 0.2, "size 3": size3, "size 1": 0.1,
+                                            "size > 3": 0.7 - size3})
+    rows[1].update(**{"size > 3": big10})
+    return with_attrs(pd.DataFrame(rows), network=network, model=model, config=config, N_l=10)
+
+
+PAPER_N = [1.5, 3.8, 6.4, 18.3, 19.6]  # layers 13, 10, 7, 4, 2 (Table 6, K = 10; mechanism: ~20 -> 3.8 -> 1.5)
+FIG5_EVIDENCE = dict(tap="13", appearances=[150, 140, 160, 155, 145, 150, 148, 152, 151, 149],
+                     mean_cluster_rows=-0.05, same_clusters=0.95, n=(1.5, 1.5), C_s=(2.9, 2.88))
+
+
+def test_fig5_claims():
+    keys = ["noise_falls_layer_by_layer__mechanism", "Nc_about_1_layer13__mechanism", "Cs_layer13",
+            "Cs_layer10_distribution", "appearances_equal", "subthreshold_negative__mechanism",
+            "train_vs_test_stats__mechanism"]
+    good = mechanism.fig5_claims(stats_frame(PAPER_N), FIG5_EVIDENCE)
+    assert [c.source for c in good] == keys and verdicts(good) == [HOLDS] * 7
+    bad_ev = dict(FIG5_EVIDENCE, appearances=[300] + [100] * 9, mean_cluster_rows=0.02, same_clusters=0.5)
+    bad = mechanism.fig5_claims(stats_frame([1.5, 6.0, 5.0, 18.3, 19.6], N_c13=1.4, C_s13=1.9, size3=0.2,
+                                            big10=0.2), bad_ev)
+    assert verdicts(bad) == [FAILS] * 7
+    assert verdicts(mechanism.fig5_claims(stats_frame(PAPER_N, network=0.5), FIG5_EVIDENCE)) == [UNTESTABLE] * 7
+
+
+def test_noise_claim_is_layer_by_layer_not_end_to_end():
+    # deepest below shallowest, but a rise from layer 7 to layer 10: the paper's "decreases with layers" fails
+    assert verdicts(mechanism.claims_noise(stats_frame([1.5, 8.0, 6.4, 18.3, 19.6]))) == [FAILS]
+
+
+def test_fig3_claim_needs_nearly_every_layer13_filter():
+    picked = lambda frac, network=0.94: {"13": dict(one_label_fraction=frac, live=128, labels_used=1, filter=0,
+                                                    top_share=0.9, top_label=0, network=network),
+                                         "4": dict(labels_used=3)}
+    assert verdicts(mechanism.claims_fig3(picked(0.95), "13", "4")) == [HOLDS]
+    assert verdicts(mechanism.claims_fig3(picked(0.6), "13", "4")) == [FAILS]  # the best filter alone would pass
+    assert verdicts(mechanism.claims_fig3(picked(0.95, 0.4), "13", "4")) == [UNTESTABLE]
+    assert verdicts(mechanism.claims_fig3(picked(0.95), "13", "4"), claims.CHECK) == [HOLDS]
+
+
+def fig6(snr, network=0.94):
+    right = np.full(len(snr), 10.0)
+    return with_attrs(pd.DataFrame(dict(SNR=snr, total_right=right, total_wrong=right / np.asarray(snr))),
+                      network=network, model="vgg16")
+
+
+def test_fig6_claims():
+    assert verdicts(mechanism.claims_fig6(fig6([6.0] * 10))) == [HOLDS]  # the paper's SNR > 5
+    assert verdicts(mechanism.claims_fig6(fig6([3.0] * 10))) == [FAILS]
+    assert verdicts(mechanism.claims_fig6(fig6([6.0] * 10, 0.3))) == [UNTESTABLE]
+
+
+def test_vgg6_and_avgg16_against_vgg16():
+    cpu = {m: profiles.train_config("cpu", m) for m in ("vgg16", "vgg6", "avgg16")}
+    vgg16 = stats_frame(PAPER_N, network=0.94, config=cpu["vgg16"])
+    vgg6 = with_attrs(pd.DataFrame([dict(layer=str(l), accuracy=a, n=n, N_c=1.0 if l == 5 else 1.5, C_s=2.6)
+                                    for l, a, n in zip(range(1, 6), [0.5, 0.7, 0.85, 0.9, 0.92],
+                                                       [30, 20, 10, 5, 3.14])]),
+                      network=0.92, model="vgg6", config=cpu["vgg6"])
+    assert verdicts(mechanism.claims_vgg6(vgg6, vgg16)) == [HOLDS] * 4  # the paper: 3.14 vs 1.5, 0.92 vs 0.94, 2.6
+    assert verdicts(mechanism.claims_vgg6(with_attrs(vgg6, network=0.95), vgg16))[2] == FAILS  # more accurate
+    avgg = stats_frame([1.1, 3, 5, 10, 12], C_s13=2.5, network=0.955, config=cpu["vgg16"])
+    assert verdicts(mechanism.avgg16_claims(avgg, vgg16)) == [HOLDS] * 3  # the paper's 1.1, 2.5, 0.955
+    assert verdicts(mechanism.avgg16_claims(stats_frame(PAPER_N, C_s13=3.2, network=0.93, config=cpu["vgg16"]),
+                                            stats_frame([1.4] + PAPER_N[1:], network=0.94,
+                                                        config=cpu["vgg16"]))) == [FAILS] * 3
+    confounded = mechanism.avgg16_claims(with_attrs(avgg, config=cpu["avgg16"]), vgg16)
+    assert verdicts(confounded) == [UNTESTABLE] * 3 and "confounded" in confounded[0].reason
+
+
+def dilution_frame(accs: dict, model="vgg16", network=0.94, N_f=512):
+    rows = [dict(model=model, k=round(fr * N_f), fraction=fr, seed=0, accuracy=a, network=network)
+            for fr, a in accs.items()]
+    return pd.DataFrame(rows)
+
+
+def test_dilution_claims():
+    keep = {0.0: 0.94, 150 / 512: 0.938, 1 - 120 / 512: 0.925}
+    assert verdicts(mechanism.claims_dilution(dilution_frame(keep))) == [HOLDS, HOLDS]
+    lose = {0.0: 0.94, 150 / 512: 0.9, 1 - 120 / 512: 0.8}
+    assert verdicts(mechanism.claims_dilution(dilution_frame(lose))) == [FAILS, FAILS]
+    avgg = dilution_frame({0.0: 0.51, 1 - 100 / 512: 0.45}, model="avgg16", network=0.51)
+    assert verdicts(mechanism.claims_dilution(avgg)) == [UNTESTABLE]
+
+
+def sweep(n_by_th: dict, N_c13=1.0, network=0.94):
+    rows = [dict(threshold=th, layer=l, n=v, N_c=N_c13 if l == "13" else 1.5, C_s=2.0)
+            for th, ns in n_by_th.items() for l, v in zip(["13", "10", "7", "4", "2"], ns)]
+    return with_attrs(pd.DataFrame(rows), network=network, model="vgg16")
+
+
+def test_threshold_claims():
+    good = {0.3: PAPER_N, 0.6: [1.4, 2.0, 3.0, 8.0, 9.0]}
+    assert verdicts(mechanism.claims_threshold(sweep(good))) == [HOLDS] * 3
+    bad = {0.3: PAPER_N, 0.6: [2.5, 2.0, 3.0, 8.0, 9.0]}  # at 0.6 layer 10 below layer 13
+    assert verdicts(mechanism.claims_threshold(sweep(bad, N_c13=1.3))) == [FAILS] * 3
+    assert verdicts(mechanism.claims_threshold(sweep(good, network=0.1))) == [UNTESTABLE] * 3
+
+
+# --- universal ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, model, N_l", [("table1", "vgg16", 100), ("table2", "efficientnet_b0", 100),
+                                              ("table3", "efficientnet_b0", 1000)])
+def test_layer_claims_hold_on_the_papers_tables(name, model, N_l):
+    t = paper.table(name)
+    assert verdicts(universal.layers_claims(with_attrs(t, N_l=N_l, network=t["accuracy"].max()), model)) \
+        == [HOLDS] * 3
+
+
+def test_layer_claims_fail_on_a_counterexample_and_need_a_trained_network():
+    t = paper.table("table6", 10).copy()
+    assert verdicts(universal.layers_claims(with_attrs(t, N_l=10, network=0.94))) == [HOLDS] * 3
+    t.loc[t["tap"] == "4", "n"] = 30.0  # noise rises from layer 2 to 4 ...
+    t.loc[t["tap"] == "7", "accuracy"] = 0.80  # ... and the accuracy falls from 4 to 7
+    assert verdicts(universal.layers_claims(with_attrs(t, N_l=10, network=0.94))) == [FAILS] * 3
+    assert verdicts(universal.layers_claims(with_attrs(t, N_l=10, network=0.5))) == [UNTESTABLE] * 3
+
+
+def paper_sweep(name, Ks, N_l, tap):
+    frames = [universal.paper_rows(name, K).assign(K=K) for K in Ks]
+    s = pd.concat(frames, ignore_index=True)
+    s["network"] = s.groupby("K")["accuracy"].transform("max")
+    errors = s[s["tap"] == tap].assign(error=lambda d: 1 - d["accuracy"])
+    return with_attrs(s, N_l=N_l), universal.linear_fit(errors["K"], errors["error"])
+
+
+@pytest.mark.parametrize("name, Ks, N_l, tap, model, expect", [
+    ("table4", (10, 20, 40, 60, 100), 100, "10", "vgg16", [HOLDS, HOLDS]),  # no K = 1 claim (a crossover)
+    ("table5", (10, 20, 40, 60, 100), 100, "stage 9", "efficientnet_b0", [HOLDS, HOLDS, HOLDS]),
+    ("table6", (3, 6, 8, 10), 10, "10", "vgg16", [UNTESTABLE, HOLDS, HOLDS]),  # "vary little" is CIFAR-100's
+])
+def test_K_claims_on_the_papers_sweeps(name, Ks, N_l, tap, model, expect):
+    s, fit = paper_sweep(name, Ks, N_l, tap)
+    got = universal.claims_K(s, fit, tap, model)
+    assert verdicts(got)[:len(expect)] == expect
+    assert all(v == HOLDS for v in verdicts(got)[len(expect):])  # the layer claims at the largest K
+
+
+def test_K_claims_fail_on_a_counterexample():
+    s, _ = paper_sweep("table4", (10, 20, 40, 60, 100), 100, "10")
+    s.loc[(s["tap"] == "10") & (s["K"] == 60), "N_c"] = 6.0  # N_c more than doubles
+    fit = universal.linear_fit([10, 20, 40, 60, 100], [0.05, 0.3, 0.1, 0.35, 0.2])
+    assert verdicts(universal.claims_K(s, fit, "10"))[:2] == [FAILS, FAILS]
+    s6, fit6 = paper_sweep("table6", (3, 6, 8, 10), 10, "10")
+    off = dict(fit6, error_at_K1=0.2)
+    assert verdicts(universal.claims_K(s6, off, "10"))[2] == FAILS
+
+
+def label_frames(signal, noise_I, noise_E, network=0.752, N_l=100):
+    B = pd.DataFrame(dict(signal=signal, noise_I=noise_I, noise_E=noise_E))
+    A = B / 11.0
+    return (with_attrs(A, network=network, N_l=N_l, model="vgg16"),
+            with_attrs(B, network=network, N_l=N_l, model="vgg16"))
+
+
+def test_fig4_claims():
+    A, B = label_frames([301.0] * 4, [4.7] * 4, [5.0] * 4)  # the paper's means: SNR_I 64, SNR_E 60
+    est = dict(signal=float(A["signal"].mean()), noise_E=float(A["noise_E"].mean()))
+    got = universal.claims_fig4(A, B, est)
+    assert verdicts(got) == [HOLDS] and verdicts(got, claims.CHECK) == [HOLDS, HOLDS]
+    A, B = label_frames([301.0, 301.0, 20.0, 301.0], [4.7] * 4, [5.0] * 4)  # one label with SNR 4
+    assert verdicts(universal.claims_fig4(A, B, est)) == [FAILS]
+    assert verdicts(universal.claims_fig4(*label_frames([301.0] * 4, [4.7] * 4, [5.0] * 4, network=0.3), est)) \
+        == [UNTESTABLE]
+
+
+def afcc_frame(kept, after, N_l=100, network=0.752, tap="10", random=0.74):
+    weights = 204_800
+    return pd.DataFrame([dict(tap=tap, weights=weights, zeroed=weights - kept, kept=kept, kept_fraction=kept / weights,
+                              estimate=float(kept), accuracy_before=0.752, accuracy_after=after,
+                              accuracy_random=random, clusters_from="train", N_l=N_l, network=network)])
+
+
+def test_afcc_claims():
+    assert verdicts(universal.claims_afcc(afcc_frame(10_800, 0.752))) == [HOLDS, HOLDS]  # the paper's layer 10
+    assert verdicts(universal.claims_afcc(afcc_frame(60_000, 0.70))) == [FAILS, FAILS]
+    ten = universal.claims_afcc(afcc_frame(50_000, 0.752, N_l=10, network=0.79))
+    assert verdicts(ten) == [UNTESTABLE, HOLDS] and "needs 100 labels" in ten[0].reason
+    s8 = afcc_frame(3000, 0.868, network=0.867, tap="stage 8")
+    assert verdicts(universal.claims_afcc(s8))[-1] == HOLDS  # "at least 0.868" against 0.867
+    assert verdicts(universal.claims_afcc(afcc_frame(3000, 0.80, network=0.867, tap="stage 8")))[-1] == FAILS
+
+
+def test_shortened_claims():
+    cut = lambda a, b, full=0.867: with_attrs(pd.DataFrame(dict(
+        model=["full model", *universal.SHORTENED_BLOCKS], accuracy=[full, a, b])), N_l=100)
+    assert verdicts(universal.claims_shortened(cut(0.864, 0.862))) == [HOLDS, HOLDS]  # the paper's numbers
+    assert verdicts(universal.claims_shortened(cut(0.80, 0.85))) == [FAILS, FAILS]
+    assert verdicts(universal.claims_shortened(cut(0.5, 0.5, full=0.55))) == [UNTESTABLE, UNTESTABLE]
+
+
+def test_architecture_checks_are_consistency_checks():
+    tables = {"vgg16": report.architecture("smoke", "vgg16")}
+    rows = report.tap_claims(tables)
+    assert [(c.kind, c.verdict) for c in rows] == [(claims.CHECK, HOLDS)]
+
+
+# --- AFCC reads no test label before scoring ---------------------------------------------------------------
+
+class _Study(method.Study):
+    def __init__(self, splits, probe, la):
+        super().__init__(run=type("R", (), {"test_acc": 0.9})(), data=None, probes={"t": probe}, means={},
+                         layers={"t": la})
+        self.splits = splits
+
+    def features(self, split="test"):
+        f, y = self.splits[split]
+        return {"t": f}, y
+
+
+def test_afcc_mask_comes_from_the_training_set_by_default():
+    g = torch.Generator().manual_seed(0)
+    N_l, N_f, F_s = 6, 40, 2
+    y_tr, y_te = torch.arange(1200) % N_l, torch.arange(600) % N_l
+    centers = torch.relu(torch.randn(N_l, N_f, F_s, generator=g))
+    x_tr = torch.relu(centers[y_tr] + 0.7 * torch.randn(1200, N_f, F_s, generator=g))
+    x_te = torch.relu(centers[y_te] + 0.7 * torch.randn(600, N_f, F_s, generator=g))
+    p = probes.train_probe(x_tr, y_tr, x_te, y_te, N_l, progress=False)
+    la_test = filters.analyze_layer(p.W, filters.class_means(x_te, y_te, N_l))
+    shuffled = y_te[torch.randperm(600, generator=g)]
+    out = {}
+    for name, labels in (("true", y_te), ("shuffled", shuffled)):
+        study = _Study({"train": (x_tr, y_tr), "test": (x_te, labels)}, p, la_test)
+        out[name] = universal.afcc_experiment(study, ["t"]).iloc[0]
+    la_train = filters.analyze_layer(p.W, filters.class_means(x_tr, y_tr, N_l))
+    kept = int(universal.afcc.afcc_mask(la_train.clusters, N_l, F_s).sum())
+    assert out["true"]["kept"] == out["shuffled"]["kept"] == kept  # the mask never saw a test label
+    assert out["true"]["accuracy_after"] != out["shuffled"]["accuracy_after"]  # ... which only score
+    literal = universal.afcc_experiment(_Study({"train": (x_tr, y_tr), "test": (x_te, y_te)}, p, la_test), ["t"],
+                                        clusters_from="test").iloc[0]
+    assert literal["kept"] == int(universal.afcc.afcc_mask(la_test.clusters, N_l, F_s).sum())
+    assert literal["clusters_from"] == "test" and out["true"]["clusters_from"] == "train"
+    with pytest.raises(ValueError, match="afcc_clusters"):
+        universal.afcc_experiment(None, ["t"], clusters_from="validation")
