@@ -262,7 +262,7 @@ NC_TOL = 0.1  # "only one diagonal cluster" per filter: N_c within 0.1 of 1
 CS_RANGE = (2.5, 3.5)  # "an average size close to 3" (2.88)
 APPEARANCE_TOL = 0.3  # "slightly fluctuates around their average values": every label within 30% of the mean
 LARGE_CLUSTERS = 0.05  # layer 10: clusters "practically vanish above size 3": at most 5% of them
-SAME_CLUSTERS = 0.9  # "almost identical" / "the same filter clusters": at least 90% of the filters, n and C_s within 10%
+SAME_CLUSTERS = 0.9  # "almost identical": at least 90% of the filters with the same clusters, n and C_s within 10%
 
 
 def fig5_evidence(study, deep: str = "13") -> dict | None:

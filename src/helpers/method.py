@@ -47,7 +47,7 @@ class Study:
         return out
 
 
-def study(run, data, *, threshold: float = filters.THRESHOLD, rule: str = "greedy", solver: str = "lbfgs",
+def study(run, data, *, threshold: float = filters.THRESHOLD, rule: str = "greedy", solver: str = probes.DEFAULT_SOLVER,
           taps: list | None = None, progress: bool = True, **probe_kw) -> Study:
     """Probe every tap of ``run`` and analyse every filter of it (test-set field matrices)."""
     filters.check_threshold(threshold)

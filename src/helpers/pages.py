@@ -144,12 +144,11 @@ class Page:
 
     def __init__(self, name: str, profile: str, *, model: str = "vgg16", dataset: str = "cifar10",
                  paper_dataset: str | None = None, taps=None, threshold: float = filters.THRESHOLD,
-                 seeds: int = 1, solver: str | None = None, device: str | None = None,
+                 seeds: int = 1, solver: str = probes.DEFAULT_SOLVER, device: str | None = None,
                  imagenet: str | None = None, stand_in: bool = True, **knobs):
         check_choice("profile", profile, profiles.PROFILES)
         check_choice("model", model, models.MODELS)
         check_choice("dataset", dataset, DATASETS)
-        solver = solver or profiles.probe_solver(profile)
         check_choice("solver", solver, probes.SOLVERS)
         filters.check_threshold(threshold)
         self.name, self.profile, self.model, self.dataset = name, profile, model, dataset
@@ -279,8 +278,8 @@ class Page:
                  ("batch norm", "yes, after every convolution (DESIGN allows it; the papers are silent, the group's "
                                 "published VGG-16 code has it)" if getattr(c, "batch_norm", False) else "no"),
                  ("probe", f"{self.solver}: " + ("the papers' SGD, 100 epochs" if self.solver == "sgd" else
-                                                 "full-batch L-BFGS to the loss's minimum (bench/probe_solvers.py); "
-                                                 "how each stopped: end of the page")),
+                                                 "full-batch L-BFGS to the loss's minimum") + "; how each probe "
+                                                 "stopped: end of the page"),
                  ("data", self.full.provenance if self.full is not None else "–")]
         frame = pd.DataFrame([(k, str(v)) for k, v in rows], columns=["knob", "value"])
         text = self.label() + f"\n\nRerun this page: `{self.rerun_line()}`"

@@ -97,18 +97,6 @@ def train_config(profile: str, model: str, **overrides) -> TrainConfig:
     return cfg
 
 
-# The FC-layer solver of each profile: the papers' SGD at ``paper``; elsewhere full-batch L-BFGS run to the loss's
-# minimum, which bench/probe_solvers.py measured against that SGD at every tap (helpers.probes).
-PROBE_SOLVER = {"paper": "sgd", "cpu": "lbfgs", "smoke": "lbfgs"}
-
-
-def probe_solver(profile: str) -> str:
-    """The probe solver of ``profile`` (a page's ``solver`` knob overrides it)."""
-    if profile not in PROBE_SOLVER:
-        raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
-    return PROBE_SOLVER[profile]
-
-
 def probe_hyper(model: str) -> Hyper:
     """The papers' SGD hyper-parameters for the FC layer from a tap of ``model`` (the same at every profile)."""
     return PAPER_PROBE.get(model, PAPER_PROBE["vgg16"])

@@ -33,12 +33,26 @@ def paper_rows(name: str, K: int) -> pd.DataFrame:
     return paper.table(name, None if name in ("table1", "table2", "table3") else K)
 
 
-def layer_table(study, name: str, K: int) -> pd.DataFrame | None:
-    """This run's Table-1 columns beside the paper's, tap by tap ("paper" suffix on the paper's)."""
+def reference_rows(page, name: str, K: int) -> pd.DataFrame:
+    """The paper's table for the experiment that ran: VGG-16 on a 10-label stand-in for CIFAR-100 (Tables 1, 4)
+    is compared with Table 6, the paper's own VGG-16 on CIFAR-10 (K = 10 for Table 1), not with CIFAR-100's
+    values, which belong to a different experiment; otherwise :func:`paper_rows`. ``attrs["label"]`` names it."""
+    if page.model == "vgg16" and name in ("table1", "table4") and page.full is not None \
+            and page.full.num_classes <= 10:
+        t = paper_rows("table6", 10 if K == 100 else K)
+        t.attrs["label"] = f"Table 6 (CIFAR-10, K = {10 if K == 100 else K}), "
+        return t
+    return paper_rows(name, K)
+
+
+def layer_table(study, name: str, K: int, page=None) -> pd.DataFrame | None:
+    """This run's Table-1 columns beside the paper's, tap by tap ("paper" suffix on the paper's; with ``page``,
+    the paper's table for the experiment that ran, :func:`reference_rows`)."""
     if study is None:
         return None
     mine = as_table(study)[["tap", "N_f", "F_s", "FC_s", "accuracy", "n", "N_c", "C_s"]]
-    ref = paper_rows(name, K)[["tap", "N_f", "F_s", "FC_s", "accuracy", "n", "N_c", "C_s"]]
+    ref = (paper_rows(name, K) if page is None else reference_rows(page, name, K))[
+        ["tap", "N_f", "F_s", "FC_s", "accuracy", "n", "N_c", "C_s"]]
     out = mine.merge(ref, on="tap", how="left", suffixes=("", " paper"))
     return out[["tap"] + [c for pair in (("N_f", "N_f paper"), ("F_s", "F_s paper"), ("FC_s", "FC_s paper"),
                                          ("accuracy", "accuracy paper"), ("n", "n paper"), ("N_c", "N_c paper"),
@@ -48,7 +62,9 @@ def layer_table(study, name: str, K: int) -> pd.DataFrame | None:
 def compare_layers(mine, ref: pd.DataFrame, prefix: str = "", columns=("accuracy", "n", "N_c", "C_s"),
                    taps=None) -> list[tuple]:
     """``columns`` tap by tap, the paper's table ``ref`` against this run's ``mine`` (a study or its table;
-    ``None`` on a skipped page); ``taps`` limits the rows."""
+    ``None`` on a skipped page); ``taps`` limits the rows; ``ref.attrs["label"]`` (see :func:`reference_rows`)
+    prefixes each quantity."""
+    prefix = prefix or ref.attrs.get("label", "")
     ref = ref.set_index("tap")
     if taps is not None:
         ref = ref[ref.index.isin([str(t) for t in taps])]
@@ -61,13 +77,23 @@ def compare_layers(mine, ref: pd.DataFrame, prefix: str = "", columns=("accuracy
 def compare_sweep(sweep: pd.DataFrame | None, name: str, Ks) -> list[tuple]:
     """:func:`compare_layers` for every K of a sweep that the paper has."""
     rows = []
+    ref_name = sweep_reference(name, sweep)
+    label = "Table 6 (CIFAR-10), " if ref_name != name else ""
     for K in Ks:
         try:
-            ref = paper_rows(name, K)
+            ref = paper_rows(ref_name, K)
         except KeyError:
             continue
-        rows += compare_layers(None if sweep is None else sweep[sweep["K"] == K], ref, f"K={K}, ")
+        rows += compare_layers(None if sweep is None else sweep[sweep["K"] == K], ref, f"{label}K={K}, ")
     return rows
+
+
+def sweep_reference(name: str, sweep: pd.DataFrame | None) -> str:
+    """The paper's table to put beside a K sweep: VGG-16's Table 4 run on a 10-label stand-in is compared with
+    Table 6, the paper's own CIFAR-K/10 sweep (Table 5, EfficientNet-B0, has no CIFAR-10 counterpart)."""
+    if name == "table4" and sweep is not None and sweep.attrs.get("N_l", 100) <= 10:
+        return "table6"
+    return name
 
 
 def Ks_for(page, name: str, Ks=None) -> list[int]:
@@ -186,6 +212,7 @@ def linear_fit(K, error) -> dict:
 def error_vs_K(sweep: pd.DataFrame | None, tap: str, name: str) -> tuple[pd.DataFrame, dict] | tuple[None, None]:
     if sweep is None:
         return None, None
+    name = sweep_reference(name, sweep)
     e = sweep[sweep["tap"] == tap][["K", "accuracy"]].assign(error=lambda d: 1 - d["accuracy"])
     paper_err = []
     for K in e["K"]:
@@ -195,7 +222,7 @@ def error_vs_K(sweep: pd.DataFrame | None, tap: str, name: str) -> tuple[pd.Data
         except KeyError:
             paper_err.append(np.nan)
     e = e.assign(paper_error=paper_err).reset_index(drop=True)
-    return e, linear_fit(e["K"], e["error"]) if len(e) >= 2 else None
+    return e, dict(linear_fit(e["K"], e["error"]), table=name) if len(e) >= 2 else None
 
 
 def paper_fit(name: str, tap: str) -> dict:
@@ -206,7 +233,8 @@ def paper_fit(name: str, tap: str) -> dict:
 
 
 def compare_fit(fit: dict | None, name: str, tap: str) -> list[tuple]:
-    ref = paper_fit(name, tap)
+    """The linear fit of this run's errors beside the paper's (the table :func:`error_vs_K` matched to the run)."""
+    ref = paper_fit((fit or {}).get("table", name), tap)
     return [(f"{k} of the error at {tap} against K", ref[k], None if fit is None else fit[k])
             for k in ("slope", "intercept", "r2", "error_at_K1")]
 
@@ -235,8 +263,9 @@ def claims_K(sweep: pd.DataFrame | None, fit: dict | None, tap: str, model: str 
                               max(ratio("C_s"), ratio("N_c")) < VARY_LITTLE,
                               f"C_s {series(at['K'], at['C_s'], '{:.2f}')}; N_c {series(at['K'], at['N_c'], '{:.2f}')}",
                               test=f"largest / smallest < {VARY_LITTLE:g} for each",
-                              requires=req + [labels_at_least(N_full, 100, "the paper's sweep, K = 10 to 100; its own "
-                                                                           "CIFAR-10 sweep (Table 6) has N_c doubling")])]
+                              requires=req + [labels_at_least(N_full, 100, "the paper's sweep, K = 10 to 100; its "
+                                                                           "own CIFAR-10 sweep (Table 6) has N_c "
+                                                                           "doubling")])]
     if fit:
         src = "error_linear_K__effnet" if eff else ("error_linear_K__cifar10" if N_full <= 10 else
                                                     "error_linear_K__vgg_cifar100")
