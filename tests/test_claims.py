@@ -84,12 +84,12 @@ def test_fig2_claims():
 
 def stats_frame(n, N_c13=1.0, C_s13=2.88, size3=0.6, big10=0.02, network=0.94, model="vgg16", config=None):
     layers = ["13", "10", "7", "4", "2"]
-    rows = [dict(layer=l, N_f=512, accuracy=0.9, n=v, N_c=1.5, C_s=1.8, **{"size 1": 0.3, "size 2": 0.5,
+    rows = [dict(layer=l, N_f=512, accuracy=0.9, n=v, N_c=1.5, C_s=1.8, **{"size 1": 0.5, "size 2": 0.3,
                                                                           "size 3": 0.15, "size > 3": 0.05})
             for l, v in zip(layers, n)]
     rows[0].update(N_c=N_c13, C_s=C_s13, **{"size 2": 0.2, "size 3": size3, "size 1": 0.1,
                                             "size > 3": 0.7 - size3})
-    rows[1].update(**{"size > 3": big10})
+    rows[1].update(**{"size 3": 0.2 - big10, "size > 3": big10})
     return with_attrs(pd.DataFrame(rows), network=network, model=model, config=config, N_l=10)
 
 
@@ -109,6 +109,12 @@ def test_fig5_claims():
                                             big10=0.2), bad_ev)
     assert verdicts(bad) == [FAILS] * 7
     assert verdicts(mechanism.fig5_claims(stats_frame(PAPER_N, network=0.5), FIG5_EVIDENCE)) == [UNTESTABLE] * 7
+
+
+def test_a_trend_over_one_layer_is_undecided():
+    one = pd.DataFrame(dict(seed=[0], layer=[13], tap=["13"], accuracy=[0.9], network=[0.94]))
+    assert claims.rises([0.9]) is None and claims.falls([3.0]) is None
+    assert verdicts(mechanism.claims_fig2(one))[0] == UNTESTABLE
 
 
 def test_noise_claim_is_layer_by_layer_not_end_to_end():
@@ -145,8 +151,8 @@ def test_vgg6_and_avgg16_against_vgg16():
                                     for l, a, n in zip(range(1, 6), [0.5, 0.7, 0.85, 0.9, 0.92],
                                                        [30, 20, 10, 5, 3.14])]),
                       network=0.92, model="vgg6", config=cpu["vgg6"])
-    assert verdicts(mechanism.claims_vgg6(vgg6, vgg16)) == [HOLDS] * 4  # the paper: 3.14 vs 1.5, 0.92 vs 0.94, 2.6
-    assert verdicts(mechanism.claims_vgg6(with_attrs(vgg6, network=0.95), vgg16))[2] == FAILS  # more accurate
+    assert verdicts(mechanism.claims_vgg6(vgg6, vgg16)) == [HOLDS] * 6  # the paper: 3.14 vs 1.5, 0.92 vs 0.94, 2.6
+    assert verdicts(mechanism.claims_vgg6(with_attrs(vgg6, network=0.95), vgg16))[4] == FAILS  # more accurate
     avgg = stats_frame([1.1, 3, 5, 10, 12], C_s13=2.5, network=0.955, config=cpu["vgg16"])
     assert verdicts(mechanism.avgg16_claims(avgg, vgg16)) == [HOLDS] * 3  # the paper's 1.1, 2.5, 0.955
     assert verdicts(mechanism.avgg16_claims(stats_frame(PAPER_N, C_s13=3.2, network=0.93, config=cpu["vgg16"]),
@@ -164,9 +170,11 @@ def dilution_frame(accs: dict, model="vgg16", network=0.94, N_f=512):
 
 def test_dilution_claims():
     keep = {0.0: 0.94, 150 / 512: 0.938, 1 - 120 / 512: 0.925}
-    assert verdicts(mechanism.claims_dilution(dilution_frame(keep))) == [HOLDS, HOLDS]
+    got = mechanism.claims_dilution(dilution_frame(keep))
+    assert verdicts(got) == [HOLDS] and verdicts(got, claims.ADDITION) == [HOLDS]  # 120 filters: a related test
     lose = {0.0: 0.94, 150 / 512: 0.9, 1 - 120 / 512: 0.8}
-    assert verdicts(mechanism.claims_dilution(dilution_frame(lose))) == [FAILS, FAILS]
+    got = mechanism.claims_dilution(dilution_frame(lose))
+    assert verdicts(got) == [FAILS] and verdicts(got, claims.ADDITION) == [FAILS]
     avgg = dilution_frame({0.0: 0.51, 1 - 100 / 512: 0.45}, model="avgg16", network=0.51)
     assert verdicts(mechanism.claims_dilution(avgg)) == [UNTESTABLE]
 
@@ -232,6 +240,14 @@ def test_K_claims_fail_on_a_counterexample():
     s6, fit6 = paper_sweep("table6", (3, 6, 8, 10), 10, "10")
     off = dict(fit6, error_at_K1=0.2)
     assert verdicts(universal.claims_K(s6, off, "10"))[2] == FAILS
+
+
+def test_universal_fig3_cluster_size_needs_100_labels():
+    assert universal.fig3_claim(2.0, 100, 0.752).verdict == HOLDS  # Table 1's layer 10: C_s 2.0 of 100 labels
+    assert universal.fig3_claim(7.7, 100, 0.752).verdict == FAILS  # Table 1's layer 13 would not be "small"
+    ten = universal.fig3_claim(1.6, 10, 0.79)
+    assert ten.verdict == UNTESTABLE and "needs 100 labels" in ten.reason
+    assert universal.fig3_claim(2.0, 100, 0.3).verdict == UNTESTABLE  # below the accuracy floor
 
 
 def label_frames(signal, noise_I, noise_E, network=0.752, N_l=100):

@@ -135,16 +135,18 @@ def at_least(count: int, needed: int, what: str) -> Precondition:
 TOL = 0.01  # "no loss of accuracy", "practically the same": within one percentage point
 
 
-def rises(values, tol: float = TOL, exceptions: int = 0) -> bool:
-    """Each value at least the one before it, up to ``tol``, with at most ``exceptions`` pairs excepted."""
+def rises(values, tol: float = TOL, exceptions: int = 0) -> bool | None:
+    """Each value at least the one before it, up to ``tol``, with at most ``exceptions`` pairs excepted
+    (``None``, undecided, for fewer than two values)."""
     v = list(values)
-    return sum(b < a - tol for a, b in zip(v, v[1:])) <= exceptions
+    return None if len(v) < 2 else sum(b < a - tol for a, b in zip(v, v[1:])) <= exceptions
 
 
-def falls(values) -> bool:
-    """Each value strictly below the one before it (layer by layer)."""
+def falls(values, exceptions: int = 0) -> bool | None:
+    """Each value strictly below the one before it (layer by layer), at most ``exceptions`` pairs excepted
+    (``None`` for fewer than two values)."""
     v = list(values)
-    return all(b < a for a, b in zip(v, v[1:]))
+    return None if len(v) < 2 else sum(b >= a for a, b in zip(v, v[1:])) <= exceptions
 
 
 def saturation_index(accuracy, tol: float = TOL) -> int:

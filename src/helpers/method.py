@@ -43,7 +43,7 @@ class Study:
         out = pd.DataFrame(rows)
         out.attrs.update(network=None if self.run is None else self.run.test_acc,
                          model=None if self.run is None else self.run.config.model,
-                         N_l=None if self.data is None else self.data.num_classes)
+                         N_l=next(iter(self.probes.values())).W.shape[0] if self.probes else None)
         return out
 
 

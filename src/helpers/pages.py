@@ -216,7 +216,8 @@ class Page:
         if self.profile != "paper":
             parts.append(f"`{self.profile}` profile: reduced scale (width {self.config.width:g}, "
                          f"{self.config.epochs} epochs), so the numbers differ from the paper's")
-        return "; ".join(parts).capitalize() + "." if parts else "The paper's experiment at the paper's scale."
+        text = "; ".join(parts)
+        return text[0].upper() + text[1:] + "." if parts else "The paper's experiment at the paper's scale."
 
     def data_for(self, config=None):
         """The data of a run: CIFAR-K/N for the config's K, with its subset sizes (default: the page's config;
@@ -277,6 +278,10 @@ class Page:
                  ("test images", c.n_test or "all"), ("input size", c.input_size or 32),
                  ("batch norm", "yes, after every convolution (DESIGN allows it; the papers are silent, the group's "
                                 "published VGG-16 code has it)" if getattr(c, "batch_norm", False) else "no"),
+                 *([("FC head", f"two hidden FC layers of {models.scaled(512, c.width)} units with ReLU, then the "
+                                "bias-free output layer (the papers: \"3 fully connected layers\"; the group's "
+                                "published VGG-16 code: 512 -> 4096 -> 4096, no activation between them)")]
+                   if self.model in ("vgg16", "avgg16") else []),
                  ("probe", f"{self.solver}: " + ("the papers' SGD, 100 epochs" if self.solver == "sgd" else
                                                  "full-batch L-BFGS to the loss's minimum") + "; how each probe "
                                                  "stopped: end of the page"),
@@ -322,6 +327,10 @@ class Page:
         """``(quantity, paper, this run)`` rows as one table; ``this run`` is blank on a skipped page."""
         frame = pd.DataFrame([(q, p, None if self.skipped else r) for q, p, r in rows],
                              columns=["quantity", "paper", "this run"])
+        if self.missing:
+            note = (f"The paper's values are from its {PAPER_DATASET[self.paper_dataset]} experiment unless a row "
+                    f"names another table: a different experiment from this {PAPER_DATASET[self.dataset]} run. "
+                    + note).strip()
         meta = [dict(page=self.name, quantity=q, paper=_json(p), run=_json(r)) for q, p, r in frame.values]
         return Shown(frame, " ".join(x for x in (self.label(), note) if x), dict(results=meta))
 

@@ -254,6 +254,13 @@ QUOTES = {
             'The decreased average SR of VGG-6 (0.92) compared to that of VGG-16 (0.94) is mainly '
             'attributed to the increase in the average cluster noise (Fig. 7C). The noise in the 5𝑡ℎ '
             'layer of VGG-6 was 3.14 (Fig. 7C)...'),
+    "vgg6_trends": ("mechanism", "Results, 'Examination of VGG-6' (Fig. 7)",
+            'resulting in increased SRs with layers up to 0.92 at layer 5 (Fig. 7B). The three trends obtained for '
+            'VGG-16 also characterized VGG-6. In the 5𝑡ℎ layer each filter consisted of only one cluster, and the '
+            'noise decreased with increasing layers toward the output (Fig. 7C).'),
+    "vgg6_cluster_size": ("mechanism", "Results, 'Examination of VGG-6' (Fig. 7)",
+            'This trend dominates the opposite trend, where the average cluster size decreases from 2.88 in VGG-16 '
+            'to 2.6 in VGG-6 (Fig. 7C).'),
     "avgg16": ("mechanism", "Results, 'Examination of AVGG-16' (Fig. 8)",
             'The cluster noise level, averaged over three trained samples, was equal to ~1.1, in '
             'comparison to 1.5 for VGG-16 (Fig. 5A). In addition, the average cluster size decreased '
