@@ -155,7 +155,7 @@ def layers_claims(t: pd.DataFrame, model: str = "vgg16") -> list[claims.Claim]:
                                rises(s["accuracy"], exceptions=skip), series(s["tap"], s["accuracy"], "{:.3f}"),
                                test=f"each {word} >= the previous - 0.01{almost}", requires=req),
             claims.paper_claim(src_n, f"n decreases with the {word} until the accuracy saturates "
-                               f"({word} {s['tap'][sat]} here)", n_ok,
+                               f"({s['tap'][sat] if eff else 'layer ' + s['tap'][sat]} here)", n_ok,
                                series(upto["tap"], upto["n"], "{:.1f}"),
                                test=f"n of each {word} < n of the one before, up to the first {word} within 0.01 of "
                                     f"the best accuracy{almost}", requires=req),
