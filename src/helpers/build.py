@@ -140,7 +140,8 @@ def _cell(v) -> str:
         return "–"
     if isinstance(v, float):
         return f"{v:.4g}"
-    return str(v).replace("|", "\\|").replace("\n", " ")
+    # "$" would start MyST math (the quotes hold the papers' TeX), and MathJax is not loaded offline
+    return str(v).replace("|", "\\|").replace("\n", " ").replace("$", "\\$")
 
 
 def _short(title: str) -> str:
