@@ -29,6 +29,11 @@ def _floor(network: float | None, model: str | None = "vgg16") -> claims.Precond
     return accuracy_floor(network, P[model]["accuracy"], f"the {model} network")
 
 
+def _frame_floor(frame: pd.DataFrame, model: str | None = None) -> claims.Precondition:
+    """:func:`_floor` of a table whose ``attrs`` carry its network's accuracy and model."""
+    return _floor(frame.attrs.get("network"), model or frame.attrs.get("model", "vgg16"))
+
+
 def shallow_to_deep(stats: pd.DataFrame) -> pd.DataFrame:
     """Rows of a per-layer table ordered from the shallowest layer to the deepest."""
     return stats.assign(_L=stats["layer"].map(_tap_number)).sort_values("_L").drop(columns="_L")
@@ -213,7 +218,7 @@ def claims_noise(stats: pd.DataFrame | None) -> list[claims.Claim] | None:
                                "toward the output", falls(s["n"]) if len(s) >= 2 else None,
                                series([f"L{t}" for t in s["layer"]], s["n"], "{:.2f}"),
                                test="n of each layer < n of the layer before it",
-                               requires=[_floor(stats.attrs.get("network"), stats.attrs.get("model", "vgg16"))])]
+                               requires=[_frame_floor(stats)])]
 
 
 # --- Fig. 5: cluster statistics per layer -------------------------------------------------------
@@ -275,8 +280,7 @@ def fig5_evidence(study, deep: str = "13") -> dict | None:
         return None
     la = study.layers[deep]
     train_f, train_y = study.features("train")
-    tr = filters.analyze_layer(study.probes[deep].W, filters.class_means(train_f[deep], train_y, la.N_l),
-                               la.threshold, la.rule)
+    tr = filters.analyze_on(study.probes[deep].W, train_f[deep], train_y, la.threshold, la.rule)
     return dict(tap=deep, appearances=la.appearances.tolist(), mean_cluster_rows=la.mean_cluster_rows,
                 same_clusters=float(np.mean([a == b for a, b in zip(la.clusters, tr.clusters)])),
                 n=(tr.n, la.n), C_s=(tr.C_s, la.C_s))
@@ -291,7 +295,7 @@ def claims_fig5(stats: pd.DataFrame | None, study) -> list[claims.Claim] | None:
 
 def fig5_claims(stats: pd.DataFrame, ev: dict | None) -> list[claims.Claim]:
     s = stats.set_index("layer")
-    req = [_floor(stats.attrs.get("network"), stats.attrs.get("model", "vgg16"))]
+    req = [_frame_floor(stats)]
     out = claims_noise(stats)
     if "13" in s.index:
         r = s.loc["13"]
@@ -312,7 +316,8 @@ def fig5_claims(stats: pd.DataFrame, ev: dict | None) -> list[claims.Claim]:
                                       "their size and practically vanishes above size 3",
                                       frac[-1] <= LARGE_CLUSTERS and all(b <= a for a, b in zip(frac, frac[1:])),
                                       "fractions of sizes 1, 2, 3, > 3: " + ", ".join(f"{v:.2f}" for v in frac),
-                                      test=f"fractions non-increasing in the size, at most {LARGE_CLUSTERS:.0%} above 3",
+                                      test=f"fractions non-increasing in the size, at most {LARGE_CLUSTERS:.0%} "
+                                           "above 3",
                                       requires=req))
     if ev is not None:
         app, deep = np.asarray(ev["appearances"], float), ev["tap"]
@@ -392,7 +397,7 @@ def claims_fig6(sn: pd.DataFrame | None) -> list[claims.Claim] | None:
     """*mechanism* Fig. 6C: SNR > 5 (the paper's estimate for a typical label), and two checks it implies."""
     if sn is None:
         return None
-    req = [_floor(sn.attrs.get("network"), sn.attrs.get("model", "vgg16"))]
+    req = [_frame_floor(sn)]
     right = int((sn["total_right"] > sn["total_wrong"]).sum())
     return [claims.paper_claim("fig6_mechanism", "SNR > 5 for a typical input label (layer 13)",
                                float(sn["SNR"].median()) > 5, f"median SNR {sn['SNR'].median():.2f}, min "
@@ -419,7 +424,7 @@ def claims_vgg6(stats: pd.DataFrame | None, vgg16: pd.DataFrame | None = None) -
     if stats is None:
         return None
     s = shallow_to_deep(stats)
-    req = [_floor(stats.attrs.get("network"), "vgg6")]
+    req = [_frame_floor(stats, "vgg6")]
     out = [claims.paper_claim("vgg6_trends", "VGG-6's accuracy rises with the layer", rises(s["accuracy"]),
                               series([f"L{t}" for t in s["layer"]], s["accuracy"], "{:.3f}"),
                               test="each layer >= the previous - 0.01", requires=req),
@@ -432,7 +437,7 @@ def claims_vgg6(stats: pd.DataFrame | None, vgg16: pd.DataFrame | None = None) -
                                   test=f"|N_c - 1| <= {NC_TOL}", requires=req))
     if vgg16 is not None and "13" in set(vgg16["layer"]):
         v = vgg16.set_index("layer").loc["13"]
-        both = req + [_floor(vgg16.attrs.get("network"), "vgg16")]
+        both = req + [_frame_floor(vgg16, "vgg16")]
         if "config" in stats.attrs and "config" in vgg16.attrs:
             both.append(claims.same_budget(stats.attrs["config"], vgg16.attrs["config"], ("VGG-6", "VGG-16")))
         a6, a16 = stats.attrs.get("network"), vgg16.attrs.get("network")
@@ -590,7 +595,7 @@ def claims_threshold(sw: pd.DataFrame | None) -> list[claims.Claim] | None:
     the lowest noise and one cluster per filter."""
     if sw is None:
         return None
-    req = [_floor(sw.attrs.get("network"), sw.attrs.get("model", "vgg16"))]
+    req = [_frame_floor(sw)]
     out, by = [], {th: shallow_to_deep(g) for th, g in sw.groupby("threshold")}
     ev = "; ".join(f"{th:g}: " + series([f"L{t}" for t in g["layer"]], g["n"], "{:.2f}") for th, g in by.items())
     out.append(claims.paper_claim("noise_falls_every_threshold", "at every threshold the noise falls layer by layer",

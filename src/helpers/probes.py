@@ -124,16 +124,25 @@ def train_probe(train_features: torch.Tensor, train_labels: torch.Tensor, test_f
     if solver == "lbfgs" and W0 is None and m is None:
         W -= W.mean(0)  # the minimum has no common part: CE ignores it and α pulls it to zero (see _lbfgs)
     if solver == "sgd":
-        steps, stop = _sgd(W, X, y, hyper, epochs, m, seed, progress), f"{epochs} epochs"
+        steps, evals = _sgd(W, X, y, hyper, epochs, m, seed, progress), 0
     else:
-        steps, stop = _lbfgs(W, X, y, hyper.alpha, max_iter, tol, m)
+        steps, evals = _lbfgs(W, X, y, hyper.alpha, max_iter, tol, m)
     seconds = time.perf_counter() - t0
     loss, grad = loss_and_grad(W, X, y, hyper.alpha, m)
+    gmax = float(grad.abs().max())
+    if solver == "sgd":
+        stop = f"{epochs} epochs"
+    elif gmax <= tol:
+        stop = f"converged: max |grad| {gmax:.1e} <= {tol:g}"
+    elif steps >= max_iter or evals >= 2 * max_iter:
+        stop = f"max_iter {max_iter} reached: max |grad| {gmax:.1e} > {tol:g}"
+    else:
+        stop = f"loss stopped changing in float32: max |grad| {gmax:.1e} > {tol:g}"
     W = W.reshape(shape)
     if mask is not None and bool((W[~mask] != 0).any()):
         raise AssertionError("AFCC: a masked FC weight left zero during retraining")
     return Probe(W, accuracy(W, train_features, y), accuracy(W, test_features, test_labels), solver, seconds,
-                 steps, loss, float(grad.abs().max()), stop)
+                 steps, loss, gmax, stop)
 
 
 @torch.no_grad()
@@ -162,7 +171,7 @@ def _sgd(W, X, y, h: Hyper, epochs, m, seed, progress) -> int:
     return steps
 
 
-def _lbfgs(W, X, y, alpha, max_iter, tol, m) -> tuple[int, str]:
+def _lbfgs(W, X, y, alpha, max_iter, tol, m) -> tuple[int, int]:
     """Full-batch L-BFGS on ``W`` in place until the largest gradient element is below ``tol``.
 
     The cross-entropy does not change when the same vector is added to every output's weights, so the
@@ -185,16 +194,7 @@ def _lbfgs(W, X, y, alpha, max_iter, tol, m) -> tuple[int, str]:
 
     opt.step(closure)
     state = opt.state[param]
-    iters, evals = int(state.get("n_iter", 0)), int(state.get("func_evals", 0))
-    _, grad = loss_and_grad(param, X, y, alpha, m)
-    gmax = float(grad.abs().max())
-    if gmax <= tol:
-        stop = f"converged: max |grad| {gmax:.1e} <= {tol:g}"
-    elif iters >= max_iter or evals >= 2 * max_iter:
-        stop = f"max_iter {max_iter} reached: max |grad| {gmax:.1e} > {tol:g}"
-    else:
-        stop = f"loss stopped changing in float32: max |grad| {gmax:.1e} > {tol:g}"
-    return iters, stop
+    return int(state.get("n_iter", 0)), int(state.get("func_evals", 0))
 
 
 def layer_probes(run, data, *, solver: str = DEFAULT_SOLVER, hyper: Hyper | None = None, epochs: int = SGD_EPOCHS,

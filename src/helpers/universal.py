@@ -115,16 +115,21 @@ def paper_accuracy(model: str, N_l: int) -> tuple[float, str]:
     return float(t["accuracy"].max()), f"{name.replace('table', 'Table ')}, K = {K}"
 
 
-def _floor(table: pd.DataFrame, model: str) -> claims.Precondition:
-    """The accuracy floor for the experiment that ran; without the network's own accuracy (ImageNet's pretrained
-    network, not evaluated here), the best FC layer's stands in for it."""
-    N_l, network, what = table.attrs.get("N_l"), table.attrs.get("network"), "the network"
+def _floor_for(N_l: int | None, network: float | None, model: str, what: str = "the network") -> claims.Precondition:
+    """The accuracy floor for the experiment that ran (``model`` on ``N_l`` labels, :func:`paper_accuracy`)."""
     if N_l is None:
         return claims.Precondition(False, "the run's label count is unknown")
-    if network is None and "accuracy" in table:
-        network, what = float(table["accuracy"].max()), "the best FC layer"
     ref, which = paper_accuracy(model, int(N_l))
     return claims.accuracy_floor(network, ref, f"{what} ({which}: {ref:g})")
+
+
+def _floor(table: pd.DataFrame, model: str) -> claims.Precondition:
+    """:func:`_floor_for` from a table's ``attrs``; without the network's own accuracy (ImageNet's pretrained
+    network, not evaluated here), the best FC layer's stands in for it."""
+    network, what = table.attrs.get("network"), "the network"
+    if network is None and "accuracy" in table:
+        network, what = float(table["accuracy"].max()), "the best FC layer"
+    return _floor_for(table.attrs.get("N_l"), network, model, what)
 
 
 def claims_layers(t, model: str = "vgg16") -> list[claims.Claim] | None:
@@ -334,12 +339,10 @@ def claims_fig3(view: dict | None, study) -> list[claims.Claim] | None:
 
 def fig3_claim(C_s: float | None, N_l: int, network: float | None, note: str = "", tap: str = "10") -> claims.Claim:
     """*universal*: at the saturating layer "the average cluster size is small at 2 out of 100 labels"."""
-    t = pd.DataFrame().assign(accuracy=[])
-    t.attrs.update(N_l=N_l, network=network)
     return claims.paper_claim("noise_falls_layer_by_layer__universal", f"layer {tap}'s clusters are small, about 2 "
                               "out of 100 labels", None if C_s is None else C_s <= 3,
                               f"C_s {C_s if C_s is None else round(C_s, 2)} of {N_l} labels; {note}",
-                              test="C_s <= 3", requires=[_floor(t, "vgg16"),
+                              test="C_s <= 3", requires=[_floor_for(N_l, network, "vgg16"),
                                                          labels_at_least(N_l, 100, "with 10 labels a cluster of 2 is "
                                                                                    "a fifth of them")])
 
@@ -390,13 +393,6 @@ def equation_slips() -> pd.DataFrame:
 AFCC_CLUSTERS = ("train", "test")
 
 
-def afcc_clusters(probe, features, labels, like) -> filters.LayerAnalysis:
-    """The clusters that choose the AFCC mask (DESIGN step 10): the probe's field matrices over the class means of
-    ``features`` (the training set by default), clipped and clustered as ``like`` (a LayerAnalysis) was."""
-    means = filters.class_means(features, labels, probe.W.shape[0])
-    return filters.analyze_layer(probe.W, means, like.threshold, like.rule)
-
-
 def check_afcc_clusters(clusters_from: str) -> str:
     if clusters_from not in AFCC_CLUSTERS:
         raise ValueError(f"afcc_clusters={clusters_from!r}: choose 'train' (clusters from training-set class means, "
@@ -420,7 +416,7 @@ def afcc_experiment(study, taps, seed: int = 0, clusters_from: str = "train") ->
     for tap in taps:
         p, la = study.probes[tap], study.layers[tap]
         if clusters_from == "train":
-            la = afcc_clusters(p, train_f[tap], train_y, la)
+            la = filters.analyze_on(p.W, train_f[tap], train_y, la.threshold, la.rule)  # the mask's clusters
         rows.append(dict(afcc_row(tap, p, la, (train_f[tap], train_y), (test_f[tap], test_y), seed),
                          clusters_from=clusters_from, N_l=la.N_l, network=study.run.test_acc))
     return pd.DataFrame(rows)
@@ -464,7 +460,7 @@ def stage8_afcc(page, seed: int = 0, clusters_from: str = "train") -> pd.DataFra
     probe = probes.train_probe(tr_f[STAGE8], tr_y, te_f[STAGE8], te_y, data.num_classes, solver=page.solver,
                                seed=seed, progress=False)
     f, y = (tr_f, tr_y) if clusters_from == "train" else (te_f, te_y)
-    la = filters.analyze_layer(probe.W, filters.class_means(f[STAGE8], y, data.num_classes), page.threshold)
+    la = filters.analyze_on(probe.W, f[STAGE8], y, page.threshold)
     row = afcc_row(STAGE8, probe, la, (tr_f[STAGE8], tr_y), (te_f[STAGE8], te_y), seed)
     return pd.DataFrame([dict(row, N_f=la.N_f, n=la.n, N_c=la.N_c, C_s=la.C_s, clusters_from=clusters_from,
                               N_l=la.N_l, network=run.test_acc)])
@@ -505,11 +501,10 @@ def claims_shortened(cut: pd.DataFrame | None) -> list[claims.Claim] | None:
     if cut is None:
         return None
     acc = cut.set_index("model")["accuracy"]
-    full = cut[cut["model"] == "full model"].copy()
-    full.attrs.update(network=float(acc["full model"]), N_l=cut.attrs.get("N_l"))
+    floor = _floor_for(cut.attrs.get("N_l"), float(acc["full model"]), "efficientnet_b0")
     return [claims.paper_claim("shortened_effnet", f"{name}: the accuracy approaches the full model's",
                                acc[name] >= acc["full model"] - TOL, f"{acc[name]:.3f} vs {acc['full model']:.3f}",
-                               test=f"within {TOL} of the full model", requires=[_floor(full, "efficientnet_b0")])
+                               test=f"within {TOL} of the full model", requires=[floor])
             for name in SHORTENED_BLOCKS]
 
 
@@ -544,9 +539,7 @@ def claims_afcc(*results: pd.DataFrame | None, reduction: float = 0.9) -> list[c
     out = []
     for r in res.itertuples():
         model = "efficientnet_b0" if str(r.tap).startswith("stage") else "vgg16"
-        row = res[res["tap"] == r.tap].head(1).copy()
-        row.attrs.update(N_l=int(r.N_l), network=float(r.network))
-        req = [_floor(row, model)]
+        req = [_floor_for(int(r.N_l), float(r.network), model)]
         src = "afcc_zeroes__effnet" if model == "efficientnet_b0" else "afcc_zeroes__vgg"
         out += [claims.paper_claim(src, f"{r.tap}: AFCC zeroes about 95% of the FC weights",
                                    1 - r.kept_fraction >= reduction,
