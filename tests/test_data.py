@@ -3,7 +3,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from conftest import SHARED_DATA, write_npz
+from conftest import SHARED_DATA
 
 from helpers import data
 

@@ -95,6 +95,9 @@ def test_missing_dataset_renders_a_skipped_page(name, tmp_path, monkeypatch):
     ("mechanism-fig2-layer-accuracy", dict(seeds=0), "seeds must be an integer >= 1"),
     ("universal-table6-vgg16-cifar-k10", dict(Ks=[3, 11]), "out of range"),
     ("architectures-taps", dict(models=["vgg19"]), "unknown model"),
+    ("mechanism-fig5-cluster-statistics", dict(treshold=0.4), r"unknown knob\(s\) \['treshold'\].*'threshold'"),
+    ("architectures-taps", dict(width_=0.5), r"unknown knob\(s\) \['width_'\]"),
+    ("universal-fig3-field-matrix", dict(filter_index=10_000, dataset="cifar10"), "filter_index=10000 is out of range"),
 ])
 def test_bad_parameters_stop_after_the_parameters_cell(name, knobs, message, tmp_path, shared, monkeypatch):
     monkeypatch.setenv("MECH_DATA", str(shared["data"]))

@@ -10,7 +10,6 @@ the accuracy: *mechanism* reports ~150 of 512 layer-13 filters removed at no cos
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import torch
 

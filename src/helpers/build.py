@@ -2,12 +2,15 @@
 
     python -m helpers.build [--profile cpu] [-p knob value ...] [--only NAME ...] [--jobs N] [--no-html]
 
-Each executed notebook is written to ``book/generated/<name>.ipynb`` through a temporary file
-and renamed into place, with a key (notebook source, parameters, helpers' source, data files)
-beside it: an unchanged notebook is not executed again, and an interrupted build resumes where
-it stopped. Independent notebooks run ``--jobs`` at a time (default: one per two cores). A
-failing notebook names itself and its failing cell; the others still build; the command exits
-non-zero. A notebook whose dataset is missing renders a skipped page and is listed as skipped.
+Each notebook runs in its own process (papermill and its kernel), ``--jobs`` at a time (default:
+one per two cores). Its page is written to ``book/generated/<name>.ipynb`` through a uniquely
+named temporary file and renamed into place, with a key (notebook source, parameters, helpers'
+source, data files) beside it: an unchanged notebook is not executed again. Ctrl-C or SIGTERM
+stops the build within seconds (kernels shut down, temporary files removed) and the next build
+resumes where it stopped. A failing notebook (a cell's error, a dead kernel) names itself and its
+failing cell, keeps its last good page marked stale, and the others still build; the command exits
+non-zero. A notebook whose dataset is missing renders a skipped page and is listed as skipped. One
+build at a time per book root; a ``-p`` knob that no chosen notebook declares is an error.
 Then ``book/generated/overview.md`` gathers every number and claim the pages tagged (the
 metadata of :class:`helpers.pages.Shown`), and Jupyter Book 1 renders HTML with Sphinx
 warnings as errors.
@@ -16,23 +19,23 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from .knobs import defaults
+from .paths import book_root, data_dir, notebooks_dir
+
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = ROOT / "notebooks"
 META = "mechanism_book"  # = helpers.pages.META (not imported: pages pulls in torch)
-
-
-def book_root() -> Path:
-    """The book's root (``_config.yml``, ``_toc.yml``, ``book/``): ``$MECH_BOOK_ROOT``, else the repository."""
-    return Path(os.environ.get("MECH_BOOK_ROOT", ROOT))
 
 
 def generated_dir() -> Path:
@@ -49,7 +52,7 @@ def helpers_version() -> str:
 
 def data_version() -> str:
     """Names, sizes and modification times of the data files (a changed dataset re-executes the pages)."""
-    root = Path(os.environ.get("MECH_DATA", "data"))
+    root = data_dir()
     files = sorted(root.glob("*.npz")) + sorted(root.glob("cifar-*/*")) if root.is_dir() else []
     return json.dumps([(str(p), p.stat().st_size, int(p.stat().st_mtime)) for p in files])
 
@@ -76,46 +79,175 @@ def placeholder(name: str, why: str) -> None:
     (out / f"{name}.md").write_text(f"# {name}\n\n{why}\n")
 
 
-def execute(path: Path, parameters: dict) -> tuple[str, str]:
-    """Run one notebook; returns (status, detail), status 'ran', 'cached', 'skipped' or 'failed'."""
+def _write_json(obj, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, indent=1, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
+
+
+def run_notebook(source: str, output: str, parameters_file: str) -> None:
+    """The child process of one notebook: papermill with the parameters in ``parameters_file`` (JSON).
+
+    Exits 0 on success, 1 with a line ``FAILED: <what>`` on stderr when a cell raised or the kernel died,
+    130 when interrupted (papermill then shuts its kernel down).
+    """
     import papermill as pm
 
-    out_dir = generated_dir()
-    out, key_file = out_dir / f"{path.stem}.ipynb", out_dir / f"{path.stem}.key"
-    failed = out_dir / f"{path.stem}.failed.ipynb"
-    key = notebook_key(path, parameters)
-    if out.is_file() and key_file.is_file() and key_file.read_text() == key:
-        return ("skipped" if skipped_reason(out) else "cached"), ""
-    tmp = out_dir / f".{path.stem}.running.ipynb"
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)  # also when started in the background, where SIGINT is ignored
+    parameters = json.loads(Path(parameters_file).read_text())
     try:
-        pm.execute_notebook(str(path), str(tmp), parameters=parameters, kernel_name="python3", progress_bar=False,
+        pm.execute_notebook(source, output, parameters=parameters, kernel_name="python3", progress_bar=False,
                             cwd=str(ROOT))
     except pm.PapermillExecutionError as err:
-        os.replace(tmp, failed)
-        detail = (f"cell {err.cell_index} (execution count {err.exec_count}): {err.ename}: {err.evalue}; "
-                  f"see {failed}")
-        out.unlink(missing_ok=True)
+        print(f"FAILED: cell {err.cell_index} (execution count {err.exec_count}): {err.ename}: {err.evalue}",
+              file=sys.stderr, flush=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as err:  # a dead kernel, a kernel that would not start, an unreadable notebook
+        print(f"FAILED: {type(err).__name__}: {err}".strip(), file=sys.stderr, flush=True)
+        sys.exit(1)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@dataclass
+class Job:
+    """One notebook executing in its own process (so that a dead kernel or Ctrl-C cannot take the build with it)."""
+
+    path: Path
+    key: str
+    tmp: Path  # the executed notebook, written by papermill under a unique name, renamed into place at the end
+    proc: subprocess.Popen
+    started: float = field(default_factory=time.time)
+
+    @property
+    def files(self) -> list[Path]:
+        return [self.tmp, self.tmp.with_suffix(".json"), self.tmp.with_suffix(".log")]
+
+
+def cached_status(path: Path, key: str) -> str | None:
+    """'cached' or 'skipped' when the notebook's page is in place under ``key``; else ``None``."""
+    out_dir = generated_dir()
+    out, key_file = out_dir / f"{path.stem}.ipynb", out_dir / f"{path.stem}.key"
+    if out.is_file() and key_file.is_file() and key_file.read_text() == key:
+        return "skipped" if skipped_reason(out) else "cached"
+    return None
+
+
+def launch(path: Path, parameters: dict, key: str) -> Job:
+    """Start executing ``path`` with ``parameters`` in a child process."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".running.ipynb", dir=generated_dir())
+    os.close(fd)
+    tmp = Path(tmp)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; the page it becomes is not
+    tmp.with_suffix(".json").write_text(json.dumps(parameters))
+    with open(tmp.with_suffix(".log"), "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "import sys; from helpers.build import run_notebook; run_notebook(*sys.argv[1:])",
+             str(path), str(tmp), str(tmp.with_suffix(".json"))], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    return Job(path, key, tmp, proc)
+
+
+def finish(job: Job, rc: int) -> tuple[str, str]:
+    """Put a finished notebook's page in place; returns (status, detail): 'ran', 'skipped' or 'failed'.
+
+    A failed notebook keeps its last good page, marked stale (:func:`mark_stale`), and its key is removed so that
+    the next build tries it again; the failed execution is kept beside it as ``<name>.failed.ipynb``.
+    """
+    out_dir, name = generated_dir(), job.path.stem
+    out, key_file, failed = out_dir / f"{name}.ipynb", out_dir / f"{name}.key", out_dir / f"{name}.failed.ipynb"
+    try:
+        if rc == 0:
+            json.loads(job.tmp.read_text())  # complete and readable
+            key_file.unlink(missing_ok=True)  # the key is written only after the notebook is in place
+            os.replace(job.tmp, out)
+            key_file.write_text(job.key)
+            failed.unlink(missing_ok=True)
+            (out_dir / f"{name}.md").unlink(missing_ok=True)
+            reason = skipped_reason(out)
+            return ("skipped", reason) if reason else ("ran", "")
+        log = job.tmp.with_suffix(".log").read_text(errors="replace") if job.tmp.with_suffix(".log").is_file() else ""
+        lines = [ln for ln in log.splitlines() if ln.strip()]
+        detail = next((ln[len("FAILED: "):] for ln in reversed(lines) if ln.startswith("FAILED: ")),
+                      lines[-1] if lines else f"the notebook's process ended with exit status {rc}")
+        if job.tmp.is_file() and job.tmp.stat().st_size:
+            os.replace(job.tmp, failed)
+            detail += f"; see {failed.relative_to(book_root()) if failed.is_relative_to(book_root()) else failed}"
         key_file.unlink(missing_ok=True)
-        placeholder(path.stem, f"This notebook failed in the last build: {detail}")
+        if out.is_file():
+            mark_stale(out, detail)
+        else:
+            placeholder(name, f"This notebook failed in the last build: {detail}")
         return "failed", detail
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # interrupted: leave no half-written notebook behind
-        raise
-    key_file.unlink(missing_ok=True)  # the key is written only after the notebook is in place
-    os.replace(tmp, out)
-    key_file.write_text(key)
-    failed.unlink(missing_ok=True)
-    (out_dir / f"{path.stem}.md").unlink(missing_ok=True)
-    reason = skipped_reason(out)
-    return ("skipped", reason) if reason else ("ran", "")
+    finally:
+        for f in job.files:
+            f.unlink(missing_ok=True)
+
+
+STALE = "stale-page"  # the tag of the banner cell, and the notebook metadata key of a stale page
+
+
+def mark_stale(page: Path, detail: str) -> None:
+    """Keep the last good page of a notebook that failed, with a banner that says it is stale and why."""
+    nb = json.loads(page.read_text())
+    nb["cells"] = [c for c in nb["cells"] if STALE not in c.get("metadata", {}).get("tags", [])]
+    when = time.strftime("%Y-%m-%d %H:%M")
+    text = detail.replace("`", "'")
+    banner = {"cell_type": "markdown", "metadata": {"tags": [STALE]}, "source": [
+        "```{warning}\n",
+        f"**This page is stale.** Its notebook failed in the build of {when}: {text}. What follows is the page of "
+        "the last build that succeeded. Fix the cause and run `make book` again: the page is rebuilt.\n",
+        "```"]}
+    if any("id" in c for c in nb["cells"]):
+        banner["id"] = STALE
+    at = 1 if nb["cells"] and nb["cells"][0]["cell_type"] == "markdown" else 0  # below the title
+    nb["cells"].insert(at, banner)
+    nb.setdefault("metadata", {})[STALE] = dict(failed=when, detail=detail)
+    _write_json(nb, page)
+
+
+def stop(jobs: list[Job], grace: float = 5.0) -> None:
+    """Stop running notebooks: SIGINT to each child and its kernel, then SIGKILL what is left after ``grace`` s;
+    their temporary files are removed (the run cache keeps every finished epoch, so the next build resumes)."""
+    import psutil
+
+    procs = []
+    for job in jobs:
+        try:
+            parent = psutil.Process(job.proc.pid)
+            procs += [parent] + parent.children(recursive=True)  # the kernel runs in its own session
+        except psutil.NoSuchProcess:
+            pass
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            p.send_signal(signal.SIGINT)
+    _, alive = psutil.wait_procs(procs, timeout=grace)
+    for p in alive:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+    psutil.wait_procs(alive, timeout=grace)
+    for job in jobs:
+        job.proc.wait()
+        for f in job.files:
+            f.unlink(missing_ok=True)
 
 
 # --- reading the executed notebooks back -----------------------------------------------------------
 
 def page_metadata(path: Path) -> dict:
     """The metadata helpers.pages attached to a notebook's outputs, merged by kind, and its title."""
-    nb = json.loads(path.read_text())
-    found: dict = {"title": path.stem}
+    try:
+        nb = json.loads(path.read_text())
+    except ValueError as err:
+        raise ValueError(f"executed page {path} is not a readable notebook ({err}); delete it and its .key "
+                         f"file, then build again") from err
+    found: dict = {"title": path.stem, "stale": nb.get("metadata", {}).get(STALE)}
     for cell in nb["cells"]:
         if cell["cell_type"] == "markdown" and found["title"] == path.stem:
             first = "".join(cell["source"]).strip().splitlines()[0]
@@ -202,6 +334,11 @@ def write_overview(profile: str, statuses: dict[str, str]) -> Path:
     lines += ["## This book's additions", ""] + _ledger(by_kind["this book's addition"], quote=False) + [""]
     lines += ["## Consistency checks (our own arithmetic: shown, never counted)", ""]
     lines += _ledger(by_kind["consistency check"], quote=False) + [""]
+    stale = [(name, m["stale"]) for name, m in pages if m.get("stale")]
+    if stale:
+        lines[4:4] = ["```{warning}", f"{len(stale)} page(s) are stale: their notebook failed in the last build and "
+                      "they show the results of the build before (see each page's banner): "
+                      + ", ".join(f"{{doc}}`{n} <{n}>` ({_cell(s['failed'])})" for n, s in stale) + ".", "```", ""]
     if skipped:
         lines += ["## Skipped pages", ""] + [f"- {{doc}}`{n} <{n}>`: data missing" for n in skipped] + [""]
     lines += ["## Every reproduced number beside the paper's", ""]
@@ -222,47 +359,132 @@ def write_overview(profile: str, statuses: dict[str, str]) -> Path:
 
 # --- the command -------------------------------------------------------------------------------------
 
-def main(argv=None) -> int:
-    import papermill as pm
+PROFILES = ("smoke", "cpu", "paper")  # = helpers.profiles.PROFILES (not imported: it pulls in torch; tested)
 
+
+class BuildLocked(RuntimeError):
+    """Another build holds this book root."""
+
+
+@contextlib.contextmanager
+def build_lock():
+    """One build at a time per book root: a second one stops at once and names the pid of the first."""
+    from filelock import FileLock, Timeout
+
+    out = generated_dir()
+    lock, owner = FileLock(out / ".build.lock"), out / ".build.owner"
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        held = owner.read_text().strip() if owner.is_file() else "unknown pid"
+        raise BuildLocked(f"another build of this book is running ({held}); wait for it to end, or stop it "
+                          f"(Ctrl-C in its terminal), then run this one again") from None
+    try:
+        owner.write_text(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        yield
+    finally:
+        owner.unlink(missing_ok=True)
+        lock.release()
+
+
+def knob_values(notebooks: list[Path], given: list[tuple[str, str]]) -> dict[Path, dict]:
+    """The ``-p`` knobs each notebook gets (those it declares); a knob no chosen notebook declares is a ValueError."""
+    declared = {p: defaults(p) for p in notebooks}
+    known = sorted(set().union(*declared.values())) if declared else []
+    unknown = sorted({k for k, _ in given} - set(known))
+    if unknown:
+        raise ValueError(f"unknown knob(s) {unknown}: the chosen notebooks declare {known} (each notebook's "
+                         "parameters cell; the README's \"Rerun one notebook\" says which knobs each profile exposes)")
+    return {p: {k: parse_value(v) for k, v in given if k in declared[p]} for p in notebooks}
+
+
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--profile", default=os.environ.get("PROFILE", "cpu"))
+    ap.add_argument("--profile", default=os.environ.get("PROFILE", "cpu"), choices=PROFILES)
     ap.add_argument("-p", nargs=2, action="append", default=[], metavar=("KNOB", "VALUE"),
-                    help="override a knob of every notebook that has it")
+                    help="override a knob of every notebook that declares it")
     ap.add_argument("--only", nargs="*", help="notebook names (without .ipynb) to execute")
     ap.add_argument("--jobs", type=int, default=int(os.environ.get("JOBS", max(1, (os.cpu_count() or 2) // 2))),
                     help="notebooks executed at once (default: one per two cores)")
     ap.add_argument("--no-html", action="store_true", help="execute the notebooks only")
     args = ap.parse_args(argv)
-    out_dir = generated_dir()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    notebooks = sorted(NOTEBOOKS.glob("*.ipynb"))
+    notebooks = sorted(notebooks_dir().glob("*.ipynb"))
     unknown = sorted(set(args.only or []) - {p.stem for p in notebooks})
     if unknown:
-        print(f"unknown notebook(s) {unknown}: choose from {[p.stem for p in notebooks]}", file=sys.stderr)
-        return 2
+        ap.error(f"unknown notebook(s) {unknown}: choose from {[p.stem for p in notebooks]}")
     todo = [p for p in notebooks if not args.only or p.stem in args.only]
+    try:
+        knobs = knob_values(todo, args.p)
+    except ValueError as err:
+        ap.error(str(err))
+    out_dir = generated_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if args.profile == "paper":
+        warn_paper_on_cpu()
+    try:
+        with build_lock():
+            return _build(args, notebooks, todo, knobs)
+    except BuildLocked as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 3
+
+
+def warn_paper_on_cpu() -> None:
+    """The ``paper`` profile trains for days on a CPU: say so before anything starts."""
+    import torch
+
+    if not torch.cuda.is_available() and not (hasattr(torch, "mps") and torch.backends.mps.is_available()):
+        print("warning: profile paper on a machine without a GPU. It trains the papers' networks at full width for "
+              "200-280 epochs each: weeks on a CPU (each run prints its own estimate when it starts). Use "
+              "--profile cpu here, or a GPU; Ctrl-C stops the build and the next one resumes.", file=sys.stderr,
+              flush=True)
+
+
+def _build(args, notebooks: list[Path], todo: list[Path], knobs: dict[Path, dict]) -> int:
+    out_dir = generated_dir()
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 2) // args.jobs)))
     for p in notebooks:
         if not (out_dir / f"{p.stem}.ipynb").is_file() and not (out_dir / f"{p.stem}.md").is_file():
             placeholder(p.stem, f"Not executed yet: run `make book` (or `python -m helpers.build --only {p.stem}`).")
-    jobs = {}
-    for path in todo:
-        declared = set(pm.inspect_notebook(str(path)))
-        jobs[path] = {"profile": args.profile, **{k: parse_value(v) for k, v in args.p if k in declared}}
-    statuses, failures, t_start = {}, [], time.time()
+    pending = [(p, {"profile": args.profile, **knobs[p]}) for p in todo]
+    statuses, failures, running, t_start = {}, [], [], time.time()
+
+    def report(name: str, status: str, detail: str, seconds: float) -> None:
+        statuses[name] = status
+        brief = detail if status == "failed" else detail.split(":")[0]  # a skipped page's reason, in short
+        print(f"[{len(statuses)}/{len(todo)}] {name}: {status} ({seconds:.0f} s; {time.time() - t_start:.0f} s in "
+              f"all){' - ' + brief if brief else ''}", flush=True)
+        if status == "failed":
+            failures.append((name, detail))
+
     print(f"executing {len(todo)} notebooks at profile {args.profile}, {args.jobs} at a time", flush=True)
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        started = {pool.submit(_timed, execute, path, params): path for path, params in jobs.items()}
-        for i, fut in enumerate(as_completed(started), 1):
-            path = started[fut]
-            (status, detail), seconds = fut.result()
-            statuses[path.stem] = status
-            brief = detail if status == "failed" else detail.split(":")[0]  # a skipped page's reason, in short
-            print(f"[{i}/{len(todo)}] {path.stem}: {status} ({seconds:.0f} s; {time.time() - t_start:.0f} s in all)"
-                  f"{' - ' + brief if brief else ''}", flush=True)
-            if status == "failed":
-                failures.append((path.stem, detail))
+    # Ctrl-C and SIGTERM stop the build, also when it was started in the background (where SIGINT is ignored)
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while pending or running:
+            while pending and len(running) < max(1, args.jobs):
+                path, params = pending.pop(0)
+                key = notebook_key(path, params)
+                status = cached_status(path, key)
+                if status:
+                    report(path.stem, status, "", 0)
+                else:
+                    running.append(launch(path, params, key))
+            for job in [j for j in running if j.proc.poll() is not None]:
+                running.remove(job)
+                status, detail = finish(job, job.proc.returncode)
+                report(job.path.stem, status, detail, time.time() - job.started)
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        print(f"interrupted: stopping {len(running)} running notebook(s)", file=sys.stderr, flush=True)
+        stop(running)
+        left = [j.path.stem for j in running] + [p.stem for p, _ in pending]
+        print(f"stopped. Not finished: {left}. Nothing half-written is left; run the build again to resume (trained "
+              f"epochs are kept in the run cache).", file=sys.stderr, flush=True)
+        return 130
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     for p in notebooks:
         statuses.setdefault(p.stem, "not run")
     write_overview(args.profile, statuses)
@@ -274,13 +496,10 @@ def main(argv=None) -> int:
         jb = Path(sys.executable).parent / "jupyter-book"
         rc = subprocess.call([str(jb), "build", str(book_root()), "--warningiserror", "--nitpick", "--keep-going"])
     for name, detail in failures:
-        print(f"FAILED notebook {name}: {detail}", file=sys.stderr)
+        kept = (out_dir / f"{name}.ipynb").is_file()
+        print(f"FAILED notebook {name}: {detail}" + (" (its last good page is kept, marked stale)" if kept else ""),
+              file=sys.stderr)
     return 1 if failures or rc else 0
-
-
-def _timed(fn, *a):
-    t0 = time.time()
-    return fn(*a), time.time() - t0
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
@@ -26,6 +27,8 @@ from typing import Iterator
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from .paths import data_dir
 
 CIFAR = {"cifar10": 10, "cifar100": 100}
 _TV_LAYOUT = {
@@ -38,6 +41,10 @@ PAD = 4  # translation of up to 4 pixels in each direction (both papers)
 
 class DataNotFoundError(FileNotFoundError):
     """A dataset is not on this machine and could not be downloaded."""
+
+
+class DataCorruptError(ValueError):
+    """A data file is there but cannot be read (truncated, damaged): the message names it and the fix."""
 
 
 @dataclass(frozen=True)
@@ -71,11 +78,6 @@ class ImageData:
     def __repr__(self) -> str:
         return (f"ImageData({self.name!r}, train={tuple(self.x_train.shape)}, test={tuple(self.x_test.shape)}, "
                 f"classes={self.num_classes}, provenance={self.provenance[:60]!r})")
-
-
-def data_dir(root: str | os.PathLike | None = None) -> Path:
-    """The data directory: ``root``, else ``$MECH_DATA``, else ``data/``."""
-    return Path(root if root is not None else os.environ.get("MECH_DATA", "data"))
 
 
 def _download_allowed(download: bool | None) -> bool:
@@ -124,15 +126,21 @@ def _from_npz(path: Path, name: str) -> ImageData:
     except KeyError as err:
         raise ValueError(f"{path} lacks array {err}: a packed CIFAR file needs x_train, y_train, x_test, "
                          "y_test") from err
-    except (OSError, ValueError) as err:
-        raise ValueError(f"{path} is not a readable .npz file ({err}); replace it with a good copy") from err
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise DataCorruptError(f"{path} is not a readable .npz file ({type(err).__name__}: {err}): it is truncated "
+                               f"or damaged, e.g. by an interrupted copy. Replace it with a good copy (or delete it: "
+                               f"torchvision then downloads the dataset where the network allows)") from err
     n = CIFAR[name]
     return _make(name, arrays, class_names or tuple(str(i) for i in range(n)), provenance)
 
 
 def _unpickle(path: Path) -> dict:
-    with open(path, "rb") as f:
-        return pickle.load(f, encoding="latin1")
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f, encoding="latin1")
+    except (OSError, EOFError, ValueError, pickle.UnpicklingError) as err:
+        raise DataCorruptError(f"{path} cannot be read ({type(err).__name__}: {err}): it is truncated or damaged. "
+                               f"Delete its folder {path.parent} and download or copy the dataset again") from err
 
 
 def _from_torchvision_layout(root: Path, name: str) -> ImageData:

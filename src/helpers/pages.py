@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from . import claims as claims_mod, data as data_mod, filters, method, models, probes, profiles, runs
+from . import claims as claims_mod, data as data_mod, filters, knobs as knobs_mod, method, models, probes, profiles
+from . import runs, train
 from .data import DataNotFoundError
 
 META = "mechanism_book"
@@ -42,6 +43,10 @@ HOW_TO_GET = {
                 "50,000 validation images, sorted into one sub-folder per class, as the `imagenet` knob. "
                 "The project's machines do not have it.",
 }
+
+
+PAGE_KNOBS = ("model", "dataset", "paper_dataset", "taps", "threshold", "seeds", "solver", "device", "imagenet",
+              "stand_in")
 
 
 # --- validation ----------------------------------------------------------------------------------
@@ -67,6 +72,15 @@ def check_seeds(seeds) -> int:
     if not isinstance(seeds, int) or seeds < 1:
         raise ValueError(f"seeds must be an integer >= 1 (the number of trained networks), got {seeds!r}")
     return seeds
+
+
+def software() -> str:
+    """The commit and library versions that produced a page, and the machine (the runs record theirs)."""
+    p = runs.provenance(train.pick_device())
+    commit = f"commit {p['commit'][:10]}" + (" with local changes" if p["dirty"] else "") if p["commit"] else \
+        "not a git checkout"
+    return (f"{commit}; Python {p['python']}, torch {p['torch']}, torchvision {p['torchvision']}, numpy {p['numpy']}"
+            + (f", CUDA {p['cuda']}, cuDNN {p['cudnn']}" if "cuda" in p else "") + f"; {p['device_name']}")
 
 
 # --- display with metadata -------------------------------------------------------------------------
@@ -145,7 +159,8 @@ class Page:
     def __init__(self, name: str, profile: str, *, model: str = "vgg16", dataset: str = "cifar10",
                  paper_dataset: str | None = None, taps=None, threshold: float = filters.THRESHOLD,
                  seeds: int = 1, solver: str = probes.DEFAULT_SOLVER, device: str | None = None,
-                 imagenet: str | None = None, stand_in: bool = True, **knobs):
+                 imagenet: str | None = None, stand_in: bool = True, namespace: dict | None = None, **knobs):
+        self.overrides = knobs_mod.overrides(name, namespace) if namespace is not None else None
         check_choice("profile", profile, profiles.PROFILES)
         check_choice("model", model, models.MODELS)
         check_choice("dataset", dataset, DATASETS)
@@ -159,7 +174,12 @@ class Page:
         if device:
             os.environ["MECH_DEVICE"] = device
         self.knobs = {k: v for k, v in knobs.items() if v is not None}
-        self.config = profiles.train_config(profile, model, dataset=dataset, **self.knobs)  # checks the knobs
+        try:
+            self.config = profiles.train_config(profile, model, dataset=dataset, **self.knobs)  # checks the knobs
+        except ValueError as err:
+            if "unknown knob" not in str(err):
+                raise
+            raise ValueError(f"{err}; and the page's own: {PAGE_KNOBS}") from None
         self.skipped: str | None = None
         self.missing: str | None = None  # the paper's dataset, missing here, when a stand-in runs instead
         self.full = None
@@ -185,6 +205,18 @@ class Page:
             return
         self.skipped, self.missing, self.dataset = None, missing, dataset
         self.config = profiles.train_config(self.profile, self.model, dataset=dataset, **self.knobs)
+
+    def check_filter(self, tap: str, f: int | None) -> None:
+        """A filter index within the tap's N_f filters at the page's width (checked before anything trains)."""
+        if f is None:
+            return
+        c = self.config
+        model = models.build(self.model, 10, c.width, batch_norm=c.batch_norm, input_size=c.input_size,
+                             load_weights=False, blocks=c.blocks)
+        N_f = int(models.tap_table(model, c.input_size or 32).set_index("tap").loc[str(tap), "N_f"])
+        if not isinstance(f, int) or isinstance(f, bool) or not 0 <= f < N_f:
+            raise ValueError(f"filter_index={f!r} is out of range: layer {tap} of {self.model} at width {c.width:g} "
+                             f"has N_f = {N_f} filters, so choose 0 to {N_f - 1} (or None: the representative one)")
 
     # -- what the page ran on
     @property
@@ -285,9 +317,10 @@ class Page:
                  ("probe", f"{self.solver}: " + ("the papers' SGD, 100 epochs" if self.solver == "sgd" else
                                                  "full-batch L-BFGS to the loss's minimum") + "; how each probe "
                                                  "stopped: end of the page"),
-                 ("data", self.full.provenance if self.full is not None else "–")]
+                 ("data", self.full.provenance if self.full is not None else "–"),
+                 ("software", software())]
         frame = pd.DataFrame([(k, str(v)) for k, v in rows], columns=["knob", "value"])
-        text = self.label() + f"\n\nRerun this page: `{self.rerun_line()}`"
+        text = self.label() + f"\n\nRerun this page (from the repository's root): `{self.rerun_line()}`"
         if self.missing:
             text += (f"\n\nWhat is missing: {self.missing}\n\nHow to get it: {HOW_TO_GET[self.paper_dataset]}\n\n"
                      f"`-p stand_in False` skips the page instead.")
@@ -296,16 +329,18 @@ class Page:
                      f"Or run the same analysis on a dataset that is here, labelled as not the paper's experiment: "
                      f"`-p dataset cifar10`.")
         meta = dict(page=self.name, profile=self.profile, skipped=self.skipped, label=self.label(),
-                    stand_in=self.dataset if self.missing else None,
+                    stand_in=self.dataset if self.missing else None, rerun=self.rerun_line(),
                     knobs={k: str(v) for k, v in rows}, papers_experiment=self.papers_experiment)
         return Shown(frame, text, dict(header=meta))
 
     def rerun_line(self) -> str:
-        """The papermill command that reruns this page with its knobs (add ``-p knob value`` to change one)."""
-        knobs = [("profile", self.profile)] + [(k, v) for k, v in (("dataset", self.dataset),)
-                                               if v != self.paper_dataset] + list(self.knobs.items())
-        return (f"papermill notebooks/{self.name}.ipynb /tmp/{self.name}.ipynb "
-                + " ".join(f"-p {k} {v}" for k, v in knobs))
+        """The shell line that reruns this page: the environment's papermill, the data and cache directories when
+        set, and every knob papermill injected that differs from the notebook's default (:mod:`helpers.knobs`).
+
+        A page built from Python (no ``namespace``) lists its profile and training knobs."""
+        given = self.overrides if self.overrides is not None else self.knobs
+        values = dict(profile=self.profile, **{k: v for k, v in given.items() if k != "profile"})
+        return knobs_mod.rerun_line(self.name, values)
 
     def runs_used(self) -> Shown | None:
         """The cached runs this page used: key, config, data, test accuracy, wall time."""
@@ -316,7 +351,9 @@ class Page:
             r = s.run
             rows.append(dict(run=r.key, model=r.config.model, K=r.config.K, seed=r.config.seed,
                              width=r.config.width, epochs=r.config.epochs, test_acc=r.test_acc,
-                             train_minutes=r.info.get("wall_seconds", 0) / 60, device=r.info.get("device")))
+                             train_minutes=r.info.get("wall_seconds", 0) / 60,
+                             device=r.info.get("provenance", {}).get("device_name", r.info.get("device")),
+                             commit=(r.info.get("provenance", {}).get("commit") or "–")[:10]))
             fitted += [dict(run=r.key, tap=tap, **p.record()) for tap, p in s.probes.items()]
         return Shown(pd.DataFrame(rows), f"Cached runs under `{runs.cache_root()}/runs/`:",
                      more=[("The FC layers (probes) and how their solver stopped (loss = mean cross-entropy + "

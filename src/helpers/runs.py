@@ -2,8 +2,9 @@
 
 A run lives in ``$MECH_CACHE/runs/<key>/`` (default ``.cache/``): ``model.pt`` (weights),
 ``run.json`` (config, per-epoch metrics, wall time, library versions) and, while training,
-``checkpoint.pt`` after every epoch. The key hashes the training config, the data's
-fingerprint and the source of the modules that shape training. Every file is written to a
+``checkpoint.pt`` after every epoch (with every random state, so a resumed run continues as an
+uninterrupted one would). ``run.json`` records the provenance: git commit, versions, host and device.
+The key hashes the training config, the data's fingerprint and the source of the modules that shape training. Every file is written to a
 temporary name and renamed into place, so an interrupted build never leaves half a file;
 the next call resumes from the last finished epoch. A lock file stops two processes
 training the same run at once.
@@ -11,20 +12,27 @@ training the same run at once.
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import functools
 import hashlib
 import inspect
 import json
 import os
 import platform
+import socket
+import subprocess
+import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 import torch
 
 from . import data as data_mod
+from .paths import cache_root, repo_root
 from . import models, train as train_mod
 from .data import ImageData
 from .train import TrainConfig
@@ -32,11 +40,6 @@ from .train import TrainConfig
 
 class CorruptCacheError(RuntimeError):
     """A cached file cannot be read."""
-
-
-def cache_root() -> Path:
-    """``$MECH_CACHE``, else ``.cache`` in the working directory."""
-    return Path(os.environ.get("MECH_CACHE", ".cache"))
 
 
 def code_version(*modules) -> str:
@@ -58,6 +61,45 @@ def versions() -> dict:
 
     return dict(python=platform.python_version(), torch=torch.__version__, torchvision=torchvision.__version__,
                 numpy=numpy.__version__, machine=platform.machine(), threads=torch.get_num_threads())
+
+
+@functools.lru_cache(maxsize=1)
+def git_commit() -> dict:
+    """The repository's commit and whether tracked files differ from it (``None`` outside a git checkout)."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(repo_root()), *args], capture_output=True, text=True, timeout=30)
+    try:
+        head = git("rev-parse", "HEAD")
+        if head.returncode:
+            return dict(commit=None, dirty=None)
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no").stdout.strip())
+        return dict(commit=head.stdout.strip(), dirty=dirty)
+    except (OSError, subprocess.SubprocessError):
+        return dict(commit=None, dirty=None)
+
+
+def device_name(device: torch.device | str) -> str:
+    """The GPU's name, else the CPU's model (``/proc/cpuinfo``), else the platform's processor."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def provenance(device: torch.device | str = "cpu") -> dict:
+    """What produced a result: commit, library versions, host, device, CUDA and cuDNN where used."""
+    device = torch.device(device)
+    out = dict(**git_commit(), **versions(), host=socket.gethostname(), device=str(device),
+               device_name=device_name(device))
+    if device.type == "cuda":
+        out.update(cuda=torch.version.cuda, cudnn=torch.backends.cudnn.version(),
+                   cudnn_deterministic=torch.backends.cudnn.deterministic,
+                   cudnn_benchmark=torch.backends.cudnn.benchmark)
+    return out
 
 
 # --- atomic files -------------------------------------------------------------------------------
@@ -101,14 +143,22 @@ def load_torch(path, what: str = "file"):
 
 @contextlib.contextmanager
 def locked(directory: Path):
-    """An exclusive lock on ``directory`` (blocks while another process holds it)."""
+    """An exclusive lock on ``directory`` (a lock file, on any OS); a process that has to wait says who holds it."""
     directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / ".lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    lock, owner = FileLock(directory / ".lock"), directory / ".lock.owner"
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        held = owner.read_text().strip() if owner.is_file() else "another process"
+        print(f"waiting for the lock on {directory}, held by {held} (it is computing what this call needs; "
+              f"this call then reads its result)", file=sys.stderr, flush=True)
+        lock.acquire()
+    try:
+        owner.write_text(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')}")
+        yield
+    finally:
+        owner.unlink(missing_ok=True)
+        lock.release()
 
 
 # --- runs ---------------------------------------------------------------------------------------
@@ -168,18 +218,36 @@ def get_run(cfg: TrainConfig, data: ImageData, *, device: str | None = None, pro
             s["wall"] = wall_before + time.time() - started
             save_torch(s, path / "checkpoint.pt")
 
+        if dev.type == "cpu":
+            _warn_if_long(model, data, cfg, done=state["epoch"] if state else 0)
         metrics = train_mod.train(model, data, cfg, device=dev, state=state, on_epoch=on_epoch, progress=progress)
         info = dict(key=key, config=cfg.to_dict(), data=dict(name=data.name, fingerprint=data.fingerprint(),
                                                              provenance=data.provenance,
                                                              n_train=len(data.y_train), n_test=len(data.y_test)),
                     metrics=metrics, wall_seconds=wall_before + time.time() - started,
                     resumed_from_epoch=state["epoch"] if state else None, device=str(dev), versions=versions(),
-                    finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+                    provenance=provenance(dev), finished=time.strftime("%Y-%m-%d %H:%M:%S"))
         model.to("cpu")
         save_torch(model.state_dict(), path / "model.pt")
         save_json(info, path / "run.json")
         (path / "checkpoint.pt").unlink(missing_ok=True)
         return Run(key, path, cfg, model.eval(), info)
+
+
+LONG_RUN_HOURS = 2.0
+
+
+def _warn_if_long(model, data: ImageData, cfg: TrainConfig, done: int = 0) -> float:
+    """Warn when a run on the CPU is projected (from two timed mini-batches) to take longer than
+    :data:`LONG_RUN_HOURS`: the ``paper`` profile on a CPU takes days. Returns the projected seconds."""
+    seconds = train_mod.estimate_seconds(model, data, cfg, epochs=cfg.epochs - done)
+    if seconds > LONG_RUN_HOURS * 3600:
+        warnings.warn(f"{cfg.model} at width {cfg.width:g} for {cfg.epochs - done} more epochs on "
+                      f"{len(data.y_train)} images is projected to take {seconds / 3600:.0f} hours "
+                      f"({seconds / 86400:.1f} days) on this CPU ({device_name('cpu')}). The paper profile is meant for "
+                      f"a GPU; on a CPU use the cpu profile. Ctrl-C stops it; every finished epoch is kept, and the "
+                      f"next call resumes.", stacklevel=3)
+    return seconds
 
 
 def _load(key: str, path: Path, cfg: TrainConfig, data: ImageData) -> Run:

@@ -23,7 +23,7 @@ from torchvision.models.feature_extraction import create_feature_extractor
 from tqdm import tqdm
 
 from .models import Tap
-from .runs import atomic_path, cache_root, code_version, key_of, locked, save_json
+from .runs import CorruptCacheError, atomic_path, cache_root, code_version, key_of, locked, save_json
 
 _EXTRACTORS: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
 
@@ -105,9 +105,17 @@ def cached_features(key: str, compute, taps: list[Tap], split: str) -> tuple[dic
                 _save_npy(a.numpy(), path / f"{split}-{_safe(name)}.npy")
             _save_npy(labels.numpy(), path / f"{split}-labels.npy")
             save_json(dict(taps=[t.name for t in taps], n=len(labels)), done)
-        return ({t.name: torch.from_numpy(np.load(path / f"{split}-{_safe(t.name)}.npy", mmap_mode="c"))
-                 for t in taps},
-                torch.from_numpy(np.load(path / f"{split}-labels.npy")))
+        return ({t.name: _load_npy(path / f"{split}-{_safe(t.name)}.npy", mmap_mode="c") for t in taps},
+                _load_npy(path / f"{split}-labels.npy"))
+
+
+def _load_npy(path: Path, **kw) -> torch.Tensor:
+    """A cached feature array; an unreadable one is a :class:`~helpers.runs.CorruptCacheError` naming the fix."""
+    try:
+        return torch.from_numpy(np.load(path, **kw))
+    except (OSError, ValueError, EOFError) as err:
+        raise CorruptCacheError(f"cached features {path} are corrupt or unreadable ({type(err).__name__}: {err}); "
+                                f"delete their folder (rm -r {path.parent}) and run again to recompute them") from err
 
 
 def _save_npy(a: np.ndarray, path: Path) -> None:

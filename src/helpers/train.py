@@ -119,6 +119,56 @@ def pick_device(device: str | None = None) -> torch.device:
     return torch.device(device)
 
 
+def random_states() -> dict:
+    """Every random state a run draws from: torch (CPU and every CUDA device), NumPy and Python's ``random``."""
+    import random
+
+    import numpy as np
+
+    out = dict(rng=torch.get_rng_state(), numpy=np.random.get_state(), python=random.getstate())
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        out["cuda"] = torch.cuda.get_rng_state_all()
+    return out
+
+
+def set_random_states(state: dict) -> None:
+    """Restore :func:`random_states` (a checkpoint from before they were all saved holds ``rng`` only)."""
+    import random
+
+    import numpy as np
+
+    torch.set_rng_state(state["rng"])
+    if "numpy" in state:
+        np.random.set_state(state["numpy"])
+    if "python" in state:
+        random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def estimate_seconds(model: nn.Module, data: ImageData, cfg: TrainConfig, epochs: int | None = None,
+                     device: torch.device | str = "cpu", steps: int = 2) -> float:
+    """Projected training time: ``steps`` timed mini-batches (after one warm-up) of a copy of ``model`` times the
+    batches of ``epochs`` epochs. The run itself is untouched (its random states included)."""
+    import copy
+
+    size = cfg.input_size or data.x_train.shape[-1]
+    probe = copy.deepcopy(model).to(device).train()
+    opt = torch.optim.SGD(probe.parameters(), lr=1e-3)
+    x = torch.zeros(min(cfg.batch_size, len(data.y_train)), 3, size, size, device=device)
+    y = torch.zeros(len(x), dtype=torch.long, device=device)
+    with torch.random.fork_rng(devices=[]):
+        for i in range(steps + 1):
+            if i == 1:
+                t0 = time.perf_counter()
+            loss = nn.functional.cross_entropy(probe(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    per_step = (time.perf_counter() - t0) / steps
+    return per_step * -(-len(data.y_train) // cfg.batch_size) * (cfg.epochs if epochs is None else epochs)
+
+
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.SGD:
     """SGD with Nesterov momentum, one parameter group for the conv layers and one for the rest."""
     conv = list(model.features.parameters())
@@ -175,7 +225,7 @@ def train(model: nn.Module, data: ImageData, cfg: TrainConfig, *, device: torch.
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         gen.set_state(state["generator"])
-        torch.set_rng_state(state["rng"])
+        set_random_states(state)
         metrics = list(state["metrics"])
         start = state["epoch"] + 1
     size = cfg.input_size if cfg.input_size and cfg.input_size != data.x_train.shape[-1] else None
@@ -216,6 +266,6 @@ def train(model: nn.Module, data: ImageData, cfg: TrainConfig, *, device: torch.
                        f"train {m['train_acc']:.3f}{tested} ({train_time:.0f} s)")
         if on_epoch is not None:
             on_epoch(dict(epoch=epoch, model=model.state_dict(), optimizer=opt.state_dict(),
-                          generator=gen.get_state(), rng=torch.get_rng_state(), metrics=metrics))
+                          generator=gen.get_state(), metrics=metrics, **random_states()))
     model.eval()
     return metrics
