@@ -35,8 +35,10 @@ def book(tmp_path, monkeypatch):
 
 
 def start_build(*args):
+    """The build in its own process group, as a terminal starts it (Ctrl-C reaches the whole group)."""
     return subprocess.Popen([sys.executable, "-m", "helpers.build", "--profile", "smoke", "--no-html", *args],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
 
 
 def run_build(*args, timeout=600):
@@ -79,11 +81,22 @@ def test_unknown_knob_from_python_lists_the_page_knobs(data_dir, monkeypatch):
     monkeypatch.setenv("MECH_DATA", str(data_dir))
     with pytest.raises(ValueError, match=r"unknown knob\(s\) \['treshold'\].*threshold"):
         pages.Page("x", "smoke", treshold=0.4)
-    namespace = dict(profile="smoke", treshold=0.4, pd=object())  # an object (a module, a frame) is not a knob
-    with pytest.raises(ValueError, match=r"unknown knob\(s\) \['treshold'\] for page mechanism-fig4"):
-        knobs.overrides(FIG4, namespace)
-    assert knobs.overrides(FIG4, dict(profile="smoke", threshold=0.3, taps=["13"])) == dict(profile="smoke",
-                                                                                             taps=["13"])
+    page = pages.Page("x", "smoke", taps=["13"], threshold=0.4, eta=0.1)
+    again = eval(page.rerun_line(), {"pages": pages})  # built from Python: the line is the Python call
+    assert (again.config, again.taps, again.threshold) == (page.config, page.taps, page.threshold)
+
+
+def test_knobs_papermill_injected_are_checked_and_nothing_else():
+    params = '# Parameters\nprofile = "smoke"\ntreshold = 0.4\n'
+    with pytest.raises(ValueError, match=r"unknown knob\(s\) \['treshold'\] for page mechanism-fig4.*'threshold'"):
+        knobs.overrides(FIG4, dict(In=["", "profile = 'cpu'", params], profile="smoke", treshold=0.4))
+    params = '# Parameters\nprofile = "smoke"\ntaps = ["13"]\nthreshold = 0.3\n'
+    namespace = dict(In=["", params], profile="smoke", taps=["13"], threshold=0.3, x=3, page=1)
+    assert knobs.overrides(FIG4, namespace) == dict(profile="smoke", taps=["13"])  # scratch names are not knobs
+    namespace.update(In=["", params, "Ks = [3, 6]"], taps=["10"])  # rebound later in Jupyter: the injected values
+    assert knobs.overrides(FIG4, namespace) == dict(profile="smoke", taps=["13"])
+    edited = dict(In=["", "profile = 'smoke'\nthreshold = 0.5"], profile="smoke", threshold=0.5, x=3)
+    assert knobs.overrides(FIG4, edited) == dict(profile="smoke", threshold=0.5)  # no papermill: the declared ones
 
 
 def test_rerun_flags_read_back_as_the_same_values(monkeypatch):
@@ -121,8 +134,11 @@ def test_cache_and_data_are_anchored_to_the_repository(tmp_path, monkeypatch):
     monkeypatch.delenv("MECH_DATA", raising=False)
     monkeypatch.chdir(tmp_path)
     assert runs.cache_root() == ROOT / ".cache" and data.data_dir() == ROOT / "data"
-    monkeypatch.setenv("MECH_CACHE", "elsewhere")
-    assert runs.cache_root() == paths.cache_root() == paths.Path("elsewhere")
+    assert " MECH_" not in " " + knobs.rerun_line("x", dict(profile="cpu"))  # the defaults need no prefix
+    monkeypatch.setenv("MECH_CACHE", "../elsewhere")  # relative: from the repository's root, not from here
+    monkeypatch.setenv("MECH_DATA", str(tmp_path))
+    assert runs.cache_root() == paths.cache_root() == ROOT / "../elsewhere" and data.data_dir() == tmp_path
+    assert knobs.rerun_line("x", dict(profile="cpu")).startswith(f"MECH_DATA={tmp_path} MECH_CACHE=../elsewhere ")
 
 
 def test_a_waiting_process_says_who_holds_the_lock(tmp_path, capfd):
@@ -195,6 +211,17 @@ def test_truncated_or_damaged_data_files_name_the_file_and_the_fix(tmp_path, syn
         data.load_cifar("cifar10", tmp_path)
 
 
+def test_damaged_run_files_name_the_file_and_the_fix(synth10):
+    cfg = profiles.train_config("smoke", "vgg16")
+    run = runs.get_run(cfg, synth10, progress=False)
+    (run.path / "run.json").write_text('{"key": ')
+    with pytest.raises(runs.CorruptCacheError, match=f"{run.path / 'run.json'} is corrupt.*delete"):
+        runs.get_run(cfg, synth10, progress=False)
+    (run.path / "model.pt").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(runs.CorruptCacheError, match=f"cached model {run.path / 'model.pt'} is corrupt.*rm "):
+        runs.get_run(cfg, synth10, progress=False)
+
+
 def test_damaged_cache_files_name_the_file_and_the_fix(synth10):
     model = runs.build_model(profiles.train_config("smoke", "vgg16"), 10)
     chosen = model.taps[:1]
@@ -220,7 +247,8 @@ def test_rerun_line_from_a_built_page_reproduces_it(book, tmp_path):
     assert "-p threshold 0.4" in line and "-y 'taps: [\"13\", \"10\"]'" in line and "-r profile smoke" in line
     assert f"{knobs.papermill_command()} notebooks/{FIG4}.ipynb" in line
     line = line.replace(f"/tmp/{FIG4}.ipynb", str(tmp_path / "again.ipynb"))
-    done = subprocess.run(["bash", "-c", line], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MECH_") or k in ("MECH_DOWNLOAD", "MECH_DEVICE")}
+    done = subprocess.run(["bash", "-c", line], cwd=ROOT, capture_output=True, text=True, timeout=300, env=clean)
     assert done.returncode == 0, done.stderr[-3000:]
     again = json.loads((tmp_path / "again.ipynb").read_text())
     assert again["metadata"]["papermill"]["parameters"] == first["metadata"]["papermill"]["parameters"]
@@ -230,13 +258,19 @@ def test_rerun_line_from_a_built_page_reproduces_it(book, tmp_path):
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_the_build_and_the_next_one_resumes(book):
+@pytest.mark.parametrize("how", ["Ctrl-C", "SIGTERM"])
+def test_ctrl_c_stops_the_build_and_the_next_one_resumes(book, how):
     proc = start_build("--only", FIG3, FIG4, "--jobs", "2")
     wait_for(lambda: len(kernels_of(proc)) == 2, proc)
     family = [psutil.Process(proc.pid)] + psutil.Process(proc.pid).children(recursive=True)
     time.sleep(1)
     t0 = time.time()
-    proc.send_signal(signal.SIGINT)
+    if how == "Ctrl-C":  # a terminal sends SIGINT to the whole foreground group, twice when the user insists
+        os.killpg(proc.pid, signal.SIGINT)
+        time.sleep(0.3)
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGTERM)
     log = proc.communicate(timeout=30)[0]
     assert proc.returncode == 130 and time.time() - t0 < 15, log
     assert "run the build again to resume" in log
@@ -269,3 +303,29 @@ def test_dead_kernel_fails_its_notebook_only_and_keeps_the_last_good_page(book):
     code, log = run_build("--only", FIG3, FIG4, "--jobs", "1", "-p", "threshold", "0.35")
     assert code == 0 and f"{FIG3}: ran" in log and f"{FIG4}: cached" in log, log
     assert build.STALE not in json.loads((book / f"{FIG3}.ipynb").read_text())["metadata"]
+    code, log = run_build("--only", FIG4, "-p", "threshold", "1.5")  # a cell raises
+    assert code == 1 and "FAILED notebook mechanism-fig4-field-matrices: cell" in log
+    assert "threshold must lie strictly between 0 and 1" in log and "marked stale" in log
+    assert (book / f"{FIG4}.failed.ipynb").is_file() and build.STALE in json.loads(
+        (book / f"{FIG4}.ipynb").read_text())["metadata"]
+
+
+def test_build_echoes_a_notebooks_warnings_and_lock_waits(book):
+    """A run projected to take days, or a wait for another notebook's lock, reaches the build's terminal (the
+    kernel's stderr is in neither the page nor papermill's output)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('profile = "cpu"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(
+        "import sys, warnings\nfor i in range(3):\n    print(f'\\rprogress {i}', end='', file=sys.stderr)\n"
+        "warnings.warn('projected to take 9 hours')\nprint('waiting for the lock on X, held by pid 1', file=sys.stderr)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (book.parents[1] / "notebooks").mkdir()
+    nbformat.write(nb, book.parents[1] / "notebooks" / "warns.ipynb")
+    code, log = run_build()
+    assert code == 0, log
+    echoed = [line for line in log.splitlines() if line.startswith("  warns: ")]
+    assert len(echoed) == 2 and "UserWarning: projected to take 9 hours" in echoed[0]
+    assert echoed[1] == "  warns: waiting for the lock on X, held by pid 1"

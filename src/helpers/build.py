@@ -88,8 +88,9 @@ def _write_json(obj, path: Path) -> None:
 def run_notebook(source: str, output: str, parameters_file: str) -> None:
     """The child process of one notebook: papermill with the parameters in ``parameters_file`` (JSON).
 
-    Exits 0 on success, 1 with a line ``FAILED: <what>`` on stderr when a cell raised or the kernel died,
-    130 when interrupted (papermill then shuts its kernel down).
+    Exits 0 on success, 1 with a line ``FAILED: <what>`` on stderr when a cell raised or the kernel died (also
+    when the build stops it: nbclient then shuts its kernel down and reports it dead), 130 when interrupted before
+    the kernel started.
     """
     import papermill as pm
 
@@ -98,7 +99,7 @@ def run_notebook(source: str, output: str, parameters_file: str) -> None:
     parameters = json.loads(Path(parameters_file).read_text())
     try:
         pm.execute_notebook(source, output, parameters=parameters, kernel_name="python3", progress_bar=False,
-                            cwd=str(ROOT))
+                            cwd=str(ROOT), stderr_file=sys.stderr)  # the kernel's stderr: the build echoes warnings
     except pm.PapermillExecutionError as err:
         print(f"FAILED: cell {err.cell_index} (execution count {err.exec_count}): {err.ename}: {err.evalue}",
               file=sys.stderr, flush=True)
@@ -114,6 +115,17 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def positive(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {n}")
+    return n
+
+
 @dataclass
 class Job:
     """One notebook executing in its own process (so that a dead kernel or Ctrl-C cannot take the build with it)."""
@@ -123,6 +135,20 @@ class Job:
     tmp: Path  # the executed notebook, written by papermill under a unique name, renamed into place at the end
     proc: subprocess.Popen
     started: float = field(default_factory=time.time)
+    read: int = 0  # how far the build has read the log (:meth:`echo`)
+
+    def echo(self) -> None:
+        """Print the new lines of the notebook's log that a user must see now: warnings (a run projected to take
+        days) and waits (for a lock another notebook holds)."""
+        log = self.tmp.with_suffix(".log")
+        with contextlib.suppress(OSError), open(log, "rb") as f:
+            f.seek(self.read)
+            text = f.read()
+            end = max(text.rfind(b"\n"), text.rfind(b"\r")) + 1  # whole lines only
+            self.read += end
+            for line in text[:end].decode(errors="replace").replace("\r", "\n").splitlines():
+                if "Warning: " in line or "waiting for the lock" in line:
+                    print(f"  {self.path.stem}: {line.strip()}", flush=True)
 
     @property
     def files(self) -> list[Path]:
@@ -134,7 +160,10 @@ def cached_status(path: Path, key: str) -> str | None:
     out_dir = generated_dir()
     out, key_file = out_dir / f"{path.stem}.ipynb", out_dir / f"{path.stem}.key"
     if out.is_file() and key_file.is_file() and key_file.read_text() == key:
-        return "skipped" if skipped_reason(out) else "cached"
+        try:
+            return "skipped" if skipped_reason(out) else "cached"
+        except ValueError:  # a damaged page: execute the notebook again
+            return None
     return None
 
 
@@ -213,15 +242,24 @@ def mark_stale(page: Path, detail: str) -> None:
 
 
 def stop(jobs: list[Job], grace: float = 5.0) -> None:
-    """Stop running notebooks: SIGINT to each child and its kernel, then SIGKILL what is left after ``grace`` s;
-    their temporary files are removed (the run cache keeps every finished epoch, so the next build resumes)."""
+    """Stop running notebooks (:func:`stop_processes`) and remove their temporary files (the run cache keeps
+    every finished epoch, so the next build resumes)."""
+    stop_processes([job.proc for job in jobs], grace)
+    for job in jobs:
+        for f in job.files:
+            f.unlink(missing_ok=True)
+
+
+def stop_processes(children: list[subprocess.Popen], grace: float = 5.0) -> None:
+    """SIGINT to each child and all its descendants (a kernel runs in its own session, so a terminal's Ctrl-C does
+    not reach it), then SIGKILL whatever is left after ``grace`` seconds."""
     import psutil
 
     procs = []
-    for job in jobs:
+    for child in children:
         try:
-            parent = psutil.Process(job.proc.pid)
-            procs += [parent] + parent.children(recursive=True)  # the kernel runs in its own session
+            parent = psutil.Process(child.pid)
+            procs += [parent] + parent.children(recursive=True)
         except psutil.NoSuchProcess:
             pass
     for p in procs:
@@ -232,10 +270,8 @@ def stop(jobs: list[Job], grace: float = 5.0) -> None:
         with contextlib.suppress(psutil.Error):
             p.kill()
     psutil.wait_procs(alive, timeout=grace)
-    for job in jobs:
-        job.proc.wait()
-        for f in job.files:
-            f.unlink(missing_ok=True)
+    for child in children:
+        child.wait()
 
 
 # --- reading the executed notebooks back -----------------------------------------------------------
@@ -302,11 +338,14 @@ def write_overview(profile: str, statuses: dict[str, str]) -> Path:
     """``overview.md``: the claims ledger (paper claims by verdict first, then our consistency checks and additions)
     and every number the pages compared with the papers."""
     out = generated_dir() / "overview.md"
-    pages = []
+    pages, unreadable = [], []
     for name in sorted(statuses):
         nb = generated_dir() / f"{name}.ipynb"
         if nb.is_file():
-            pages.append((name, page_metadata(nb)))
+            try:
+                pages.append((name, page_metadata(nb)))
+            except ValueError as err:
+                unreadable.append(str(err))
     claims = [(name, m["title"], c) for name, m in pages for c in m.get("claims", [])]
     skipped = sorted({name for name, _, c in claims if c.get("verdict") == "skipped"})
     by_kind = {k: [x for x in claims if x[2].get("kind") == k] for k in KINDS}
@@ -334,6 +373,8 @@ def write_overview(profile: str, statuses: dict[str, str]) -> Path:
     lines += ["## This book's additions", ""] + _ledger(by_kind["this book's addition"], quote=False) + [""]
     lines += ["## Consistency checks (our own arithmetic: shown, never counted)", ""]
     lines += _ledger(by_kind["consistency check"], quote=False) + [""]
+    if unreadable:
+        lines[4:4] = ["```{warning}", "Pages left out, unreadable: " + "; ".join(map(_cell, unreadable)), "```", ""]
     stale = [(name, m["stale"]) for name, m in pages if m.get("stale")]
     if stale:
         lines[4:4] = ["```{warning}", f"{len(stale)} page(s) are stale: their notebook failed in the last build and "
@@ -404,10 +445,14 @@ def main(argv=None) -> int:
     ap.add_argument("-p", nargs=2, action="append", default=[], metavar=("KNOB", "VALUE"),
                     help="override a knob of every notebook that declares it")
     ap.add_argument("--only", nargs="*", help="notebook names (without .ipynb) to execute")
-    ap.add_argument("--jobs", type=int, default=int(os.environ.get("JOBS", max(1, (os.cpu_count() or 2) // 2))),
-                    help="notebooks executed at once (default: one per two cores)")
+    ap.add_argument("--jobs", type=positive, default=os.environ.get("JOBS", str(max(1, (os.cpu_count() or 2) // 2))),
+                    help="notebooks executed at once (default: $JOBS, else one per two cores)")
     ap.add_argument("--no-html", action="store_true", help="execute the notebooks only")
     args = ap.parse_args(argv)
+    if args.profile not in PROFILES:  # argparse does not check a default (here $PROFILE)
+        ap.error(f"argument --profile: invalid choice: {args.profile!r} (choose from {', '.join(PROFILES)})")
+    if any(k == "profile" for k, _ in args.p):
+        ap.error("the profile is chosen with --profile (or PROFILE=...), not -p profile")
     notebooks = sorted(notebooks_dir().glob("*.ipynb"))
     unknown = sorted(set(args.only or []) - {p.stem for p in notebooks})
     if unknown:
@@ -420,7 +465,7 @@ def main(argv=None) -> int:
     out_dir = generated_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     if args.profile == "paper":
-        warn_paper_on_cpu()
+        warn_paper_on_cpu(dict(args.p).get("device"))
     try:
         with build_lock():
             return _build(args, notebooks, todo, knobs)
@@ -429,19 +474,43 @@ def main(argv=None) -> int:
         return 3
 
 
-def warn_paper_on_cpu() -> None:
+def warn_paper_on_cpu(device: str | None = None) -> None:
     """The ``paper`` profile trains for days on a CPU: say so before anything starts."""
     import torch
 
-    if not torch.cuda.is_available() and not (hasattr(torch, "mps") and torch.backends.mps.is_available()):
+    if device == "cpu" or not torch.cuda.is_available():
         print("warning: profile paper on a machine without a GPU. It trains the papers' networks at full width for "
-              "200-280 epochs each: weeks on a CPU (each run prints its own estimate when it starts). Use "
+              "200-280 epochs each: weeks on a CPU (each run prints its projected time when it starts). Use "
               "--profile cpu here, or a GPU; Ctrl-C stops the build and the next one resumes.", file=sys.stderr,
               flush=True)
 
 
+class Signals:
+    """Ctrl-C and SIGTERM set a flag the build's loop checks (also when the build was started in the background,
+    where SIGINT is ignored); nothing is interrupted half-way through a step, and a second signal changes nothing."""
+
+    def __init__(self):
+        self.received: list[int] = []
+
+    def __enter__(self):
+        self.previous = {sig: signal.signal(sig, lambda signum, frame: self.received.append(signum))
+                         for sig in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+def sweep_temporary() -> None:
+    """Remove what a killed build left (its temporary notebooks, parameters, logs); called with the build lock held."""
+    for f in generated_dir().glob(".*.running.*"):
+        f.unlink(missing_ok=True)
+
+
 def _build(args, notebooks: list[Path], todo: list[Path], knobs: dict[Path, dict]) -> int:
     out_dir = generated_dir()
+    sweep_temporary()
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 2) // args.jobs)))
     for p in notebooks:
         if not (out_dir / f"{p.stem}.ipynb").is_file() and not (out_dir / f"{p.stem}.md").is_file():
@@ -457,44 +526,63 @@ def _build(args, notebooks: list[Path], todo: list[Path], knobs: dict[Path, dict
         if status == "failed":
             failures.append((name, detail))
 
-    print(f"executing {len(todo)} notebooks at profile {args.profile}, {args.jobs} at a time", flush=True)
-    # Ctrl-C and SIGTERM stop the build, also when it was started in the background (where SIGINT is ignored)
-    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        while pending or running:
-            while pending and len(running) < max(1, args.jobs):
-                path, params = pending.pop(0)
-                key = notebook_key(path, params)
-                status = cached_status(path, key)
-                if status:
-                    report(path.stem, status, "", 0)
-                else:
-                    running.append(launch(path, params, key))
-            for job in [j for j in running if j.proc.poll() is not None]:
-                running.remove(job)
-                status, detail = finish(job, job.proc.returncode)
-                report(job.path.stem, status, detail, time.time() - job.started)
-            time.sleep(0.2)
-    except KeyboardInterrupt:
+    def interrupted() -> int:
         print(f"interrupted: stopping {len(running)} running notebook(s)", file=sys.stderr, flush=True)
         stop(running)
         left = [j.path.stem for j in running] + [p.stem for p, _ in pending]
         print(f"stopped. Not finished: {left}. Nothing half-written is left; run the build again to resume (trained "
               f"epochs are kept in the run cache).", file=sys.stderr, flush=True)
         return 130
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    for p in notebooks:
-        statuses.setdefault(p.stem, "not run")
-    write_overview(args.profile, statuses)
-    counts = {s: sum(v == s for v in statuses.values()) for s in ("ran", "cached", "skipped", "failed")}
-    print("summary: " + ", ".join(f"{v} {k}" for k, v in counts.items()) +
-          "".join(f"\n  skipped {n}" for n, s in statuses.items() if s == "skipped"), flush=True)
-    rc = 0
-    if not args.no_html:
-        jb = Path(sys.executable).parent / "jupyter-book"
-        rc = subprocess.call([str(jb), "build", str(book_root()), "--warningiserror", "--nitpick", "--keep-going"])
+
+    print(f"executing {len(todo)} notebooks at profile {args.profile}, {args.jobs} at a time", flush=True)
+    with Signals() as signals:
+        try:
+            while pending or running:
+                if signals.received:
+                    return interrupted()
+                while pending and len(running) < args.jobs:
+                    path, params = pending.pop(0)
+                    try:
+                        key = notebook_key(path, params)
+                        status = cached_status(path, key)
+                        if status:
+                            report(path.stem, status, "", 0)
+                        else:
+                            running.append(launch(path, params, key))
+                    except Exception as err:  # the notebook cannot even start: it fails, the others go on
+                        report(path.stem, "failed", f"{type(err).__name__}: {err}", 0)
+                for job in running:
+                    job.echo()
+                for job in [j for j in running if j.proc.poll() is not None]:
+                    running.remove(job)
+                    try:
+                        status, detail = finish(job, job.proc.returncode)
+                    except Exception as err:
+                        status, detail = "failed", f"{type(err).__name__}: {err}"
+                    report(job.path.stem, status, detail, time.time() - job.started)
+                time.sleep(0.2)
+        except BaseException:
+            stop(running)  # whatever went wrong in the build itself, no notebook is left running unsupervised
+            raise
+        for p in notebooks:
+            statuses.setdefault(p.stem, "not run")
+        write_overview(args.profile, statuses)
+        counts = {s: sum(v == s for v in statuses.values()) for s in ("ran", "cached", "skipped", "failed")}
+        print("summary: " + ", ".join(f"{v} {k}" for k, v in counts.items()) +
+              "".join(f"\n  skipped {n}" for n, s in statuses.items() if s == "skipped"), flush=True)
+        rc = 0
+        if not args.no_html:
+            jb = Path(sys.executable).parent / "jupyter-book"
+            html = subprocess.Popen([str(jb), "build", str(book_root()), "--warningiserror", "--nitpick",
+                                     "--keep-going"])
+            while html.poll() is None:
+                if signals.received:
+                    stop_processes([html])
+                    print("interrupted while rendering HTML: run the build again (pages are in place)",
+                          file=sys.stderr, flush=True)
+                    return 130
+                time.sleep(0.2)
+            rc = html.returncode
     for name, detail in failures:
         kept = (out_dir / f"{name}.ipynb").is_file()
         print(f"FAILED notebook {name}: {detail}" + (" (its last good page is kept, marked stale)" if kept else ""),

@@ -8,7 +8,7 @@ EfficientNet-B0 224x224 inputs).
 A CIFAR dataset is held as one uint8 tensor (N, 3, 32, 32) and whole mini-batches are
 augmented with tensor ops: on 2 cores a per-image PIL pipeline would be the bottleneck.
 
-Where the data come from, in this order: ``$MECH_DATA`` (default ``data/``) holding the
+Where the data come from, in this order: ``$MECH_DATA`` (default the repository's ``data/``) holding the
 packed ``cifar10.npz`` / ``cifar100.npz`` (arrays ``x_train``, ``y_train``, ``x_test``,
 ``y_test`` uint8 HWC), or torchvision's extracted layout (``cifar-10-batches-py/``,
 ``cifar-100-python/``); else a torchvision download where the network allows; else
@@ -20,6 +20,7 @@ import hashlib
 import os
 import pickle
 import zipfile
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
@@ -126,7 +127,7 @@ def _from_npz(path: Path, name: str) -> ImageData:
     except KeyError as err:
         raise ValueError(f"{path} lacks array {err}: a packed CIFAR file needs x_train, y_train, x_test, "
                          "y_test") from err
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
         raise DataCorruptError(f"{path} is not a readable .npz file ({type(err).__name__}: {err}): it is truncated "
                                f"or damaged, e.g. by an interrupted copy. Replace it with a good copy (or delete it: "
                                f"torchvision then downloads the dataset where the network allows)") from err
@@ -138,7 +139,7 @@ def _unpickle(path: Path) -> dict:
     try:
         with open(path, "rb") as f:
             return pickle.load(f, encoding="latin1")
-    except (OSError, EOFError, ValueError, pickle.UnpicklingError) as err:
+    except Exception as err:  # a damaged pickle raises almost anything (EOFError, KeyError, ImportError...)
         raise DataCorruptError(f"{path} cannot be read ({type(err).__name__}: {err}): it is truncated or damaged. "
                                f"Delete its folder {path.parent} and download or copy the dataset again") from err
 

@@ -19,11 +19,10 @@ import shlex
 import sys
 from pathlib import Path
 
-from .paths import notebooks_dir, repo_root
+from .paths import cache_root, data_dir, notebooks_dir, repo_root
 
-IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
-LITERALS = (type(None), bool, int, float, str, list, tuple, dict)  # what papermill can inject
 ENVIRONMENT = ("MECH_DATA", "MECH_CACHE")  # where the page's data and runs came from, when not the defaults
+# (relative to the repository's root, as :mod:`helpers.paths` reads them; MECH_DEVICE is the device knob)
 
 
 def _code_cells(path: Path) -> list[dict]:
@@ -38,43 +37,52 @@ def defaults(path: str | os.PathLike) -> dict:
     """``{knob: default}`` from the notebook's cell tagged ``parameters`` (its simple assignments)."""
     for cell in _code_cells(Path(path)):
         if "parameters" in cell.get("metadata", {}).get("tags", []):
-            out = {}
-            for node in ast.parse("".join(cell["source"])).body:
-                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                    out[node.targets[0].id] = ast.literal_eval(node.value)
-            return out
+            return _assignments("".join(cell["source"]))
     return {}
 
 
-def _assigned(path: Path) -> set[str]:
-    """Names the notebook's own cells bind (a rerun of the first cell in Jupyter sees them, and they are not knobs)."""
-    names = set()
-    for cell in _code_cells(path):
-        try:
-            tree = ast.parse("".join(cell["source"]))
-        except SyntaxError:  # a cell with IPython magics
-            continue
-        names |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    return names
+def _assignments(source: str) -> dict:
+    out = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            out[node.targets[0].id] = ast.literal_eval(node.value)
+    return out
+
+
+INJECTED = "# Parameters\n"  # how papermill's Python translator begins the cell it injects
+
+
+def injected(namespace: dict) -> dict | None:
+    """The parameters papermill injected into this kernel (read from IPython's input history ``In``, where the
+    injected cell is the latest one starting with ``# Parameters``); ``None`` when nothing was injected."""
+    history = namespace.get("In")
+    if not isinstance(history, list):
+        return None
+    for source in reversed(history):
+        if isinstance(source, str) and source.startswith(INJECTED):
+            return _assignments(source)
+    return None
 
 
 def overrides(name: str, namespace: dict) -> dict:
-    """The knobs of notebook ``name`` whose values in ``namespace`` (the notebook's globals) differ from its
-    defaults; a name papermill injected that the notebook does not declare is a ``ValueError`` listing those it does.
+    """The knobs of notebook ``name`` that differ from its defaults: those papermill injected, else (a notebook
+    edited and run in Jupyter) the values of the declared knobs in ``namespace``, the notebook's globals.
 
-    A notebook that is not in ``notebooks/`` (a copy run elsewhere) is not checked: ``{}``.
+    An injected name the notebook does not declare is a ``ValueError`` listing the knobs it does. A notebook that is
+    not in ``notebooks/`` (a copy run elsewhere) is not checked: ``{}``.
     """
     path = notebooks_dir() / f"{name}.ipynb"
     if not path.is_file():
         return {}
     declared = defaults(path)
-    own = _assigned(path)
-    unknown = sorted(k for k, v in namespace.items() if isinstance(v, LITERALS) and not k.startswith("_")
-                     and k not in declared and k not in own and k not in IPYTHON_NAMES)
+    given = injected(namespace)
+    if given is None:
+        given = {k: namespace[k] for k in declared if k in namespace}
+    unknown = sorted(set(given) - set(declared))
     if unknown:
         raise ValueError(f"unknown knob(s) {unknown} for page {name}: its knobs are {sorted(declared)} "
                          f"(the notebook's parameters cell). Check the spelling of the -p options.")
-    return {k: namespace[k] for k, v in declared.items() if k in namespace and namespace[k] != v}
+    return {k: v for k, v in given.items() if v != declared[k]}
 
 
 def _yaml(v) -> str:
@@ -108,7 +116,8 @@ def papermill_command() -> str:
 
 def rerun_line(name: str, values: dict) -> str:
     """The shell line (from the repository's root) that reruns page ``name`` with ``values``, data and cache."""
-    env = [f"{k}={shlex.quote(os.environ[k])}" for k in ENVIRONMENT if os.environ.get(k)]
+    moved = {"MECH_DATA": data_dir() != repo_root() / "data", "MECH_CACHE": cache_root() != repo_root() / ".cache"}
+    env = [f"{k}={shlex.quote(os.environ[k])}" for k in ENVIRONMENT if os.environ.get(k) and moved[k]]
     args = [papermill_command(), f"notebooks/{name}.ipynb", f"/tmp/{name}.ipynb"]
     for k, v in values.items():
         args += _flags(k, v)

@@ -74,6 +74,19 @@ def check_seeds(seeds) -> int:
     return seeds
 
 
+def plain_header(name: str, namespace: dict, **values) -> Shown:
+    """The header of a page without a :class:`Page` (no data, no training): its knobs checked against the
+    notebook's, shown with the software and the line that reruns it."""
+    line = knobs_mod.rerun_line(name, dict(profile=values.get("profile", "cpu"),
+                                           **{k: v for k, v in knobs_mod.overrides(name, namespace).items()
+                                              if k != "profile"}))
+    frame = pd.DataFrame([(k, repr(v)) for k, v in values.items()] + [("software", software())],
+                         columns=["knob", "value"])
+    return Shown(frame, f"Rerun this page (from the repository root): `{line}`",
+                 dict(header=dict(page=name, profile=values.get("profile"), skipped=None, label="", rerun=line,
+                                  knobs={k: str(v) for k, v in frame.values})))
+
+
 def software() -> str:
     """The commit and library versions that produced a page, and the machine (the runs record theirs)."""
     p = runs.provenance(train.pick_device())
@@ -320,7 +333,8 @@ class Page:
                  ("data", self.full.provenance if self.full is not None else "–"),
                  ("software", software())]
         frame = pd.DataFrame([(k, str(v)) for k, v in rows], columns=["knob", "value"])
-        text = self.label() + f"\n\nRerun this page (from the repository's root): `{self.rerun_line()}`"
+        text = self.label() + f"\n\nRerun this page{' (from the repository root)' if self.overrides is not None else ''}: "\
+                              f"`{self.rerun_line()}`"
         if self.missing:
             text += (f"\n\nWhat is missing: {self.missing}\n\nHow to get it: {HOW_TO_GET[self.paper_dataset]}\n\n"
                      f"`-p stand_in False` skips the page instead.")
@@ -337,10 +351,15 @@ class Page:
         """The shell line that reruns this page: the environment's papermill, the data and cache directories when
         set, and every knob papermill injected that differs from the notebook's default (:mod:`helpers.knobs`).
 
-        A page built from Python (no ``namespace``) lists its profile and training knobs."""
-        given = self.overrides if self.overrides is not None else self.knobs
-        values = dict(profile=self.profile, **{k: v for k, v in given.items() if k != "profile"})
-        return knobs_mod.rerun_line(self.name, values)
+        A page built from Python (no ``namespace``) gives the Python call that builds it again."""
+        if self.overrides is None:
+            args = dict(model=self.model, dataset=self.paper_dataset if self.missing else self.dataset,
+                        paper_dataset=self.paper_dataset, taps=self.taps, threshold=self.threshold,
+                        seeds=self.seeds, solver=self.solver, **self.knobs)
+            return f"pages.Page({self.name!r}, {self.profile!r}, " + ", ".join(f"{k}={v!r}" for k, v in
+                                                                              args.items()) + ")"
+        return knobs_mod.rerun_line(self.name, dict(profile=self.profile, **{
+            k: v for k, v in self.overrides.items() if k != "profile"}))
 
     def runs_used(self) -> Shown | None:
         """The cached runs this page used: key, config, data, test accuracy, wall time."""

@@ -1,4 +1,4 @@
-"""Small display helpers shared by the notebooks: knobs, claims (holds / does not hold), paper beside run."""
+"""Small display helpers of the architectures page: the taps beside the papers' tables, and their check."""
 from __future__ import annotations
 
 import pandas as pd
@@ -6,11 +6,6 @@ import pandas as pd
 from . import claims, models, paper, profiles
 
 PAPER_TAP_TABLE = {"vgg16": ("table1", 32), "efficientnet_b0": ("table2", 224)}
-
-
-def knobs(**values) -> pd.DataFrame:
-    """The profile and knobs that produced a page, as a one-column table."""
-    return pd.DataFrame({"value": {k: repr(v) for k, v in values.items()}}).rename_axis("knob")
 
 
 def architecture(profile: str, model: str, width: float | None = None) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """Trained networks cached on disk, keyed by everything that determines them.
 
-A run lives in ``$MECH_CACHE/runs/<key>/`` (default ``.cache/``): ``model.pt`` (weights),
+A run lives in ``$MECH_CACHE/runs/<key>/`` (default the repository's ``.cache/``): ``model.pt`` (weights),
 ``run.json`` (config, per-epoch metrics, wall time, library versions) and, while training,
 ``checkpoint.pt`` after every epoch (with every random state, so a resumed run continues as an
 uninterrupted one would). ``run.json`` records the provenance: git commit, versions, host and device.
@@ -12,7 +12,6 @@ training the same run at once.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import inspect
 import json
@@ -63,7 +62,6 @@ def versions() -> dict:
                 numpy=numpy.__version__, machine=platform.machine(), threads=torch.get_num_threads())
 
 
-@functools.lru_cache(maxsize=1)
 def git_commit() -> dict:
     """The repository's commit and whether tracked files differ from it (``None`` outside a git checkout)."""
     def git(*args):
