@@ -4,6 +4,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -107,8 +108,11 @@ def test_smoke_book_in_headless_chromium(book_root):
     pages = sorted(p.relative_to(html).as_posix() for p in (html / "book").rglob("*.html"))
     toc = [line.split("file:")[1].strip() for line in (ROOT / "_toc.yml").read_text().splitlines() if "file:" in line]
     assert {f"{t}.html" for t in toc + ["book/intro"]} <= set(pages)
-    claims = [c for nb in sorted((book_root / "book" / "generated").glob("*.ipynb"))
-              for c in build.page_metadata(nb).get("claims", [])]
+    metas = {nb.stem: build.page_metadata(nb) for nb in sorted((book_root / "book" / "generated").glob("*.ipynb"))
+             if not nb.stem.endswith(".failed")}
+    claims = [c for m in metas.values() for c in m.get("claims", [])]
+    for name, m in metas.items():  # each page's summary states exactly the verdicts its ledger rows hold
+        assert [v["verdict"] for v in m["summary"][0]["verdicts"]] == [c["verdict"] for c in m["claims"]], name
 
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -130,6 +134,12 @@ def test_smoke_book_in_headless_chromium(book_root):
                 assert not bad, f"{p}: images not loaded {bad}"
                 if p.startswith("book/generated/mechanism-fig"):
                     assert len(widths) >= 1, f"{p} shows no figure"
+                if p.startswith("book/generated/") and not p.endswith("overview.html"):
+                    body = page.inner_text("main")
+                    assert re.search("This run[’']s verdicts|no verdicts", body), f"{p} has no generated summary"
+                    rerun = body.split("Rerun this page")[1].splitlines()[0]
+                    assert "papermill" in rerun and "`" not in rerun, f"{p}: the rerun line is not rendered: {rerun}"
+                    assert "# Parameters" not in body, f"{p} shows papermill's injected cell"
             page.goto(f"{base}/search.html?q=cluster", wait_until="load")
             page.wait_for_selector("#search-results ul li, .search li", timeout=20000)
             assert page.locator("#search-results li, ul.search li").count() > 0

@@ -320,7 +320,8 @@ def test_build_echoes_a_notebooks_warnings_and_lock_waits(book):
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(
         "import sys, warnings\nfor i in range(3):\n    print(f'\\rprogress {i}', end='', file=sys.stderr)\n"
-        "warnings.warn('projected to take 9 hours')\nprint('waiting for the lock on X, held by pid 1', file=sys.stderr)")]
+        "warnings.warn('projected to take 9 hours')\n"
+        "print('waiting for the lock on X, held by pid 1', file=sys.stderr)")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     (book.parents[1] / "notebooks").mkdir()
     nbformat.write(nb, book.parents[1] / "notebooks" / "warns.ipynb")

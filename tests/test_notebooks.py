@@ -62,6 +62,13 @@ def test_notebook_runs_at_smoke(path, tmp_path, shared, monkeypatch):
     assert claims and all(c["verdict"] in claims_mod.VERDICTS and c["kind"] in claims_mod.KINDS for c in claims)
     assert all(c["quote"] for c in claims if c["kind"] == claims_mod.PAPER)  # every paper claim quotes its sentence
     assert all(c["reason"] for c in claims if c["verdict"] == claims_mod.UNTESTABLE)
+    summary = meta["summary"][0]  # written from the claims: the same verdicts, each paper claim named
+    assert summary["verdicts"] == [dict(claim=c["claim"], kind=c["kind"], verdict=c["verdict"]) for c in claims]
+    text = "".join("".join(o.get("data", {}).get("text/markdown", "")) for c in nb["cells"]
+                   for o in c.get("outputs", []) if "summary" in o.get("metadata", {}).get(pages.META, {}))
+    for c in claims:
+        if c["kind"] == claims_mod.PAPER:
+            assert f"{c['claim']}: **{c['verdict']}**" in text
     if path.stem == "architectures-taps":  # no training: the full-width taps are the papers' (our own check)
         assert all(c["verdict"] == "holds" and c["kind"] == claims_mod.CHECK for c in claims)
         return
@@ -83,6 +90,7 @@ def test_missing_dataset_renders_a_skipped_page(name, tmp_path, monkeypatch):
     header = meta["header"][0]
     assert header["skipped"] and "Skipped" in header["label"]
     assert [c["verdict"] for group in meta["claims"] for c in group] == ["skipped"]
+    assert [v["verdict"] for v in meta["summary"][0]["verdicts"]] == ["skipped"]
     results = [r for group in meta["results"] for r in group]
     assert results and all(r["run"] is None for r in results) and any(r["paper"] is not None for r in results)
     text = json.dumps(nb)

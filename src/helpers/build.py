@@ -193,9 +193,13 @@ def finish(job: Job, rc: int) -> tuple[str, str]:
     out, key_file, failed = out_dir / f"{name}.ipynb", out_dir / f"{name}.key", out_dir / f"{name}.failed.ipynb"
     try:
         if rc == 0:
-            json.loads(job.tmp.read_text())  # complete and readable
+            nb = json.loads(job.tmp.read_text())  # complete and readable
+            for cell in nb["cells"]:  # the header lists every knob; papermill's cell would repeat the parameters
+                tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+                if "injected-parameters" in tags and "remove-cell" not in tags:
+                    tags.append("remove-cell")
             key_file.unlink(missing_ok=True)  # the key is written only after the notebook is in place
-            os.replace(job.tmp, out)
+            _write_json(nb, out)
             key_file.write_text(job.key)
             failed.unlink(missing_ok=True)
             (out_dir / f"{name}.md").unlink(missing_ok=True)

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .paths import data_dir
+from .paths import data_dir, repo_root
 
 CIFAR = {"cifar10": 10, "cifar100": 100}
 _TV_LAYOUT = {
@@ -108,14 +108,24 @@ def load_cifar(name: str = "cifar10", root: str | os.PathLike | None = None,
             _torchvision_download(root, name)
             return _from_torchvision_layout(root, name)
         except Exception as err:  # no network, refused, interrupted: say what to do instead
-            reason = f"torchvision could not download it ({type(err).__name__}: {err})"
+            offline = isinstance(err, OSError)  # URLError, socket errors: no network
+            reason = ("torchvision could not download it: no network here" if offline else
+                      f"torchvision could not download it ({type(err).__name__}: {err})")
     else:
         reason = "downloading is switched off (MECH_DOWNLOAD=0 or download=False)"
     raise DataNotFoundError(
-        f"{name} not found in data directory {root.resolve()}: expected {packed.name} "
+        f"{name} not found in the data directory {_shown(root)}: expected {packed.name} "
         f"(arrays x_train, y_train, x_test, y_test, uint8 HWC) or torchvision's folder {layout.name}/; "
         f"{reason}. Put one of them there, or point MECH_DATA at a directory that has them "
         f"(on the project's machines: MECH_DATA=../shared/data, which holds cifar10.npz only).")
+
+
+def _shown(path: Path) -> str:
+    """A path as a reader of the page should see it: relative to the repository when inside it."""
+    try:
+        return str(path.resolve().relative_to(repo_root().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _from_npz(path: Path, name: str) -> ImageData:

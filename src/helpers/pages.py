@@ -17,12 +17,13 @@ the reason, the page explains what is missing and how to get it, and every step 
 """
 from __future__ import annotations
 
-import html
 import math
 import os
+import time
 from dataclasses import dataclass, field
 
 import pandas as pd
+from markdown_it import MarkdownIt
 
 from . import claims as claims_mod, data as data_mod, filters, knobs as knobs_mod, method, models, probes, profiles
 from . import runs, train
@@ -126,6 +127,10 @@ class Shown:
         return bundle, {META: self.meta}
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
 def _fmt(v: float) -> str:
     if v != v:
         return "–"
@@ -134,7 +139,8 @@ def _fmt(v: float) -> str:
 
 
 def _md_to_html(text: str) -> str:
-    return "".join(f"<p>{html.escape(p)}</p>" for p in text.split("\n\n") if p.strip())
+    """Markdown (code, emphasis, links) as HTML; raw HTML in ``text`` is escaped, not passed through."""
+    return MarkdownIt("commonmark", {"html": False}).render(text) if text.strip() else ""
 
 
 def _json(v):
@@ -151,6 +157,33 @@ def _json(v):
 
 
 # --- the page --------------------------------------------------------------------------------------
+
+def summary(claims_shown: Shown, timing: str = "") -> Shown:
+    """The page's summary, written from its claims (:func:`claims_table`) so that no sentence can disagree with
+    the verdicts above it: the paper claims with their verdicts and evidence, the count of our own checks."""
+    records = claims_shown.meta.get("claims", [])
+    page = records[0]["page"] if records else ""
+    paper = [c for c in records if c.get("kind") == claims_mod.PAPER]
+    own = [c for c in records if c.get("kind") in (claims_mod.CHECK, claims_mod.ADDITION)]
+    if not records or records[0].get("verdict") == "skipped":
+        text = "**This run:** no verdicts, the data is missing (see the top of the page)."
+    else:
+        n = claims_mod.counts(records)[claims_mod.PAPER]
+        text = (f"**This run's verdicts.** Of the paper's {len(paper)} claim(s) checked on this page, "
+                f"{n[claims_mod.HOLDS]} hold, {n[claims_mod.FAILS]} do not hold and {n[claims_mod.UNTESTABLE]} are "
+                "not testable here:\n\n") if paper else \
+            "**This run's verdicts.** This page checks no claim of the paper."
+        text += "".join(f"- {c['claim']}: **{c['verdict']}**" + (f" ({c['reason']})" if c.get("reason") else "")
+                        + (f"; {c['evidence']}" if c.get("evidence") else "") + ".\n" for c in paper)
+        if own:
+            held = sum(c["verdict"] == claims_mod.HOLDS for c in own)
+            text += (f"\nBeside them, {len(own)} check(s) of our own (consistency checks and this book's additions, "
+                     f"never counted as confirmations): {held} hold.")
+    if timing:
+        text += f"\n\n{timing}"
+    verdicts = [dict(claim=c.get("claim"), kind=c.get("kind"), verdict=c.get("verdict")) for c in records]
+    return Shown(None, text.strip(), dict(summary=dict(page=page, verdicts=verdicts)))
+
 
 def claims_table(page: str, rows: list[claims_mod.Claim], label: str = "") -> Shown:
     """Claims (:class:`helpers.claims.Claim`) as a table with their kinds and verdicts, tagged for the claims ledger."""
@@ -197,6 +230,9 @@ class Page:
         self.missing: str | None = None  # the paper's dataset, missing here, when a stand-in runs instead
         self.full = None
         self._studies: dict = {}
+        self._runs: dict = {}  # every run this page used, by key
+        self._claims: Shown | None = None  # the last claims table shown (page.summary() writes from it)
+        self.started = time.time()
         self.imagenet = imagenet
         if dataset == "imagenet":
             if not imagenet or not os.path.isdir(imagenet):
@@ -290,7 +326,9 @@ class Page:
         if self.skipped:
             return None
         cfg = self.config_for(seed, K, model, **knobs)
-        return runs.get_run(cfg, self.data_for(cfg), device=self.device)
+        run = runs.get_run(cfg, self.data_for(cfg), device=self.device)
+        self._runs[run.key] = run
+        return run
 
     def study(self, seed: int | None = None, K: int | None = None, model: str | None = None,
               threshold: float | None = None, taps=None, **knobs):
@@ -333,8 +371,8 @@ class Page:
                  ("data", self.full.provenance if self.full is not None else "–"),
                  ("software", software())]
         frame = pd.DataFrame([(k, str(v)) for k, v in rows], columns=["knob", "value"])
-        text = self.label() + f"\n\nRerun this page{' (from the repository root)' if self.overrides is not None else ''}: "\
-                              f"`{self.rerun_line()}`"
+        where = " (from the repository root)" if self.overrides is not None else ""
+        text = self.label() + f"\n\nRerun this page{where}: `{self.rerun_line()}`"
         if self.missing:
             text += (f"\n\nWhat is missing: {self.missing}\n\nHow to get it: {HOW_TO_GET[self.paper_dataset]}\n\n"
                      f"`-p stand_in False` skips the page instead.")
@@ -397,9 +435,22 @@ class Page:
         """
         rows = None if any(g is None for g in groups) else [r for g in groups for r in g]
         if self.skipped or rows is None:
-            return Shown(None, "Claims: not checked, the data is missing (see above).",
-                         dict(claims=[dict(page=self.name, claim=None, verdict="skipped")]))
-        return claims_table(self.name, rows, self.label())
+            self._claims = Shown(None, "Claims: not checked, the data is missing (see above).",
+                                 dict(claims=[dict(page=self.name, claim=None, verdict="skipped")]))
+        else:
+            self._claims = claims_table(self.name, rows, self.label())
+        return self._claims
+
+    def summary(self) -> Shown:
+        """:func:`summary` of the claims this page showed, with the minutes this page took (and its runs, once)."""
+        if self._claims is None:
+            raise RuntimeError("page.summary() writes from the claims: call page.claims(...) first")
+        timing = f"This page ran in {_duration(time.time() - self.started)} at the `{self.profile}` profile"
+        trained = sum(r.info.get("wall_seconds", 0) for r in self._runs.values())
+        if self._runs:
+            timing += (f"; the {len(self._runs)} network(s) it uses took {_duration(trained)} to train, once: they "
+                       "are cached and shared with the other pages")
+        return summary(self._claims, timing + ".")
 
     def table(self, frame: pd.DataFrame | None, text: str = "") -> Shown | None:
         """A result table of this run (nothing on a skipped page)."""

@@ -4,10 +4,10 @@ A run lives in ``$MECH_CACHE/runs/<key>/`` (default the repository's ``.cache/``
 ``run.json`` (config, per-epoch metrics, wall time, library versions) and, while training,
 ``checkpoint.pt`` after every epoch (with every random state, so a resumed run continues as an
 uninterrupted one would). ``run.json`` records the provenance: git commit, versions, host and device.
-The key hashes the training config, the data's fingerprint and the source of the modules that shape training. Every file is written to a
-temporary name and renamed into place, so an interrupted build never leaves half a file;
-the next call resumes from the last finished epoch. A lock file stops two processes
-training the same run at once.
+The key hashes the training config, the data's fingerprint and the source of the modules that shape
+training. Every file is written to a temporary name and renamed into place, so an interrupted build
+never leaves half a file; the next call resumes from the last finished epoch. A lock file stops two
+processes training the same run at once (the second says who holds it, and waits).
 """
 from __future__ import annotations
 
@@ -242,8 +242,8 @@ def _warn_if_long(model, data: ImageData, cfg: TrainConfig, done: int = 0) -> fl
     if seconds > LONG_RUN_HOURS * 3600:
         warnings.warn(f"{cfg.model} at width {cfg.width:g} for {cfg.epochs - done} more epochs on "
                       f"{len(data.y_train)} images is projected to take {seconds / 3600:.0f} hours "
-                      f"({seconds / 86400:.1f} days) on this CPU ({device_name('cpu')}). The paper profile is meant for "
-                      f"a GPU; on a CPU use the cpu profile. Ctrl-C stops it; every finished epoch is kept, and the "
+                      f"({seconds / 86400:.1f} days) on this CPU ({device_name('cpu')}). The paper profile is meant "
+                      f"for a GPU; on a CPU use the cpu profile. Ctrl-C stops it; every finished epoch is kept, and the "
                       f"next call resumes.", stacklevel=3)
     return seconds
 
