@@ -243,8 +243,8 @@ def _warn_if_long(model, data: ImageData, cfg: TrainConfig, done: int = 0) -> fl
         warnings.warn(f"{cfg.model} at width {cfg.width:g} for {cfg.epochs - done} more epochs on "
                       f"{len(data.y_train)} images is projected to take {seconds / 3600:.0f} hours "
                       f"({seconds / 86400:.1f} days) on this CPU ({device_name('cpu')}). The paper profile is meant "
-                      f"for a GPU; on a CPU use the cpu profile. Ctrl-C stops it; every finished epoch is kept, and the "
-                      f"next call resumes.", stacklevel=3)
+                      "for a GPU; on a CPU use the cpu profile. Ctrl-C stops it; every finished epoch is kept, and "
+                      "the next call resumes.", stacklevel=3)
     return seconds
 
 
