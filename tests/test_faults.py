@@ -16,7 +16,7 @@ import pytest
 import torch
 from conftest import ROOT, write_npz
 
-from helpers import build, data, knobs, pages, paths, profiles, runs, taps, train
+from helpers import build, cache, data, knobs, pages, paths, profiles, runs, taps, train
 
 FIG3, FIG4 = "mechanism-fig3-decision-matrices", "mechanism-fig4-field-matrices"
 
@@ -145,7 +145,7 @@ def test_a_waiting_process_says_who_holds_the_lock(tmp_path, capfd):
     held, release = threading.Event(), threading.Event()
 
     def holder():
-        with runs.locked(tmp_path / "run"):
+        with cache.locked(tmp_path / "run"):
             held.set()
             release.wait(10)
 
@@ -153,7 +153,7 @@ def test_a_waiting_process_says_who_holds_the_lock(tmp_path, capfd):
     t.start()
     held.wait(10)
     threading.Timer(0.5, release.set).start()
-    with runs.locked(tmp_path / "run"):
+    with cache.locked(tmp_path / "run"):
         pass
     t.join()
     err = capfd.readouterr().err

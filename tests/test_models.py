@@ -1,12 +1,12 @@
 import pytest
 import torch
 
-from helpers import models, paper
+from helpers import models, paper, taps
 
 
 @pytest.mark.parametrize("name,table,size", [("vgg16", "table1", 32), ("efficientnet_b0", "table2", 224)])
 def test_tap_tables_equal_the_papers_at_full_width(name, table, size):
-    got = models.tap_table(models.build(name, 100), size)
+    got = taps.tap_table(models.build(name, 100), size)
     ref = paper.table(table)
     assert got["tap"].tolist() == ref["tap"].tolist()
     for col in ("N_f", "F_s", "FC_s"):
@@ -15,16 +15,16 @@ def test_tap_tables_equal_the_papers_at_full_width(name, table, size):
 
 
 def test_design_taps_of_vgg6_and_avgg16():
-    t6 = models.tap_table(models.build("vgg6", 10))
+    t6 = taps.tap_table(models.build("vgg6", 10))
     assert t6["tap"].tolist() == ["5", "4", "3", "2", "1"] and t6["F_s"].tolist() == [1, 4, 16, 64, 256]
-    ta = models.tap_table(models.build("avgg16", 10))
+    ta = taps.tap_table(models.build("avgg16", 10))
     assert ta["tap"].tolist() == ["13"] and ta["N_f"].tolist() == [512] and ta["F_s"].tolist() == [16]
 
 
 def test_width_multiplier_and_small_input():
-    t = models.tap_table(models.build("vgg16", 10, width=0.25))
+    t = taps.tap_table(models.build("vgg16", 10, width=0.25))
     assert t["N_f"].tolist() == [128, 128, 64, 32, 16]
-    e = models.tap_table(models.build("efficientnet_b0", 10, width=0.5), 32)
+    e = taps.tap_table(models.build("efficientnet_b0", 10, width=0.5), 32)
     assert e["F_s"].tolist() == [1, 1, 4, 16, 64, 256]  # the paper's grids, reached without pooling at 32x32
     assert e["N_f"].iloc[0] == 640
 
@@ -67,7 +67,7 @@ def test_shortened_efficientnet_keeps_the_first_layers_of_a_stage():
     assert [len(full.features[s - 1]) for s in (3, 4, 5)] == [2, 2, 3]  # torchvision's B0
     assert [len(cut.features[s - 1]) for s in (3, 4, 5)] == [1, 1, 2]
     # the layers kept are the first ones (they change channels and stride): same shapes, taps unchanged
-    assert models.tap_table(cut, 32).equals(models.tap_table(full, 32))
+    assert taps.tap_table(cut, 32).equals(taps.tap_table(full, 32))
     assert cut(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
     assert sum(p.numel() for p in cut.parameters()) < sum(p.numel() for p in full.parameters())
 

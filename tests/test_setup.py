@@ -50,3 +50,35 @@ def test_notebooks_are_clean_and_parameterized():
         first = params[0].source.strip().splitlines()[0]
         assert first.startswith("profile = "), f"{path.name}: the first knob must be profile"
         assert f"book/generated/{path.stem}" in toc, f"{path.name} is not in _toc.yml"
+
+
+def helper_imports() -> tuple[dict[str, set[str]], list[str]]:
+    """Each helpers module's sibling imports at module level, and every sibling import inside a function."""
+    import ast
+
+    modules = {p.stem: p for p in (ROOT / "src" / "helpers").glob("*.py")}
+    graph, local = {}, []
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text())
+        graph[name] = set()
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                graph[name] |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
+        for fn in ast.walk(tree):
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                local += [f"{name}.{fn.name}" for n in ast.walk(fn) if isinstance(n, ast.ImportFrom) and n.level]
+    return {k: v & set(modules) for k, v in graph.items()}, local
+
+
+def test_helpers_import_graph_is_layered():
+    """No module imports a sibling inside a function, and the module-level imports have no circle, so a reader
+    sees each module's dependencies in its import lines (issue: one analysis core a newcomer can hold)."""
+    graph, local = helper_imports()
+    assert not local, f"sibling imports inside functions: {local}"
+    done, order = set(), []
+    while len(done) < len(graph):
+        ready = sorted(m for m in graph if m not in done and graph[m] <= done)
+        assert ready, f"import circle among {sorted(set(graph) - done)}"
+        done |= set(ready)
+        order += ready
+    assert order.index("cache") < order.index("taps") and order.index("models") < order.index("taps")

@@ -49,7 +49,7 @@ def test_whole_analysis_on_a_torchvision_resnet18():
                                  progress=False)
     assert feats["layer2"].shape == (120, 128, 16) and feats["layer3"].shape == (120, 256, 4)
     assert feats["pool"].shape == (120, 512, 1)
-    table = models.tap_table(net, 32, reader_taps)
+    table = taps.tap_table(net, 32, reader_taps)
     assert table["FC_s"].tolist() == [128 * 16, 256 * 4, 512]
     for name in feats:
         p = probes.train_probe(feats[name][:80], labels[:80], feats[name][80:], labels[80:], 10, max_iter=30,

@@ -13,6 +13,8 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
+from .probes import accuracy
+
 
 def afcc_mask(clusters: list[list[list[int]]], N_l: int, F_s: int) -> torch.Tensor:
     """Boolean (N_l, N_f, F_s): True where output label j is in a cluster of filter f."""
@@ -46,8 +48,6 @@ def silence_filters(W: torch.Tensor, filters) -> torch.Tensor:
 
 def dilution_curve(W: torch.Tensor, features: torch.Tensor, labels: torch.Tensor, ks, seeds=(0, 1, 2)) -> pd.DataFrame:
     """Test accuracy with k random filters silenced (no retraining), for each k and seed."""
-    from .probes import accuracy
-
     N_f = W.shape[1]
     rows = []
     for k in ks:

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-import pandas as pd
 import torch
 from torch import nn
 
@@ -190,24 +189,3 @@ def build(name: str, num_classes: int, width: float = 1.0, *, batch_norm: bool =
 def output_layer(model: nn.Module) -> nn.Linear:
     """The bias-free output layer of a model built by :func:`build`."""
     return model.classifier.out
-
-
-def tap_table(model: nn.Module, input_size: int | None = None, taps: list[Tap] | None = None) -> pd.DataFrame:
-    """One row per tap, in the papers' table order: ``N_f``, ``F_s`` (positions per filter), ``FC_s`` = N_f * F_s.
-
-    At full width this is the N_f / F_s / FC_s part of *universal* Tables 1 (VGG-16, 32x32)
-    and 2 (EfficientNet-B0, 224x224).
-    """
-    from .taps import extract_batch
-
-    size = input_size or getattr(model, "input_size", 32)
-    taps = taps or model.taps
-    x = torch.zeros(1, 3, size, size)
-    outputs = extract_batch(model, x, taps)
-    rows = []
-    for t in taps:
-        _, N_f, F_s = outputs[t.name].shape
-        side = int(round(F_s ** 0.5))
-        rows.append(dict(tap=t.name, node=t.node, N_f=int(N_f), F_s=int(F_s), grid=f"{side}x{side}",
-                         FC_s=int(N_f * F_s)))
-    return pd.DataFrame(rows)

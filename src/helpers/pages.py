@@ -26,7 +26,7 @@ import pandas as pd
 from markdown_it import MarkdownIt
 
 from . import claims as claims_mod, data as data_mod, filters, knobs as knobs_mod, method, models, probes, profiles
-from . import runs, train
+from . import runs, taps as taps_mod, train
 from .data import DataNotFoundError
 
 META = "mechanism_book"
@@ -262,7 +262,7 @@ class Page:
         c = self.config
         model = models.build(self.model, 10, c.width, batch_norm=c.batch_norm, input_size=c.input_size,
                              load_weights=False, blocks=c.blocks)
-        N_f = int(models.tap_table(model, c.input_size or 32).set_index("tap").loc[str(tap), "N_f"])
+        N_f = int(taps_mod.tap_table(model, c.input_size or 32).set_index("tap").loc[str(tap), "N_f"])
         if not isinstance(f, int) or isinstance(f, bool) or not 0 <= f < N_f:
             raise ValueError(f"filter_index={f!r} is out of range: layer {tap} of {self.model} at width {c.width:g} "
                              f"has N_f = {N_f} filters, so choose 0 to {N_f - 1} (or None: the representative one)")

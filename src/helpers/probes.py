@@ -28,6 +28,7 @@ and the pages show it. A ``mask`` (AFCC) holds the masked weights at zero throug
 """
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 
@@ -35,6 +36,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from . import taps as taps_mod
+from .cache import code_version, key_of, load_torch, locked, save_torch
+from .paths import cache_root
+from .profiles import probe_hyper
 from .train import Hyper
 
 PAPER_SGD = Hyper(0.1, 0.975, 1e-5, 0.6, 20)
@@ -206,13 +211,9 @@ def layer_probes(run, data, *, solver: str = DEFAULT_SOLVER, hyper: Hyper | None
     solver and its settings, and this module's source; features are extracted for all of the
     model's taps in one pass (and cached), whichever taps are asked for.
     """
-    from . import probes as this, taps as taps_mod
-    from .profiles import probe_hyper
-    from .runs import cache_root, code_version, key_of, load_torch, locked, save_torch
-
     hyper = hyper or probe_hyper(run.config.model)
     taps = taps or run.model.taps
-    code = code_version(this, taps_mod)
+    code = code_version(sys.modules[__name__], taps_mod)
     settings = dict(epochs=epochs) if solver == "sgd" else dict(max_iter=max_iter, tol=tol)
 
     def path_of(t):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import claims, models, paper, profiles
+from . import claims, models, paper, profiles, taps
 
 PAPER_TAP_TABLE = {"vgg16": ("table1", 32), "efficientnet_b0": ("table2", 224)}
 
@@ -12,9 +12,9 @@ def architecture(profile: str, model: str, width: float | None = None) -> pd.Dat
     """A model's taps at the profile's width beside the full-width taps and, where there is one, the paper's table."""
     cfg = profiles.train_config(profile, model, **({} if width is None else dict(width=width)))
     size = cfg.input_size or (224 if model == "efficientnet_b0" else 32)
-    run = models.tap_table(models.build(model, 10, cfg.width, input_size=size), size)
+    run = taps.tap_table(models.build(model, 10, cfg.width, input_size=size), size)
     full_size = PAPER_TAP_TABLE.get(model, (None, 32))[1]
-    full = models.tap_table(models.build(model, 100), full_size)
+    full = taps.tap_table(models.build(model, 100), full_size)
     out = run[["tap", "N_f", "F_s", "FC_s"]].rename(columns=lambda c: c if c == "tap" else f"{c} (width {cfg.width:g}, "
                                                                                           f"{size}x{size})")
     out = out.merge(full[["tap", "N_f", "F_s", "FC_s"]].rename(columns=lambda c: c if c == "tap" else

@@ -12,46 +12,22 @@ processes training the same run at once (the second says who holds it, and waits
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import inspect
 import json
-import os
 import platform
 import socket
 import subprocess
-import sys
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 import torch
 
-from . import data as data_mod
-from .paths import cache_root, repo_root
-from . import models, train as train_mod
+from . import data as data_mod, models, train as train_mod
+from .cache import CorruptCacheError, code_version, key_of, load_torch, locked, save_json, save_torch
 from .data import ImageData
+from .paths import cache_root, repo_root
 from .train import TrainConfig
-
-
-class CorruptCacheError(RuntimeError):
-    """A cached file cannot be read."""
-
-
-def code_version(*modules) -> str:
-    """Hash of the source of ``modules``: a change in them invalidates what they produced."""
-    h = hashlib.sha256()
-    for m in modules:
-        h.update(inspect.getsource(m).encode())
-    return h.hexdigest()[:12]
-
-
-def key_of(obj) -> str:
-    """A stable 16-hex-digit hash of a JSON-able object."""
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def versions() -> dict:
@@ -98,65 +74,6 @@ def provenance(device: torch.device | str = "cpu") -> dict:
                    cudnn_deterministic=torch.backends.cudnn.deterministic,
                    cudnn_benchmark=torch.backends.cudnn.benchmark)
     return out
-
-
-# --- atomic files -------------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike):
-    """Yield a temporary path beside ``path``; on success it is renamed onto ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def save_torch(obj, path) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
-
-
-def save_json(obj, path) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=1, default=str))
-
-
-def load_torch(path, what: str = "file"):
-    """``torch.load`` that turns an unreadable file into :class:`CorruptCacheError` saying what to do."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:
-        raise CorruptCacheError(
-            f"cached {what} {path} is corrupt or unreadable ({type(err).__name__}: {err}); "
-            f"delete it (rm {path}) and run again to recompute it") from err
-
-
-@contextlib.contextmanager
-def locked(directory: Path):
-    """An exclusive lock on ``directory`` (a lock file, on any OS); a process that has to wait says who holds it."""
-    directory.mkdir(parents=True, exist_ok=True)
-    lock, owner = FileLock(directory / ".lock"), directory / ".lock.owner"
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        held = owner.read_text().strip() if owner.is_file() else "another process"
-        print(f"waiting for the lock on {directory}, held by {held} (it is computing what this call needs; "
-              f"this call then reads its result)", file=sys.stderr, flush=True)
-        lock.acquire()
-    try:
-        owner.write_text(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')}")
-        yield
-    finally:
-        owner.unlink(missing_ok=True)
-        lock.release()
 
 
 # --- runs ---------------------------------------------------------------------------------------

@@ -22,8 +22,15 @@ from torch import nn
 from torchvision.models.feature_extraction import create_feature_extractor
 from tqdm import tqdm
 
+import sys
+
+import pandas as pd
+
+from . import data as data_mod
+from .cache import CorruptCacheError, atomic_path, code_version, key_of, locked, save_json
 from .models import Tap
-from .runs import CorruptCacheError, atomic_path, cache_root, code_version, key_of, locked, save_json
+from .paths import cache_root
+from .train import pick_device
 
 _EXTRACTORS: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
 
@@ -80,10 +87,9 @@ def extract(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor
 
 def features_key(run_key: str, data_fingerprint: str, split: str, taps: list[Tap], dtype: torch.dtype,
                  input_size: int | None) -> str:
-    from . import models, taps as taps_mod
-
+    """The cache key of a run's features (the run's key covers the model's code; this module's code is added)."""
     return key_of(dict(run=run_key, data=data_fingerprint, split=split, taps=[(t.name, t.node, t.grid) for t in taps],
-                       dtype=str(dtype), size=input_size, code=code_version(models, taps_mod)))
+                       dtype=str(dtype), size=input_size, code=code_version(sys.modules[__name__])))
 
 
 def _safe(name: str) -> str:
@@ -128,9 +134,6 @@ def run_features(run, data, split: str = "test", taps: list[Tap] | None = None, 
                  batch_size: int = 500, device: str | None = None,
                  progress: bool = True) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """Cached features of a :class:`~helpers.runs.Run` on ``data``'s ``train`` or ``test`` split (no augmentation)."""
-    from .data import batches
-    from .train import pick_device
-
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     taps = taps or run.model.taps
@@ -141,10 +144,28 @@ def run_features(run, data, split: str = "test", taps: list[Tap] | None = None, 
     def compute():
         dev = pick_device(device)
         model = run.model.to(dev)
-        out = extract(model, batches(x, y, batch_size, size=size, device=dev), len(y), taps, dtype, progress,
+        out = extract(model, data_mod.batches(x, y, batch_size, size=size, device=dev), len(y), taps, dtype, progress,
                       desc=f"{run.config.model} {split} taps")
         run.model.to("cpu")
         return out
 
     return cached_features(key, compute, taps, split)
 
+
+def tap_table(model: nn.Module, input_size: int | None = None, taps: list[Tap] | None = None) -> pd.DataFrame:
+    """One row per tap, in the papers' table order: ``N_f``, ``F_s`` (positions per filter), ``FC_s`` = N_f * F_s.
+
+    At full width this is the N_f / F_s / FC_s part of *universal* Tables 1 (VGG-16, 32x32)
+    and 2 (EfficientNet-B0, 224x224).
+    """
+    size = input_size or getattr(model, "input_size", 32)
+    taps = taps or model.taps
+    x = torch.zeros(1, 3, size, size)
+    outputs = extract_batch(model, x, taps)
+    rows = []
+    for t in taps:
+        _, N_f, F_s = outputs[t.name].shape
+        side = int(round(F_s ** 0.5))
+        rows.append(dict(tap=t.name, node=t.node, N_f=int(N_f), F_s=int(F_s), grid=f"{side}x{side}",
+                         FC_s=int(N_f * F_s)))
+    return pd.DataFrame(rows)

@@ -5,13 +5,16 @@ Each function returns ``None`` on a skipped page.
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from . import afcc, claims, filters, paper, probes, snr
+from . import afcc, claims, data as data_mod, filters, method, models, paper, probes, snr, taps as taps_mod
+from .models import Tap, scaled
+from .train import pick_device
 from .claims import TOL, falls, labels_at_least, rises, saturation_index, series
 from .mechanism import clusters_are_blocks
 
@@ -450,13 +453,10 @@ def stage8_afcc(page, seed: int = 0, clusters_from: str = "train") -> pd.DataFra
     check_afcc_clusters(clusters_from)
     if page.skipped:
         return None
-    from .models import Tap
-    from .taps import run_features
-
     run = page.run(seed=seed)
     data = page.data_for(run.config)
     tap = Tap(STAGE8, "features.7", 1)
-    (tr_f, tr_y), (te_f, te_y) = (run_features(run, data, split, taps=[tap]) for split in ("train", "test"))
+    (tr_f, tr_y), (te_f, te_y) = (taps_mod.run_features(run, data, split, taps=[tap]) for split in ("train", "test"))
     probe = probes.train_probe(tr_f[STAGE8], tr_y, te_f[STAGE8], te_y, data.num_classes, solver=page.solver,
                                seed=seed, progress=False)
     f, y = (tr_f, tr_y) if clusters_from == "train" else (te_f, te_y)
@@ -591,16 +591,12 @@ def no_signal_labels(study=None, table: pd.DataFrame | None = None, N_l: int = 1
 
 def dry_run_frame(page) -> pd.DataFrame:
     """:func:`dry_run_layer` at stage 9's width for the page's profile (1280 filters at full width)."""
-    from .models import scaled
-
     return pd.DataFrame([dry_run_layer(scaled(1280, page.config.width), 1000)]).assign(
         note="random weights: a check of the code path at ImageNet's 1000 labels, not a result")
 
 
 def dry_run_layer(N_f: int, N_l: int = 1000, F_s: int = 1, seed: int = 0) -> dict:
     """The ImageNet-scale analysis path on random weights and means (a proof of the code path, not a result)."""
-    import time
-
     g = torch.Generator().manual_seed(seed)
     W = torch.randn(N_l, N_f, F_s, generator=g)
     means = torch.rand(N_l, N_f, F_s, generator=g)
@@ -617,9 +613,6 @@ def imagenet_study(page, n_train: int | None = None, batch_size: int = 100):
     then the filter analysis. Features are not cached (a GPU machine's job)."""
     if page.skipped:
         return None
-    from . import data as data_mod, method, models, taps as taps_mod
-    from .train import pick_device
-
     cfg = page.config
     size = cfg.input_size or 224
     model = models.build("efficientnet_b0", 1000, cfg.width, input_size=size, pretrained=cfg.width == 1.0)
