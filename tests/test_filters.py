@@ -146,3 +146,23 @@ def test_analyze_layer_agrees_with_filter_by_filter():
         assert la.hist_cluster_rows.sum() + la.hist_other_rows.sum() == total_sub
     with pytest.raises(ValueError, match="rule"):
         filters.analyze_layer(W, means, rule="random")
+
+
+def test_rule_comparison_runs_each_rule_on_the_same_field_matrices():
+    """The cluster-statistics page's table: the study's own rule as analysed, the other rule recomputed on the
+    same W and class means (and the order-independent rule gives the same clusters whatever the label order)."""
+    from types import SimpleNamespace
+
+    from helpers import mechanism
+
+    g = torch.Generator().manual_seed(3)
+    W, means = torch.randn(6, 40, 1, generator=g), torch.rand(6, 40, 1, generator=g)
+    la = filters.analyze_layer(W, means, 0.3, "greedy")
+    study = SimpleNamespace(layers={"7": la}, probes={"7": SimpleNamespace(W=W)}, means={"7": means})
+    table = mechanism.rule_comparison(study).set_index("rule")
+    assert table.loc["greedy", "n"] == la.n
+    other = filters.analyze_layer(W, means, 0.3, "order_independent")
+    assert (table.loc["order_independent", "n"], table.loc["order_independent", "C_s"]) == (other.n, other.C_s)
+    perm = torch.randperm(6, generator=g)
+    permuted = filters.analyze_layer(W[perm], means[perm], 0.3, "order_independent")
+    assert permuted.n == other.n and permuted.C_s == other.C_s

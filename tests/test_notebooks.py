@@ -106,6 +106,7 @@ def test_missing_dataset_renders_a_skipped_page(name, tmp_path, monkeypatch):
     ("mechanism-fig5-cluster-statistics", dict(treshold=0.4), r"unknown knob\(s\) \['treshold'\].*'threshold'"),
     ("architectures-taps", dict(width_=0.5), r"unknown knob\(s\) \['width_'\]"),
     ("universal-fig3-field-matrix", dict(filter_index=10_000, dataset="cifar10"), "filter_index=10000 is out of range"),
+    ("universal-table1-vgg16-cifar100", dict(rule="random"), "rule='random' is not allowed"),
 ])
 def test_bad_parameters_stop_after_the_parameters_cell(name, knobs, message, tmp_path, shared, monkeypatch):
     monkeypatch.setenv("MECH_DATA", str(shared["data"]))
@@ -115,3 +116,14 @@ def test_bad_parameters_stop_after_the_parameters_cell(name, knobs, message, tmp
     params = [i for i, c in enumerate(cells) if "injected-parameters" in c["metadata"].get("tags", [])][0]
     failed = [i for i, c in enumerate(cells) if any(o["output_type"] == "error" for o in c.get("outputs", []))]
     assert failed == [params + 1]
+
+
+def test_rule_knob_runs_the_page_with_the_order_independent_rule(tmp_path, shared, monkeypatch):
+    monkeypatch.setenv("MECH_DATA", str(shared["data"]))
+    monkeypatch.setenv("MECH_CACHE", str(shared["cache"]))
+    nb = execute(ROOT / "notebooks" / "mechanism-fig5-cluster-statistics.ipynb", tmp_path / "out.ipynb",
+                 rule="order_independent")
+    header = outputs_meta(nb)["header"][0]
+    assert "order-independent" in header["knobs"]["cluster rule"] and "-r rule order_independent" in header["rerun"]
+    text = json.dumps(nb)
+    assert "order_independent" in text and "The cluster rule" in text

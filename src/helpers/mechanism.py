@@ -244,6 +244,20 @@ def layer_statistics(study) -> pd.DataFrame | None:
     return out
 
 
+def rule_comparison(study) -> pd.DataFrame | None:
+    """n, N_c and C_s per layer under each cluster rule (:data:`helpers.filters.RULES`) on the same field matrices:
+    the papers' greedy rule depends on the order of the labels, the order-independent one does not."""
+    if study is None:
+        return None
+    rows = []
+    for tap, la in study.layers.items():
+        for rule in filters.RULES:
+            other = la if rule == la.rule else filters.analyze_layer(study.probes[tap].W, study.means[tap],
+                                                                     la.threshold, rule)
+            rows.append(dict(layer=tap, rule=rule, n=other.n, N_c=other.N_c, C_s=other.C_s))
+    return pd.DataFrame(rows)
+
+
 def size_fractions(study) -> pd.DataFrame | None:
     """Fraction of each layer's clusters of each size (*mechanism* Fig. 5A, right)."""
     if study is None:

@@ -46,8 +46,8 @@ HOW_TO_GET = {
 }
 
 
-PAGE_KNOBS = ("model", "dataset", "paper_dataset", "taps", "threshold", "seeds", "solver", "device", "imagenet",
-              "stand_in")
+PAGE_KNOBS = ("model", "dataset", "paper_dataset", "taps", "threshold", "seeds", "solver", "rule", "device",
+              "imagenet", "stand_in")
 
 
 # --- validation ----------------------------------------------------------------------------------
@@ -204,18 +204,19 @@ class Page:
 
     def __init__(self, name: str, profile: str, *, model: str = "vgg16", dataset: str = "cifar10",
                  paper_dataset: str | None = None, taps=None, threshold: float = filters.THRESHOLD,
-                 seeds: int = 1, solver: str = probes.DEFAULT_SOLVER, device: str | None = None,
+                 seeds: int = 1, solver: str = probes.DEFAULT_SOLVER, rule: str = "greedy", device: str | None = None,
                  imagenet: str | None = None, stand_in: bool = True, namespace: dict | None = None, **knobs):
         self.overrides = knobs_mod.overrides(name, namespace) if namespace is not None else None
         check_choice("profile", profile, profiles.PROFILES)
         check_choice("model", model, models.MODELS)
         check_choice("dataset", dataset, DATASETS)
         check_choice("solver", solver, probes.SOLVERS)
+        check_choice("rule", rule, filters.RULES)
         filters.check_threshold(threshold)
         self.name, self.profile, self.model, self.dataset = name, profile, model, dataset
         self.paper_dataset = paper_dataset or dataset
         self.taps = check_taps(model, taps)
-        self.threshold, self.seeds, self.solver = threshold, check_seeds(seeds), solver
+        self.threshold, self.seeds, self.solver, self.rule = threshold, check_seeds(seeds), solver, rule
         self.device = device
         if device:
             os.environ["MECH_DEVICE"] = device
@@ -342,7 +343,7 @@ class Page:
         if key not in self._studies:
             run = self.run(seed, K, model, **knobs)
             chosen = [t for t in run.model.taps if t.name in tap_names]
-            self._studies[key] = method.study(run, self.data_for(run.config), threshold=threshold,
+            self._studies[key] = method.study(run, self.data_for(run.config), threshold=threshold, rule=self.rule,
                                               solver=self.solver, taps=chosen)
         return self._studies[key]
 
@@ -353,7 +354,9 @@ class Page:
     def header(self) -> Shown:
         """The knobs and data of the page, its label, and (when skipped) what is missing and how to get it."""
         rows = [("page", self.name), ("profile", self.profile), ("model", self.model), ("dataset", self.dataset),
-                ("taps", ", ".join(self.taps)), ("threshold", self.threshold), ("seeds", self.seeds),
+                ("taps", ", ".join(self.taps)), ("threshold", self.threshold),
+                ("cluster rule", "the papers' greedy rule" if self.rule == "greedy" else
+                 "order-independent (this book's variant, not the papers')"), ("seeds", self.seeds),
                 ("probe solver", self.solver)]
         rows += [(k, v) for k, v in self.knobs.items()]
         c = self.config
@@ -393,7 +396,7 @@ class Page:
         if self.overrides is None:
             args = dict(model=self.model, dataset=self.paper_dataset if self.missing else self.dataset,
                         paper_dataset=self.paper_dataset, taps=self.taps, threshold=self.threshold,
-                        seeds=self.seeds, solver=self.solver, **self.knobs)
+                        seeds=self.seeds, solver=self.solver, rule=self.rule, **self.knobs)
             return f"pages.Page({self.name!r}, {self.profile!r}, " + ", ".join(f"{k}={v!r}" for k, v in
                                                                               args.items()) + ")"
         return knobs_mod.rerun_line(self.name, dict(profile=self.profile, **{

@@ -460,7 +460,7 @@ def stage8_afcc(page, seed: int = 0, clusters_from: str = "train") -> pd.DataFra
     probe = probes.train_probe(tr_f[STAGE8], tr_y, te_f[STAGE8], te_y, data.num_classes, solver=page.solver,
                                seed=seed, progress=False)
     f, y = (tr_f, tr_y) if clusters_from == "train" else (te_f, te_y)
-    la = filters.analyze_on(probe.W, f[STAGE8], y, page.threshold)
+    la = filters.analyze_on(probe.W, f[STAGE8], y, page.threshold, page.rule)
     row = afcc_row(STAGE8, probe, la, (tr_f[STAGE8], tr_y), (te_f[STAGE8], te_y), seed)
     return pd.DataFrame([dict(row, N_f=la.N_f, n=la.n, N_c=la.N_c, C_s=la.C_s, clusters_from=clusters_from,
                               N_l=la.N_l, network=run.test_acc)])
@@ -634,5 +634,6 @@ def imagenet_study(page, n_train: int | None = None, batch_size: int = 100):
     trained = {t.name: probes.train_probe(tr_f[t.name], tr_y, te_f[t.name], te_y, N_l, solver=page.solver,
                                           progress=False) for t in taps}
     means = {t.name: filters.class_means(te_f[t.name], te_y, N_l) for t in taps}
-    layers = {t.name: filters.analyze_layer(trained[t.name].W, means[t.name], page.threshold) for t in taps}
+    layers = {t.name: filters.analyze_layer(trained[t.name].W, means[t.name], page.threshold, page.rule)
+              for t in taps}
     return method.Study(None, None, trained, means, layers)
