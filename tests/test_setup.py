@@ -82,3 +82,17 @@ def test_helpers_import_graph_is_layered():
         done |= set(ready)
         order += ready
     assert order.index("cache") < order.index("taps") and order.index("models") < order.index("taps")
+
+
+def test_public_api_resolves_documented_and_light():
+    import subprocess
+    import sys
+
+    import helpers
+
+    for name in helpers.__all__:
+        obj = getattr(helpers, name)
+        assert callable(obj) and obj.__doc__ and f"``{name}(" in helpers.__doc__, name
+    out = subprocess.run([sys.executable, "-c", "import sys, helpers, helpers.build; print('torch' in sys.modules)"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"  # the build and `import helpers` do not pull in torch
