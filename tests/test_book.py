@@ -137,6 +137,11 @@ def test_smoke_book_in_headless_chromium(book_root):
                 if p.startswith("book/generated/") and not p.endswith("overview.html"):
                     body = page.inner_text("main")
                     assert re.search("This run[’']s verdicts|no verdicts", body), f"{p} has no generated summary"
+                    flat = re.sub(r"\W+", "", body.split("Summary")[-2] if body.count("Summary") > 1 else body)
+                    name = p.removeprefix("book/generated/").removesuffix(".html")
+                    for c in metas[name]["claims"]:  # the rendered summary states each ledger verdict of the page
+                        if c.get("kind") == "paper claim":
+                            assert re.sub(r"\W+", "", f"{c['claim']}: {c['verdict']}") in flat, (p, c["claim"])
                     rerun = body.split("Rerun this page")[1].splitlines()[0]
                     assert "papermill" in rerun and "`" not in rerun, f"{p}: the rerun line is not rendered: {rerun}"
                     assert "# Parameters" not in body, f"{p} shows papermill's injected cell"

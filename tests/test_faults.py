@@ -18,7 +18,7 @@ from conftest import ROOT, write_npz
 
 from helpers import build, cache, data, knobs, pages, paths, profiles, runs, taps, train
 
-FIG3, FIG4 = "mechanism-fig3-decision-matrices", "mechanism-fig4-field-matrices"
+FIG4, FIG5 = "mechanism-fig4-field-matrices", "mechanism-fig5-cluster-statistics"
 
 
 @pytest.fixture
@@ -211,6 +211,21 @@ def test_truncated_or_damaged_data_files_name_the_file_and_the_fix(tmp_path, syn
         data.load_cifar("cifar10", tmp_path)
 
 
+def test_missing_data_message_names_the_directory_as_given_and_the_network(tmp_path, monkeypatch):
+    from urllib.error import URLError
+
+    monkeypatch.setenv("MECH_DATA", "../somewhere/data")  # relative, as the Makefile exports it
+    monkeypatch.setattr(data, "_torchvision_download", lambda root, name: (_ for _ in ()).throw(URLError("dns")))
+    with pytest.raises(data.DataNotFoundError) as err:
+        data.load_cifar("cifar100", download=True)
+    message = str(err.value)
+    assert "the data directory ../somewhere/data (MECH_DATA)" in message and "no network here" in message
+    assert "URLError" not in message and str(ROOT) not in message
+    monkeypatch.setattr(data, "_torchvision_download", lambda root, name: (_ for _ in ()).throw(PermissionError("ro")))
+    with pytest.raises(data.DataNotFoundError, match="PermissionError: ro"):  # not mistaken for a network problem
+        data.load_cifar("cifar100", download=True)
+
+
 def test_damaged_run_files_name_the_file_and_the_fix(synth10):
     cfg = profiles.train_config("smoke", "vgg16")
     run = runs.get_run(cfg, synth10, progress=False)
@@ -260,7 +275,7 @@ def test_rerun_line_from_a_built_page_reproduces_it(book, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["Ctrl-C", "SIGTERM"])
 def test_ctrl_c_stops_the_build_and_the_next_one_resumes(book, how):
-    proc = start_build("--only", FIG3, FIG4, "--jobs", "2")
+    proc = start_build("--only", FIG4, FIG5, "--jobs", "2")
     wait_for(lambda: len(kernels_of(proc)) == 2, proc)
     family = [psutil.Process(proc.pid)] + psutil.Process(proc.pid).children(recursive=True)
     time.sleep(1)
@@ -276,38 +291,38 @@ def test_ctrl_c_stops_the_build_and_the_next_one_resumes(book, how):
     assert "run the build again to resume" in log
     assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in family)  # kernels too
     assert not [f for f in book.iterdir() if f.name.startswith(".") and "running" in f.name]
-    assert not (book / f"{FIG3}.key").exists() and not (book / f"{FIG4}.key").exists()
+    assert not (book / f"{FIG4}.key").exists() and not (book / f"{FIG5}.key").exists()
     assert not list(runs.cache_root().rglob("*.tmp"))
-    code, log = run_build("--only", FIG3, FIG4)
-    assert code == 0 and f"{FIG3}: ran" in log and f"{FIG4}: ran" in log, log
+    code, log = run_build("--only", FIG4, FIG5)
+    assert code == 0 and f"{FIG4}: ran" in log and f"{FIG5}: ran" in log, log
 
 
 @pytest.mark.slow
 def test_dead_kernel_fails_its_notebook_only_and_keeps_the_last_good_page(book):
-    code, log = run_build("--only", FIG3, FIG4, "--jobs", "1")
+    code, log = run_build("--only", FIG4, FIG5, "--jobs", "1")
     assert code == 0, log
-    good = json.loads((book / f"{FIG3}.ipynb").read_text())
-    proc = start_build("--only", FIG3, FIG4, "--jobs", "1", "-p", "threshold", "0.35")
+    good = json.loads((book / f"{FIG4}.ipynb").read_text())
+    proc = start_build("--only", FIG4, FIG5, "--jobs", "1", "-p", "threshold", "0.35")
     wait_for(lambda: kernels_of(proc), proc)
     kernels_of(proc)[0].kill()  # the kernel of the first notebook dies (out of memory, killed)
     log = proc.communicate(timeout=300)[0]
     assert proc.returncode == 1, log
-    assert f"{FIG3}: failed" in log and "Kernel died" in log and f"{FIG4}: ran" in log
-    stale = json.loads((book / f"{FIG3}.ipynb").read_text())
+    assert f"{FIG4}: failed" in log and "Kernel died" in log and f"{FIG5}: ran" in log
+    stale = json.loads((book / f"{FIG4}.ipynb").read_text())
     assert build.STALE in stale["cells"][1]["metadata"]["tags"] and "This page is stale" in "".join(
         stale["cells"][1]["source"])
     assert [c for c in stale["cells"] if c["cell_type"] == "code"] == [c for c in good["cells"]
                                                                       if c["cell_type"] == "code"]
-    assert not (book / f"{FIG3}.key").exists() and (book / f"{FIG3}.failed.ipynb").is_file()
+    assert not (book / f"{FIG4}.key").exists() and (book / f"{FIG4}.failed.ipynb").is_file()
     assert "1 page(s) are stale" in (book / "overview.md").read_text()
-    code, log = run_build("--only", FIG3, FIG4, "--jobs", "1", "-p", "threshold", "0.35")
-    assert code == 0 and f"{FIG3}: ran" in log and f"{FIG4}: cached" in log, log
-    assert build.STALE not in json.loads((book / f"{FIG3}.ipynb").read_text())["metadata"]
-    code, log = run_build("--only", FIG4, "-p", "threshold", "1.5")  # a cell raises
-    assert code == 1 and "FAILED notebook mechanism-fig4-field-matrices: cell" in log
+    code, log = run_build("--only", FIG4, FIG5, "--jobs", "1", "-p", "threshold", "0.35")
+    assert code == 0 and f"{FIG4}: ran" in log and f"{FIG5}: cached" in log, log
+    assert build.STALE not in json.loads((book / f"{FIG4}.ipynb").read_text())["metadata"]
+    code, log = run_build("--only", FIG5, "-p", "threshold", "1.5")  # a cell raises
+    assert code == 1 and f"FAILED notebook {FIG5}: cell" in log
     assert "threshold must lie strictly between 0 and 1" in log and "marked stale" in log
-    assert (book / f"{FIG4}.failed.ipynb").is_file() and build.STALE in json.loads(
-        (book / f"{FIG4}.ipynb").read_text())["metadata"]
+    assert (book / f"{FIG5}.failed.ipynb").is_file() and build.STALE in json.loads(
+        (book / f"{FIG5}.ipynb").read_text())["metadata"]
 
 
 def test_build_echoes_a_notebooks_warnings_and_lock_waits(book):

@@ -57,17 +57,24 @@ def helper_imports() -> tuple[dict[str, set[str]], list[str]]:
     import ast
 
     modules = {p.stem: p for p in (ROOT / "src" / "helpers").glob("*.py")}
+
+    def siblings(node) -> set[str]:
+        """The helpers modules an import statement names (relative, or absolute through ``helpers``)."""
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] == "helpers"):
+            module = (node.module or "").removeprefix("helpers").lstrip(".")
+            return {module.split(".")[0]} if module else {a.name for a in node.names}
+        if isinstance(node, ast.Import):
+            return {a.name.split(".")[1] for a in node.names if a.name.startswith("helpers.")}
+        return set()
+
     graph, local = {}, []
     for name, path in modules.items():
         tree = ast.parse(path.read_text())
-        graph[name] = set()
-        for node in tree.body:
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                graph[name] |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
+        graph[name] = set().union(*(siblings(n) for n in ast.walk(tree))) & set(modules)
         for fn in ast.walk(tree):
             if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                local += [f"{name}.{fn.name}" for n in ast.walk(fn) if isinstance(n, ast.ImportFrom) and n.level]
-    return {k: v & set(modules) for k, v in graph.items()}, local
+                local += [f"{name}.{fn.name}" for n in ast.walk(fn) if siblings(n) & set(modules)]
+    return graph, local
 
 
 def test_helpers_import_graph_is_layered():

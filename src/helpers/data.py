@@ -19,11 +19,13 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import socket
 import zipfile
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
+from urllib.error import URLError
 
 import numpy as np
 import torch
@@ -108,7 +110,7 @@ def load_cifar(name: str = "cifar10", root: str | os.PathLike | None = None,
             _torchvision_download(root, name)
             return _from_torchvision_layout(root, name)
         except Exception as err:  # no network, refused, interrupted: say what to do instead
-            offline = isinstance(err, OSError)  # URLError, socket errors: no network
+            offline = isinstance(err, (URLError, ConnectionError, socket.timeout, socket.gaierror))
             reason = ("torchvision could not download it: no network here" if offline else
                       f"torchvision could not download it ({type(err).__name__}: {err})")
     else:
@@ -121,11 +123,12 @@ def load_cifar(name: str = "cifar10", root: str | os.PathLike | None = None,
 
 
 def _shown(path: Path) -> str:
-    """A path as a reader of the page should see it: relative to the repository when inside it."""
-    try:
-        return str(path.resolve().relative_to(repo_root().resolve()))
-    except ValueError:
-        return str(path)
+    """A path as a reader of the page should see it: ``$MECH_DATA`` as the user gave it (the build's absolute
+    paths are not the reader's), else relative to the repository."""
+    given = os.environ.get("MECH_DATA", "").strip()
+    if given and data_dir() == path:
+        return f"{given} (MECH_DATA)"
+    return os.path.relpath(path, repo_root())
 
 
 def _from_npz(path: Path, name: str) -> ImageData:

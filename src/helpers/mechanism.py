@@ -206,7 +206,7 @@ def claims_fig4(views: list[dict] | None, study) -> list[claims.Claim] | None:
         return None
     return [claims.consistency("every shown filter's clusters are blocks of ones of its clipped matrix",
                                clusters_are_blocks(views), "checked element by element",
-                               test="true by construction of the greedy rule")] + claims_noise(layer_statistics(study))
+                               test="true by construction of the cluster rule")] + claims_noise(layer_statistics(study))
 
 
 def claims_noise(stats: pd.DataFrame | None) -> list[claims.Claim] | None:

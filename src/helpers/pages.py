@@ -158,7 +158,7 @@ def _json(v):
 
 # --- the page --------------------------------------------------------------------------------------
 
-def summary(claims_shown: Shown, timing: str = "") -> Shown:
+def summary(claims_shown: Shown, timing: str = "", label: str = "") -> Shown:
     """The page's summary, written from its claims (:func:`claims_table`) so that no sentence can disagree with
     the verdicts above it: the paper claims with their verdicts and evidence, the count of our own checks."""
     records = claims_shown.meta.get("claims", [])
@@ -179,6 +179,10 @@ def summary(claims_shown: Shown, timing: str = "") -> Shown:
             held = sum(c["verdict"] == claims_mod.HOLDS for c in own)
             text += (f"\nBeside them, {len(own)} check(s) of our own (consistency checks and this book's additions, "
                      f"never counted as confirmations): {held} hold.")
+            text += "".join(f"\n- {c['verdict']} ({c['kind']}): {c['claim']}." for c in own
+                            if c["verdict"] != claims_mod.HOLDS)
+    if label:
+        text = f"{label}\n\n{text}"
     if timing:
         text += f"\n\n{timing}"
     verdicts = [dict(claim=c.get("claim"), kind=c.get("kind"), verdict=c.get("verdict")) for c in records]
@@ -238,7 +242,7 @@ class Page:
         if dataset == "imagenet":
             if not imagenet or not os.path.isdir(imagenet):
                 self.skipped = (f"no ImageNet folder: the imagenet knob is {imagenet!r}" +
-                                ("" if not imagenet else f", and {os.path.abspath(imagenet)} is not a directory"))
+                                ("" if not imagenet else ", which is not a directory here"))
         else:
             try:
                 self.full = data_mod.load_cifar(dataset)
@@ -278,7 +282,8 @@ class Page:
 
     @property
     def papers_experiment(self) -> bool:
-        return self.dataset == self.paper_dataset and not self.synthetic and self.profile == "paper"
+        return (self.dataset == self.paper_dataset and not self.synthetic and self.profile == "paper"
+                and self.rule == "greedy" and self.solver == probes.DEFAULT_SOLVER)
 
     def label(self) -> str:
         """One sentence on how this run relates to the paper's experiment."""
@@ -298,6 +303,10 @@ class Page:
         if self.profile != "paper":
             parts.append(f"`{self.profile}` profile: reduced scale (width {self.config.width:g}, "
                          f"{self.config.epochs} epochs), so the numbers differ from the paper's")
+        if self.rule != "greedy":
+            parts.append("clusters by the order-independent rule, not the papers' greedy one")
+        if self.solver != probes.DEFAULT_SOLVER:
+            parts.append(f"FC layers fitted by {self.solver}, not the papers' SGD")
         text = "; ".join(parts)
         return text[0].upper() + text[1:] + "." if parts else "The paper's experiment at the paper's scale."
 
@@ -453,7 +462,7 @@ class Page:
         if self._runs:
             timing += (f"; the {len(self._runs)} network(s) it uses took {_duration(trained)} to train, once: they "
                        "are cached and shared with the other pages")
-        return summary(self._claims, timing + ".")
+        return summary(self._claims, timing + ".", self.label())
 
     def table(self, frame: pd.DataFrame | None, text: str = "") -> Shown | None:
         """A result table of this run (nothing on a skipped page)."""

@@ -335,7 +335,7 @@ def claims_fig3(view: dict | None, study) -> list[claims.Claim] | None:
     la = study.layers[view["tap"]]
     return [claims.consistency("the filter's clusters are blocks of ones of its clipped matrix",
                                clusters_are_blocks([view]), "checked element by element",
-                               test="true by construction of the greedy rule"),
+                               test="true by construction of the cluster rule"),
             fig3_claim(la.C_s if la.sizes else None, la.N_l, study.run.test_acc if study.run else None,
                        f"this filter's sizes {[len(c) for c in view['clusters']]}", view["tap"])]
 
