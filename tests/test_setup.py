@@ -103,3 +103,15 @@ def test_public_api_resolves_documented_and_light():
     out = subprocess.run([sys.executable, "-c", "import sys, helpers, helpers.build; print('torch' in sys.modules)"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"  # the build and `import helpers` do not pull in torch
+
+
+def test_notebooks_import_only_what_they_use():
+    import ast
+
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        tree = ast.parse("\n".join(c.source for c in nb.cells if c.cell_type == "code"))
+        imported = {(a.asname or a.name).split(".")[0] for n in ast.walk(tree) if isinstance(n, (ast.Import,
+                    ast.ImportFrom)) for a in n.names}
+        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        assert imported <= used, f"{path.name} imports {sorted(imported - used)} and never uses them"
