@@ -115,3 +115,18 @@ def test_notebooks_import_only_what_they_use():
                     ast.ImportFrom)) for a in n.names}
         used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         assert imported <= used, f"{path.name} imports {sorted(imported - used)} and never uses them"
+
+
+def test_sibling_notebooks_share_their_code_after_the_parameters():
+    """Tables 1/2 and 4/5/6 differ only in their parameters cell (their table's constants) and their text."""
+    from helpers import knobs, universal
+
+    def body(name):
+        nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+        return [c.source for c in nb.cells if c.cell_type == "code"][1:]
+
+    for group in (("table1", "table2"), ("table4", "table5", "table6")):
+        names = [universal.PAGE_OF[t] for t in group]
+        assert all(body(n) == body(names[0]) for n in names), group
+        for t, n in zip(group, names):
+            assert knobs.defaults(ROOT / "notebooks" / f"{n}.ipynb")["table"] == t

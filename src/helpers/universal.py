@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import afcc, claims, data as data_mod, filters, method, models, paper, probes, snr, taps as taps_mod
+from . import afcc, claims, data as data_mod, filters, method, models, pages as pages_mod, paper, probes, snr
+from . import taps as taps_mod
 from .models import Tap, scaled
 from .train import pick_device
 from .claims import TOL, falls, labels_at_least, rises, saturation_index, series
@@ -27,6 +28,11 @@ def as_table(x) -> pd.DataFrame | None:
     if x is None or isinstance(x, pd.DataFrame):
         return x
     return x.table()
+
+
+PAGE_OF = {"table1": "universal-table1-vgg16-cifar100", "table2": "universal-table2-effnet-cifar100",
+           "table4": "universal-table4-vgg16-cifar-k100", "table5": "universal-table5-effnet-cifar-k100",
+           "table6": "universal-table6-vgg16-cifar-k10"}  # the page of each table whose siblings share their code
 
 
 def paper_rows(name: str, K: int) -> pd.DataFrame:
@@ -378,6 +384,14 @@ def claims_fig4(A, B, est) -> list[claims.Claim] | None:
                                None if est is None else same(A["noise_E"].mean(), est["noise_E"]),
                                f"{A['noise_E'].mean():.3f} vs {est['noise_E']:.3f}" if est else "no clusters",
                                test="equal by construction (relative 1e-6)")]
+
+
+def table_notes(page, study, name: str):
+    """What a layer-table page adds below the comparison: for Table 1, where the paper's text and equations
+    disagree (computed from its Table 1); for Table 2, the labels this run leaves without signal (Table 3's anomaly)."""
+    if name == "table1":
+        return pages_mod.Shown(equation_slips())
+    return page.table(no_signal_labels(study) if study is not None else None)
 
 
 def equation_slips() -> pd.DataFrame:
