@@ -24,3 +24,20 @@ def test_study_table_and_cached_probes(synth10, monkeypatch):
     assert all(torch.equal(again[k].W, s.probes[k].W) for k in again)
     with pytest.raises(ValueError, match="threshold"):
         method.study(run, synth10, threshold=0, max_iter=40, progress=False)
+
+
+def test_analyze_is_the_class_means_then_the_layer_analysis_and_fit_probes_trains_each_tap():
+    """The one stage-3 entry point (pages, ImageNet, stage 8): per-label means of the given inputs, then
+    :func:`filters.analyze_layer`, checked against a naive per-label mean."""
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(60) % 4
+    feats = {"a": torch.randn(60, 8, 2, generator=g) + y[:, None, None], "b": torch.randn(60, 5, 1, generator=g)}
+    trained = method.fit_probes((feats, y), (feats, y), 4, solver="lbfgs", max_iter=30)
+    assert set(trained) == {"a", "b"} and trained["a"].W.shape == (4, 8, 2)
+    means, layers = method.analyze(trained, (feats, y), 4, threshold=0.4, rule="order_independent")
+    naive = torch.stack([feats["a"][y == i].mean(0) for i in range(4)])
+    assert torch.allclose(means["a"], naive)
+    expected = filters.analyze_layer(trained["a"].W, naive, 0.4, "order_independent")
+    assert layers["a"].clusters == expected.clusters and layers["a"].n == expected.n
+    with pytest.raises(ValueError, match="threshold"):
+        method.analyze(trained, (feats, y), 4, threshold=1.2)

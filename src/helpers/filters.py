@@ -424,13 +424,6 @@ def analyze_layer(W: torch.Tensor, class_means: torch.Tensor, threshold: float =
         sum_cluster_rows=sum_rows, sum_other_rows=sum_all - sum_rows)
 
 
-def analyze_on(W: torch.Tensor, features: torch.Tensor, labels: torch.Tensor, threshold: float = THRESHOLD,
-               rule: str = "greedy") -> LayerAnalysis:
-    """:func:`analyze_layer` over the class means of ``features`` (N, N_f, F_s): the same filters read on other
-    inputs, e.g. the training set where the pages read the test set."""
-    return analyze_layer(W, class_means(features, labels, W.shape[0]), threshold, rule)
-
-
 def naive_field_matrix(model_head, features: torch.Tensor, labels: torch.Tensor, f: int, num_labels: int):
     """Reference implementation: silence every FC weight but filter f's and push every input through.
 

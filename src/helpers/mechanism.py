@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import afcc, claims, filters, paper
+from . import afcc, claims, filters, method, paper
 from .claims import TOL, accuracy_floor, falls, rises, series
 from .filters import LayerAnalysis
 
@@ -294,7 +294,8 @@ def fig5_evidence(study, deep: str = "13") -> dict | None:
         return None
     la = study.layers[deep]
     train_f, train_y = study.features("train")
-    tr = filters.analyze_on(study.probes[deep].W, train_f[deep], train_y, la.threshold, la.rule)
+    tr = method.analyze({deep: study.probes[deep]}, (train_f, train_y), la.N_l, threshold=la.threshold,
+                        rule=la.rule)[1][deep]
     return dict(tap=deep, appearances=la.appearances.tolist(), mean_cluster_rows=la.mean_cluster_rows,
                 same_clusters=float(np.mean([a == b for a, b in zip(la.clusters, tr.clusters)])),
                 n=(tr.n, la.n), C_s=(tr.C_s, la.C_s))

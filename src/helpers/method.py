@@ -47,13 +47,31 @@ class Study:
         return out
 
 
+def fit_probes(train: tuple[dict, torch.Tensor], test: tuple[dict, torch.Tensor], N_l: int, *,
+               solver: str = probes.DEFAULT_SOLVER, seed: int = 0, **probe_kw) -> dict[str, Probe]:
+    """Stage 2 on features already in memory (not cached): an FC layer from each tap to the ``N_l`` outputs."""
+    (tr_f, tr_y), (te_f, te_y) = train, test
+    return {name: probes.train_probe(tr_f[name], tr_y, te_f[name], te_y, N_l, solver=solver, seed=seed,
+                                     progress=False, **probe_kw) for name in tr_f}
+
+
+def analyze(trained: dict[str, Probe], inputs: tuple[dict, torch.Tensor], N_l: int, *,
+            threshold: float = filters.THRESHOLD, rule: str = "greedy") -> tuple[dict, dict]:
+    """Stage 3, the one entry point every path calls (pages, ImageNet, stage 8): each tap's per-label mean
+    activations over ``inputs`` (features, labels), the field matrices with its FC layer's weights, clusters and
+    noise (DESIGN steps 4-7). Returns ``(means, layers)`` keyed by tap."""
+    filters.check_threshold(threshold)
+    features, labels = inputs
+    means = {name: filters.class_means(features[name], labels, N_l) for name in trained}
+    layers = {name: filters.analyze_layer(p.W, means[name], threshold, rule) for name, p in trained.items()}
+    return means, layers
+
+
 def study(run, data, *, threshold: float = filters.THRESHOLD, rule: str = "greedy", solver: str = probes.DEFAULT_SOLVER,
           taps: list | None = None, progress: bool = True, **probe_kw) -> Study:
-    """Probe every tap of ``run`` and analyse every filter of it (test-set field matrices)."""
+    """Probe every tap of ``run`` (cached) and :func:`analyze` every filter of it (test-set field matrices)."""
     filters.check_threshold(threshold)
     taps = taps or run.model.taps
     trained = probes.layer_probes(run, data, solver=solver, taps=taps, progress=progress, **probe_kw)
-    test_f, test_y = taps_mod.run_features(run, data, "test", progress=progress)  # all taps: one cache
-    means = {t.name: filters.class_means(test_f[t.name], test_y, data.num_classes) for t in taps}
-    layers = {t.name: filters.analyze_layer(trained[t.name].W, means[t.name], threshold, rule) for t in taps}
-    return Study(run, data, trained, means, layers)
+    test = taps_mod.run_features(run, data, "test", progress=progress)  # all taps: one cache
+    return Study(run, data, trained, *analyze(trained, test, data.num_classes, threshold=threshold, rule=rule))

@@ -433,7 +433,8 @@ def afcc_experiment(study, taps, seed: int = 0, clusters_from: str = "train") ->
     for tap in taps:
         p, la = study.probes[tap], study.layers[tap]
         if clusters_from == "train":
-            la = filters.analyze_on(p.W, train_f[tap], train_y, la.threshold, la.rule)  # the mask's clusters
+            la = method.analyze({tap: p}, (train_f, train_y), la.N_l, threshold=la.threshold,
+                                rule=la.rule)[1][tap]  # the mask's clusters from the training set
         rows.append(dict(afcc_row(tap, p, la, (train_f[tap], train_y), (test_f[tap], test_y), seed),
                          clusters_from=clusters_from, N_l=la.N_l, network=study.run.test_acc))
     return pd.DataFrame(rows)
@@ -471,10 +472,9 @@ def stage8_afcc(page, seed: int = 0, clusters_from: str = "train") -> pd.DataFra
     data = page.data_for(run.config)
     tap = Tap(STAGE8, "features.7", 1)
     (tr_f, tr_y), (te_f, te_y) = (taps_mod.run_features(run, data, split, taps=[tap]) for split in ("train", "test"))
-    probe = probes.train_probe(tr_f[STAGE8], tr_y, te_f[STAGE8], te_y, data.num_classes, solver=page.solver,
-                               seed=seed, progress=False)
-    f, y = (tr_f, tr_y) if clusters_from == "train" else (te_f, te_y)
-    la = filters.analyze_on(probe.W, f[STAGE8], y, page.threshold, page.rule)
+    probe = method.fit_probes((tr_f, tr_y), (te_f, te_y), data.num_classes, solver=page.solver, seed=seed)[STAGE8]
+    inputs = (tr_f, tr_y) if clusters_from == "train" else (te_f, te_y)
+    la = method.analyze({STAGE8: probe}, inputs, data.num_classes, threshold=page.threshold, rule=page.rule)[1][STAGE8]
     row = afcc_row(STAGE8, probe, la, (tr_f[STAGE8], tr_y), (te_f[STAGE8], te_y), seed)
     return pd.DataFrame([dict(row, N_f=la.N_f, n=la.n, N_c=la.N_c, C_s=la.C_s, clusters_from=clusters_from,
                               N_l=la.N_l, network=run.test_acc)])
@@ -645,9 +645,6 @@ def imagenet_study(page, n_train: int | None = None, batch_size: int = 100):
     present = torch.bincount(te_y, minlength=N_l) > 0
     if not present.all():
         raise ValueError(f"{int((~present).sum())} labels have no test image: the folder is too small to split")
-    trained = {t.name: probes.train_probe(tr_f[t.name], tr_y, te_f[t.name], te_y, N_l, solver=page.solver,
-                                          progress=False) for t in taps}
-    means = {t.name: filters.class_means(te_f[t.name], te_y, N_l) for t in taps}
-    layers = {t.name: filters.analyze_layer(trained[t.name].W, means[t.name], page.threshold, page.rule)
-              for t in taps}
-    return method.Study(None, None, trained, means, layers)
+    trained = method.fit_probes((tr_f, tr_y), (te_f, te_y), N_l, solver=page.solver)
+    return method.Study(None, None, trained, *method.analyze(trained, (te_f, te_y), N_l, threshold=page.threshold,
+                                                             rule=page.rule))
