@@ -193,3 +193,25 @@ def test_lbfgs_probe_reaches_the_loss_minimum_and_its_statistics():
     early = probes.train_probe(x, y, x, y, N_l, solver="lbfgs", max_iter=20, progress=False)
     assert early.grad_norm > probes.LBFGS_TOL and early.stop.startswith("max_iter")
     assert (early.W.reshape(N_l, -1).double() - W_star).norm() / W_star.norm() > 1e-2
+
+
+def test_fig6_signal_noise_equals_a_label_by_label_loop():
+    """snr.signal_noise (vectorized) against the per-label loop it replaced (*mechanism* Fig. 6)."""
+    g = torch.Generator().manual_seed(5)
+    W, means = torch.randn(6, 30, 2, generator=g), torch.rand(6, 30, 2, generator=g)
+    la = filters.analyze_layer(W, means)
+    got = snr.signal_noise(W, means, la.clusters)
+    Mn = filters.normalize(filters.field_matrices(W, means))
+    for i in range(6):
+        inside = [f for f in range(30) if any(i in c for c in la.clusters[f])]
+        outside = [f for f in range(30) if f not in inside]
+        sig, rest = Mn[inside, i].sum(0), Mn[outside, i].sum(0)
+        total = sig + rest
+        j = max((k for k in range(6) if k != i), key=lambda k: float(total[k]))
+        row = got.iloc[i]
+        assert row.filters == len(inside) and row.strongest_wrong == j
+        assert row.signal == pytest.approx(float(sig[i]), abs=1e-5)
+        assert row.noise_1 == pytest.approx(float(sig[j]), abs=1e-5) and row.noise_2 == pytest.approx(float(rest[j]),
+                                                                                                         abs=1e-5)
+        wrong = float(total[j])
+        assert row.SNR == (pytest.approx(float(sig[i]) / wrong, rel=1e-4) if wrong > 0 else float("inf"))

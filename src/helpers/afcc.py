@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from .probes import accuracy
+from .probes import accuracy, train_probe
 
 
 def afcc_mask(clusters: list[list[list[int]]], N_l: int, F_s: int) -> torch.Tensor:
@@ -58,3 +58,21 @@ def dilution_curve(W: torch.Tensor, features: torch.Tensor, labels: torch.Tensor
             rows.append(dict(k=k, seed=seed, kept=N_f - k, accuracy=accuracy(silence_filters(W, drop), features,
                                                                                labels)))
     return pd.DataFrame(rows)
+
+
+def afcc_row(tap: str, probe, la, train, test, seed: int = 0) -> dict:
+    """One tap's AFCC (*universal*, "applying filter's cluster connections"): the mask from its clusters, the FC
+    layer retrained with the zeros held, and a random mask keeping as many weights (the control)."""
+    (train_f, train_y), (test_f, test_y) = train, test
+    N_l, N_f, F_s = probe.W.shape
+    mask = afcc_mask(la.clusters, N_l, F_s)
+    rand = random_mask_like(mask, seed)
+    kw = dict(solver=probe.solver, seed=seed, progress=False)
+    pruned = train_probe(train_f, train_y, test_f, test_y, N_l, mask=mask, W0=probe.W, **kw)
+    random = train_probe(train_f, train_y, test_f, test_y, N_l, mask=rand, W0=probe.W, **kw)
+    total, kept = mask.numel(), int(mask.sum())
+    return dict(tap=tap, weights=total, zeroed=total - kept, kept=kept, kept_fraction=kept / total,
+                estimate=expected_nonzero(N_f, F_s, la.C_s, la.N_c) if la.sizes else 0.0,
+                accuracy_before=probe.test_acc,
+                accuracy_pruned_no_retraining=accuracy(probe.W * mask, test_f, test_y),
+                accuracy_after=pruned.test_acc, accuracy_random=random.test_acc)

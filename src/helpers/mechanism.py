@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import torch
 
-from . import afcc, claims, filters, method, paper
+from . import afcc, claims, filters, method, paper, snr
 from .claims import TOL, accuracy_floor, falls, rises, series
 from .filters import LayerAnalysis
 
@@ -376,26 +375,8 @@ def signal_noise(study, tap: str) -> pd.DataFrame | None:
     if study is None:
         return None
     la = study.layers[tap]
-    Mn = filters.normalize(filters.field_matrices(study.probes[tap].W, study.means[tap]))  # (N_f, N_l, N_l)
-    N_l = Mn.shape[1]
-    member = torch.zeros(la.N_f, N_l, dtype=torch.bool)
-    for f, cs in enumerate(la.clusters):
-        for c in cs:
-            member[f, c] = True
-    m = member.float()
-    sig_filters = torch.einsum("fi,fij->ij", m, Mn)  # fields of filters whose clusters contain input label i
-    rest = torch.einsum("fi,fij->ij", 1 - m, Mn)
-    rows = []
-    for i in range(N_l):
-        total = sig_filters[i] + rest[i]
-        others = [j for j in range(N_l) if j != i]
-        j = others[int(total[others].argmax())]
-        wrong = float(total[j])
-        rows.append(dict(label=i, name=study.data.class_names[i], filters=int(member[:, i].sum()),
-                         signal=float(sig_filters[i, i]), noise_1=float(sig_filters[i, j]), noise_2=float(rest[i, j]),
-                         total_right=float(total[i]), strongest_wrong=j, total_wrong=wrong,
-                         SNR=float(sig_filters[i, i]) / wrong if wrong > 0 else float("inf")))
-    out = pd.DataFrame(rows)
+    out = snr.signal_noise(study.probes[tap].W, study.means[tap], la.clusters)
+    out.insert(1, "name", [study.data.class_names[i] for i in out["label"]])
     out.attrs.update(network=study.run.test_acc, model=study.run.config.model, N_f=la.N_f)
     return out
 

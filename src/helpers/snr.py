@@ -24,7 +24,32 @@ import numpy as np
 import pandas as pd
 import torch
 
+from . import filters
 from .filters import LayerAnalysis
+
+
+def signal_noise(W: torch.Tensor, means: torch.Tensor, clusters: list[list[list[int]]]) -> pd.DataFrame:
+    """*mechanism* Fig. 6 measured, per input label i, on the normalized field matrices of every filter: how many
+    filters have i in a cluster, their summed field on output i (``signal``), their largest summed field on another
+    output j (``noise_1``), the other filters' summed field on that output (``noise_2``), and
+    ``SNR`` = signal / (noise_1 + noise_2), the strongest wrong output."""
+    Mn = filters.normalize(filters.field_matrices(W, means))  # (N_f, N_l, N_l)
+    N_f, N_l = Mn.shape[0], Mn.shape[1]
+    member = torch.zeros(N_f, N_l)
+    for f, cs in enumerate(clusters):
+        for c in cs:
+            member[f, c] = 1.0
+    sig_filters = torch.einsum("fi,fij->ij", member, Mn)  # fields of the filters whose clusters contain label i
+    rest = torch.einsum("fi,fij->ij", 1 - member, Mn)
+    total = sig_filters + rest
+    wrong_j = total.masked_fill(torch.eye(N_l, dtype=torch.bool), float("-inf")).argmax(1)  # strongest wrong output
+    idx = torch.arange(N_l)
+    signal, wrong = sig_filters[idx, idx], total[idx, wrong_j]
+    return pd.DataFrame(dict(label=idx.numpy(), filters=member.sum(0).long().numpy(), signal=signal.numpy(),
+                             noise_1=sig_filters[idx, wrong_j].numpy(), noise_2=rest[idx, wrong_j].numpy(),
+                             total_right=total[idx, idx].numpy(), strongest_wrong=wrong_j.numpy(),
+                             total_wrong=wrong.numpy(),
+                             SNR=torch.where(wrong > 0, signal / wrong, torch.full_like(signal, float("inf"))).numpy()))
 
 
 def snr_estimates(N_f: float, N_l: float, n: float, N_c: float, C_s: float) -> dict[str, float]:

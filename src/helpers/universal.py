@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import afcc, claims, data as data_mod, filters, method, models, pages as pages_mod, paper, probes, snr
+from . import afcc, claims, data as data_mod, filters, method, models, pages as pages_mod, paper, snr
 from . import taps as taps_mod
 from .models import Tap, scaled
 from .train import pick_device
@@ -435,26 +435,9 @@ def afcc_experiment(study, taps, seed: int = 0, clusters_from: str = "train") ->
         if clusters_from == "train":
             la = method.analyze({tap: p}, (train_f, train_y), la.N_l, threshold=la.threshold,
                                 rule=la.rule)[1][tap]  # the mask's clusters from the training set
-        rows.append(dict(afcc_row(tap, p, la, (train_f[tap], train_y), (test_f[tap], test_y), seed),
+        rows.append(dict(afcc.afcc_row(tap, p, la, (train_f[tap], train_y), (test_f[tap], test_y), seed),
                          clusters_from=clusters_from, N_l=la.N_l, network=study.run.test_acc))
     return pd.DataFrame(rows)
-
-
-def afcc_row(tap: str, probe, la, train, test, seed: int = 0) -> dict:
-    """One tap's AFCC: mask from the clusters, retrain with the mask, and the random control."""
-    (train_f, train_y), (test_f, test_y) = train, test
-    N_l, N_f, F_s = probe.W.shape
-    mask = afcc.afcc_mask(la.clusters, N_l, F_s)
-    rand = afcc.random_mask_like(mask, seed)
-    kw = dict(solver=probe.solver, seed=seed, progress=False)
-    pruned = probes.train_probe(train_f, train_y, test_f, test_y, N_l, mask=mask, W0=probe.W, **kw)
-    random = probes.train_probe(train_f, train_y, test_f, test_y, N_l, mask=rand, W0=probe.W, **kw)
-    total, kept = mask.numel(), int(mask.sum())
-    return dict(tap=tap, weights=total, zeroed=total - kept, kept=kept, kept_fraction=kept / total,
-                estimate=afcc.expected_nonzero(N_f, F_s, la.C_s, la.N_c) if la.sizes else 0.0,
-                accuracy_before=probe.test_acc,
-                accuracy_pruned_no_retraining=probes.accuracy(probe.W * mask, test_f, test_y),
-                accuracy_after=pruned.test_acc, accuracy_random=random.test_acc)
 
 
 STAGE8 = "stage 8"
@@ -475,7 +458,7 @@ def stage8_afcc(page, seed: int = 0, clusters_from: str = "train") -> pd.DataFra
     probe = method.fit_probes((tr_f, tr_y), (te_f, te_y), data.num_classes, solver=page.solver, seed=seed)[STAGE8]
     inputs = (tr_f, tr_y) if clusters_from == "train" else (te_f, te_y)
     la = method.analyze({STAGE8: probe}, inputs, data.num_classes, threshold=page.threshold, rule=page.rule)[1][STAGE8]
-    row = afcc_row(STAGE8, probe, la, (tr_f[STAGE8], tr_y), (te_f[STAGE8], te_y), seed)
+    row = afcc.afcc_row(STAGE8, probe, la, (tr_f[STAGE8], tr_y), (te_f[STAGE8], te_y), seed)
     return pd.DataFrame([dict(row, N_f=la.N_f, n=la.n, N_c=la.N_c, C_s=la.C_s, clusters_from=clusters_from,
                               N_l=la.N_l, network=run.test_acc)])
 
