@@ -79,3 +79,9 @@ def test_bad_blocks(blocks, match):
         models.build("efficientnet_b0", 10, width=0.25, blocks=blocks)
     with pytest.raises(ValueError, match="vgg16 has none"):
         models.build("vgg16", 10, blocks=((3, 1),))
+
+
+@pytest.mark.parametrize("name", models.MODELS)
+def test_tap_names_without_building_are_the_built_models_taps(name):
+    size = 32 if name != "efficientnet_b0" else 64
+    assert models.tap_names(name) == [t.name for t in models.build(name, 10, 0.125, input_size=size).taps]

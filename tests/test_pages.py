@@ -63,3 +63,12 @@ def test_a_missing_cifar100_runs_on_cifar10_as_a_stand_in_unless_asked_strictly(
     assert meta[pages.META]["header"]["stand_in"] == "cifar10" and "stand_in False" in bundle["text/plain"]
     strict = pages.Page("t", "smoke", dataset="cifar100", paper_dataset="cifar100", stand_in=False)
     assert strict.skipped and strict.dataset == "cifar100" and strict.study() is None
+
+
+def test_device_knob_is_passed_not_set_for_the_whole_process(data_dir, monkeypatch):
+    import os
+
+    monkeypatch.setenv("MECH_DATA", str(data_dir))
+    monkeypatch.delenv("MECH_DEVICE")
+    page = pages.Page("x", "smoke", device="cpu")
+    assert page.device == "cpu" and "MECH_DEVICE" not in os.environ

@@ -26,10 +26,11 @@ class Study:
     probes: dict[str, Probe]
     means: dict[str, torch.Tensor]
     layers: dict[str, LayerAnalysis]
+    device: str | None = None  # where features are extracted (None: CUDA when present, else the CPU)
 
     def features(self, split: str = "test") -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """The cached tap features of the run on ``split`` (memory-mapped float16)."""
-        return taps_mod.run_features(self.run, self.data, split, progress=False)
+        return taps_mod.run_features(self.run, self.data, split, progress=False, device=self.device)
 
     def table(self) -> pd.DataFrame:
         rows = []
@@ -68,10 +69,11 @@ def analyze(trained: dict[str, Probe], inputs: tuple[dict, torch.Tensor], N_l: i
 
 
 def study(run, data, *, threshold: float = filters.THRESHOLD, rule: str = "greedy", solver: str = probes.DEFAULT_SOLVER,
-          taps: list | None = None, progress: bool = True, **probe_kw) -> Study:
+          taps: list | None = None, progress: bool = True, device: str | None = None, **probe_kw) -> Study:
     """Probe every tap of ``run`` (cached) and :func:`analyze` every filter of it (test-set field matrices)."""
     filters.check_threshold(threshold)
     taps = taps or run.model.taps
-    trained = probes.layer_probes(run, data, solver=solver, taps=taps, progress=progress, **probe_kw)
-    test = taps_mod.run_features(run, data, "test", progress=progress)  # all taps: one cache
-    return Study(run, data, trained, *analyze(trained, test, data.num_classes, threshold=threshold, rule=rule))
+    trained = probes.layer_probes(run, data, solver=solver, taps=taps, progress=progress, device=device, **probe_kw)
+    test = taps_mod.run_features(run, data, "test", progress=progress, device=device)  # all taps: one cache
+    return Study(run, data, trained, *analyze(trained, test, data.num_classes, threshold=threshold, rule=rule),
+                 device=device)

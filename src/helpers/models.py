@@ -32,6 +32,17 @@ _AVGG16_POOLS = {7: ("avg", 4), 13: ("max", 2)}
 EFFNET_STAGE_GRIDS = {1: 16, 3: 8, 4: 4, 5: 2, 7: 1, 9: 1}
 
 
+def tap_names(name: str) -> list[str]:
+    """The names of a model's taps in the papers' table order (deep first), without building the model."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}")
+    if name == "efficientnet_b0":
+        return [f"stage {s}" for s in sorted(EFFNET_STAGE_GRIDS, reverse=True)]
+    if name == "avgg16":
+        return ["13"]
+    return [str(i) for i in sorted(_VGG16_POOLS if name == "vgg16" else _VGG6_POOLS, reverse=True)]
+
+
 @dataclass(frozen=True)
 class Tap:
     """A place to read a model: the paper's label, the graph node, and an optional pooling grid."""

@@ -59,7 +59,7 @@ def check_choice(name: str, value, choices) -> None:
 
 def check_taps(model: str, taps) -> list[str]:
     """The tap names a page analyses: ``None`` for all of the model's taps, else a checked list."""
-    known = [t.name for t in models.build(model, 2, 0.0625, input_size=32).taps]
+    known = models.tap_names(model)
     if taps is None:
         return known
     taps = [str(t) for t in ([taps] if isinstance(taps, (int, str)) else taps)]
@@ -221,9 +221,7 @@ class Page:
         self.paper_dataset = paper_dataset or dataset
         self.taps = check_taps(model, taps)
         self.threshold, self.seeds, self.solver, self.rule = threshold, check_seeds(seeds), solver, rule
-        self.device = device
-        if device:
-            os.environ["MECH_DEVICE"] = device
+        self.device = device  # passed to every step that runs a network (no process-wide setting)
         self.knobs = {k: v for k, v in knobs.items() if v is not None}
         try:
             self.config = profiles.train_config(profile, model, dataset=dataset, **self.knobs)  # checks the knobs
@@ -353,7 +351,7 @@ class Page:
             run = self.run(seed, K, model, **knobs)
             chosen = [t for t in run.model.taps if t.name in tap_names]
             self._studies[key] = method.study(run, self.data_for(run.config), threshold=threshold, rule=self.rule,
-                                              solver=self.solver, taps=chosen)
+                                              solver=self.solver, taps=chosen, device=self.device)
         return self._studies[key]
 
     # -- display

@@ -204,7 +204,7 @@ def _lbfgs(W, X, y, alpha, max_iter, tol, m) -> tuple[int, int]:
 
 def layer_probes(run, data, *, solver: str = DEFAULT_SOLVER, hyper: Hyper | None = None, epochs: int = SGD_EPOCHS,
                  max_iter: int = LBFGS_MAX_ITER, tol: float = LBFGS_TOL, taps: list | None = None, seed: int = 0,
-                 progress: bool = True) -> dict[str, Probe]:
+                 progress: bool = True, device: str | None = None) -> dict[str, Probe]:
     """The FC layer of each of ``taps`` (default: all) of a cached run, trained on its training-set features.
 
     Each tap's probe is cached on its own, keyed like the runs: the run, the data, the tap, the
@@ -228,8 +228,8 @@ def layer_probes(run, data, *, solver: str = DEFAULT_SOLVER, hyper: Hyper | None
                 out[t.name] = Probe(**load_torch(path_of(t), "probe"))
     todo = [t for t in taps if t.name not in out]
     if todo:
-        train_f, train_y = taps_mod.run_features(run, data, "train", progress=progress)
-        test_f, test_y = taps_mod.run_features(run, data, "test", progress=progress)
+        train_f, train_y = taps_mod.run_features(run, data, "train", progress=progress, device=device)
+        test_f, test_y = taps_mod.run_features(run, data, "test", progress=progress, device=device)
         for t in tqdm(todo, desc="probes", disable=not progress, leave=False):
             p = train_probe(train_f[t.name], train_y, test_f[t.name], test_y, data.num_classes, solver=solver,
                             hyper=hyper, epochs=epochs, max_iter=max_iter, tol=tol, seed=seed, progress=progress)

@@ -454,7 +454,8 @@ def stage8_afcc(page, seed: int = 0, clusters_from: str = "train") -> pd.DataFra
     run = page.run(seed=seed)
     data = page.data_for(run.config)
     tap = Tap(STAGE8, "features.7", 1)
-    (tr_f, tr_y), (te_f, te_y) = (taps_mod.run_features(run, data, split, taps=[tap]) for split in ("train", "test"))
+    (tr_f, tr_y), (te_f, te_y) = (taps_mod.run_features(run, data, split, taps=[tap], device=page.device)
+                                  for split in ("train", "test"))
     probe = method.fit_probes((tr_f, tr_y), (te_f, te_y), data.num_classes, solver=page.solver, seed=seed)[STAGE8]
     inputs = (tr_f, tr_y) if clusters_from == "train" else (te_f, te_y)
     la = method.analyze({STAGE8: probe}, inputs, data.num_classes, threshold=page.threshold, rule=page.rule)[1][STAGE8]
