@@ -72,3 +72,23 @@ def test_device_knob_is_passed_not_set_for_the_whole_process(data_dir, monkeypat
     monkeypatch.delenv("MECH_DEVICE")
     page = pages.Page("x", "smoke", device="cpu")
     assert page.device == "cpu" and "MECH_DEVICE" not in os.environ
+
+
+def test_skippable_returns_what_a_skipped_page_shows_without_running_the_step():
+    calls = []
+
+    @pages.skippable
+    def step(study, x=1):
+        calls.append(study)
+        return study
+
+    @pages.skippable("a", "b", skipped=(None, None))
+    def pair(a, b, c=None):
+        return a, b
+
+    class Skipped:
+        skipped = "data missing"
+
+    assert step(None) is None and step(Skipped()) is None and step(study=None) is None and not calls
+    assert step(3) == 3 and calls == [3]
+    assert pair(1, None) == (None, None) and pair(1, 2) == (1, 2) and pair(1, 2, None) == (1, 2)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from . import afcc, claims, filters, method, paper, snr
+from .pages import skippable
 from .claims import TOL, accuracy_floor, falls, rises, series
 from .filters import LayerAnalysis
 
@@ -40,10 +41,9 @@ def shallow_to_deep(stats: pd.DataFrame) -> pd.DataFrame:
 
 # --- Fig. 2: accuracy of the FC layer from each layer -------------------------------------------
 
+@skippable
 def layer_accuracy(page) -> pd.DataFrame | None:
     """Test accuracy of the probe at every tap, for ``page.seeds`` trained networks (*mechanism* Fig. 2)."""
-    if page.skipped:
-        return None
     rows = []
     for seed in range(page.seeds):
         s = page.study(seed=seed)
@@ -53,9 +53,8 @@ def layer_accuracy(page) -> pd.DataFrame | None:
     return pd.DataFrame(rows).sort_values(["seed", "layer"], ignore_index=True)
 
 
+@skippable
 def accuracy_summary(acc: pd.DataFrame | None) -> pd.DataFrame | None:
-    if acc is None:
-        return None
     g = acc.groupby("layer")["accuracy"]
     return pd.DataFrame(dict(mean=g.mean(), std=g.std(ddof=0), seeds=g.size())).reset_index()
 
@@ -70,12 +69,11 @@ def compare_fig2(acc: pd.DataFrame | None) -> list[tuple]:
     return rows
 
 
+@skippable
 def claims_fig2(acc: pd.DataFrame | None, model: str = "vgg16") -> list[claims.Claim] | None:
     """*mechanism* Fig. 2: the mean FC-layer accuracy rises layer by layer, saturates from layer 10, and the
     deepest layer's FC layer reaches the whole network's accuracy."""
     summ = accuracy_summary(acc)
-    if summ is None:
-        return None
     m, layers = summ["mean"].to_numpy(), summ["layer"].to_numpy()
     network = float(acc["network"].mean())
     sat = summ[summ["layer"] >= 10]["mean"]
@@ -93,9 +91,10 @@ def claims_fig2(acc: pd.DataFrame | None, model: str = "vgg16") -> list[claims.C
                                test="deepest layer's accuracy >= the network's - 0.01", requires=req)]
 
 
+@skippable
 def network_accuracy(study) -> float | None:
     """The whole trained network's test accuracy (its own output layer)."""
-    return None if study is None else study.run.test_acc
+    return study.run.test_acc
 
 
 def compare_accuracy(study, model: str = "vgg16") -> list[tuple]:
@@ -108,6 +107,7 @@ def compare_accuracy(study, model: str = "vgg16") -> list[tuple]:
 
 # --- Fig. 3: single-filter SR decision matrices -------------------------------------------------
 
+@skippable
 def pick_decision_filters(study, deep: str, shallow: str) -> dict | None:
     """Decision matrices of all filters of two taps, and the two filters *mechanism* Fig. 3 shows.
 
@@ -116,8 +116,6 @@ def pick_decision_filters(study, deep: str, shallow: str) -> dict | None:
     that predict at least two labels, the one spreading its predictions over the most labels
     (most columns holding >= 10% of its predictions).
     """
-    if study is None:
-        return None
     test_f, test_y = study.features("test")
     N_l = study.data.num_classes
     out = {}
@@ -140,10 +138,9 @@ def pick_decision_filters(study, deep: str, shallow: str) -> dict | None:
     return out
 
 
+@skippable
 def picked_table(picked: dict | None) -> pd.DataFrame | None:
     """The filters Fig. 3 shows and the rule that picked each."""
-    if picked is None:
-        return None
     return pd.DataFrame([dict(layer=t, filter=p["filter"], rule=p["rule"], top_label=p["top_label"],
                               top_share=p["top_share"], labels_used=p["labels_used"], mean_diagonal=p["diag"])
                          for t, p in picked.items()])
@@ -152,10 +149,9 @@ def picked_table(picked: dict | None) -> pd.DataFrame | None:
 ONE_LABEL_SHARE = 0.9  # "each one of the filters selects a single output label": at least 90% of the live filters
 
 
+@skippable
 def claims_fig3(picked: dict | None, deep: str, shallow: str, model: str = "vgg16") -> list[claims.Claim] | None:
     """*mechanism* Fig. 3B: every layer-13 filter alone selects one output label whatever the input."""
-    if picked is None:
-        return None
     d, s = picked[deep], picked[shallow]
     return [claims.paper_claim("deep_filter_one_label", f"each layer-{deep} filter selects a single output label, "
                                "independent of the input label", d["one_label_fraction"] >= ONE_LABEL_SHARE,
@@ -180,10 +176,9 @@ def representative_filter(la: LayerAnalysis) -> int:
     return int(np.argmin(score))
 
 
+@skippable
 def filter_view(study, tap: str, f: int | None = None) -> dict | None:
     """One filter's field matrix: normalized, clipped, clusters and noise, and the display permutation."""
-    if study is None:
-        return None
     la = study.layers[tap]
     f = representative_filter(la) if f is None else int(f)
     W, means = study.probes[tap].W, study.means[tap]
@@ -200,18 +195,16 @@ def clusters_are_blocks(views: list[dict]) -> bool:
     return all(v["B"][np.ix_(c, c)].all() for v in views for c in v["clusters"])
 
 
+@skippable('views', 'study')
 def claims_fig4(views: list[dict] | None, study) -> list[claims.Claim] | None:
-    if views is None or study is None:
-        return None
     return [claims.consistency("every shown filter's clusters are blocks of ones of its clipped matrix",
                                clusters_are_blocks(views), "checked element by element",
                                test="true by construction of the cluster rule")] + claims_noise(layer_statistics(study))
 
 
+@skippable
 def claims_noise(stats: pd.DataFrame | None) -> list[claims.Claim] | None:
     """*mechanism*: "the average noise per filter decreases with layers toward the output" (Fig. 5A), layer by layer."""
-    if stats is None:
-        return None
     s = shallow_to_deep(stats)
     return [claims.paper_claim("noise_falls_layer_by_layer__mechanism", "the noise per filter n falls layer by layer "
                                "toward the output", falls(s["n"]) if len(s) >= 2 else None,
@@ -222,10 +215,9 @@ def claims_noise(stats: pd.DataFrame | None) -> list[claims.Claim] | None:
 
 # --- Fig. 5: cluster statistics per layer -------------------------------------------------------
 
+@skippable
 def layer_statistics(study) -> pd.DataFrame | None:
     """Per layer: n, N_c, C_s, dead filters and the expected label appearances (Eq. 1)."""
-    if study is None:
-        return None
     rows = []
     for tap, la in study.layers.items():
         rows.append(dict(layer=tap, N_f=la.N_f, accuracy=study.probes[tap].test_acc, n=la.n, N_c=la.N_c,
@@ -243,11 +235,10 @@ def layer_statistics(study) -> pd.DataFrame | None:
     return out
 
 
+@skippable
 def rule_comparison(study) -> pd.DataFrame | None:
     """n, N_c and C_s per layer under each cluster rule (:data:`helpers.filters.RULES`) on the same field matrices:
     the papers' greedy rule depends on the order of the labels, the order-independent one does not."""
-    if study is None:
-        return None
     rows = []
     for tap, la in study.layers.items():
         for rule in filters.RULES:
@@ -257,10 +248,9 @@ def rule_comparison(study) -> pd.DataFrame | None:
     return pd.DataFrame(rows)
 
 
+@skippable
 def size_fractions(study) -> pd.DataFrame | None:
     """Fraction of each layer's clusters of each size (*mechanism* Fig. 5A, right)."""
-    if study is None:
-        return None
     return pd.DataFrame([dict(layer=t, size=k, fraction=v) for t, la in study.layers.items()
                          for k, v in la.size_fraction.items()])
 
@@ -300,10 +290,9 @@ def fig5_evidence(study, deep: str = "13") -> dict | None:
                 n=(tr.n, la.n), C_s=(tr.C_s, la.C_s))
 
 
+@skippable
 def claims_fig5(stats: pd.DataFrame | None, study) -> list[claims.Claim] | None:
     """*mechanism* Fig. 5 and its text, from the per-layer table and :func:`fig5_evidence`."""
-    if stats is None:
-        return None
     return fig5_claims(stats, fig5_evidence(study))
 
 
@@ -363,6 +352,7 @@ def _close(a: float, b: float, rel: float = 0.1) -> bool:
 
 # --- Fig. 6: signal and noise per input label, measured -----------------------------------------
 
+@skippable
 def signal_noise(study, tap: str) -> pd.DataFrame | None:
     """*mechanism* Fig. 6 measured: per input label i, on normalized (unit) fields of every filter,
 
@@ -372,8 +362,6 @@ def signal_noise(study, tap: str) -> pd.DataFrame | None:
     - ``noise_2``: the other filters' summed field on that output,
     - ``SNR`` = signal / (noise_1 + noise_2) on the strongest wrong output (paper: > 5).
     """
-    if study is None:
-        return None
     la = study.layers[tap]
     out = snr.signal_noise(study.probes[tap].W, study.means[tap], la.clusters)
     out.insert(1, "name", [study.data.class_names[i] for i in out["label"]])
@@ -389,10 +377,9 @@ def compare_fig6(sn: pd.DataFrame | None) -> list[tuple]:
             ("SNR (signal / strongest wrong output)", "> 5", None if f is None else f["SNR"].median())]
 
 
+@skippable
 def claims_fig6(sn: pd.DataFrame | None) -> list[claims.Claim] | None:
     """*mechanism* Fig. 6C: SNR > 5 (the paper's estimate for a typical label), and two checks it implies."""
-    if sn is None:
-        return None
     req = [_frame_floor(sn)]
     right = int((sn["total_right"] > sn["total_wrong"]).sum())
     return [claims.paper_claim("fig6_mechanism", "SNR > 5 for a typical input label (layer 13)",
@@ -414,11 +401,10 @@ def compare_model(stats: pd.DataFrame | None, model: str, network_acc: float | N
     return rows + compare_fig5(stats, model)
 
 
+@skippable
 def claims_vgg6(stats: pd.DataFrame | None, vgg16: pd.DataFrame | None = None) -> list[claims.Claim] | None:
     """*mechanism* Fig. 7: VGG-6's layers, and its last layer (5) against VGG-16's layer 13 (``vgg16``: that
     network's per-layer table; its comparisons need the two trained alike)."""
-    if stats is None:
-        return None
     s = shallow_to_deep(stats)
     req = [_frame_floor(stats, "vgg6")]
     out = [claims.paper_claim("vgg6_trends", "VGG-6's accuracy rises with the layer", rises(s["accuracy"]),
@@ -458,10 +444,9 @@ def size_fractions_by_model(studies: dict) -> dict[str, pd.DataFrame] | None:
     return {m: size_fractions(s) for m, s in studies.items()}
 
 
+@skippable('avgg', 'vgg')
 def claims_avgg16(avgg, vgg) -> list[claims.Claim] | None:
     """*mechanism* Fig. 8's comparison at layer 13, from the two studies."""
-    if avgg is None or vgg is None:
-        return None
     return avgg16_claims(layer_statistics(avgg), layer_statistics(vgg))
 
 
@@ -489,10 +474,9 @@ def avgg16_claims(avgg: pd.DataFrame, vgg: pd.DataFrame) -> list[claims.Claim]:
 DILUTION_FRACTIONS = (0.0, 0.1, 0.2, 150 / 512, 0.4, 0.5, 0.6, 0.7, 1 - 120 / 512, 1 - 100 / 512)
 
 
+@skippable
 def dilution(study, tap: str = "13", seeds=(0, 1, 2)) -> pd.DataFrame | None:
     """Test accuracy with k random filters of ``tap`` silenced, k as fractions of N_f (*mechanism* Discussion)."""
-    if study is None:
-        return None
     test_f, test_y = study.features("test")
     W = study.probes[tap].W
     N_f = W.shape[1]
@@ -504,17 +488,15 @@ def dilution(study, tap: str = "13", seeds=(0, 1, 2)) -> pd.DataFrame | None:
     return out
 
 
+@skippable
 def dilution_models(page, models=("vgg16", "avgg16"), tap: str = "13") -> pd.DataFrame | None:
     """:func:`dilution` of layer ``tap`` for each model (each trained and probed through the run cache)."""
-    if page.skipped:
-        return None
     return pd.concat([dilution(page.study(model=m, taps=[tap]), tap) for m in models], ignore_index=True)
 
 
+@skippable
 def dilution_summary(d: pd.DataFrame | None) -> pd.DataFrame | None:
     """Mean, min and max accuracy over the random draws, per model and k."""
-    if d is None:
-        return None
     return d.groupby(["model", "k", "fraction"])["accuracy"].agg(["mean", "min", "max"]).reset_index()
 
 
@@ -535,10 +517,9 @@ def compare_dilution(d: pd.DataFrame | None) -> list[tuple]:
 SLIGHT = 0.03  # "only slightly affected": at most 3 percentage points
 
 
+@skippable
 def claims_dilution(d: pd.DataFrame | None) -> list[claims.Claim] | None:
     """*mechanism* Discussion: random layer-13 filters silenced, as fractions of N_f (the paper's counts of 512)."""
-    if d is None:
-        return None
     out = []
     v = d[d["model"] == "vgg16"]
     if len(v):
@@ -567,10 +548,9 @@ def claims_dilution(d: pd.DataFrame | None) -> list[claims.Claim] | None:
 
 # --- Threshold robustness -----------------------------------------------------------------------
 
+@skippable
 def threshold_sweep(page, thresholds=(0.3, 0.4, 0.5, 0.6)) -> pd.DataFrame | None:
     """n, N_c, C_s per layer for each threshold (*mechanism* Supplementary, "Robustness")."""
-    if page.skipped:
-        return None
     rows = []
     for th in thresholds:
         s = page.study(threshold=th)
@@ -581,16 +561,16 @@ def threshold_sweep(page, thresholds=(0.3, 0.4, 0.5, 0.6)) -> pd.DataFrame | Non
     return out
 
 
+@skippable
 def at_threshold(sw: pd.DataFrame | None, threshold: float) -> pd.DataFrame | None:
     """The rows of a threshold sweep at one threshold."""
-    return None if sw is None else sw[sw["threshold"] == threshold]
+    return sw[sw["threshold"] == threshold]
 
 
+@skippable
 def claims_threshold(sw: pd.DataFrame | None) -> list[claims.Claim] | None:
     """*mechanism* Supplementary, "Robustness": over thresholds 0.3-0.6 the noise falls layer by layer, layer 13 has
     the lowest noise and one cluster per filter."""
-    if sw is None:
-        return None
     req = [_frame_floor(sw)]
     out, by = [], {th: shallow_to_deep(g) for th, g in sw.groupby("threshold")}
     ev = "; ".join(f"{th:g}: " + series([f"L{t}" for t in g["layer"]], g["n"], "{:.2f}") for th, g in by.items())

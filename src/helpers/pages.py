@@ -17,6 +17,8 @@ the reason, the page explains what is missing and how to get it, and every step 
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import os
 import time
@@ -44,6 +46,28 @@ HOW_TO_GET = {
                 "50,000 validation images, sorted into one sub-folder per class, as the `imagenet` knob. "
                 "The project's machines do not have it.",
 }
+
+
+def skippable(*names, skipped=None):
+    """The one place that decides what a skipped page computes: the decorated step returns ``skipped`` (``None``)
+    when any of the named arguments (default: the first) is ``None`` or a :class:`Page` whose data is missing, so
+    ``None`` flows from a skipped page through every step to its tables, figures and claims, and only the paper's
+    values show. Use as ``@skippable``, ``@skippable("views", "study")`` or ``@skippable(skipped=(None, None))``."""
+    def decorate(fn, names=names):
+        params = list(inspect.signature(fn).parameters)
+        names = names or (params[0],)
+
+        @functools.wraps(fn)
+        def step(*args, **kwargs):
+            bound = dict(zip(params, args), **kwargs)
+            if any(bound.get(n) is None or getattr(bound.get(n), "skipped", None) for n in names):
+                return skipped
+            return fn(*args, **kwargs)
+        return step
+
+    if len(names) == 1 and callable(names[0]):  # bare @skippable
+        return decorate(names[0], ())
+    return decorate
 
 
 PAGE_KNOBS = ("model", "dataset", "paper_dataset", "taps", "threshold", "seeds", "solver", "rule", "device",

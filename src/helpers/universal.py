@@ -18,6 +18,7 @@ from .models import Tap, scaled
 from .train import pick_device
 from .claims import TOL, falls, labels_at_least, rises, saturation_index, series
 from .mechanism import clusters_are_blocks
+from .pages import skippable
 
 PAPER_K = {"table4": (10, 20, 40, 60, 100), "table5": (10, 20, 40, 60, 100), "table6": (3, 6, 8, 10)}
 LAYER_OF_K_FIT = {"vgg16": "10", "efficientnet_b0": "stage 9"}
@@ -54,11 +55,10 @@ def reference_rows(page, name: str, K: int) -> pd.DataFrame:
     return paper_rows(name, K)
 
 
+@skippable
 def layer_table(study, name: str, K: int, page=None) -> pd.DataFrame | None:
     """This run's Table-1 columns beside the paper's, tap by tap ("paper" suffix on the paper's; with ``page``,
     the paper's table for the experiment that ran, :func:`reference_rows`)."""
-    if study is None:
-        return None
     mine = as_table(study)[["tap", "N_f", "F_s", "FC_s", "accuracy", "n", "N_c", "C_s"]]
     ref = (paper_rows(name, K) if page is None else reference_rows(page, name, K))[
         ["tap", "N_f", "F_s", "FC_s", "accuracy", "n", "N_c", "C_s"]]
@@ -141,13 +141,11 @@ def _floor(table: pd.DataFrame, model: str) -> claims.Precondition:
     return _floor_for(table.attrs.get("N_l"), network, model, what)
 
 
+@skippable
 def claims_layers(t, model: str = "vgg16") -> list[claims.Claim] | None:
     """*universal* Tables 1-6: accuracy, then noise and SNR_E (Eq. 4) layer by layer up to where the accuracy
     saturates; EfficientNet-B0 "almost always" (one exception allowed)."""
-    t = as_table(t)
-    if t is None:
-        return None
-    return layers_claims(t, model)
+    return layers_claims(as_table(t), model)
 
 
 def layers_claims(t: pd.DataFrame, model: str = "vgg16") -> list[claims.Claim]:
@@ -205,10 +203,9 @@ def default_Ks(name: str, num_labels: int) -> list[int]:
     return list(PAPER_K["table6"])
 
 
+@skippable
 def k_sweep(page, Ks) -> pd.DataFrame | None:
     """The Table-1 columns of the page's model for every K-label subset (one trained network per K)."""
-    if page.skipped:
-        return None
     frames = []
     for K in Ks:
         s = page.study(K=K)
@@ -228,9 +225,8 @@ def linear_fit(K, error) -> dict:
     return dict(slope=float(slope), intercept=float(intercept), r2=float(r2), error_at_K1=float(intercept + slope))
 
 
+@skippable(skipped=(None, None))
 def error_vs_K(sweep: pd.DataFrame | None, tap: str, name: str) -> tuple[pd.DataFrame, dict] | tuple[None, None]:
-    if sweep is None:
-        return None, None
     name = sweep_reference(name, sweep)
     e = sweep[sweep["tap"] == tap][["K", "accuracy"]].assign(error=lambda d: 1 - d["accuracy"])
     paper_err = []
@@ -263,12 +259,11 @@ R2 = 0.9  # "approximately linear"
 K1_ERROR = 0.05  # "approaches zero" at K = 1
 
 
+@skippable
 def claims_K(sweep: pd.DataFrame | None, fit: dict | None, tap: str, model: str = "vgg16") -> list[claims.Claim] | None:
     """*universal* Tables 4-6, Figs. 5-7: C_s and N_c vary little with K (the CIFAR-100 sweeps, K = 10-100), the
     error grows about linearly with K and extrapolates to about 0 at K = 1 (Tables 5, 6), and the layer claims at
     the largest K."""
-    if sweep is None:
-        return None
     at = sweep[sweep["tap"] == tap].sort_values("K")
     top = sweep["K"].max()
     N_full = int(sweep.attrs.get("N_l", top))
@@ -305,10 +300,9 @@ def claims_K(sweep: pd.DataFrame | None, fit: dict | None, tap: str, model: str 
 
 # --- Fig. 4: per-label signal and noise -----------------------------------------------------------
 
+@skippable(skipped=(None, None, None))
 def label_snr(study, tap: str) -> tuple[pd.DataFrame, pd.DataFrame, dict] | tuple[None, None, None]:
     """Per-label signal, noise_I, noise_I + noise_E: Boolean (A) and field-weighted (B), and Eqs. (1)-(3)."""
-    if study is None:
-        return None, None, None
     la = study.layers[tap]
     est = snr.snr_estimates(la.N_f, la.N_l, la.n, la.N_c, la.C_s) if la.sizes else None
     A, B = snr.per_label(la), snr.per_label(la, weighted=True)
@@ -333,11 +327,10 @@ def compare_fig4(A, B, est) -> list[tuple]:
     return rows
 
 
+@skippable
 def claims_fig3(view: dict | None, study) -> list[claims.Claim] | None:
     """The shown filter's clusters are blocks of ones (a check); the layer's clusters are small against the labels
     (*universal*: "the average cluster size is small at 2 out of 100 labels")."""
-    if view is None:
-        return None
     la = study.layers[view["tap"]]
     return [claims.consistency("the filter's clusters are blocks of ones of its clipped matrix",
                                clusters_are_blocks([view]), "checked element by element",
@@ -359,11 +352,10 @@ def fig3_claim(C_s: float | None, N_l: int, network: float | None, note: str = "
 MUCH_GREATER = 5.0  # "much greater than unity"
 
 
+@skippable
 def claims_fig4(A, B, est) -> list[claims.Claim] | None:
     """*universal* Fig. 4: per label, SNR_I and SNR_E of the field-weighted counts (B) much greater than 1; the
     Boolean means equal Eqs. (1) and (3) (checks of our arithmetic)."""
-    if A is None:
-        return None
     model = A.attrs.get("model", "vgg16")
     snr_i = (B["signal"] / B["noise_I"]).replace(np.nan, np.inf)
     snr_e = (B["signal"] / B["noise_E"]).replace(np.nan, np.inf)
@@ -468,12 +460,11 @@ def stage8_afcc(page, seed: int = 0, clusters_from: str = "train") -> pd.DataFra
 SHORTENED_BLOCKS = {"stages 3 and 4 cut to one layer": ((3, 1), (4, 1)), "stage 5 cut from 3 to 2 layers": ((5, 2),)}
 
 
+@skippable
 def shortened(page, seed: int = 0) -> pd.DataFrame | None:
     """*universal* Results: EfficientNet-B0 with stages 3 and 4 cut to one layer, and with stage 5 cut
     from 3 to 2 layers, each trained as the full model is (the page's profile); test accuracy, MBConv
     layers and parameters beside the full model's."""
-    if page.skipped:
-        return None
     rows = []
     for name, blocks in {"full model": (), **SHORTENED_BLOCKS}.items():
         run = page.run(seed=seed, blocks=blocks)  # blocks=() is the full model's own run (same cache key)
@@ -494,10 +485,9 @@ def compare_shortened(short: pd.DataFrame | None, cut: pd.DataFrame | None = Non
                 None if short is None else float(short["accuracy_after"][0]))])
 
 
+@skippable
 def claims_shortened(cut: pd.DataFrame | None) -> list[claims.Claim] | None:
     """*universal*: cutting stages 3-5 short costs practically no accuracy (0.864 and 0.862 against 0.867)."""
-    if cut is None:
-        return None
     acc = cut.set_index("model")["accuracy"]
     floor = _floor_for(cut.attrs.get("N_l"), float(acc["full model"]), "efficientnet_b0")
     return [claims.paper_claim("shortened_effnet", f"{name}: the accuracy approaches the full model's",
@@ -605,12 +595,11 @@ def dry_run_layer(N_f: int, N_l: int = 1000, F_s: int = 1, seed: int = 0) -> dic
 
 # --- ImageNet (Table 3) ------------------------------------------------------------------------------
 
+@skippable
 def imagenet_study(page, n_train: int | None = None, batch_size: int = 100):
     """*universal* Table 3's protocol: EfficientNet-B0 (ImageNet weights where the width is 1), the
     validation folder split 40,000 / 10,000 (or 80% / 20% of a smaller folder), an FC layer per stage,
     then the filter analysis. Features are not cached (a GPU machine's job)."""
-    if page.skipped:
-        return None
     cfg = page.config
     size = cfg.input_size or 224
     model = models.build("efficientnet_b0", 1000, cfg.width, input_size=size, pretrained=cfg.width == 1.0)
