@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cache import LockHeld, owned_lock
 from .knobs import defaults
 from .paths import book_root, data_dir, notebooks_dir
 
@@ -407,31 +408,6 @@ def write_overview(profile: str, statuses: dict[str, str]) -> Path:
 PROFILES = ("smoke", "cpu", "paper")  # = helpers.profiles.PROFILES (not imported: it pulls in torch; tested)
 
 
-class BuildLocked(RuntimeError):
-    """Another build holds this book root."""
-
-
-@contextlib.contextmanager
-def build_lock():
-    """One build at a time per book root: a second one stops at once and names the pid of the first."""
-    from filelock import FileLock, Timeout
-
-    out = generated_dir()
-    lock, owner = FileLock(out / ".build.lock"), out / ".build.owner"
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        held = owner.read_text().strip() if owner.is_file() else "unknown pid"
-        raise BuildLocked(f"another build of this book is running ({held}); wait for it to end, or stop it "
-                          f"(Ctrl-C in its terminal), then run this one again") from None
-    try:
-        owner.write_text(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}")
-        yield
-    finally:
-        owner.unlink(missing_ok=True)
-        lock.release()
-
-
 def knob_values(notebooks: list[Path], given: list[tuple[str, str]]) -> dict[Path, dict]:
     """The ``-p`` knobs each notebook gets (those it declares); a knob no chosen notebook declares is a ValueError."""
     declared = {p: defaults(p) for p in notebooks}
@@ -470,11 +446,12 @@ def main(argv=None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     if args.profile == "paper":
         warn_paper_on_cpu(dict(args.p).get("device"))
-    try:
-        with build_lock():
+    try:  # one build at a time per book root: a second one stops at once and names the first
+        with owned_lock(out_dir / ".build.lock", wait=False):
             return _build(args, notebooks, todo, knobs)
-    except BuildLocked as err:
-        print(f"error: {err}", file=sys.stderr)
+    except LockHeld as held:
+        print(f"error: another build of this book is running ({held}); wait for it to end, or stop it (Ctrl-C in "
+              "its terminal), then run this one again", file=sys.stderr)
         return 3
 
 

@@ -4,6 +4,7 @@ Every cached thing (trained runs, tap features, probes) is stored through these:
 everything that determines it (:func:`key_of`, :func:`code_version`), a write to a temporary name
 renamed into place (:func:`atomic_path`), so an interrupted process never leaves half a file, and a
 lock file per directory (:func:`locked`) so that two processes never compute the same thing at once.
+No torch at import (the build uses the locks): the torch file functions import it when called.
 """
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
 from filelock import FileLock, Timeout
+
 
 class CorruptCacheError(RuntimeError):
     """A cached file cannot be read."""
@@ -57,6 +58,8 @@ def atomic_path(path: str | os.PathLike):
 
 def save_torch(obj, path) -> None:
     with atomic_path(path) as tmp:
+        import torch
+
         torch.save(obj, tmp)
 
 
@@ -67,6 +70,8 @@ def save_json(obj, path) -> None:
 
 def load_torch(path, what: str = "file"):
     """``torch.load`` that turns an unreadable file into :class:`CorruptCacheError` saying what to do."""
+    import torch
+
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:
@@ -75,21 +80,34 @@ def load_torch(path, what: str = "file"):
             f"delete it (rm {path}) and run again to recompute it") from err
 
 
+class LockHeld(RuntimeError):
+    """The lock is held by another process; the message names it (pid, host, since when)."""
+
+
 @contextlib.contextmanager
-def locked(directory: Path):
-    """An exclusive lock on ``directory`` (a lock file, on any OS); a process that has to wait says who holds it."""
-    directory.mkdir(parents=True, exist_ok=True)
-    lock, owner = FileLock(directory / ".lock"), directory / ".lock.owner"
+def owned_lock(path: Path, wait: bool = True):
+    """An exclusive lock file ``path`` (on any OS) with a sidecar ``<path>.owner`` naming its holder. When another
+    process holds it: wait, saying who holds it, or (``wait=False``) raise :class:`LockHeld` at once."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock, owner = FileLock(path), path.with_name(path.name + ".owner")
     try:
         lock.acquire(timeout=0)
     except Timeout:
         held = owner.read_text().strip() if owner.is_file() else "another process"
-        print(f"waiting for the lock on {directory}, held by {held} (it is computing what this call needs; "
+        if not wait:
+            raise LockHeld(held) from None
+        print(f"waiting for the lock on {path.parent}, held by {held} (it is computing what this call needs; "
               f"this call then reads its result)", file=sys.stderr, flush=True)
         lock.acquire()
     try:
-        owner.write_text(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')}")
+        owner.write_text(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
         yield
     finally:
         owner.unlink(missing_ok=True)
         lock.release()
+
+
+def locked(directory: Path):
+    """An exclusive lock on ``directory`` (its ``.lock`` file): a second process waits, saying who holds it."""
+    return owned_lock(Path(directory) / ".lock")
