@@ -1,6 +1,7 @@
 """Each fault a user can meet, tried: bad knobs from every entry point, Ctrl-C during a build, a kernel killed
 mid-notebook, two builds at once, damaged data and cache files, the rerun line a page prints. Each gives its clear
-error or the promised recovery, with nothing lost and nothing half-written (README, "When something goes wrong")."""
+error or the promised recovery, with nothing lost and nothing half-written (book/rerun.md, "When something goes
+wrong")."""
 import json
 import os
 import shlex

@@ -1,9 +1,11 @@
 """SNR equations, per-label SNR, AFCC, dilution and the probe solvers."""
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
 
-from helpers import afcc, filters, paper, probes, profiles, snr
+from helpers import afcc, filters, paper, probes, profiles, snr, universal
 
 
 def test_universal_eqs_on_table1_layer10():
@@ -81,6 +83,33 @@ def test_afcc_mask_counts_and_random_mask():
     assert int(mask.sum()) == pytest.approx(afcc.expected_nonzero(60, 2, la.C_s, la.N_c))
     rnd = afcc.random_mask_like(mask, seed=1)
     assert int(rnd.sum()) == int(mask.sum()) and not torch.equal(rnd, mask)
+
+
+def test_afcc_retrains_on_the_device_given(monkeypatch):
+    """afcc_row hands its device to both retrainings; universal passes the study's (afcc_experiment) and the page's
+    (stage8_afcc). A stand-in train_probe records the device it is given and trains on the CPU."""
+    xtr, ytr, xte, yte = separable()
+    p = probes.train_probe(xtr, ytr, xte, yte, 4, epochs=5, progress=False)
+    la = filters.analyze_layer(p.W, torch.stack([xtr[ytr == j].mean(0) for j in range(4)]))
+    asked, real = [], afcc.train_probe
+    monkeypatch.setattr(afcc, "train_probe", lambda *a, device=None, **kw: asked.append(device)
+                        or real(*a, **dict(kw, epochs=2), device="cpu"))
+    row = afcc.afcc_row("t", p, la, (xtr, ytr), (xte, yte), device="cuda:3")
+    assert asked == ["cuda:3", "cuda:3"] and row["kept"] > 0
+    rows = []
+    monkeypatch.setattr(universal.afcc, "afcc_row", lambda *a, device=None, **kw: rows.append(device) or {})
+    study = SimpleNamespace(device="cuda:5", probes={"t": p}, layers={"t": la}, run=SimpleNamespace(test_acc=0.9),
+                            features=lambda split: ({"t": xtr}, ytr))
+    universal.afcc_experiment(study, ["t"], clusters_from="test")
+    stage8 = {universal.STAGE8: p}
+    monkeypatch.setattr(universal.taps_mod, "run_features", lambda *a, **kw: (stage8, ytr))
+    monkeypatch.setattr(universal.method, "fit_probes", lambda *a, **kw: stage8)
+    monkeypatch.setattr(universal.method, "analyze", lambda *a, **kw: ({}, {universal.STAGE8: la}))
+    run = SimpleNamespace(config=SimpleNamespace(model="efficientnet_b0"), test_acc=0.8)
+    page = SimpleNamespace(skipped=None, device="cuda:6", solver="sgd", threshold=0.3, rule="greedy",
+                           run=lambda seed: run, data_for=lambda cfg: SimpleNamespace(num_classes=4))
+    universal.stage8_afcc(page)
+    assert rows == ["cuda:5", "cuda:6"]
 
 
 def separable(N=800, N_f=20, F_s=3, N_l=4, seed=0):

@@ -60,14 +60,15 @@ def dilution_curve(W: torch.Tensor, features: torch.Tensor, labels: torch.Tensor
     return pd.DataFrame(rows)
 
 
-def afcc_row(tap: str, probe, la, train, test, seed: int = 0) -> dict:
+def afcc_row(tap: str, probe, la, train, test, seed: int = 0, device: str | None = None) -> dict:
     """One tap's AFCC (*universal*, "applying filter's cluster connections"): the mask from its clusters, the FC
-    layer retrained with the zeros held, and a random mask keeping as many weights (the control)."""
+    layer retrained with the zeros held, and a random mask keeping as many weights (the control); both retrainings
+    on ``device`` (default: :func:`~helpers.train.pick_device`)."""
     (train_f, train_y), (test_f, test_y) = train, test
     N_l, N_f, F_s = probe.W.shape
     mask = afcc_mask(la.clusters, N_l, F_s)
     rand = random_mask_like(mask, seed)
-    kw = dict(solver=probe.solver, seed=seed, progress=False)
+    kw = dict(solver=probe.solver, seed=seed, progress=False, device=device)
     pruned = train_probe(train_f, train_y, test_f, test_y, N_l, mask=mask, W0=probe.W, **kw)
     random = train_probe(train_f, train_y, test_f, test_y, N_l, mask=rand, W0=probe.W, **kw)
     total, kept = mask.numel(), int(mask.sum())

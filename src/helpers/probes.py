@@ -23,8 +23,11 @@ above the minimum (layer 2: training loss 1.14 against 0.44) and is there faster
 earlier default, L-BFGS stopped after 20 iterations, had the same test accuracy but 20-40% less
 noise and up to 50% larger clusters.
 
-Every probe records how it stopped (:attr:`Probe.stop`, steps, final loss, largest gradient element),
-and the pages show it. A ``mask`` (AFCC) holds the masked weights at zero throughout training.
+Every probe records how it stopped (:attr:`Probe.stop`, steps, final loss, largest gradient element)
+and the device it was trained on, and the pages show it. Both solvers run on ``device`` (default: the
+run's, :func:`helpers.train.pick_device`: CUDA when present): the features are copied there once as
+float32, the mini-batch order still comes from a CPU generator (the same order on any device), and the
+weights come back to the CPU. A ``mask`` (AFCC) holds the masked weights at zero throughout training.
 """
 from __future__ import annotations
 
@@ -40,7 +43,7 @@ from . import taps as taps_mod
 from .cache import code_version, key_of, load_torch, locked, save_torch
 from .paths import cache_root
 from .profiles import probe_hyper
-from .train import Hyper
+from .train import Hyper, pick_device
 
 PAPER_SGD = Hyper(0.1, 0.975, 1e-5, 0.6, 20)
 SOLVERS = ("sgd", "lbfgs")
@@ -65,16 +68,17 @@ class Probe:
     loss: float
     grad_norm: float = float("nan")  # largest |element| of the loss's gradient at W (masked weights left out)
     stop: str = ""  # why the solver stopped
+    device: str = "cpu"  # where it was trained (probes cached before this field: the CPU)
 
     def __repr__(self) -> str:
         return (f"Probe(W={tuple(self.W.shape)}, test_acc={self.test_acc:.4f}, train_acc={self.train_acc:.4f}, "
                 f"solver={self.solver}, {self.steps} steps, loss={self.loss:.4f}, |grad|max={self.grad_norm:.1e}, "
-                f"stop={self.stop!r}, {self.seconds:.1f} s)")
+                f"stop={self.stop!r}, {self.seconds:.1f} s on {self.device})")
 
     def record(self) -> dict:
         """How the probe was trained and stopped, for a page's table."""
         return dict(solver=self.solver, steps=self.steps, loss=self.loss, grad_max=self.grad_norm, stop=self.stop,
-                    seconds=self.seconds, train_acc=self.train_acc, test_acc=self.test_acc)
+                    seconds=self.seconds, device=self.device, train_acc=self.train_acc, test_acc=self.test_acc)
 
 
 def _flat(features: torch.Tensor) -> torch.Tensor:
@@ -83,12 +87,13 @@ def _flat(features: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def accuracy(W: torch.Tensor, features: torch.Tensor, labels: torch.Tensor, chunk: int = 4096) -> float:
-    """Accuracy of the bias-free FC layer ``W`` (N_l, N_f, F_s) on features (N, N_f, F_s)."""
+    """Accuracy of the bias-free FC layer ``W`` (N_l, N_f, F_s) on features (N, N_f, F_s), on ``W``'s device."""
     Wf = W.reshape(W.shape[0], -1).float()
-    labels = torch.as_tensor(labels)
+    labels = torch.as_tensor(labels).to(W.device)
     correct = 0
     for s in range(0, len(features), chunk):
-        correct += ((_flat(features[s:s + chunk]).float() @ Wf.T).argmax(1) == labels[s:s + chunk]).sum().item()
+        xb = _flat(features[s:s + chunk]).to(W.device).float()
+        correct += ((xb @ Wf.T).argmax(1) == labels[s:s + chunk]).sum().item()
     return correct / len(labels)
 
 
@@ -106,8 +111,9 @@ def train_probe(train_features: torch.Tensor, train_labels: torch.Tensor, test_f
                 test_labels: torch.Tensor, num_labels: int, *, solver: str = DEFAULT_SOLVER,
                 hyper: Hyper = PAPER_SGD, epochs: int = SGD_EPOCHS, max_iter: int = LBFGS_MAX_ITER,
                 tol: float = LBFGS_TOL, mask: torch.Tensor | None = None, W0: torch.Tensor | None = None,
-                seed: int = 0, progress: bool = True) -> Probe:
-    """Train the FC layer (no bias) from a tap's features to ``num_labels`` outputs.
+                seed: int = 0, progress: bool = True, device: str | torch.device | None = None) -> Probe:
+    """Train the FC layer (no bias) from a tap's features to ``num_labels`` outputs, on ``device`` (default:
+    :func:`~helpers.train.pick_device`); the returned weights are on the CPU.
 
     ``epochs`` applies to ``"sgd"``; ``max_iter`` and ``tol`` (largest gradient element) to ``"lbfgs"``.
     ``mask`` (N_l, N_f, F_s) Boolean keeps only the True weights (AFCC); ``W0`` starts from
@@ -115,14 +121,15 @@ def train_probe(train_features: torch.Tensor, train_labels: torch.Tensor, test_f
     """
     if solver not in SOLVERS:
         raise ValueError(f"unknown probe solver {solver!r}: choose one of {SOLVERS}")
+    dev = pick_device(device)
     shape = (num_labels, *train_features.shape[1:])
-    X = _flat(train_features).float()  # one float32 copy in memory: both solvers sweep it many times
-    y = torch.as_tensor(train_labels)
+    X = _flat(train_features).to(dev).float()  # one float32 copy on the device: both solvers sweep it many times
+    y = torch.as_tensor(train_labels).to(dev)
     torch.manual_seed(seed)
-    W = nn.Linear(X.shape[1], num_labels, bias=False).weight.detach().clone()
+    W = nn.Linear(X.shape[1], num_labels, bias=False).weight.detach().clone().to(dev)  # drawn on the CPU
     if W0 is not None:
         W.copy_(W0.reshape(num_labels, -1))
-    m = None if mask is None else mask.reshape(num_labels, -1).float()
+    m = None if mask is None else mask.reshape(num_labels, -1).to(dev).float()
     if m is not None:
         W.mul_(m)
     t0 = time.perf_counter()
@@ -144,10 +151,10 @@ def train_probe(train_features: torch.Tensor, train_labels: torch.Tensor, test_f
     else:
         stop = f"loss stopped changing in float32: max |grad| {gmax:.1e} > {tol:g}"
     W = W.reshape(shape)
-    if mask is not None and bool((W[~mask] != 0).any()):
+    if mask is not None and bool((W[~mask.to(dev)] != 0).any()):
         raise AssertionError("AFCC: a masked FC weight left zero during retraining")
-    return Probe(W, accuracy(W, train_features, y), accuracy(W, test_features, test_labels), solver, seconds,
-                 steps, loss, gmax, stop)
+    train_acc, test_acc = accuracy(W, train_features, train_labels), accuracy(W, test_features, test_labels)
+    return Probe(W.cpu(), train_acc, test_acc, solver, seconds, steps, loss, gmax, stop, str(dev))
 
 
 @torch.no_grad()
@@ -163,10 +170,10 @@ def _sgd(W, X, y, h: Hyper, epochs, m, seed, progress) -> int:
     steps = 0
     for epoch in tqdm(range(1, epochs + 1), desc="probe sgd", disable=not progress, leave=False, mininterval=2.0):
         lr = h.eta * h.factor(epoch)
-        for idx in torch.randperm(len(X), generator=g).split(100):
+        for idx in torch.randperm(len(X), generator=g).to(X.device).split(100):
             xb, yb = X[idx], y[idx]
             p = torch.softmax(xb @ W.T, 1)
-            p[torch.arange(len(idx)), yb] -= 1
+            p[torch.arange(len(idx), device=X.device), yb] -= 1
             grad = (p.T @ xb).div_(len(idx)).add_(W, alpha=h.alpha)
             if m is not None:
                 grad.mul_(m)
@@ -202,38 +209,47 @@ def _lbfgs(W, X, y, alpha, max_iter, tol, m) -> tuple[int, int]:
     return int(state.get("n_iter", 0)), int(state.get("func_evals", 0))
 
 
+def probe_path(run, data, tap: str, *, solver: str, hyper: Hyper, seed: int, **settings):
+    """Where the probe of ``tap`` of a cached run is cached: keyed by the run, the data, the tap, the solver and its
+    settings, and the source of this module and of the taps."""
+    code = code_version(sys.modules[__name__], taps_mod)
+    key = key_of(dict(run=run.key, data=data.fingerprint(), solver=solver, hyper=str(hyper), tap=tap, seed=seed,
+                      code=code, **settings))
+    return cache_root() / "probes" / f"{key}.pt"
+
+
 def layer_probes(run, data, *, solver: str = DEFAULT_SOLVER, hyper: Hyper | None = None, epochs: int = SGD_EPOCHS,
                  max_iter: int = LBFGS_MAX_ITER, tol: float = LBFGS_TOL, taps: list | None = None, seed: int = 0,
                  progress: bool = True, device: str | None = None) -> dict[str, Probe]:
     """The FC layer of each of ``taps`` (default: all) of a cached run, trained on its training-set features.
 
-    Each tap's probe is cached on its own, keyed like the runs: the run, the data, the tap, the
-    solver and its settings, and this module's source; features are extracted for all of the
-    model's taps in one pass (and cached), whichever taps are asked for.
+    Each tap's probe is cached on its own (:func:`probe_path`) under a lock of its own, held while it is read or
+    trained, so another process wanting the same probe waits and reads it, and one wanting another probe goes on;
+    features are extracted for all of the model's taps in one pass (and cached), whichever taps are asked for, once
+    a probe needs training.
     """
     hyper = hyper or probe_hyper(run.config.model)
     taps = taps or run.model.taps
-    code = code_version(sys.modules[__name__], taps_mod)
     settings = dict(epochs=epochs) if solver == "sgd" else dict(max_iter=max_iter, tol=tol)
+    features = {}
 
-    def path_of(t):
-        key = key_of(dict(run=run.key, data=data.fingerprint(), solver=solver, hyper=str(hyper), tap=t.name,
-                          seed=seed, code=code, **settings))
-        return cache_root() / "probes" / f"{key}.pt"
+    def fit(t) -> Probe:
+        for split in ("train", "test"):
+            if split not in features:
+                features[split] = taps_mod.run_features(run, data, split, progress=progress, device=device)
+        (train_f, train_y), (test_f, test_y) = features["train"], features["test"]
+        return train_probe(train_f[t.name], train_y, test_f[t.name], test_y, data.num_classes, solver=solver,
+                           hyper=hyper, epochs=epochs, max_iter=max_iter, tol=tol, seed=seed, progress=progress,
+                           device=device)
 
     out = {}
-    for t in taps:
-        with locked(path_of(t).parent):
-            if path_of(t).is_file():
-                out[t.name] = Probe(**load_torch(path_of(t), "probe"))
-    todo = [t for t in taps if t.name not in out]
-    if todo:
-        train_f, train_y = taps_mod.run_features(run, data, "train", progress=progress, device=device)
-        test_f, test_y = taps_mod.run_features(run, data, "test", progress=progress, device=device)
-        for t in tqdm(todo, desc="probes", disable=not progress, leave=False):
-            p = train_probe(train_f[t.name], train_y, test_f[t.name], test_y, data.num_classes, solver=solver,
-                            hyper=hyper, epochs=epochs, max_iter=max_iter, tol=tol, seed=seed, progress=progress)
-            with locked(path_of(t).parent):
-                save_torch(vars(p), path_of(t))
-            out[t.name] = p
-    return {t.name: out[t.name] for t in taps}
+    for t in tqdm(taps, desc="probes", disable=not progress, leave=False):
+        path = probe_path(run, data, t.name, solver=solver, hyper=hyper, seed=seed, **settings)
+        with locked(path.parent, name=path.stem) as held:
+            if path.is_file():
+                out[t.name] = Probe(**load_torch(path, "probe"))
+                continue
+            out[t.name] = fit(t)
+            held.check()
+            save_torch(vars(out[t.name]), path)
+    return out

@@ -3,16 +3,24 @@
 A run lives in ``$MECH_CACHE/runs/<key>/`` (default the repository's ``.cache/``): ``model.pt`` (weights),
 ``run.json`` (config, per-epoch metrics, wall time, library versions) and, while training,
 ``checkpoint.pt`` after every epoch (with every random state, so a resumed run continues as an
-uninterrupted one would). ``run.json`` records the provenance: git commit, versions, host and device.
+uninterrupted one would). ``run.json`` records the provenance: git commit, versions, host and device (for a GPU:
+its name, CUDA and cuDNN versions, the deterministic and TF32 settings), and each stretch of epochs that one process
+trained (``segments``: host, pid, Slurm job, device), so a run preempted and resumed elsewhere says where each part ran.
 The key hashes the training config, the data's fingerprint and the source of the modules that shape
 training. Every file is written to a temporary name and renamed into place, so an interrupted build
-never leaves half a file; the next call resumes from the last finished epoch. A lock file stops two
-processes training the same run at once (the second says who holds it, and waits).
+never leaves half a file; the next call resumes from the last finished epoch. A lock (``cache.locked``: flock
+and a claim file that holds across hosts) stops two processes training the same run at once (the second says who
+holds it, and waits, or with ``wait=False`` gets ``LockHeld`` at once); a process whose claim was taken over while it
+trained (judged dead: its heartbeat had stood still) stops with ``ClaimLost`` before its next write.
+
+``python -m helpers.runs plan|submit`` lists the runs the book's pages need and trains the missing ones on GPUs or
+a Slurm cluster (:mod:`helpers.cluster`, which this module's command hands over to).
 """
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import platform
 import socket
 import subprocess
@@ -24,7 +32,7 @@ from pathlib import Path
 import torch
 
 from . import data as data_mod, models, train as train_mod
-from .cache import CorruptCacheError, code_version, key_of, load_torch, locked, save_json, save_torch
+from .cache import CorruptCacheError, code_version, job_id, key_of, load_torch, locked, save_json, save_torch
 from .data import ImageData
 from .paths import cache_root, repo_root
 from .train import TrainConfig
@@ -65,15 +73,29 @@ def device_name(device: torch.device | str) -> str:
 
 
 def provenance(device: torch.device | str = "cpu") -> dict:
-    """What produced a result: commit, library versions, host, device, CUDA and cuDNN where used."""
+    """What produced a result: commit, library versions, host, device, the batch job; for a GPU its CUDA and cuDNN
+    versions, compute capability and memory, and the settings that change its numbers (cuDNN deterministic and
+    benchmark, TF32 for matmul and convolutions, ``torch.use_deterministic_algorithms``)."""
     device = torch.device(device)
     out = dict(**git_commit(), **versions(), host=socket.gethostname(), device=str(device),
-               device_name=device_name(device))
+               device_name=device_name(device), job=job_id(),
+               deterministic_algorithms=torch.are_deterministic_algorithms_enabled())
     if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
         out.update(cuda=torch.version.cuda, cudnn=torch.backends.cudnn.version(),
                    cudnn_deterministic=torch.backends.cudnn.deterministic,
-                   cudnn_benchmark=torch.backends.cudnn.benchmark)
+                   cudnn_benchmark=torch.backends.cudnn.benchmark,
+                   tf32_matmul=torch.backends.cuda.matmul.allow_tf32, tf32_cudnn=torch.backends.cudnn.allow_tf32,
+                   compute_capability=f"{props.major}.{props.minor}",
+                   gpu_memory_gb=round(props.total_memory / 2**30, 1),
+                   cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))
     return out
+
+
+def segment(device: torch.device | str, first_epoch: int) -> dict:
+    """Where one process trains a stretch of a run's epochs (``last_epoch`` is filled in as it goes)."""
+    return dict(first_epoch=first_epoch, last_epoch=None, host=socket.gethostname(), pid=os.getpid(), job=job_id(),
+                device=str(device), device_name=device_name(device), started=time.strftime("%Y-%m-%d %H:%M:%S"))
 
 
 # --- runs ---------------------------------------------------------------------------------------
@@ -112,11 +134,14 @@ def build_model(cfg: TrainConfig, num_classes: int, load_weights: bool = True) -
 
 
 def get_run(cfg: TrainConfig, data: ImageData, *, device: str | None = None, progress: bool = True,
-            train_if_missing: bool = True) -> Run:
-    """The trained network for ``cfg`` on ``data``: from the cache, else trained (resuming if it can)."""
+            train_if_missing: bool = True, wait: bool = True) -> Run:
+    """The trained network for ``cfg`` on ``data``: from the cache, else trained (resuming if it can).
+
+    While another process holds the run (training it), wait for it and read its result; ``wait=False`` raises
+    :class:`helpers.cache.LockHeld` instead (a cluster worker then moves on to another run)."""
     key = run_key(cfg, data)
     path = cache_root() / "runs" / key
-    with locked(path):
+    with locked(path, wait=wait) as held:
         if (path / "model.pt").is_file() and (path / "run.json").is_file():
             return _load(key, path, cfg, data)
         if not train_if_missing:
@@ -128,10 +153,16 @@ def get_run(cfg: TrainConfig, data: ImageData, *, device: str | None = None, pro
             state = load_torch(path / "checkpoint.pt", "checkpoint")
         started = time.time()
         wall_before = state.get("wall", 0.0) if state else 0.0
+        done, segments = (state["epoch"], list(state.get("segments", []))) if state else (0, [])
+        segments.append(segment(dev, done + 1))
 
         def on_epoch(s):
+            held.check()  # ClaimLost: another process took the run over; write nothing
             s["wall"] = wall_before + time.time() - started
+            segments[-1].update(last_epoch=s["epoch"], ended=time.strftime("%Y-%m-%d %H:%M:%S"))
+            s["segments"] = segments
             save_torch(s, path / "checkpoint.pt")
+            save_json(dict(epoch=s["epoch"], epochs=cfg.epochs, wall=s["wall"]), path / "progress.json")  # for plan
 
         if dev.type == "cpu":
             _warn_if_long(model, data, cfg, done=state["epoch"] if state else 0)
@@ -141,11 +172,13 @@ def get_run(cfg: TrainConfig, data: ImageData, *, device: str | None = None, pro
                                                              n_train=len(data.y_train), n_test=len(data.y_test)),
                     metrics=metrics, wall_seconds=wall_before + time.time() - started,
                     resumed_from_epoch=state["epoch"] if state else None, device=str(dev), versions=versions(),
-                    provenance=provenance(dev), finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+                    provenance=provenance(dev), segments=segments, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
         model.to("cpu")
+        held.check()
         save_torch(model.state_dict(), path / "model.pt")
         save_json(info, path / "run.json")
         (path / "checkpoint.pt").unlink(missing_ok=True)
+        (path / "progress.json").unlink(missing_ok=True)
         return Run(key, path, cfg, model.eval(), info)
 
 
@@ -173,3 +206,9 @@ def _load(key: str, path: Path, cfg: TrainConfig, data: ImageData) -> Run:
     except ValueError as err:
         raise CorruptCacheError(f"{path / 'run.json'} is corrupt ({err}); delete {path} to retrain") from err
     return Run(key, path, cfg, model.eval(), info)
+
+
+if __name__ == "__main__":  # python -m helpers.runs plan|submit: the command lives in helpers.cluster, which reads
+    import runpy  # the pages (they import this module, so this module cannot import it)
+
+    runpy.run_module("helpers.cluster", run_name="__main__", alter_sys=True)

@@ -142,8 +142,9 @@ def set_random_states(state: dict) -> None:
         np.random.set_state(state["numpy"])
     if "python" in state:
         random.setstate(state["python"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    if "cuda" in state and torch.cuda.is_available():  # a job resumed on fewer GPUs than it saved: the first ones
+        for i, gpu_state in enumerate(state["cuda"][:torch.cuda.device_count()]):  # (a run trains on cuda:0)
+            torch.cuda.set_rng_state(gpu_state, i)
 
 
 def estimate_seconds(model: nn.Module, data: ImageData, cfg: TrainConfig, epochs: int | None = None,
