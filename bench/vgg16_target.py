@@ -7,7 +7,7 @@ decay of eta by ``q`` every ``dt`` epochs) with the knobs given (the defaults ar
 epochs, eta 0.1 held 12 epochs, then x 0.818 an epoch), through the run cache (``$MECH_CACHE``: a finished
 run is read back, an interrupted one resumes), and prints the test accuracy after each epoch against the
 training time so far, plain and with flip test-time augmentation (the mean softmax of each test image and its
-mirror image, as airbench reports; the papers report plain predictions). Figures go in the README ("Measured").
+mirror image, as airbench reports; the papers report plain predictions). Figures go in bench/README.md.
 """
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The book as a reader gets it: the worked example is what the helpers compute, the build resumes after a
-kill, and the smoke-profile book opens in headless Chromium with every page, figure and claim in place."""
+"""The book as a reader gets it: the worked example is what the helpers compute, every citation resolves to an
+entry with a DOI or arXiv id of the right form, the build resumes after a kill, and the smoke-profile book opens in
+headless Chromium with every page, figure, claim, reference and launch button in place."""
 import functools
 import http.server
 import json
@@ -14,14 +15,69 @@ import time
 
 import pytest
 import torch
+import yaml
 from conftest import ROOT, write_npz
 
-from helpers import afcc, build, data, filters, snr
+from helpers import afcc, build, data, filters, launch, plots, snr
 
 CHROMIUM = next((c for c in (os.environ.get("CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
                               "/usr/lib/chromium/chromium", "/snap/bin/chromium") if c and os.path.isfile(c)), None)
 NO_CHROMIUM = ("no chromium found: install Debian's (sudo apt-get install chromium; make test does it when run as "
                "root) or set CHROMIUM=/path/to/chromium")
+ARXIV = re.compile(r"^\d{4}\.\d{4,5}$")  # a new-style arXiv id, without version
+DOI = re.compile(r"^10\.\d{4,9}/[-._;()/:A-Za-z0-9]+$")  # Crossref's pattern for modern DOIs
+ARXIV_LINK = re.compile(r"^https://arxiv\.org/abs/\d{4}\.\d{4,5}$")
+DOI_LINK = re.compile(r"^https://doi\.org/10\.\d{4,9}/[-._;()/:A-Za-z0-9]+$")
+PAPERS = {  # the two papers the book reproduces: (title, link), as ../shared/papers/ gives them
+    "tzach2023mechanism": ("The mechanism underlying successful deep learning", "https://arxiv.org/abs/2305.18078"),
+    "meir2024universal": ("Towards a universal mechanism for successful deep learning",
+                          "https://doi.org/10.1038/s41598-024-56609-x"),
+}
+REPOSITORY = "https://github.com/example-owner/mechanism-book"  # set in the browser test's copy of _config.yml
+CITE = re.compile(r"\{cite(?::[pt])?\}`([^`]+)`")
+
+
+def cited_keys() -> dict[str, set[str]]:
+    """Every citation key of the book's pages and the notebooks' markdown cells, with where it is cited."""
+    where: dict[str, set[str]] = {}
+    texts = [(p.name, p.read_text()) for p in (ROOT / "book").glob("*.md")]
+    for p in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = json.loads(p.read_text())
+        texts += [(p.name, "".join(c["source"])) for c in nb["cells"] if c["cell_type"] == "markdown"]
+    for name, text in texts:
+        for keys in CITE.findall(text):
+            for key in keys.split(","):
+                where.setdefault(key.strip(), set()).add(name)
+    return where
+
+
+def test_every_citation_resolves_to_an_entry_with_a_doi_or_arxiv_id_of_the_right_form():
+    from pybtex.database import parse_file
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["bibtex_bibfiles"] == ["references.bib"]
+    entries = parse_file(str(ROOT / "references.bib")).entries
+    cited = cited_keys()
+    assert not set(cited) - set(entries), f"cited but not in references.bib: {sorted(set(cited) - set(entries))}"
+    assert not set(entries) - set(cited), f"in references.bib but cited nowhere: {sorted(set(entries) - set(cited))}"
+    for key, e in entries.items():
+        f = {k.lower(): v for k, v in e.fields.items()}
+        if "eprint" in f:
+            assert f.get("archiveprefix") == "arXiv" and ARXIV.match(f["eprint"]), (key, f["eprint"])
+        if "doi" in f:
+            assert DOI.match(f["doi"]), (key, f["doi"])
+    mech, univ = entries["tzach2023mechanism"].fields, entries["meir2024universal"].fields
+    assert mech["eprint"] == "2305.18078" and mech["title"] == PAPERS["tzach2023mechanism"][0]
+    assert univ["doi"] == "10.1038/s41598-024-56609-x" and univ["title"] == PAPERS["meir2024universal"][0]
+    assert (univ["journal"], univ["volume"], univ["pages"]) == ("Scientific Reports", "14", "5881")
+    afcc_paper = entries["tzach2025pruning"].fields
+    assert (afcc_paper["journal"], afcc_paper["volume"], afcc_paper["pages"]) == ("Physical Review E", "111", "065307")
+    assert {"intro.md", "method.md"} <= cited["tzach2023mechanism"] & cited["meir2024universal"]
+    for p in sorted((ROOT / "notebooks").glob("*.ipynb")):  # every notebook that names a paper cites it
+        text = p.read_text()
+        for key, name in (("tzach2023mechanism", "*mechanism*"), ("meir2024universal", "*universal*")):
+            if f"**What the paper says.** {name}" in text:
+                assert p.name in cited.get(key, set()), f"{p.name} names {name} without citing it"
 
 
 def test_worked_example_on_the_method_page_is_what_the_helpers_compute():
@@ -53,7 +109,7 @@ def book_root(tmp_path, monkeypatch):
     """A copy of the book's sources in a temporary root, generated CIFAR data and a private cache."""
     root = tmp_path / "book-root"
     (root / "book").mkdir(parents=True)
-    for f in ("_config.yml", "_toc.yml"):
+    for f in ("_config.yml", "_toc.yml", "references.bib"):
         shutil.copy(ROOT / f, root / f)
     for f in (ROOT / "book").iterdir():  # pages and assets (favicon), not the generated pages
         if f.is_file():
@@ -99,6 +155,10 @@ def test_killed_build_resumes_without_half_written_notebooks(book_root):
 def test_smoke_book_in_headless_chromium(book_root):
     from playwright.sync_api import sync_playwright
 
+    config = yaml.safe_load((book_root / "_config.yml").read_text())
+    config["repository"]["url"] = REPOSITORY  # as a maintainer sets it: the book then has its launch buttons
+    (book_root / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    branch = config["repository"]["branch"]
     t0 = time.time()
     proc = _build("--jobs", "2")
     log = proc.communicate(timeout=900)[0]
@@ -110,6 +170,7 @@ def test_smoke_book_in_headless_chromium(book_root):
     assert {f"{t}.html" for t in toc + ["book/intro"]} <= set(pages)
     metas = {nb.stem: build.page_metadata(nb) for nb in sorted((book_root / "book" / "generated").glob("*.ipynb"))
              if not nb.stem.endswith(".failed")}
+    cited = cited_keys()
     claims = [c for m in metas.values() for c in m.get("claims", [])]
     for name, m in metas.items():  # each page's summary states exactly the verdicts its ledger rows hold
         assert [v["verdict"] for v in m["summary"][0]["verdicts"]] == [c["verdict"] for c in m["claims"]], name
@@ -134,6 +195,18 @@ def test_smoke_book_in_headless_chromium(book_root):
                 assert not bad, f"{p}: images not loaded {bad}"
                 if p.startswith("book/generated/mechanism-fig"):
                     assert len(widths) >= 1, f"{p} shows no figure"
+                # every image of the text is a figure with its caption and its alt text
+                figures = page.eval_on_selector_all("article img", """imgs => imgs.map(i => {
+                    const f = i.closest('figure'), c = f && f.querySelector('figcaption');
+                    return [i.getAttribute('alt') || '', c ? c.innerText.trim() : '', f !== null]; })""")
+                lacking = [f for f in figures if not (f[0].strip() and f[1] and f[2])]
+                assert not lacking, f"{p}: figures without a caption or alt text: {lacking}"
+                stem = p.removeprefix("book/generated/").removesuffix(".html")
+                if stem in metas:  # each figure the page's notebook showed is there, numbered in order
+                    shown = metas[stem].get("figure", [])
+                    assert len(figures) == len(shown), (p, len(figures), len(shown))
+                    numbers = [re.match(r"Figure (\d+)\.", f[1]) for f in figures]
+                    assert [int(m.group(1)) if m else None for m in numbers] == list(range(1, len(shown) + 1)), p
                 if p.startswith("book/generated/") and not p.endswith("overview.html"):
                     body = page.inner_text("main")
                     assert re.search("This run[’']s verdicts|no verdicts", body), f"{p} has no generated summary"
@@ -145,6 +218,58 @@ def test_smoke_book_in_headless_chromium(book_root):
                     rerun = body.split("Rerun this page")[1].splitlines()[0]
                     assert "papermill" in rerun and "`" not in rerun, f"{p}: the rerun line is not rendered: {rerun}"
                     assert "# Parameters" not in body, f"{p} shows papermill's injected cell"
+                    assert "REPOSITORY, BRANCH" not in body, f"{p} shows the install cell"
+                    # Binder and Colab open the page's source notebook in the repository set in _config.yml
+                    hrefs = page.eval_on_selector_all("a", "as => as.map(a => a.getAttribute('href'))")
+                    executed = json.loads((book_root / "book" / "generated" / f"{name}.ipynb").read_text())
+                    src = "notebooks/" + executed["metadata"]["papermill"]["input_path"].rsplit("/", 1)[-1]
+                    owner_repo = REPOSITORY.removeprefix("https://github.com/")
+                    assert f"https://mybinder.org/v2/gh/{owner_repo}/{branch}?urlpath=lab/tree/{src}" in hrefs, p
+                    assert f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}/{src}" in hrefs, p
+                    assert REPOSITORY in hrefs, f"{p} has no repository button"
+                    if any(src.rsplit("/", 1)[-1] in w for w in cited.values()):  # its citations link the references
+                        assert page.locator("a[href^='../references.html#']").count() >= 1, f"{p}: no citation link"
+            # the threshold explorer: its slider changes the image, the alt text and the line under it, no kernel
+            page.goto(f"{base}/book/generated/mechanism-fig4-field-matrices.html", wait_until="load")
+            slider, explorer = page.locator("input.mech-explorer-slider"), page.locator("figure.mech-explorer")
+            assert slider.count() == 1 and explorer.locator("figcaption").count() == 1
+            state = lambda: (explorer.locator("img").get_attribute("src"), explorer.locator("img").get_attribute("alt"),
+                             explorer.locator("p").inner_text(), explorer.locator("output").inner_text())
+            start = state()
+            assert start[3] == "0.3" and start[2].startswith("Threshold 0.3")
+            slider.focus()
+            page.keyboard.press("End")
+            end = state()
+            assert end[3] == "0.9" and end[2].startswith("Threshold 0.9") and "0.9" in end[1]
+            assert end[0] != start[0] and end[0].startswith("data:image/png;base64,")
+            assert page.evaluate("s => new Promise(r => { const i = new Image(); i.onload = () => r(i.naturalWidth); "
+                                 "i.src = s; })", end[0]) > 0
+            page.keyboard.press("Home")
+            assert state()[3] == "0.1" and state()[0] not in (start[0], end[0])
+            # the overview draws the paper's numbers beside this run's, per table
+            page.goto(f"{base}/book/generated/overview.html", wait_until="load")
+            drawn = page.eval_on_selector_all("article figure img", "imgs => imgs.map(i => [i.alt, i.naturalWidth, "
+                                              "i.closest('figure').querySelector('figcaption').innerText])")
+            rows = {n: plots.layer_rows(m.get("results", [])) for n, m in metas.items()}
+            layered = [n for n, r in rows.items() if len(r) >= 2 and r["paper"].notna().any()]
+            assert len(drawn) == len(layered) >= 10, (len(drawn), layered)
+            assert all(alt and width > 0 and "paper" in cap and cap.startswith("Figure ") for alt, width, cap in drawn)
+            page.goto(f"{base}/book/references.html", wait_until="load")
+            entries = page.eval_on_selector_all("main .citation", "cs => cs.map(c => [c.id, c.innerText, "
+                                                "[...c.querySelectorAll('a')].map(a => a.href)])")
+            assert len(entries) == len(cited), [e[1][:60] for e in entries]
+            for key, (title, link) in PAPERS.items():
+                assert [e for e in entries if title in e[1] and link in e[2]], f"the bibliography lacks {key}"
+            links = [a for e in entries for a in e[2]]
+            assert links and all(ARXIV_LINK.match(a) or DOI_LINK.match(a) for a in links), links
+            anchors = {e[0] for e in entries}
+            page.goto(f"{base}/book/intro.html", wait_until="load")
+            box = page.locator(".admonition:has-text('How to cite this book')")
+            assert box.count() == 1 and "@misc{" in box.inner_text()
+            cites = page.eval_on_selector_all("main a[href^='references.html#']",
+                                              "as => as.map(a => a.getAttribute('href').split('#')[1])")
+            assert cites and set(cites) <= anchors, (cites, anchors)  # each citation lands on its entry
+            assert not page.locator("a[href*='mybinder.org']").count()  # a markdown page has nothing to launch
             page.goto(f"{base}/search.html?q=cluster", wait_until="load")
             page.wait_for_selector("#search-results ul li, .search li", timeout=20000)
             assert page.locator("#search-results li, ul.search li").count() > 0
