@@ -2,6 +2,7 @@
 right shapes (labelled synthetic); a missing dataset renders a skipped page; bad knobs stop the notebook
 at the cell after its parameters with a clear message."""
 import json
+import re
 import time
 
 import numpy as np
@@ -78,8 +79,18 @@ def test_notebook_runs_at_smoke(path, tmp_path, shared, monkeypatch):
         assert sum("cut" in c["claim"] for c in claims) == 2
     results = [r for group in meta["results"] for r in group]
     assert results and any(r["run"] is not None for r in results)
-    images = sum("image/png" in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", []))
-    assert images >= 1 or "table" in path.stem
+    outputs = [o for c in nb["cells"] for o in c.get("outputs", [])]
+    assert not any("image/png" in o.get("data", {}) for o in outputs), "a figure shown without its caption"
+    figures = [f for group in meta.get("figure", []) for f in group]
+    assert figures or path.stem in ("universal-table1-vgg16-cifar100", "universal-table2-effnet-cifar100",
+                                    "universal-table3-effnet-imagenet")  # the tables the papers print, no figure
+    assert [f["number"] for f in figures] == list(range(1, len(figures) + 1))  # numbered on the page, in order
+    html = "".join("".join(o["data"].get("text/html", "")) for o in outputs if "figure" in o.get("metadata", {}).get(
+        pages.META, {}))
+    images = re.findall(r'<img src="data:image/png[^>]* alt="[^"]+', html)
+    assert html.count("<figcaption") == len(figures) == len(images)
+    for f in figures:
+        assert f["alt"] and f"Figure {f['number']}." in f["caption"] and "smoke" in f["caption"]
 
 
 @pytest.mark.parametrize("name", [p.stem for p in NOTEBOOKS if p.stem != "architectures-taps"])  # it needs no data
@@ -97,6 +108,7 @@ def test_missing_dataset_renders_a_skipped_page(name, tmp_path, monkeypatch):
     assert results and all(r["run"] is None for r in results) and any(r["paper"] is not None for r in results)
     text = json.dumps(nb)
     assert "How to get it" in text
+    assert not meta.get("figure") and ("page.figure(" not in text or "No figure: the data is missing" in text)
 
 
 @pytest.mark.parametrize("name, knobs, message", [
@@ -105,6 +117,7 @@ def test_missing_dataset_renders_a_skipped_page(name, tmp_path, monkeypatch):
     ("mechanism-fig2-layer-accuracy", dict(seeds=0), "seeds must be an integer >= 1"),
     ("universal-table6-vgg16-cifar-k10", dict(Ks=[3, 11]), "out of range"),
     ("architectures-taps", dict(models=["vgg19"]), "unknown model"),
+    ("mechanism-threshold-robustness", dict(thresholds=[0.3, 1.2]), "threshold must lie strictly between 0 and 1"),
     ("mechanism-fig5-cluster-statistics", dict(treshold=0.4), r"unknown knob\(s\) \['treshold'\].*'threshold'"),
     ("architectures-taps", dict(width_=0.5), r"unknown knob\(s\) \['width_'\]"),
     ("universal-fig3-field-matrix", dict(filter_index=10_000, dataset="cifar10"), "filter_index=10000 is out of range"),

@@ -2,15 +2,17 @@
 
     python -m helpers.build [--profile cpu] [-p knob value ...] [--only NAME ...] [--jobs N] [--no-html]
 
-Each notebook runs in its own process (papermill and its kernel), ``--jobs`` at a time (default:
-one per two cores). Its page is written to ``book/generated/<name>.ipynb`` through a uniquely
-named temporary file and renamed into place, with a key (notebook source, parameters, helpers'
-source, data files) beside it: an unchanged notebook is not executed again. Ctrl-C or SIGTERM
-stops the build within seconds (kernels shut down, temporary files removed) and the next build
-resumes where it stopped. A failing notebook (a cell's error, a dead kernel) names itself and its
-failing cell, keeps its last good page marked stale, and the others still build; the command exits
-non-zero. A notebook whose dataset is missing renders a skipped page and is listed as skipped. One
-build at a time per book root; a ``-p`` knob that no chosen notebook declares is an error.
+Each notebook runs in its own process (papermill and its kernel), ``--jobs`` at a time (default: one
+per two cores); on a machine with several GPUs each of the ``--jobs`` slots gets its own
+(``CUDA_VISIBLE_DEVICES``, round robin when there are more slots than GPUs). Its page is written to
+``book/generated/<name>.ipynb`` through a uniquely named temporary file and renamed into place, with
+a key (notebook source, parameters, helpers' source, data files) beside it: an unchanged notebook is
+not executed again. Ctrl-C or SIGTERM stops the build within seconds (kernels shut down, temporary
+files removed) and the next build resumes where it stopped. A failing notebook (a cell's error, a
+dead kernel) names itself and its failing cell, keeps its last good page marked stale, and the
+others still build; the command exits non-zero. A notebook whose dataset is missing renders a
+skipped page and is listed as skipped. One build at a time per book root; a ``-p`` knob that no
+chosen notebook declares is an error.
 Then ``book/generated/overview.md`` gathers every number and claim the pages tagged (the
 metadata of :class:`helpers.pages.Shown`), and Jupyter Book 1 renders HTML with Sphinx
 warnings as errors.
@@ -31,6 +33,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import plots  # matplotlib and pandas, no torch: the overview's figures
 from .cache import LockHeld, owned_lock
 from .knobs import defaults
 from .paths import book_root, data_dir, notebooks_dir
@@ -135,6 +138,7 @@ class Job:
     key: str
     tmp: Path  # the executed notebook, written by papermill under a unique name, renamed into place at the end
     proc: subprocess.Popen
+    slot: int = 0  # which of the --jobs slots runs it (and so which GPU, where there are several)
     started: float = field(default_factory=time.time)
     read: int = 0  # how far the build has read the log (:meth:`echo`)
 
@@ -168,8 +172,31 @@ def cached_status(path: Path, key: str) -> str | None:
     return None
 
 
-def launch(path: Path, parameters: dict, key: str) -> Job:
-    """Start executing ``path`` with ``parameters`` in a child process."""
+def visible_gpus() -> list[str]:
+    """The GPUs this build may hand out: ``$CUDA_VISIBLE_DEVICES`` when set, else those ``nvidia-smi -L`` lists
+    (no torch here: the build stays light)."""
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        return [g.strip() for g in env.split(",") if g.strip() and g.strip() != "-1"]
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [str(i) for i, line in enumerate(out.stdout.splitlines()) if line.startswith("GPU ")] \
+        if out.returncode == 0 else []
+
+
+def slot_env(slot: int, gpus: list[str]) -> dict:
+    """The environment of a notebook in ``slot``: with two GPUs or more, ``CUDA_VISIBLE_DEVICES`` names its own one
+    (round robin), so ``--jobs N`` notebooks train and probe on N GPUs side by side; else the build's own."""
+    env = dict(os.environ)
+    if len(gpus) >= 2:
+        env["CUDA_VISIBLE_DEVICES"] = gpus[slot % len(gpus)]
+    return env
+
+
+def launch(path: Path, parameters: dict, key: str, slot: int = 0, gpus: list[str] = ()) -> Job:
+    """Start executing ``path`` with ``parameters`` in a child process, on ``slot``'s GPU (:func:`slot_env`)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".running.ipynb", dir=generated_dir())
     os.close(fd)
     tmp = Path(tmp)
@@ -180,8 +207,9 @@ def launch(path: Path, parameters: dict, key: str) -> Job:
     with open(tmp.with_suffix(".log"), "w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-c", "import sys; from helpers.build import run_notebook; run_notebook(*sys.argv[1:])",
-             str(path), str(tmp), str(tmp.with_suffix(".json"))], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    return Job(path, key, tmp, proc)
+             str(path), str(tmp), str(tmp.with_suffix(".json"))], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+            env=slot_env(slot, list(gpus)))
+    return Job(path, key, tmp, proc, slot)
 
 
 def finish(job: Job, rc: int) -> tuple[str, str]:
@@ -339,6 +367,21 @@ def _ledger(rows: list[tuple[str, str, dict]], quote: bool) -> list[str]:
     return lines
 
 
+def overview_figure(name: str, title: str, rows: list[dict]) -> list[str]:
+    """A page's per-layer numbers drawn, the paper's beside this run's (:func:`helpers.plots.overview_figure`), as a
+    MyST figure of ``overview.md`` (its PNG in ``overview-figures/``); no lines when the page has none to draw."""
+    fig = plots.overview_figure(name, title, rows)
+    if fig is None:
+        return []
+    folder = generated_dir() / "overview-figures"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.png").write_bytes(fig.png())
+    one_line = lambda t: " ".join(str(t).replace("$", "").split())
+    return [f"```{{figure}} overview-figures/{name}.png", f":alt: {one_line(fig.alt)}", f":name: overview-{name}",
+            f":width: {round(fig.get_figwidth() * 96)}px", "",
+            one_line(fig.what), "```", ""]
+
+
 def write_overview(profile: str, statuses: dict[str, str]) -> Path:
     """``overview.md``: the claims ledger (paper claims by verdict first, then our consistency checks and additions)
     and every number the pages compared with the papers."""
@@ -393,8 +436,9 @@ def write_overview(profile: str, statuses: dict[str, str]) -> Path:
         if not rows:
             continue
         label = (m.get("header") or [{}])[0].get("label", "")
-        lines += [f"### {m['title']}", "", f"{{doc}}`Open the page <{name}>`. {label}", "",
-                  "| quantity | paper | this run |", "| --- | --- | --- |"]
+        lines += [f"### {m['title']}", "", f"{{doc}}`Open the page <{name}>`. {label}", ""]
+        lines += overview_figure(name, m["title"], rows)
+        lines += ["| quantity | paper | this run |", "| --- | --- | --- |"]
         lines += [f"| {_cell(r['quantity'])} | {_cell(r['paper'])} | {_cell(r['run'])} |" for r in rows]
         lines.append("")
     tmp = out.with_suffix(".md.tmp")
@@ -515,7 +559,10 @@ def _build(args, notebooks: list[Path], todo: list[Path], knobs: dict[Path, dict
               f"epochs are kept in the run cache).", file=sys.stderr, flush=True)
         return 130
 
-    print(f"executing {len(todo)} notebooks at profile {args.profile}, {args.jobs} at a time", flush=True)
+    gpus = visible_gpus() if args.jobs > 1 else []
+    free = list(range(args.jobs))  # the slots no notebook runs in
+    print(f"executing {len(todo)} notebooks at profile {args.profile}, {args.jobs} at a time"
+          + (f", each slot on its own GPU of {', '.join(gpus)}" if len(gpus) >= 2 else ""), flush=True)
     with Signals() as signals:
         try:
             while pending or running:
@@ -529,13 +576,19 @@ def _build(args, notebooks: list[Path], todo: list[Path], knobs: dict[Path, dict
                         if status:
                             report(path.stem, status, "", 0)
                         else:
-                            running.append(launch(path, params, key))
+                            slot = free.pop(0)
+                            try:
+                                running.append(launch(path, params, key, slot, gpus))
+                            except Exception:
+                                free.append(slot)
+                                raise
                     except Exception as err:  # the notebook cannot even start: it fails, the others go on
                         report(path.stem, "failed", f"{type(err).__name__}: {err}", 0)
                 for job in running:
                     job.echo()
                 for job in [j for j in running if j.proc.poll() is not None]:
                     running.remove(job)
+                    free.append(job.slot)
                     try:
                         status, detail = finish(job, job.proc.returncode)
                     except Exception as err:

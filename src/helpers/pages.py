@@ -5,6 +5,7 @@ skipped), its runs and studies cached, its numbers shown beside the paper's, its
     page                                   # knobs, data provenance, label; or why the page is skipped
     study = page.study(seed=0)             # train (cached) -> probes -> field matrices, clusters, noise
     page.compare(rows)                     # the paper's values beside this run's
+    page.figure(plots.field_matrix(view))  # a figure of helpers.plots, numbered, captioned, with its alt text
     page.claims(rows)                      # holds / does not hold
 
 Everything a page shows goes through :class:`Shown`, which tags the notebook output with
@@ -17,18 +18,22 @@ the reason, the page explains what is missing and how to get it, and every step 
 """
 from __future__ import annotations
 
+import base64
 import functools
+import html
 import inspect
+import json
 import math
 import os
 import time
+import uuid
 from dataclasses import dataclass, field
 
 import pandas as pd
 from markdown_it import MarkdownIt
 
 from . import claims as claims_mod, data as data_mod, filters, knobs as knobs_mod, method, models, probes, profiles
-from . import runs, taps as taps_mod, train
+from . import plots, runs, taps as taps_mod, timings, train
 from .data import DataNotFoundError
 
 META = "mechanism_book"
@@ -81,9 +86,10 @@ def check_choice(name: str, value, choices) -> None:
         raise ValueError(f"{name}={value!r} is not allowed: choose one of {list(choices)}")
 
 
-def check_taps(model: str, taps) -> list[str]:
-    """The tap names a page analyses: ``None`` for all of the model's taps, else a checked list."""
-    known = models.tap_names(model)
+def check_taps(model: str, taps, input_size: int | None = None) -> list[str]:
+    """The tap names a page analyses: ``None`` for all of the model's taps, else a checked list (a torchvision CNN's
+    stages depend on the ``input_size`` it runs at)."""
+    known = models.tap_names(model, input_size)
     if taps is None:
         return known
     taps = [str(t) for t in ([taps] if isinstance(taps, (int, str)) else taps)]
@@ -107,7 +113,8 @@ def plain_header(name: str, namespace: dict, **values) -> Shown:
                                               if k != "profile"}))
     frame = pd.DataFrame([(k, repr(v)) for k, v in values.items()] + [("software", software())],
                          columns=["knob", "value"])
-    return Shown(frame, f"Rerun this page (from the repository root): `{line}`",
+    return Shown(frame, f"Rerun this page (from the repository root): `{line}`\n\n"
+                        + timings.time_line(name, values.get("profile")),
                  dict(header=dict(page=name, profile=values.get("profile"), skipped=None, label="", rerun=line,
                                   knobs={k: str(v) for k, v in frame.values})))
 
@@ -236,14 +243,13 @@ class Page:
                  imagenet: str | None = None, stand_in: bool = True, namespace: dict | None = None, **knobs):
         self.overrides = knobs_mod.overrides(name, namespace) if namespace is not None else None
         check_choice("profile", profile, profiles.PROFILES)
-        check_choice("model", model, models.MODELS)
+        models.check_model(model)
         check_choice("dataset", dataset, DATASETS)
         check_choice("solver", solver, probes.SOLVERS)
         check_choice("rule", rule, filters.RULES)
         filters.check_threshold(threshold)
         self.name, self.profile, self.model, self.dataset = name, profile, model, dataset
         self.paper_dataset = paper_dataset or dataset
-        self.taps = check_taps(model, taps)
         self.threshold, self.seeds, self.solver, self.rule = threshold, check_seeds(seeds), solver, rule
         self.device = device  # passed to every step that runs a network (no process-wide setting)
         self.knobs = {k: v for k, v in knobs.items() if v is not None}
@@ -253,6 +259,7 @@ class Page:
             if "unknown knob" not in str(err):
                 raise
             raise ValueError(f"{err}; and the page's own: {PAGE_KNOBS}") from None
+        self.taps = check_taps(model, taps, self.config.input_size)
         self.skipped: str | None = None
         self.missing: str | None = None  # the paper's dataset, missing here, when a stand-in runs instead
         self.full = None
@@ -260,7 +267,10 @@ class Page:
         self._runs: dict = {}  # every run this page used, by key
         self._claims: Shown | None = None  # the last claims table shown (page.summary() writes from it)
         self.started = time.time()
+        self._figures = 0  # figures shown so far: the next one's number
         self.imagenet = imagenet
+        global _CURRENT
+        _CURRENT = self  # the page a figure shown bare belongs to (one page per notebook kernel)
         if dataset == "imagenet":
             if not imagenet or not os.path.isdir(imagenet):
                 self.skipped = (f"no ImageNet folder: the imagenet knob is {imagenet!r}" +
@@ -303,8 +313,14 @@ class Page:
         return self.full is not None and self.full.synthetic
 
     @property
+    def class_names(self) -> list[str] | None:
+        """The names of the labels of the data the page runs on (``None`` on a skipped page)."""
+        return None if self.full is None else list(self.full.class_names)
+
+    @property
     def papers_experiment(self) -> bool:
         return (self.dataset == self.paper_dataset and not self.synthetic and self.profile == "paper"
+                and self.model in models.MODELS
                 and self.rule == "greedy" and self.solver == probes.DEFAULT_SOLVER)
 
     def label(self) -> str:
@@ -325,6 +341,9 @@ class Page:
         if self.profile != "paper":
             parts.append(f"`{self.profile}` profile: reduced scale (width {self.config.width:g}, "
                          f"{self.config.epochs} epochs), so the numbers differ from the paper's")
+        if self.model not in models.MODELS:
+            parts.append(f"{self.model} is not a network of the papers: their claims are tested on it as this "
+                         "book's additions")
         if self.rule != "greedy":
             parts.append("clusters by the order-independent rule, not the papers' greedy one")
         if self.solver != probes.DEFAULT_SOLVER:
@@ -369,7 +388,8 @@ class Page:
             return None
         threshold = self.threshold if threshold is None else threshold
         mdl = model or self.model
-        tap_names = check_taps(mdl, taps if taps is not None else (self.taps if mdl == self.model else None))
+        tap_names = check_taps(mdl, taps if taps is not None else (self.taps if mdl == self.model else None),
+                               self.config_for(seed, K, model, **knobs).input_size)
         key = (seed, K, mdl, threshold, tuple(tap_names), tuple(sorted(knobs.items())))
         if key not in self._studies:
             run = self.run(seed, K, model, **knobs)
@@ -406,7 +426,8 @@ class Page:
                  ("software", software())]
         frame = pd.DataFrame([(k, str(v)) for k, v in rows], columns=["knob", "value"])
         where = " (from the repository root)" if self.overrides is not None else ""
-        text = self.label() + f"\n\nRerun this page{where}: `{self.rerun_line()}`"
+        text = self.label() + f"\n\nRerun this page{where}: `{self.rerun_line()}`\n\n" + \
+            timings.time_line(self.name, self.profile)
         if self.missing:
             text += (f"\n\nWhat is missing: {self.missing}\n\nHow to get it: {HOW_TO_GET[self.paper_dataset]}\n\n"
                      f"`-p stand_in False` skips the page instead.")
@@ -491,3 +512,123 @@ class Page:
         if self.skipped or frame is None:
             return None
         return Shown(frame, text)
+
+    def figure(self, fig, caption: str | None = None, alt: str | None = None, paper: str | None = None):
+        """A figure of :mod:`helpers.plots` (or a list of them) shown numbered and captioned: what it shows, the
+        paper's figure it reproduces, the profile and scale it was built at; with its alt text. ``caption``,
+        ``alt`` and ``paper`` replace the figure's own. ``None`` (a skipped page) shows a line saying why no
+        figure is drawn."""
+        figs = list(fig) if isinstance(fig, (list, tuple)) else [fig]
+        if fig is None or not figs or any(f is None for f in figs):
+            return Shown(None, "*No figure: " + ("the data is missing (see the top of the page); the paper's values "
+                                                 "are in the table below.*" if self.skipped else
+                                                 "nothing was computed for it.*"))
+        return FigureShown([show_figure(f, self, caption, alt, paper) for f in figs])
+
+    def figure_context(self) -> str:
+        """The caption's last sentence: the profile and scale the figure was built at, and what the data is."""
+        c = self.config
+        text = f"Built at the `{self.profile}` profile" + (
+            f" (width {c.width:g}, {c.epochs} epochs: reduced scale)" if self.profile != "paper" else
+            " (the paper's scale)")
+        if self.synthetic:
+            text += ", on SYNTHETIC data generated for tests: not a result"
+        elif self.missing:
+            text += (f", on {PAPER_DATASET[self.dataset]} standing in for the paper's "
+                     f"{PAPER_DATASET[self.paper_dataset]}")
+        elif self.dataset != self.paper_dataset:
+            text += f", on {PAPER_DATASET[self.dataset]}, not the paper's {PAPER_DATASET[self.paper_dataset]}"
+        return text + "."
+
+
+_CURRENT: Page | None = None
+_BARE = [0]  # figures shown outside any page
+
+
+def show_figure(fig, page: Page | None = None, caption: str | None = None, alt: str | None = None,
+                paper: str | None = None) -> "FigureShown":
+    """One figure of :mod:`helpers.plots` as a numbered, captioned :class:`FigureShown` of ``page`` (default: the
+    page this notebook built last; shown bare, a figure calls this itself)."""
+    page = page if page is not None else _CURRENT
+    if page is not None:
+        page._figures += 1
+        number = page._figures
+    else:
+        _BARE[0] += 1
+        number = _BARE[0]
+    ref = paper or getattr(fig, "paper", "")
+    what = caption or getattr(fig, "what", "")
+    text = f"**Figure {number}.** {what}"
+    if ref:
+        text += f" Paper: {ref}" + ("; its values are drawn beside this run's (grey, dashed, hollow squares, marked "
+                                    "\"paper\")." if getattr(fig, "with_paper", False) else ".")
+    text += " " + (page.figure_context() if page is not None else "Drawn outside a page of the book.")
+    record = dict(page=page.name if page is not None else None, number=number, caption=text, paper=ref,
+                  alt=alt or getattr(fig, "alt", ""), profile=page.profile if page is not None else None,
+                  kind="explorer" if hasattr(fig, "frames") else "figure")
+    return FigureShown([dict(record, fig=fig)])
+
+
+plots.SHOW[:] = [show_figure]  # a figure of helpers.plots displayed bare is numbered and captioned too
+
+
+class FigureShown:
+    """Figures shown as HTML ``<figure>`` elements: the image with its alt text, the caption (Markdown rendered)
+    under it, numbered; an explorer (:class:`helpers.plots.Explorer`) adds its slider. Tagged with metadata
+    (``figure``: number, caption, alt, paper, per figure) the build and the tests read back."""
+
+    def __init__(self, items: list):
+        self.items = [i for x in items for i in (x.items if isinstance(x, FigureShown) else [x])]
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        parts = [_figure_html(i) for i in self.items]
+        text = "\n\n".join(i["caption"] for i in self.items)
+        meta = [{k: v for k, v in i.items() if k != "fig"} for i in self.items]
+        return {"text/html": "\n".join(parts), "text/plain": text}, {META: dict(figure=meta)}
+
+
+def _caption_html(text: str) -> str:
+    out = _md_to_html(text).strip()
+    return out[3:-4] if out.startswith("<p>") and out.endswith("</p>") and out.count("<p>") == 1 else out
+
+
+def _img(src: str, alt: str, width_px: int, extra: str = "") -> str:
+    return (f'<img src="{src}" alt="{html.escape(alt, quote=True)}" width="{width_px}" '
+            f'style="max-width:100%;height:auto" {extra}>')
+
+
+FIGURE_STYLE = "margin:1.5em 0"
+CAPTION_STYLE = "text-align:left;font-size:0.9em;margin-top:0.4em"
+
+
+def _figure_html(item: dict) -> str:
+    fig, number = item["fig"], item["number"]
+    caption = f'<figcaption style="{CAPTION_STYLE}">{_caption_html(item["caption"])}</figcaption>'
+    if not hasattr(fig, "frames"):
+        src = "data:image/png;base64," + base64.b64encode(fig.png()).decode()
+        width = int(round(fig.get_figwidth() * 96))
+        return (f'<figure class="mech-figure" id="figure-{number}" style="{FIGURE_STYLE}">'
+                f'{_img(src, item["alt"], width)}{caption}</figure>')
+    uid = "explorer-" + uuid.uuid4().hex[:8]
+    frames = [dict(src="data:image/png;base64," + base64.b64encode(f["png"]).decode(), alt=f["alt"], text=f["text"],
+                   value=f"{f['threshold']:.1f}") for f in fig.frames]
+    first = frames[fig.start]
+    width = int(round(fig.width * 96))
+    script = ("(function () {"
+              f"var frames = {json.dumps(frames)};"
+              f"var s = document.getElementById('{uid}-slider'), img = document.getElementById('{uid}-img'),"
+              f" out = document.getElementById('{uid}-value'), txt = document.getElementById('{uid}-text');"
+              "function show() { var f = frames[parseInt(s.value, 10)]; img.src = f.src; img.alt = f.alt;"
+              " out.textContent = f.value; txt.textContent = f.text; s.setAttribute('aria-valuetext', f.value); }"
+              "s.addEventListener('input', show);"
+              "})();")
+    return (f'<figure class="mech-figure mech-explorer" id="figure-{number}" style="{FIGURE_STYLE}">'
+            f'<div style="display:flex;align-items:center;gap:1em;margin-bottom:0.5em">'
+            f'<label for="{uid}-slider"><strong>{html.escape(fig.label)}</strong> '
+            f'<output id="{uid}-value" for="{uid}-slider">{first["value"]}</output></label>'
+            f'<input type="range" class="mech-explorer-slider" id="{uid}-slider" min="0" max="{len(frames) - 1}" '
+            f'step="1" value="{fig.start}" aria-valuetext="{first["value"]}" style="flex:1;max-width:30em">'
+            f'<span style="font-size:0.85em">{frames[0]["value"]} to {frames[-1]["value"]}</span></div>'
+            f'{_img(first["src"], first["alt"], width, f"id={chr(34)}{uid}-img{chr(34)}")}'
+            f'<p id="{uid}-text" aria-live="polite" style="font-size:0.9em;margin:0.3em 0">'
+            f'{html.escape(first["text"])}</p>{caption}<script>{script}</script></figure>')

@@ -1,0 +1,220 @@
+"""Figures as a reader gets them: every plot of helpers.plots knows what it shows (caption, alt text, the paper's
+figure), draws layers shallow to deep, class names on label axes and the paper's values beside this run's;
+page.figure numbers and captions them as HTML <figure>s; the threshold explorer's frames are the clipped
+matrices at each threshold; the overview draws the per-layer rows the pages record; each page has its measured
+times."""
+import base64
+import io
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT
+from PIL import Image
+
+from helpers import build, filters, mechanism, pages, paper, plots, timings, universal
+
+NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+
+def view(M, tap="13", f=3, threshold=0.3):
+    """A filter view as mechanism.filter_view returns it, from a normalized field matrix."""
+    B = np.asarray(M) >= threshold
+    clusters = filters.greedy_clusters(B)
+    return dict(tap=tap, filter=f, M=np.asarray(M, float), B=B, clusters=clusters,
+                noise=filters.noise_count(B, clusters), order=filters.display_order(clusters, len(M)),
+                threshold=threshold, names=NAMES[:len(M)])
+
+
+def random_view(tap, seed, n=10):
+    rng = np.random.default_rng(seed)
+    M = rng.uniform(-1, 0.95, (n, n))
+    M[0, 0] = 1.0
+    return view(M, tap=tap, f=seed)
+
+
+def tick_texts(ax, axis="x"):
+    return [t.get_text() for t in (ax.get_xticklabels() if axis == "x" else ax.get_yticklabels())]
+
+
+def test_every_plot_returns_none_on_a_skipped_page():
+    for fn, args in [(plots.layer_accuracy, (None,)), (plots.decision_matrices, (None,)),
+                     (plots.field_matrix, (None,)), (plots.field_matrices, (None,)),
+                     (plots.threshold_explorer, (None, None)), (plots.cluster_statistics, (None, None)),
+                     (plots.appearances, (None, ["13"])), (plots.histograms, (None, "13")),
+                     (plots.signal_noise, (None,)), (plots.dilution, (None,)), (plots.threshold_sweep, (None,)),
+                     (plots.size_distributions, (None,)), (plots.error_vs_K, (None, None, "10")),
+                     (plots.label_snr, (None, None, "10")), (plots.accuracy_bars, (None, "tap")),
+                     (plots.afcc_bars, (None,)), (plots.shortened_bars, (None,)), (plots.layer_profile, (None,))]:
+        assert fn(*args) is None, fn.__name__
+
+
+def test_layer_accuracy_runs_shallow_to_deep_beside_the_papers_values():
+    rows = [dict(seed=0, tap=t, layer=int(t), accuracy=a, network=0.79)
+            for t, a in [("13", 0.78), ("2", 0.35), ("10", 0.77), ("4", 0.52), ("7", 0.70)]]  # any order
+    fig = plots.layer_accuracy(pd.DataFrame(rows))
+    a, b = fig.axes[:2]
+    assert tick_texts(a) == ["2", "4", "7", "10", "13"] == tick_texts(b)
+    bars = [p.get_height() for p in a.patches]
+    assert bars == pytest.approx([0.35, 0.52, 0.70, 0.77, 0.78])
+    paper_line = [line for line in a.get_lines() if line.get_label() == "paper"]
+    ref = paper.table("table6", 10).set_index("tap")["accuracy"]
+    assert len(paper_line) == 1 and list(paper_line[0].get_ydata()) == pytest.approx([ref[t] for t in
+                                                                                       ["2", "4", "7", "10", "13"]])
+    assert fig.paper == "*mechanism* Fig. 2" and fig.with_paper
+    assert "0.350, 0.520, 0.700, 0.770, 0.780" in fig.alt and "layers 2 to 13" in fig.what
+
+
+def test_label_axes_carry_class_names():
+    picked = {t: dict(filter=k, D=np.eye(10), top_label=3, top_share=0.5, labels_used=2) for k, t in
+              enumerate(["13", "4"])}
+    fig = plots.decision_matrices(picked, NAMES)
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["layer 4, filter 1", "layer 13, filter 0"]  # shallow first
+    assert tick_texts(fig.axes[0]) == [plots._short(n) for n in NAMES] == tick_texts(fig.axes[0], "y")
+    assert "cat" in fig.what
+    v = random_view("13", 1)
+    fig = plots.field_matrix(v)
+    assert tick_texts(fig.axes[0], "y") == [plots._short(n) for n in NAMES]
+    assert tick_texts(fig.axes[2], "y") == [plots._short(NAMES[i]) for i in v["order"]]  # the permuted panel
+
+
+def test_cluster_statistics_two_panels_a_row_with_the_papers_values():
+    stats = pd.DataFrame(dict(layer=["13", "2", "7"], n=[2.0, 15.0, 9.0], N_c=[1.0, 1.5, 1.3], C_s=[2.5, 2.0, 1.7]))
+    fig = plots.cluster_statistics(stats, pd.DataFrame(dict(layer=["2", "13"], size=[1, 3], fraction=[1.0, 1.0])))
+    n_ax = fig.axes[0]
+    assert n_ax.get_subplotspec().get_geometry()[:2] == (2, 2)
+    assert tick_texts(n_ax) == ["2", "7", "13"]
+    run, ref = (next(line for line in n_ax.get_lines() if line.get_label().startswith(k)) for k in ("this", "paper"))
+    assert list(run.get_ydata()) == [15.0, 9.0, 2.0]
+    assert list(ref.get_ydata()) == pytest.approx([19.6, 6.4, 1.5])  # Table 6, K = 10
+    vgg6 = plots.cluster_statistics(stats.assign(layer=["5", "1", "3"]), None, model="vgg6")
+    marks = [line for line in vgg6.axes[0].get_lines() if line.get_label().startswith("paper")]
+    assert list(marks[0].get_ydata()) == [3.14]  # the text's n at VGG-6's layer 5
+
+
+def test_threshold_explorer_frames_are_the_matrices_clipped_at_each_threshold():
+    views = [random_view("13", 2), random_view("4", 1)]
+    ex = plots.threshold_explorer(views, mechanism.threshold_frames(views))
+    assert [f["threshold"] for f in ex.frames] == list(mechanism.EXPLORER_THRESHOLDS) and ex.frames[ex.start]["threshold"] == 0.3
+    for f in ex.frames:
+        th = f["threshold"]
+        for v in sorted(views, key=lambda v: int(v["tap"])):  # shallow to deep in the text too
+            B = v["M"] >= th
+            c = filters.greedy_clusters(B)
+            assert f"layer {v['tap']} filter {v['filter']}: " in f["text"]
+            assert f"noise {filters.noise_count(B, c)}" in f["text"].split(f"layer {v['tap']} filter")[1]
+        assert f["text"].index("layer 4") < f["text"].index("layer 13")
+        assert Image.open(io.BytesIO(f["png"])).size[0] > 800
+    assert len({f["png"] for f in ex.frames}) == len(ex.frames)  # every frame differs
+    noise = [int(re.search(r"layer 4 filter 1: .*?noise (\d+)", f["text"]).group(1)) for f in ex.frames]
+    assert noise[0] != noise[-1]
+
+
+@pytest.fixture
+def page(data_dir, monkeypatch):
+    monkeypatch.setenv("MECH_DATA", str(data_dir))
+    return pages.Page("mechanism-fig4-field-matrices", "smoke")
+
+
+def html_of(shown):
+    bundle, meta = shown._repr_mimebundle_()
+    return bundle, meta[pages.META]
+
+
+def test_page_figure_is_a_numbered_captioned_figure_with_alt_text(page):
+    first, meta = html_of(page.figure(plots.field_matrices([random_view("13", 1), random_view("4", 2)])))
+    second, meta2 = html_of(page.figure(plots.field_matrix(random_view("10", 3))))
+    html = first["text/html"] + second["text/html"]
+    figures = re.findall(r"<figure.*?</figure>", html, re.S)
+    assert len(figures) == 3
+    for k, f in enumerate(figures, 1):
+        alt = re.search(r'<img src="data:image/png;base64,([^"]+)" alt="([^"]+)"', f)
+        assert alt and len(alt.group(2)) > 40
+        Image.open(io.BytesIO(base64.b64decode(alt.group(1)))).verify()
+        cap = re.search(r"<figcaption[^>]*>(.*)</figcaption>", f, re.S).group(1)
+        assert cap.startswith(f"<strong>Figure {k}.</strong>")
+        assert "Paper: <em>mechanism</em> Fig. 4" in cap and "Built at the <code>smoke</code> profile" in cap
+        assert "SYNTHETIC" in cap
+    assert "layer 4" in figures[0] and "layer 13" in figures[1]  # shallow to deep
+    assert [m["number"] for m in meta["figure"] + meta2["figure"]] == [1, 2, 3]
+    assert all(m["alt"] and m["caption"] for m in meta["figure"])
+
+
+def test_page_figure_on_a_skipped_page_says_why_there_is_none(tmp_path, monkeypatch):
+    monkeypatch.setenv("MECH_DATA", str(tmp_path))
+    skipped = pages.Page("t", "smoke", dataset="cifar100", stand_in=False)
+    bundle, _ = skipped.figure(plots.field_matrices(mechanism.filter_view(skipped.study(), "13")))._repr_mimebundle_()
+    assert "No figure: the data is missing" in bundle["text/markdown"] and "<figure" not in str(bundle)
+
+
+def test_explorer_html_has_a_slider_over_every_frame_and_needs_no_network(page):
+    bundle, meta = html_of(page.figure(plots.threshold_explorer([random_view("13", 1)], mechanism.threshold_frames([random_view("13", 1)]))))
+    html = bundle["text/html"]
+    assert meta["figure"][0]["kind"] == "explorer"
+    slider = re.search(r'<input type="range"[^>]*min="0" max="(\d+)"[^>]*value="(\d+)"', html)
+    assert slider and int(slider.group(1)) == len(mechanism.EXPLORER_THRESHOLDS) - 1 and int(slider.group(2)) == 2
+    frames = json.loads(re.search(r"var frames = (\[.*?\]);", html, re.S).group(1))
+    assert [f["value"] for f in frames] == [f"{t:.1f}" for t in mechanism.EXPLORER_THRESHOLDS]
+    assert all(f["alt"] and f["src"].startswith("data:image/png;base64,") for f in frames)
+    assert "http" not in html  # no CDN: the book is read offline
+    assert re.search(r'<img src="data:image/png;base64,[^"]+" alt="[^"]+"', html) and "<figcaption" in html
+
+
+def test_a_figure_shown_bare_is_captioned_by_the_current_page(page, monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    table = pd.DataFrame(dict(tap=["stage 2", "stage 1"], accuracy=[0.6, 0.4], n=[5.0, 9.0], N_c=[1.0, 1.2],
+                              C_s=[1.5, 1.6], F_s=[1, 4]))
+    table.attrs.update(N_l=10, model="resnet18")
+    fig = plots.layer_profile(table)
+    fig._ipython_display_()
+    bundle, meta = html_of(shown[0])
+    assert "<figcaption" in bundle["text/html"] and meta["figure"][0]["page"] == page.name
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["stage 1", "stage 2"]
+
+
+def test_the_overview_draws_the_layer_rows_the_pages_record():
+    rows = [dict(quantity=q, paper=p, run=None if p is None else p * 0.9) for q, p, _ in  # a run at 0.9 the paper's
+            universal.compare_sweep(None, "table6", [3, 6, 8, 10]) + universal.compare_fit(None, "table6", "10")]
+    parsed = plots.layer_rows(rows)
+    assert len(parsed) == 4 * 5 * 4 and set(parsed["K"]) == {3, 6, 8, 10} and set(parsed["stat"]) == set(plots.STATS)
+    fig = plots.overview_figure("universal-table6-vgg16-cifar-k10", "Table 6", rows)
+    assert [ax.get_title().split(" (")[0] for ax in fig.axes if ax.axison] == ["accuracy", "n", "N_c", "C_s",
+                                                                 "test error at layer 10 against K"]
+    assert tick_texts(fig.axes[0]) == ["2", "4", "7", "10", "13"]
+    err = fig.axes[4]
+    paper_err = next(line for line in err.get_lines() if line.get_label() == "paper").get_ydata()
+    t6 = paper.table("table6")
+    assert list(paper_err) == pytest.approx([1 - t6[(t6.K == K) & (t6.tap == "10")]["accuracy"].item()
+                                             for K in (3, 6, 8, 10)])
+    stand_in = universal.compare_layers(None, _labelled(universal.paper_rows("table6", 10)))
+    assert set(plots.layer_rows([dict(quantity=q, paper=p, run=r) for q, p, r in stand_in])["K"]) == {10}
+    mech = plots.layer_rows([dict(quantity=q, paper=p, run=r) for q, p, r in mechanism.compare_fig5(None)])
+    assert ("13", "n", 1.5) in set(zip(mech["tap"], mech["stat"], mech["paper"]))
+    assert plots.overview_figure("x", "x", [dict(quantity="SNR", paper=5, run=3)]) is None
+
+
+def _labelled(t):
+    t.attrs["label"] = "Table 6 (CIFAR-10, K = 10), "
+    return t
+
+
+def test_the_overview_writes_a_myst_figure_with_its_png(tmp_path, monkeypatch):
+    monkeypatch.setenv("MECH_BOOK_ROOT", str(tmp_path))
+    build.generated_dir().mkdir(parents=True)
+    rows = [dict(quantity=q, paper=p, run=None) for q, p, r in mechanism.compare_fig5(None)]
+    lines = build.overview_figure("mechanism-fig5-cluster-statistics", "*mechanism* Fig. 5", rows)
+    assert lines[0] == "```{figure} overview-figures/mechanism-fig5-cluster-statistics.png"
+    assert lines[1].startswith(":alt: ") and len(lines[1]) > 40 and lines[3] == ":width: 816px"
+    assert lines[4] == "" and "skipped" in lines[5] and lines[6] == "```"  # the caption, after the options
+    Image.open(build.generated_dir() / "overview-figures" / "mechanism-fig5-cluster-statistics.png").verify()
+
+
+def test_every_page_has_its_times_per_profile():
+    names = {p.stem for p in (ROOT / "notebooks").glob("*.ipynb")}
+    assert names == set(timings.CPU) == set(timings.PAPER) == set(timings.SMOKE_SECONDS)
+    line = timings.time_line("mechanism-fig5-cluster-statistics", "cpu")
+    assert line.index("`cpu` (this page): ") < line.index("; `smoke`: ") < line.index("; `paper`: ")
+    assert "9.4 min" in line and "0.28 GPU-hours" in line
