@@ -7,7 +7,7 @@ epochs, snapshots the weights after every epoch, and trains each stage's FC laye
 snapshot from epoch 2 on. The schedule depends on the epoch only, so the epoch-e snapshot is the e-epoch run (the
 epoch-2 one is the `cpu` profile's network). Shows whether the book's failing claim "accuracy rises with the stage"
 is the 2-epoch network being underfit. Nothing is cached but the probes and features (``$MECH_CACHE``); figures go
-in the README ("Measured").
+in bench/README.md.
 """
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def main():
         acc = train_mod.evaluate(net.eval(), data.x_test, data.y_test, size=cfg.input_size)[1]
         run = runs.Run(f"{runs.run_key(cfg, data)}-epoch{epoch}", runs.cache_root(), cfg, net,
                        dict(metrics=[dict(test_acc=acc)]))
-        stages = {k: p.test_acc for k, p in reversed(probes.layer_probes(run, data, progress=False).items())}
+        stages = {k: p.test_acc for k, p in probes.layer_probes(run, data, progress=False).items()}
         print(f"epoch {epoch} ({wall / 60:.1f} min of training): network {acc:.3f}; "
               + ", ".join(f"{k} {a:.3f}" for k, a in stages.items())
               + f"; rises within 0.01: {mechanism.rises(stages.values())}", flush=True)

@@ -75,7 +75,7 @@ def sizes(args):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--batches", type=int, default=15)
-    ap.add_argument("--models", nargs="+", default=list(profiles.CPU))
+    ap.add_argument("--models", nargs="+", default=[m for m in profiles.CPU if m != profiles.OTHER])
     ap.add_argument("--sizes", action="store_true", help="one model's widths against mini-batch sizes")
     ap.add_argument("--model", default="vgg16", help="the model --sizes measures")
     ap.add_argument("--widths", nargs="+", type=float, default=[0.25, 0.375, 0.5])

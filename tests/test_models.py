@@ -7,8 +7,8 @@ from helpers import models, paper, taps
 @pytest.mark.parametrize("name,table,size", [("vgg16", "table1", 32), ("efficientnet_b0", "table2", 224)])
 def test_tap_tables_equal_the_papers_at_full_width(name, table, size):
     got = taps.tap_table(models.build(name, 100), size)
-    ref = paper.table(table)
-    assert got["tap"].tolist() == ref["tap"].tolist()
+    ref = models.by_depth(paper.table(table))  # the paper prints its tables deep first; the code is shallow first
+    assert got["tap"].tolist() == ref["tap"].tolist() == models.tap_names(name)
     for col in ("N_f", "F_s", "FC_s"):
         assert got[col].tolist() == ref[col].tolist(), col
         assert got[col].dtype.kind == "i"
@@ -16,17 +16,17 @@ def test_tap_tables_equal_the_papers_at_full_width(name, table, size):
 
 def test_design_taps_of_vgg6_and_avgg16():
     t6 = taps.tap_table(models.build("vgg6", 10))
-    assert t6["tap"].tolist() == ["5", "4", "3", "2", "1"] and t6["F_s"].tolist() == [1, 4, 16, 64, 256]
+    assert t6["tap"].tolist() == ["1", "2", "3", "4", "5"] and t6["F_s"].tolist() == [256, 64, 16, 4, 1]
     ta = taps.tap_table(models.build("avgg16", 10))
     assert ta["tap"].tolist() == ["13"] and ta["N_f"].tolist() == [512] and ta["F_s"].tolist() == [16]
 
 
 def test_width_multiplier_and_small_input():
     t = taps.tap_table(models.build("vgg16", 10, width=0.25))
-    assert t["N_f"].tolist() == [128, 128, 64, 32, 16]
+    assert t["N_f"].tolist() == [16, 32, 64, 128, 128]
     e = taps.tap_table(models.build("efficientnet_b0", 10, width=0.5), 32)
-    assert e["F_s"].tolist() == [1, 1, 4, 16, 64, 256]  # the paper's grids, reached without pooling at 32x32
-    assert e["N_f"].iloc[0] == 640
+    assert e["F_s"].tolist() == [256, 64, 16, 4, 1, 1]  # the paper's grids, reached without pooling at 32x32
+    assert e["N_f"].iloc[-1] == 640
 
 
 @pytest.mark.parametrize("name", models.MODELS)
@@ -37,8 +37,8 @@ def test_forward_and_bias_free_output(name):
 
 
 def test_bad_model_arguments():
-    with pytest.raises(ValueError, match="unknown model 'vgg19'.*vgg16"):
-        models.build("vgg19", 10)
+    with pytest.raises(ValueError, match="unknown model 'vgg17'.*vgg16"):
+        models.build("vgg17", 10)
     with pytest.raises(ValueError, match="width"):
         models.build("vgg16", 10, width=0)
     with pytest.raises(ValueError, match="pretrained"):
@@ -85,3 +85,71 @@ def test_bad_blocks(blocks, match):
 def test_tap_names_without_building_are_the_built_models_taps(name):
     size = 32 if name != "efficientnet_b0" else 64
     assert models.tap_names(name) == [t.name for t in models.build(name, 10, 0.125, input_size=size).taps]
+
+
+# --- any torchvision CNN ("your model" pages) ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, nodes, F_s", [
+    ("resnet18", ["maxpool", "layer1", "layer2", "layer3", "layer4"], [64, 64, 16, 4, 1]),  # stem after its pooling
+    ("mobilenet_v3_small", ["features.0", "features.1", "features.3", "features.8", "features.12"],
+     [256, 64, 16, 4, 1]),
+    ("vgg16_bn", ["features.6", "features.13", "features.23", "features.33", "features.43"],  # its five poolings,
+     [256, 64, 16, 4, 1]),  # as the papers tap their VGG-16
+])
+def test_torchvision_cnn_taps_are_the_ends_of_its_stages(name, nodes, F_s):
+    """The taps found from the graph are the last block at each map size, a pooling layer closing the stage it
+    pools, 16x16 down to 1x1 at 32x32 inputs, and read exactly what a forward hook on that block sees (a naive
+    reading)."""
+    torch.manual_seed(0)
+    net = models.build(name, 10)
+    nodes = [f"net.{n}" for n in nodes]
+    assert [t.node for t in net.taps] == nodes and [t.name for t in net.taps] == [f"stage {k}" for k in range(1, 6)]
+    assert models.tap_names(name) == [t.name for t in net.taps]
+    t = taps.tap_table(net, 32)
+    assert t["F_s"].tolist() == F_s and (t["FC_s"] == t["N_f"] * t["F_s"]).all()
+    if name == "vgg16_bn":
+        assert all(isinstance(net.get_submodule(n), torch.nn.MaxPool2d) for n in nodes)
+    seen = {}
+    hooks = [net.get_submodule(n).register_forward_hook(lambda m, a, o, n=n: seen.__setitem__(n, o.detach()))
+             for n in nodes]
+    x = torch.randn(3, 3, 32, 32)
+    got = taps.extract_batch(net.eval(), x)
+    with torch.no_grad():
+        net(x)
+    for h in hooks:
+        h.remove()
+    for tap in net.taps:
+        assert torch.allclose(got[tap.name], seen[tap.node].flatten(2), atol=1e-6), tap
+    assert models.output_layer(net).bias is None and models.output_layer(net).out_features == 10
+    assert not any(getattr(m, "inplace", False) for m in net.modules())  # a tap is never overwritten in place
+    conv = {id(p) for p in net.features.parameters()}
+    assert id(models.output_layer(net).weight) not in conv and len(conv) < len(list(net.parameters()))
+
+
+def test_torchvision_cnn_stages_follow_the_input_size_and_width():
+    big = models.build("resnet18", 10, input_size=64)
+    assert taps.tap_table(big, 64)["grid"].tolist() == ["16x16", "16x16", "8x8", "4x4", "2x2"]
+    half = taps.tap_table(models.build("mobilenet_v3_small", 10, width=0.5), 32)
+    assert half["N_f"].iloc[-1] < taps.tap_table(models.build("mobilenet_v3_small", 10), 32)["N_f"].iloc[-1]
+    with pytest.raises(ValueError, match="resnet18 has no width knob"):
+        models.build("resnet18", 10, width=0.5)
+    with pytest.raises(ValueError, match="does not run on 32x32 inputs.*larger input_size"):
+        models.build("alexnet", 10)
+    with pytest.raises(ValueError, match="does not end in a linear layer"):
+        models.build("squeezenet1_0", 10)
+    net = models.build("googlenet", 10).train()  # no auxiliary heads: one output, in training too
+    assert torch.is_tensor(net(torch.randn(2, 3, 32, 32)))
+
+
+@pytest.mark.parametrize("name", ["vit_b_16", "resnet1000", "swin_t"])
+def test_unknown_models_and_transformers_are_refused_clearly(name):
+    with pytest.raises(ValueError, match=f"unknown model '{name}'.*torchvision classification CNN"):
+        models.build(name, 10)
+
+
+def test_by_depth_orders_taps_shallow_to_deep_or_as_the_papers_print():
+    import pandas as pd
+
+    t = pd.DataFrame(dict(tap=["stage 10", "stage 2", "13", "stage 1"]))
+    assert models.by_depth(t)["tap"].tolist() == ["stage 1", "stage 2", "stage 10", "13"]
+    assert models.by_depth(t, deep_first=True)["tap"].tolist() == ["13", "stage 10", "stage 2", "stage 1"]

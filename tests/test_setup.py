@@ -123,10 +123,16 @@ def test_sibling_notebooks_share_their_code_after_the_parameters():
 
     def body(name):
         nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
-        return [c.source for c in nb.cells if c.cell_type == "code"][1:]
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        at = next(i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", []))
+        return [c.source for c in code[at + 1:]]  # after the parameters (the install cell before it is shared)
 
     for group in (("table1", "table2"), ("table4", "table5", "table6")):
         names = [universal.PAGE_OF[t] for t in group]
         assert all(body(n) == body(names[0]) for n in names), group
         for t, n in zip(group, names):
             assert knobs.defaults(ROOT / "notebooks" / f"{n}.ipynb")["table"] == t
+    yours = sorted(p.stem for p in (ROOT / "notebooks").glob("your-model-*.ipynb"))  # the "beyond the papers" pages
+    assert len(yours) >= 2 and all(body(n) == body(yours[0]) for n in yours)
+    for n in yours:
+        assert knobs.defaults(ROOT / "notebooks" / f"{n}.ipynb")["page_name"] == n

@@ -190,3 +190,14 @@ def test_blocks_and_schedule_knobs_round_trip():
     old = profiles.train_config("cpu", "efficientnet_b0").to_dict()  # a run.json written before the knobs
     del old["blocks"], old["schedule"]
     assert TrainConfig.from_dict(old) == profiles.train_config("cpu", "efficientnet_b0")
+
+
+def test_a_torchvision_cnn_takes_the_profiles_recipe_for_other_networks():
+    from helpers import profiles
+
+    cfg = profiles.train_config("cpu", "resnet18")
+    other = profiles.CPU[profiles.OTHER]
+    assert cfg.model == "resnet18" and cfg.width == 1.0 and cfg.epochs == other["epochs"] and cfg.input_size == 32
+    assert profiles.train_config("smoke", "mobilenet_v3_small", epochs=2).epochs == 2
+    with pytest.raises(ValueError, match="unknown model 'torchvision'"):
+        profiles.train_config("cpu", profiles.OTHER)  # the table's entry for other models is not a model

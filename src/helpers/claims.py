@@ -126,6 +126,16 @@ def same_budget(a, b, names: tuple[str, str], epochs_ratio: float = 1.5) -> Prec
                                   + ", ".join(diff) + ")")
 
 
+def beyond_spread(effect: float, spread: float | None, what: str) -> Precondition:
+    """A trend measured over several trained networks is claimed only when it exceeds their spread (DESIGN.md,
+    "Claims"): ``effect`` (e.g. the rise from the first layer to the last, of the means) against ``spread`` (e.g. the
+    two layers' standard deviations over seeds, summed); ``None`` (one network: no spread measured) passes."""
+    if spread is None or spread != spread:
+        return Precondition(True, "")
+    return Precondition(abs(effect) > spread, f"{what} ({effect:+.3f}) is within the spread over the trained "
+                                              f"networks ({spread:.3f})")
+
+
 def at_least(count: int, needed: int, what: str) -> Precondition:
     return Precondition(count >= needed, f"needs at least {needed} {what}; this run has {count}")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import fields, replace
 
+from .models import check_model
 from .train import Hyper, TrainConfig
 
 PROFILES = ("smoke", "cpu", "paper")
@@ -39,17 +40,17 @@ PAPER_PROBE = {
     "efficientnet_b0": Hyper(0.1, 0.975, 1e-5, 0.6, 20),
 }
 
-# cpu: measured on the 2-core machine (README, "Profiles"); the papers' optimizer family throughout (SGD, Nesterov,
+# cpu: measured on the 2-core machine (bench/README.md); the papers' optimizer family throughout (SGD, Nesterov,
 # L2, learning rate times q every dt epochs), with dt = 1 so that a short run anneals: VGG-6's lr falls from 0.05 to
 # 0.002 over 12 epochs (the papers' dt = 20 with our 12 epochs would never decay; a step schedule of 0.5 every 3
 # epochs gave 0.771 in 8 epochs). Sized so that each part of the book builds in about 30 minutes on 2 cores from
 # an empty cache: VGG-16 6-9 min per run, VGG-6 ~3, AVGG-16 ~4 (7 convs at 32x32: a 20,000-image subset at width
-# 0.125), EfficientNet-B0 ~6 (2 epochs at 64x64). Longer VGG-16 runs reach more (README, "Measured";
+# 0.125), EfficientNet-B0 ~6 (2 epochs at 64x64). Longer VGG-16 runs reach more (bench/README.md;
 # bench/vgg16_target.py).
 _CPU_HYPER = Hyper(0.05, 0.9, 5e-4, 0.75, 1)
 _CPU_SHORT = Hyper(0.05, 0.9, 5e-4, 0.6, 1)
 # VGG-16: eta 0.08 for 3 epochs, then x 0.6 an epoch to 0.0022 at epoch 10: 0.788 (12 epochs of _CPU_HYPER: 0.801)
-# in 17% less time, so that the universal VGG-16 pages (four runs) fit 30 minutes on a slow day (README, "Measured").
+# in 17% less time, so that the universal VGG-16 pages (four runs) fit 30 minutes on a slow day (bench/README.md).
 _CPU_VGG16 = Hyper(0.08, 0.9, 5e-4, 0.6, 1, offset=2)
 CPU = {
     "vgg16": dict(width=0.25, epochs=10, conv=_CPU_VGG16, fc=_CPU_VGG16),
@@ -57,16 +58,26 @@ CPU = {
     "avgg16": dict(width=0.125, epochs=4, n_train=20_000, conv=_CPU_SHORT, fc=_CPU_SHORT),
     # 64x64 inputs: each stage's map is twice the paper's grid and is average-pooled to it, as the 7x7 pooling
     # does at 224x224 (at 32x32 stages 7-9 see 1x1 maps). An epoch costs 1.4-1.7 of one at 32x32, and 2 epochs at 64
-    # reach 0.549 against 0.468 for 4 at 32 in about the same time (README, "Measured").
+    # reach 0.549 against 0.468 for 4 at 32 in about the same time (bench/README.md).
     "efficientnet_b0": dict(width=0.25, epochs=2, input_size=64, conv=_CPU_SHORT, fc=_CPU_SHORT),
 }
 for _knobs in CPU.values():
-    _knobs["test_every"] = 0  # the test set after the last epoch only: about 6% of a cpu run (README, "Measured")
+    _knobs["test_every"] = 0  # the test set after the last epoch only: about 6% of a cpu run (bench/README.md)
 
 _SMOKE_HYPER = Hyper(0.02, 0.9, 5e-4, 0.6, 1)
 SMOKE = {m: dict(width=0.125, epochs=1, n_train=500, n_test=200, batch_size=20, conv=_SMOKE_HYPER, fc=_SMOKE_HYPER)
          for m in PAPER}
 SMOKE["efficientnet_b0"] = dict(SMOKE["efficientnet_b0"], input_size=32)
+
+# Any other torchvision CNN (the "your model" pages; the papers train none): VGG-16's recipe of each profile at the
+# model's own width (torchvision has no width knob for most) and 32x32 inputs. At cpu: 4 epochs, eta 0.08 for 2, then
+# x 0.6 an epoch, sized for ResNet-18, whose convolutions on the 1x1-4x4 maps of its last stages are slow backwards
+# on this CPU (about 4 times a width-0.25 VGG-16's time an image; bench/README.md).
+OTHER = "torchvision"
+PAPER[OTHER] = dict(epochs=200, input_size=32, conv=_VGG16_PAPER, fc=_VGG16_PAPER)
+_CPU_OTHER = Hyper(0.08, 0.9, 5e-4, 0.6, 1, offset=1)
+CPU[OTHER] = dict(width=1.0, epochs=4, input_size=32, test_every=0, conv=_CPU_OTHER, fc=_CPU_OTHER)
+SMOKE[OTHER] = dict(SMOKE["vgg16"], width=1.0, input_size=32)
 
 _TABLES = {"paper": PAPER, "cpu": CPU, "smoke": SMOKE}
 HYPER_KNOBS = ("eta", "mu", "alpha", "q", "dt", "offset")
@@ -82,14 +93,14 @@ def train_config(profile: str, model: str, **overrides) -> TrainConfig:
     if profile not in _TABLES:
         raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
     table = _TABLES[profile]
-    if model not in table:
-        raise ValueError(f"unknown model {model!r}: choose one of {', '.join(table)}")
+    if model not in table or model == OTHER:
+        check_model(model)  # a torchvision CNN (the papers' models are in every table)
     known = {f.name for f in fields(TrainConfig)} | set(HYPER_KNOBS)
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise ValueError(f"unknown knob(s) {unknown}: known knobs are {sorted(known)}")
     hyper = {k: overrides.pop(k) for k in HYPER_KNOBS if k in overrides}
-    cfg = TrainConfig(model=model, **{**table[model], **overrides})
+    cfg = TrainConfig(model=model, **{**table.get(model, table[OTHER]), **overrides})
     if hyper:
         cfg = replace(cfg, conv=replace(cfg.conv, **hyper), fc=replace(cfg.fc, **hyper))
     if cfg.epochs < 1:

@@ -8,8 +8,18 @@ from . import claims, models, paper, profiles, taps
 PAPER_TAP_TABLE = {"vgg16": ("table1", 32), "efficientnet_b0": ("table2", 224)}
 
 
+def check_knobs(profile: str, model_names) -> None:
+    """The architectures page's knobs: a known profile and known models, checked before any model is built."""
+    if profile not in profiles.PROFILES:
+        raise ValueError(f"profile must be one of {profiles.PROFILES}, got {profile!r}")
+    unknown = [m for m in model_names if m not in models.MODELS]
+    if isinstance(model_names, str) or unknown:
+        raise ValueError(f"unknown model(s) {unknown or model_names!r}: choose a list from {models.MODELS}")
+
+
 def architecture(profile: str, model: str, width: float | None = None) -> pd.DataFrame:
-    """A model's taps at the profile's width beside the full-width taps and, where there is one, the paper's table."""
+    """A model's taps at the profile's width beside the full-width taps and, where there is one, the paper's table
+    (deepest tap first, as the papers print their tables)."""
     cfg = profiles.train_config(profile, model, **({} if width is None else dict(width=width)))
     size = cfg.input_size or (224 if model == "efficientnet_b0" else 32)
     run = taps.tap_table(models.build(model, 10, cfg.width, input_size=size), size)
@@ -22,7 +32,7 @@ def architecture(profile: str, model: str, width: float | None = None) -> pd.Dat
     if model in PAPER_TAP_TABLE:
         ref = paper.table(PAPER_TAP_TABLE[model][0])[["tap", "N_f", "F_s", "FC_s"]]
         out = out.merge(ref.rename(columns=lambda c: c if c == "tap" else f"{c} (paper)"), on="tap", how="left")
-    return out
+    return models.by_depth(out, deep_first=True).reset_index(drop=True)  # deepest first, as Tables 1-2 print it
 
 
 def tap_claims(tables: dict[str, pd.DataFrame]) -> list[claims.Claim]:

@@ -153,7 +153,7 @@ def run_features(run, data, split: str = "test", taps: list[Tap] | None = None, 
 
 
 def tap_table(model: nn.Module, input_size: int | None = None, taps: list[Tap] | None = None) -> pd.DataFrame:
-    """One row per tap, in the papers' table order: ``N_f``, ``F_s`` (positions per filter), ``FC_s`` = N_f * F_s.
+    """One row per tap, shallow to deep: ``N_f``, ``F_s`` (positions per filter), ``FC_s`` = N_f * F_s.
 
     At full width this is the N_f / F_s / FC_s part of *universal* Tables 1 (VGG-16, 32x32)
     and 2 (EfficientNet-B0, 224x224).

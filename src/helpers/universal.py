@@ -6,13 +6,14 @@ Each function returns ``None`` on a skipped page.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from . import afcc, claims, data as data_mod, filters, method, models, pages as pages_mod, paper, snr
+from . import afcc, claims, data as data_mod, filters, method, models, pages as pages_mod, paper, snr, subsets
 from . import taps as taps_mod
 from .models import Tap, scaled
 from .train import pick_device
@@ -58,11 +59,13 @@ def reference_rows(page, name: str, K: int) -> pd.DataFrame:
 @skippable
 def layer_table(study, name: str, K: int, page=None) -> pd.DataFrame | None:
     """This run's Table-1 columns beside the paper's, tap by tap ("paper" suffix on the paper's; with ``page``,
-    the paper's table for the experiment that ran, :func:`reference_rows`)."""
+    the paper's table for the experiment that ran, :func:`reference_rows`), deepest tap first as the paper prints
+    it."""
     mine = as_table(study)[["tap", "N_f", "F_s", "FC_s", "accuracy", "n", "N_c", "C_s"]]
     ref = (paper_rows(name, K) if page is None else reference_rows(page, name, K))[
         ["tap", "N_f", "F_s", "FC_s", "accuracy", "n", "N_c", "C_s"]]
-    out = mine.merge(ref, on="tap", how="left", suffixes=("", " paper"))
+    out = models.by_depth(mine.merge(ref, on="tap", how="left", suffixes=("", " paper")), deep_first=True)
+    out = out.reset_index(drop=True)
     return out[["tap"] + [c for pair in (("N_f", "N_f paper"), ("F_s", "F_s paper"), ("FC_s", "FC_s paper"),
                                          ("accuracy", "accuracy paper"), ("n", "n paper"), ("N_c", "N_c paper"),
                                          ("C_s", "C_s paper")) for c in pair]]
@@ -113,15 +116,17 @@ def Ks_for(page, name: str, Ks=None) -> list[int]:
 
 def paper_accuracy(model: str, N_l: int) -> tuple[float, str]:
     """The paper's accuracy for the experiment nearest the one that ran (``model`` on ``N_l`` labels), and which:
-    VGG-16 from Tables 6 (CIFAR-K/10), 4 and 1; EfficientNet-B0 from Tables 5 and 2, and the text's 0.78 on ImageNet.
+    VGG-16 from Tables 6 (CIFAR-K/10), 4 and 1; EfficientNet-B0 from Tables 5 and 2, and the text's 0.78 on ImageNet;
+    a network the papers do not train (a torchvision CNN), VGG-16's.
     It sets the accuracy floor below which a run cannot test the claims (:func:`helpers.claims.accuracy_floor`)."""
     if model == "efficientnet_b0" and N_l >= 1000:
         return 0.78, "the pretrained EfficientNet-B0 on ImageNet (text)"
-    name, Ks = (("table6", PAPER_K["table6"]) if N_l <= 10 else ("table4", PAPER_K["table4"])) \
-        if model == "vgg16" else ("table5", PAPER_K["table5"])
+    name, Ks = ("table5", PAPER_K["table5"]) if model == "efficientnet_b0" else \
+        (("table6", PAPER_K["table6"]) if N_l <= 10 else ("table4", PAPER_K["table4"]))
     K = min(Ks, key=lambda k: abs(k - N_l))
     t = paper_rows(name, K)
-    return float(t["accuracy"].max()), f"{name.replace('table', 'Table ')}, K = {K}"
+    nearest = "" if model in models.MODELS else f"; the papers train no {model}: their VGG-16 is the reference"
+    return float(t["accuracy"].max()), f"{name.replace('table', 'Table ')}, K = {K}{nearest}"
 
 
 def _floor_for(N_l: int | None, network: float | None, model: str, what: str = "the network") -> claims.Precondition:
@@ -149,11 +154,11 @@ def claims_layers(t, model: str = "vgg16") -> list[claims.Claim] | None:
 
 
 def layers_claims(t: pd.DataFrame, model: str = "vgg16") -> list[claims.Claim]:
-    """:func:`claims_layers` on a Table-1 frame (deep first, as the papers print it; ``attrs`` carry the network's
-    accuracy and label count)."""
-    s = t.iloc[::-1].reset_index(drop=True)  # shallow -> deep
-    eff = model == "efficientnet_b0"
-    word, skip = ("stage", 1) if eff else ("layer", 0)
+    """:func:`claims_layers` on a Table-1 frame (rows in any order; ``attrs`` carry the network's accuracy and label
+    count)."""
+    s = models.by_depth(t).reset_index(drop=True)
+    eff, other = model == "efficientnet_b0", model not in models.MODELS  # other: a torchvision CNN, "stage k" taps
+    word, skip = ("stage", 1) if eff else (("stage", 0) if other else ("layer", 0))
     src_acc = "effnet_stage_rises" if eff else "acc_rises__universal"
     src_n = "effnet_stage_rises" if eff else "noise_falls_layer_by_layer__universal"
     sat = saturation_index(s["accuracy"])
@@ -167,7 +172,7 @@ def layers_claims(t: pd.DataFrame, model: str = "vgg16") -> list[claims.Claim]:
                                rises(s["accuracy"], exceptions=skip), series(s["tap"], s["accuracy"], "{:.3f}"),
                                test=f"each {word} >= the previous - 0.01{almost}", requires=req),
             claims.paper_claim(src_n, f"n decreases with the {word} until the accuracy saturates "
-                               f"({s['tap'][sat] if eff else 'layer ' + s['tap'][sat]} here)", n_ok,
+                               f"({s['tap'][sat] if word == 'stage' else 'layer ' + s['tap'][sat]} here)", n_ok,
                                series(upto["tap"], upto["n"], "{:.1f}"),
                                test=f"n of each {word} < n of the one before, up to the first {word} within 0.01 of "
                                     f"the best accuracy{almost}", requires=req),
@@ -205,24 +210,16 @@ def default_Ks(name: str, num_labels: int) -> list[int]:
 
 @skippable
 def k_sweep(page, Ks) -> pd.DataFrame | None:
-    """The Table-1 columns of the page's model for every K-label subset (one trained network per K)."""
+    """The Table-1 columns of the page's model for every K-label subset (one trained network per K), K by K with the
+    deepest tap first, as *universal* prints Tables 4-6."""
     frames = []
     for K in Ks:
         s = page.study(K=K)
         frames.append(s.table().assign(K=K, network=s.run.test_acc))
     out = pd.concat(frames, ignore_index=True)
+    out = models.by_depth(out, deep_first=True).sort_values("K", kind="stable", ignore_index=True)  # as printed
     out.attrs.update(N_l=page.full.num_classes, model=page.model)
     return out
-
-
-def linear_fit(K, error) -> dict:
-    """Least-squares line error = slope K + intercept, its R², and the extrapolation to K = 1."""
-    K, error = np.asarray(K, float), np.asarray(error, float)
-    slope, intercept = np.polyfit(K, error, 1)
-    pred = intercept + slope * K
-    ss = ((error - error.mean()) ** 2).sum()
-    r2 = 1 - ((error - pred) ** 2).sum() / ss if ss > 0 else 1.0
-    return dict(slope=float(slope), intercept=float(intercept), r2=float(r2), error_at_K1=float(intercept + slope))
 
 
 @skippable(skipped=(None, None))
@@ -237,14 +234,14 @@ def error_vs_K(sweep: pd.DataFrame | None, tap: str, name: str) -> tuple[pd.Data
         except KeyError:
             paper_err.append(np.nan)
     e = e.assign(paper_error=paper_err).reset_index(drop=True)
-    return e, dict(linear_fit(e["K"], e["error"]), table=name) if len(e) >= 2 else None
+    return e, dict(subsets.linear_fit(e["K"], e["error"]), table=name) if len(e) >= 2 else None
 
 
 def paper_fit(name: str, tap: str) -> dict:
     """The linear fit of the paper's own errors (Tables 4-6) at ``tap``."""
     Ks = PAPER_K[name]
     err = [1 - float(paper_rows(name, K).set_index("tap").loc[tap, "accuracy"]) for K in Ks]
-    return linear_fit(Ks, err)
+    return subsets.linear_fit(Ks, err)
 
 
 def compare_fit(fit: dict | None, name: str, tap: str) -> list[tuple]:
@@ -427,8 +424,10 @@ def afcc_experiment(study, taps, seed: int = 0, clusters_from: str = "train") ->
         if clusters_from == "train":
             la = method.analyze({tap: p}, (train_f, train_y), la.N_l, threshold=la.threshold,
                                 rule=la.rule)[1][tap]  # the mask's clusters from the training set
-        rows.append(dict(afcc.afcc_row(tap, p, la, (train_f[tap], train_y), (test_f[tap], test_y), seed),
-                         clusters_from=clusters_from, N_l=la.N_l, network=study.run.test_acc))
+        rows.append(dict(afcc.afcc_row(tap, p, la, (train_f[tap], train_y), (test_f[tap], test_y), seed,
+                                       device=study.device),
+                         clusters_from=clusters_from, N_l=la.N_l, network=study.run.test_acc,
+                         model=getattr(getattr(study.run, "config", None), "model", None)))
     return pd.DataFrame(rows)
 
 
@@ -448,12 +447,14 @@ def stage8_afcc(page, seed: int = 0, clusters_from: str = "train") -> pd.DataFra
     tap = Tap(STAGE8, "features.7", 1)
     (tr_f, tr_y), (te_f, te_y) = (taps_mod.run_features(run, data, split, taps=[tap], device=page.device)
                                   for split in ("train", "test"))
-    probe = method.fit_probes((tr_f, tr_y), (te_f, te_y), data.num_classes, solver=page.solver, seed=seed)[STAGE8]
+    probe = method.fit_probes((tr_f, tr_y), (te_f, te_y), data.num_classes, solver=page.solver, seed=seed,
+                              device=page.device)[STAGE8]
     inputs = (tr_f, tr_y) if clusters_from == "train" else (te_f, te_y)
     la = method.analyze({STAGE8: probe}, inputs, data.num_classes, threshold=page.threshold, rule=page.rule)[1][STAGE8]
-    row = afcc.afcc_row(STAGE8, probe, la, (tr_f[STAGE8], tr_y), (te_f[STAGE8], te_y), seed)
+    row = afcc.afcc_row(STAGE8, probe, la, (tr_f[STAGE8], tr_y), (te_f[STAGE8], te_y), seed,
+                         device=page.device)
     return pd.DataFrame([dict(row, N_f=la.N_f, n=la.n, N_c=la.N_c, C_s=la.C_s, clusters_from=clusters_from,
-                              N_l=la.N_l, network=run.test_acc)])
+                              N_l=la.N_l, network=run.test_acc, model=run.config.model)])
 
 
 # *universal* Results: the stages cut short, as (stage, MBConv layers kept) for models.shorten.
@@ -526,7 +527,8 @@ def claims_afcc(*results: pd.DataFrame | None, reduction: float = 0.9) -> list[c
     res = pd.concat(results)
     out = []
     for r in res.itertuples():
-        model = "efficientnet_b0" if str(r.tap).startswith("stage") else "vgg16"
+        model = r.model if isinstance(getattr(r, "model", None), str) else \
+            ("efficientnet_b0" if str(r.tap).startswith("stage") else "vgg16")  # rows written before the column
         req = [_floor_for(int(r.N_l), float(r.network), model)]
         src = "afcc_zeroes__effnet" if model == "efficientnet_b0" else "afcc_zeroes__vgg"
         out += [claims.paper_claim(src, f"{r.tap}: AFCC zeroes about 95% of the FC weights",
@@ -540,7 +542,7 @@ def claims_afcc(*results: pd.DataFrame | None, reduction: float = 0.9) -> list[c
                                    r.accuracy_after >= r.accuracy_before - TOL,
                                    f"{r.accuracy_before:.3f} -> {r.accuracy_after:.3f} (clusters from the "
                                    f"{r.clusters_from} set)", test=f"after >= before - {TOL}", requires=req)]
-        if r.tap == STAGE8:
+        if r.tap == STAGE8 and model == "efficientnet_b0":
             out.append(claims.paper_claim("stage8_afcc", "stage 9 removed, stage 8 through AFCC reaches the full "
                                           "model's accuracy", r.accuracy_after >= r.network - TOL,
                                           f"{r.accuracy_after:.3f} vs the full network {r.network:.3f}",
@@ -553,6 +555,62 @@ def claims_afcc(*results: pd.DataFrame | None, reduction: float = 0.9) -> list[c
                                    r.estimate if r.estimate > 0 else None, f"{r.kept} vs {r.estimate:.0f}",
                                    test="equal by construction (a filter's clusters are disjoint); the paper's "
                                         "10,800 vs 10,600 is its rounding", source=src)]
+    return out
+
+
+# --- Your model: the mechanism on any torchvision CNN (*universal*'s question beyond VGG and EfficientNet) -------
+
+YOUR_MODEL_REFERENCE = ("table6", 10)  # the papers' VGG-16 on CIFAR-10, tap by tap (Table 6, K = 10)
+
+
+@skippable
+def your_model_taps(study) -> pd.DataFrame | None:
+    """The taps of the page's network (:func:`helpers.models.stage_taps`): the graph node each reads, N_f, F_s, FC_s."""
+    run = study.run
+    t = taps_mod.tap_table(run.model, run.config.input_size or 32)
+    return t[t["tap"].isin(list(study.probes))].reset_index(drop=True)
+
+
+@skippable
+def reference_by_grid(table: pd.DataFrame) -> pd.DataFrame:
+    """The papers' VGG-16 on CIFAR-10 (Table 6, K = 10) beside another network's taps, matched by the size of the
+    map each tap reads (F_s: 16x16 ... 1x1 at 32x32 inputs); ``attrs["label"]`` names the reference."""
+    ref = paper_rows(*YOUR_MODEL_REFERENCE)[["tap", "F_s", "accuracy", "n", "N_c", "C_s"]]
+    out = table[["tap", "F_s"]].merge(ref.rename(columns={"tap": "VGG-16 layer"}), on="F_s", how="left")
+    out.attrs["label"] = "the papers' VGG-16 on CIFAR-10 (Table 6, K = 10), at the layer with the same map size"
+    return out
+
+
+def compare_your_model(study) -> list[tuple]:
+    """Per tap of the page's network: accuracy, n, N_c, C_s beside the papers' VGG-16 at the layer reading a map of
+    the same size (:func:`reference_by_grid`): another network, so a reference, not a target."""
+    if study is None:  # a skipped page: the reference alone
+        ref = models.by_depth(paper_rows(*YOUR_MODEL_REFERENCE))
+        return [(f"VGG-16 layer {r.tap}: {col}", float(getattr(r, col)), None) for r in ref.itertuples()
+                for col in ("accuracy", "n", "N_c", "C_s")]
+    t = models.by_depth(as_table(study))
+    ref = reference_by_grid(t).set_index("tap")
+    rows = []
+    for r in t.itertuples():
+        layer = ref.loc[r.tap, "VGG-16 layer"]
+        for col in ("accuracy", "n", "N_c", "C_s"):
+            paper_v = None if pd.isna(layer) else float(ref.loc[r.tap, col])
+            where = "" if pd.isna(layer) else f" (VGG-16 layer {layer})"
+            rows.append((f"{r.tap}{where}: {col}", paper_v, float(getattr(r, col))))
+    return rows
+
+
+@skippable('table')
+def claims_your_model(table, afcc_result: pd.DataFrame | None = None) -> list[claims.Claim] | None:
+    """*universal*'s layer claims (accuracy and SNR_E rise, n falls, up to saturation: :func:`layers_claims`) and its
+    AFCC claims (:func:`claims_afcc`) tested on a network the papers did not train: each becomes this book's
+    addition, quoting the sentence it extends, with the papers' VGG-16 setting the accuracy floor."""
+    t = as_table(table)
+    model = t.attrs.get("model") or "the network"
+    out = [replace(c, kind=claims.ADDITION, claim=f"{model}: {c.claim}") for c in layers_claims(t, model)]
+    if afcc_result is not None:
+        out += [replace(c, kind=claims.ADDITION if c.kind == claims.PAPER else c.kind, claim=f"{model}: {c.claim}")
+                for c in claims_afcc(afcc_result)]
     return out
 
 
@@ -618,6 +676,6 @@ def imagenet_study(page, n_train: int | None = None, batch_size: int = 100):
     present = torch.bincount(te_y, minlength=N_l) > 0
     if not present.all():
         raise ValueError(f"{int((~present).sum())} labels have no test image: the folder is too small to split")
-    trained = method.fit_probes((tr_f, tr_y), (te_f, te_y), N_l, solver=page.solver)
+    trained = method.fit_probes((tr_f, tr_y), (te_f, te_y), N_l, solver=page.solver, device=page.device)
     return method.Study(None, None, trained, *method.analyze(trained, (te_f, te_y), N_l, threshold=page.threshold,
                                                              rule=page.rule))
