@@ -14,11 +14,14 @@ A tap is a graph node name, read with torchvision's ``feature_extraction`` (:mod
 """
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from .paper import by_depth, tap_depth  # noqa: F401  (the taps' order: defined beside the papers' tables)
 
 MODELS = ("vgg16", "vgg6", "avgg16", "efficientnet_b0")
 
@@ -36,7 +39,7 @@ def tap_names(name: str, input_size: int | None = None) -> list[str]:
     """The names of a model's taps, shallow to deep, without building the model (a torchvision CNN is built,
     untrained, to find its stages at ``input_size``, default 32: :func:`stage_taps`)."""
     if check_model(name) not in MODELS:
-        return [t.name for t in build(name, 10, input_size=input_size).taps]
+        return list(_torchvision_tap_names(name, input_size or 32))
     if name == "efficientnet_b0":
         return [f"stage {s}" for s in sorted(EFFNET_STAGE_GRIDS)]
     if name == "avgg16":
@@ -44,15 +47,10 @@ def tap_names(name: str, input_size: int | None = None) -> list[str]:
     return [str(i) for i in sorted(_VGG16_POOLS if name == "vgg16" else _VGG6_POOLS)]
 
 
-def tap_depth(tap) -> int:
-    """A tap's depth, the number in its name: layer "13" -> 13, EfficientNet-B0's "stage 9" -> 9."""
-    return int(str(tap).split()[-1])
-
-
-def by_depth(frame, column: str = "tap", deep_first: bool = False):
-    """The rows of a per-tap table ordered shallow to deep (the code's order everywhere), or ``deep_first`` as the
-    papers print their tables (*universal* Tables 1-6); ``column`` names the taps."""
-    return frame.sort_values(column, key=lambda c: c.map(tap_depth), ascending=not deep_first, kind="stable")
+@functools.lru_cache(maxsize=None)
+def _torchvision_tap_names(name: str, input_size: int) -> tuple[str, ...]:
+    """A torchvision CNN's tap names at ``input_size``: found once per process (a page checks them at every study)."""
+    return tuple(t.name for t in build(name, 10, input_size=input_size).taps)
 
 
 @dataclass(frozen=True)

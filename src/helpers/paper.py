@@ -11,6 +11,18 @@ import io
 
 import pandas as pd
 
+
+def tap_depth(tap) -> int:
+    """A tap's depth, the number in its name: layer "13" -> 13, EfficientNet-B0's "stage 9" -> 9."""
+    return int(str(tap).split()[-1])
+
+
+def by_depth(frame, column: str = "tap", deep_first: bool = False):
+    """The rows of a per-tap table ordered shallow to deep (the code's order everywhere), or ``deep_first`` as the
+    papers print their tables (*universal* Tables 1-6); ``column`` names the taps."""
+    return frame.sort_values(column, key=lambda c: c.map(tap_depth), ascending=not deep_first, kind="stable")
+
+
 _COLUMNS = ["tap", "N_f", "F_s", "FC_s", "accuracy", "n", "N_c", "C_s"]
 
 # Rows as printed: layer/stage, N_f, filter grid, FC_s, accuracy, n, N_c, C_s.

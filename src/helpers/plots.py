@@ -91,13 +91,8 @@ def _describe(fig: BookFigure, what: str, alt: str, paper: str, with_paper: bool
     return fig
 
 
-def _depth(tap) -> int:
-    """A tap's depth, the number in its name (layer "13", "stage 9"), as :func:`helpers.models.tap_depth`."""
-    return int(str(tap).split()[-1])
-
-
 def shallow_to_deep(taps) -> list[str]:
-    return sorted({str(t) for t in taps}, key=_depth)
+    return sorted({str(t) for t in taps}, key=paper_mod.tap_depth)
 
 
 def _short(name: str) -> str:
@@ -297,7 +292,7 @@ def field_matrices(views: list[dict] | None, paper: str = "*mechanism* Fig. 4") 
     """:func:`field_matrix` of each view, shallow to deep."""
     if views is None:
         return None
-    return [field_matrix(v, paper=paper) for v in sorted(views, key=lambda v: _depth(v["tap"]))]
+    return [field_matrix(v, paper=paper) for v in sorted(views, key=lambda v: paper_mod.tap_depth(v["tap"]))]
 
 
 
@@ -309,7 +304,7 @@ def threshold_explorer(views: list[dict] | None, sweep: list[dict] | None, rule:
     clusters (by ``rule``, the page's) and noise; the page shows a slider over the frames."""
     if views is None or not views or sweep is None:
         return None
-    order_of = sorted(range(len(views)), key=lambda k: _depth(views[k]["tap"]))
+    order_of = sorted(range(len(views)), key=lambda k: paper_mod.tap_depth(views[k]["tap"]))
     views = [views[k] for k in order_of]
     thresholds = [f["threshold"] for f in sweep]
     start_th = views[0]["threshold"]
@@ -371,7 +366,7 @@ def cluster_statistics(stats: pd.DataFrame | None, sizes: pd.DataFrame | None, t
     if stats is None:
         return None
     s = stats.assign(layer=stats["layer"].astype(str))
-    s = s.iloc[np.argsort([_depth(t) for t in s["layer"]], kind="stable")]
+    s = paper_mod.by_depth(s, "layer")
     layers = list(s["layer"])
     x = np.arange(len(s))
     fig, axes = _new(6.4, 2, 2)
@@ -728,7 +723,7 @@ def layer_profile(table: pd.DataFrame | None, reference: pd.DataFrame | None = N
     :func:`helpers.universal.reference_by_grid`) drawn beside as "paper"."""
     if table is None:
         return None
-    t = table.iloc[np.argsort([_depth(v) for v in table["tap"]], kind="stable")].reset_index(drop=True)
+    t = paper_mod.by_depth(table).reset_index(drop=True)
     N_l = table.attrs.get("N_l", np.nan)
     t = t.assign(SNR_E=t["C_s"] * t["N_c"] * N_l / t["n"])
     fig, axes = _new(5.8, 2, 3)

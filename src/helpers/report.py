@@ -4,14 +4,14 @@ from __future__ import annotations
 import pandas as pd
 
 from . import claims, models, paper, profiles, taps
+from .pages import check_choice
 
 PAPER_TAP_TABLE = {"vgg16": ("table1", 32), "efficientnet_b0": ("table2", 224)}
 
 
 def check_knobs(profile: str, model_names) -> None:
     """The architectures page's knobs: a known profile and known models, checked before any model is built."""
-    if profile not in profiles.PROFILES:
-        raise ValueError(f"profile must be one of {profiles.PROFILES}, got {profile!r}")
+    check_choice("profile", profile, profiles.PROFILES)
     unknown = [m for m in model_names if m not in models.MODELS]
     if isinstance(model_names, str) or unknown:
         raise ValueError(f"unknown model(s) {unknown or model_names!r}: choose a list from {models.MODELS}")
