@@ -85,7 +85,7 @@ def test_worked_example_on_the_method_page_is_what_the_helpers_compute():
     W = torch.tensor([[1.0, 0.0], [0.8, 0.2], [0.0, 1.0], [-0.5, 0.1]])[:, None, :]
     means = torch.tensor([[2.0, 0.0], [1.5, 0.5], [0.7, 1.0], [0.0, 0.1]])[:, None, :]
     M = filters.field_matrices(W, means)[0]
-    assert M[2, 1].item() == pytest.approx(0.76) and "M[2, 1] = 0.8 * 0.7 + 0.2 * 1.0 = 0.76" in text
+    assert M[2, 1].item() == pytest.approx(0.76) and "M_{2,1} = 0.8 \\cdot 0.7 + 0.2 \\cdot 1.0 = 0.76" in text
     for row in M.tolist():
         assert "  ".join(f"{v:5.2f}" for v in row).strip() in text
     B = filters.clip(filters.normalize(M), 0.3)
@@ -95,13 +95,23 @@ def test_worked_example_on_the_method_page_is_what_the_helpers_compute():
     assert clusters == [[0, 1], [2]] and "The clusters are `[[0, 1], [2]]`" in text
     assert filters.noise_count(B, clusters) == 2 and "so the noise is 2" in text
     la = filters.analyze_layer(W, means)
-    assert (la.n, la.N_c, la.C_s) == (2, 2, 1.5) and "`n = 2`, `N_c = 2`, `C_s = 1.5`" in text
+    assert (la.n, la.N_c, la.C_s) == (2, 2, 1.5) and "$n = 2$, $N_c = 2$, $C_s = 1.5$" in text
     est = snr.snr_estimates(1, 4, la.n, la.N_c, la.C_s)
     for k, v in dict(signal=0.75, noise_I=0.125, noise_E=0.125, SNR_E=6).items():
         assert est[k] == pytest.approx(v) and f"**{v:g}**" in text
     assert snr.per_label(la)["noise_E"].tolist() == [0, 0, 0.5, 0]
     mask = afcc.afcc_mask(la.clusters, 4, 2)
     assert int(mask.sum()) == afcc.expected_nonzero(1, 2, la.C_s, la.N_c) == 6 and "6 of the 8 weights stay" in text
+
+
+def test_method_page_numbers_universals_equations_as_the_paper_does():
+    """Sphinx numbers a page's labelled equations in order: the method page labels exactly universal's Eqs. (1)-(4),
+    in the paper's order, so every {eq} reference in the book reads "Eq. (k)" with the paper's k."""
+    text = (ROOT / "book" / "method.md").read_text()
+    assert re.findall(r"^\$\$ \((eq-[\w-]+)\)$", text, re.M) == ["eq-signal", "eq-noise-i", "eq-noise-e", "eq-snr"]
+    referenced = {m for f in [*(ROOT / "book").glob("*.md"), *(ROOT / "notebooks").glob("*.ipynb")]
+                  for m in re.findall(r"\{eq\}`([\w-]+)`", f.read_text())}
+    assert referenced and referenced <= {"eq-signal", "eq-noise-i", "eq-noise-e", "eq-snr"}, referenced
 
 
 @pytest.fixture
@@ -263,6 +273,25 @@ def test_smoke_book_in_headless_chromium(book_root):
             links = [a for e in entries for a in e[2]]
             assert links and all(ARXIV_LINK.match(a) or DOI_LINK.match(a) for a in links), links
             anchors = {e[0] for e in entries}
+            # equations in MyST math, typeset by the book's own MathJax; {eq} and {ref} cross-references resolve
+            page.goto(f"{base}/book/method.html", wait_until="load")
+            page.wait_for_selector("mjx-container", timeout=30000)
+            assert page.locator("mjx-container[display='true']").count() >= 6
+            assert "$" not in page.inner_text("main"), "the method page shows untypeset math"
+            eqno = page.eval_on_selector_all("div.math[id^='equation-']", "ds => ds.map(d => [d.id, "
+                                             "d.querySelector('.eqno').innerText])")
+            assert [(i, re.match(r"\((\d)\)", n).group(1)) for i, n in eqno] == [
+                ("equation-eq-signal", "1"), ("equation-eq-noise-i", "2"), ("equation-eq-noise-e", "3"),
+                ("equation-eq-snr", "4")], eqno
+            for stem in ("mechanism-fig2-layer-accuracy", "mechanism-fig5-cluster-statistics", "universal-afcc-vgg16"):
+                assert page.locator(f"a[href^='generated/{stem}.html']").count() >= 1, f"method page: no link to {stem}"
+            page.goto(f"{base}/book/glossary.html", wait_until="load")
+            for k, label in enumerate(["eq-signal", "eq-noise-i", "eq-noise-e", "eq-snr"], 1):
+                link = page.locator(f"a[href='method.html#equation-{label}']")
+                assert link.count() == 1 and link.inner_text().strip() == f"Eq. ({k})", label
+            for stem in metas:  # every result page links the method steps it applies
+                page.goto(f"{base}/book/generated/{stem}.html", wait_until="load")
+                assert page.locator("a[href^='../method.html#method-']").count() >= 1, f"{stem}: no method link"
             page.goto(f"{base}/book/intro.html", wait_until="load")
             box = page.locator(".admonition:has-text('How to cite this book')")
             assert box.count() == 1 and "@misc{" in box.inner_text()

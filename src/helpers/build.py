@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -40,6 +41,7 @@ from .paths import book_root, data_dir, notebooks_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 META = "mechanism_book"  # = helpers.pages.META (not imported: pages pulls in torch)
+TARGET = re.compile(r"\(\S+\)=")  # a MyST target line, "(label)=": each notebook's title carries its page's
 
 
 def generated_dir() -> Path:
@@ -318,8 +320,9 @@ def page_metadata(path: Path) -> dict:
                          f"file, then build again") from err
     found: dict = {"title": path.stem, "stale": nb.get("metadata", {}).get(STALE)}
     for cell in nb["cells"]:
-        if cell["cell_type"] == "markdown" and found["title"] == path.stem:
-            first = "".join(cell["source"]).strip().splitlines()[0]
+        if cell["cell_type"] == "markdown" and found["title"] == path.stem:  # the first heading, past its label
+            lines = [t for t in "".join(cell["source"]).splitlines() if t.strip() and not TARGET.fullmatch(t.strip())]
+            first = lines[0] if lines else ""
             if first.startswith("# "):
                 found["title"] = first[2:].strip()
         for o in cell.get("outputs", []):
@@ -341,7 +344,7 @@ def _cell(v) -> str:
         return "–"
     if isinstance(v, float):
         return f"{v:.4g}"
-    # "$" would start MyST math (the quotes hold the papers' TeX), and MathJax is not loaded offline
+    # "$" would start MyST math: the quotes hold the papers' TeX fragments, which are shown as typed
     return str(v).replace("|", "\\|").replace("\n", " ").replace("$", "\\$")
 
 
