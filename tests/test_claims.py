@@ -175,6 +175,12 @@ def test_vgg6_and_avgg16_against_vgg16():
                       network=0.92, model="vgg6", config=cpu["vgg6"])
     assert verdicts(mechanism.claims_vgg6(vgg6, vgg16)) == [HOLDS] * 6  # the paper: 3.14 vs 1.5, 0.92 vs 0.94, 2.6
     assert verdicts(mechanism.claims_vgg6(with_attrs(vgg6, network=0.95), vgg16))[4] == FAILS  # more accurate
+    # several VGG-6 networks (the page's seeds): their mean against VGG-16, decided only beyond their spread
+    acc = pd.DataFrame([dict(seed=k, layer=l, accuracy=0.9, network=net) for k, net in enumerate((0.91, 0.93))
+                        for l in range(1, 6)])
+    assert verdicts(mechanism.claims_vgg6(vgg6, vgg16, acc))[4] == HOLDS  # 0.92 +- 0.014 vs 0.94
+    close = mechanism.claims_vgg6(vgg6, stats_frame(PAPER_N, network=0.925, config=cpu["vgg16"]), acc)[4]
+    assert close.verdict == UNTESTABLE and "within the spread" in close.reason and "mean of 2" in close.evidence
     avgg = stats_frame([1.1, 3, 5, 10, 12], C_s13=2.5, network=0.955, config=cpu["vgg16"])
     assert verdicts(mechanism.avgg16_claims(avgg, vgg16)) == [HOLDS] * 3  # the paper's 1.1, 2.5, 0.955
     assert verdicts(mechanism.avgg16_claims(stats_frame(PAPER_N, C_s13=3.2, network=0.93, config=cpu["vgg16"]),
