@@ -70,7 +70,8 @@ def run_dirs() -> dict:
 
 # helpers a notebook may hand its page to without training anything beyond the page's own run per seed
 ONE_RUN_PER_SEED = {"mechanism.layer_accuracy", "mechanism.threshold_sweep", "universal.reference_rows",
-                    "universal.layer_table", "universal.table_notes", "universal.Ks_for", "universal.dry_run_frame"}
+                    "universal.layer_table", "universal.table_notes", "universal.Ks_for", "universal.dry_run_frame",
+                    "dynamics.over_training"}  # the page's own run; its snapshots are kept by that run's training
 
 
 def test_every_page_not_listed_trains_one_run_per_seed():

@@ -1,7 +1,8 @@
 """helpers.pages: knobs checked up front, each run trained on its own config's data, skipped pages inert."""
 import pytest
+from conftest import ROOT
 
-from helpers import pages, profiles, universal
+from helpers import knobs, pages, profiles, universal
 
 
 def test_a_page_runs_another_model_on_that_models_own_subset(data_dir, monkeypatch):
@@ -92,3 +93,15 @@ def test_skippable_returns_what_a_skipped_page_shows_without_running_the_step():
     assert step(None) is None and step(Skipped()) is None and step(study=None) is None and not calls
     assert step(3) == 3 and calls == [3]
     assert pair(1, None) == (None, None) and pair(1, 2) == (1, 2) and pair(1, 2, None) == (1, 2)
+
+
+def test_trend_pages_train_the_profiles_number_of_networks_unless_told(data_dir, monkeypatch):
+    """seeds=None takes the profile's: 2 networks at cpu (a trend must beat their spread), the papers' samples at
+    paper (VGG-16 4, VGG-6 5), 1 at smoke; an explicit count wins. Figs. 2 and 7 leave it to the profile."""
+    monkeypatch.setenv("MECH_DATA", str(data_dir))
+    assert [pages.Page("t", p, model="vgg16", seeds=None).seeds for p in ("smoke", "cpu", "paper")] == [1, 2, 4]
+    assert pages.Page("t", "paper", model="vgg6", seeds=None).seeds == 5
+    assert pages.Page("t", "cpu", model="vgg16", seeds=3).seeds == 3
+    assert pages.Page("t", "cpu", model="resnet18", seeds=None).seeds == 2
+    for name in ("mechanism-fig2-layer-accuracy", "mechanism-fig7-vgg6"):
+        assert knobs.defaults(ROOT / "notebooks" / f"{name}.ipynb")["seeds"] is None

@@ -75,6 +75,7 @@ def skippable(*names, skipped=None):
     return decorate
 
 
+DYNAMICS = "training-dynamics"  # the page that watches the analysis during training (helpers.dynamics)
 PAGE_KNOBS = ("model", "dataset", "paper_dataset", "taps", "threshold", "seeds", "solver", "rule", "device",
               "imagenet", "stand_in")
 
@@ -239,7 +240,8 @@ class Page:
 
     def __init__(self, name: str, profile: str, *, model: str = "vgg16", dataset: str = "cifar10",
                  paper_dataset: str | None = None, taps=None, threshold: float = filters.THRESHOLD,
-                 seeds: int = 1, solver: str = probes.DEFAULT_SOLVER, rule: str = "greedy", device: str | None = None,
+                 seeds: int | None = 1, solver: str = probes.DEFAULT_SOLVER, rule: str = "greedy",
+                 device: str | None = None,
                  imagenet: str | None = None, stand_in: bool = True, namespace: dict | None = None, **knobs):
         self.overrides = knobs_mod.overrides(name, namespace) if namespace is not None else None
         check_choice("profile", profile, profiles.PROFILES)
@@ -250,6 +252,7 @@ class Page:
         filters.check_threshold(threshold)
         self.name, self.profile, self.model, self.dataset = name, profile, model, dataset
         self.paper_dataset = paper_dataset or dataset
+        seeds = profiles.seeds(profile, model) if seeds is None else seeds  # None: the profile's (trend pages)
         self.threshold, self.seeds, self.solver, self.rule = threshold, check_seeds(seeds), solver, rule
         self.device = device  # passed to every step that runs a network (no process-wide setting)
         self.knobs = {k: v for k, v in knobs.items() if v is not None}
@@ -494,6 +497,11 @@ class Page:
                                  dict(claims=[dict(page=self.name, claim=None, verdict="skipped")]))
         else:
             self._claims = claims_table(self.name, rows, self.label())
+            if self.profile != "paper" and self.name != DYNAMICS and any(
+                    r.kind == claims_mod.PAPER and r.verdict != claims_mod.HOLDS for r in rows):
+                self._claims.markdown += (" Whether the paper's claims that do not hold at this reduced scale move "
+                                          "toward the paper's values as training grows: [the training-dynamics page]"
+                                          f"({DYNAMICS}.html) (VGG-16 by default, `-p model` for another network).")
         return self._claims
 
     def summary(self) -> Shown:

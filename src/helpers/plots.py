@@ -31,6 +31,7 @@ WIDTH = 8.5  # inches: the book's text column at 96 px an inch (the figures are 
 RUN = dict(color=sns.color_palette()[0], marker="o", ls="-", label="this run")
 PAPER = dict(color="0.3", marker="s", ls="--", mfc="white", label="paper")
 P = paper_mod.MECHANISM
+NAME = {"vgg16": "VGG-16", "vgg6": "VGG-6", "avgg16": "AVGG-16", "efficientnet_b0": "EfficientNet-B0"}
 
 
 SHOW: list = []  # helpers.pages puts its show_figure here: a figure displayed bare is then numbered and captioned
@@ -171,7 +172,7 @@ def layer_accuracy(acc: pd.DataFrame | None, title: str = "", model: str = "vgg1
           title="B: each network")
     a.legend(fontsize=8, loc="lower right")
     b.legend(fontsize=8, loc="lower right")
-    name = {"vgg16": "VGG-16", "vgg6": "VGG-6"}.get(model, model)
+    name = NAME.get(model, model)
     what = (f"{title + ': ' if title else ''}Test accuracy of an FC layer trained from each layer of {name}, "
             f"layers {layers[0]} to {layers[-1]} left to right: (A) the mean over {acc['seed'].nunique()} "
             f"network(s) with its standard deviation" + (f", beside the paper's ({PAPER_T6})" if ref else "")
@@ -399,7 +400,7 @@ def cluster_statistics(stats: pd.DataFrame | None, sizes: pd.DataFrame | None, t
         ax.set(xticks=np.arange(len(ks)), xticklabels=[str(k) for k in ks])
         ax.legend(fontsize=7, ncol=2)
     ax.set(xlabel="cluster size", ylabel="fraction of the layer's clusters", title="cluster sizes")
-    name = {"vgg16": "VGG-16", "vgg6": "VGG-6"}.get(model, model)
+    name = NAME.get(model, model)
     what = (f"{title + ': ' if title else ''}Per layer of {name}, shallow to deep: the mean noise per filter n, "
             "clusters per filter N_c and mean cluster size C_s"
             + (f" beside the paper's ({PAPER_T6})" if model == "vgg16" else
@@ -751,6 +752,66 @@ def layer_profile(table: pd.DataFrame | None, reference: pd.DataFrame | None = N
            + ("; with the paper's VGG-16 values dashed." if reference is not None else "."))
     return _describe(fig, what, alt, "*universal* Tables 1-6 (their columns, drawn; no figure of the papers)",
                      reference is not None)
+
+
+def training_dynamics(frame: pd.DataFrame | None, reference: pd.DataFrame | None = None,
+                      distance: pd.DataFrame | None = None) -> BookFigure | None:
+    """The analysis at each kept epoch (:func:`helpers.dynamics.over_training`): accuracy (with the network's own),
+    n, N_c, C_s and SNR_E against the epoch, one line per tap from shallow (light) to deep (dark); the paper's
+    per-layer values (``reference``, tap x statistic) as dashed lines in the tap's colour; and each statistic's mean
+    relative distance to the paper (``distance``, :func:`helpers.dynamics.distances`)."""
+    if frame is None:
+        return None
+    taps = shallow_to_deep(frame["tap"])
+    epochs = sorted(frame["epoch"].unique())
+    colors = dict(zip(taps, sns.color_palette("viridis_r", len(taps))))
+    N_l = frame.attrs.get("N_l")
+    fig, axes = _new(6.2, 2, 3)
+    cols = ("accuracy", "n", "N_c", "C_s", "SNR_E")
+    for ax, col in zip(axes.ravel(), cols):
+        for tap in taps:
+            t = frame[frame["tap"].astype(str) == tap].sort_values("epoch")
+            ax.plot(t["epoch"], t[col], marker="o", ms=4, color=colors[tap], label=f"tap {tap}")
+            if reference is not None and tap in reference.index and col in reference.columns \
+                    and pd.notna(reference.loc[tap, col]):
+                ax.axhline(float(reference.loc[tap, col]), color=colors[tap], ls="--", lw=1)
+        if col == "accuracy":
+            net = frame.groupby("epoch")["network"].first()
+            ax.plot(net.index, net.to_numpy(), color="k", marker="s", ms=4, label="whole network")
+            ax.set(ylim=(0, 1))
+        ax.set(xscale="log", xticks=epochs, xticklabels=[str(e) for e in epochs], xlabel="epoch", title=col)
+        ax.minorticks_off()
+    ax = axes[1][2]
+    if distance is not None and len(distance):
+        for col, mk in zip(("accuracy", "n", "N_c", "C_s"), "osD^"):
+            if distance[col].notna().any():
+                ax.plot(distance["epoch"], distance[col], marker=mk, ms=4, label=col)
+        ax.set(xscale="log", xticks=epochs, xticklabels=[str(e) for e in epochs], xlabel="epoch", ylim=(0, None),
+               title="mean |run - paper| / paper")
+        ax.minorticks_off()
+        ax.legend(fontsize=7)
+    else:
+        ax.axis("off")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if reference is not None and len(reference):
+        handles.append(axes[0][0].plot([], [], color="0.3", ls="--", lw=1)[0])
+        labels.append("paper (dashed, the tap's colour)")
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 4), fontsize=8)
+    model = NAME.get(frame.attrs.get("model"), frame.attrs.get("model") or "the network")
+    last = frame[frame["epoch"] == epochs[-1]].set_index("tap").reindex(taps)
+    first = frame[frame["epoch"] == epochs[0]].set_index("tap").reindex(taps)
+    what = (f"{model} at epoch{'s' if len(epochs) > 1 else ''} {', '.join(map(str, epochs))} of its training: the FC layer's accuracy from each "
+            "tap (and the whole network's), the noise per filter n, clusters per filter N_c, mean cluster size C_s "
+            f"and SNR_E = C_s N_c N_l / n (*universal* Eq. 4{'' if N_l is None else f', N_l = {N_l}'}), one line "
+            "per tap" + (", the paper's values dashed" if reference is not None and len(reference) else "")
+            + (", and each statistic's mean relative distance to the paper's values" if distance is not None
+               else "") + ".")
+    alt = (f"Line charts over epochs {', '.join(map(str, epochs))} for taps {', '.join(taps)}. At epoch "
+           f"{epochs[0]}: accuracy {_series(first['accuracy'], '{:.3f}')}, n {_series(first['n'])}; at epoch "
+           f"{epochs[-1]}: accuracy {_series(last['accuracy'], '{:.3f}')}, n {_series(last['n'])}, N_c "
+           f"{_series(last['N_c'])}, C_s {_series(last['C_s'])}, SNR_E {_series(last['SNR_E'])}.")
+    return _describe(fig, what, alt, "none (this book's addition: neither paper shows the mechanism during "
+                                     "training)", False)
 
 
 # --- the overview: the paper's numbers beside this run's, per table ----------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import fields, replace
 
+from . import paper
 from .models import check_model
 from .train import Hyper, TrainConfig
 
@@ -80,6 +81,19 @@ CPU[OTHER] = dict(width=1.0, epochs=4, input_size=32, test_every=0, conv=_CPU_OT
 SMOKE[OTHER] = dict(SMOKE["vgg16"], width=1.0, input_size=32)
 
 _TABLES = {"paper": PAPER, "cpu": CPU, "smoke": SMOKE}
+
+# Trained networks behind a page's trend over layers (Fig. 2, Fig. 7), when its `seeds` knob is None: at `paper` the
+# papers' samples (*mechanism*: VGG-16 4, VGG-6 5, AVGG-16 3); at `cpu` 2, so that a trend is claimed only beyond a
+# measured spread over seeds (helpers.claims.beyond_spread); at `smoke` 1.
+SEEDS = {"smoke": 1, "cpu": 2}
+
+
+def seeds(profile: str, model: str) -> int:
+    """The number of trained networks a trend page averages at ``profile`` (:data:`SEEDS`; ``paper``: the paper's)."""
+    if profile == "paper":
+        ref = paper.MECHANISM.get(model)
+        return int(ref.get("samples", 1)) if isinstance(ref, dict) else 1
+    return SEEDS[profile]
 HYPER_KNOBS = ("eta", "mu", "alpha", "q", "dt", "offset")
 
 

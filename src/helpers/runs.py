@@ -3,7 +3,9 @@
 A run lives in ``$MECH_CACHE/runs/<key>/`` (default the repository's ``.cache/``): ``model.pt`` (weights),
 ``run.json`` (config, per-epoch metrics, wall time, library versions) and, while training,
 ``checkpoint.pt`` after every epoch (with every random state, so a resumed run continues as an
-uninterrupted one would). ``run.json`` records the provenance: git commit, versions, host and device (for a GPU:
+uninterrupted one would). The weights after epochs 1, 2, 4, 8, ... stay beside the final ones (``epochs/<k>.pt``,
+:func:`snapshot_epochs`), so the mechanism can be watched as it emerges (:func:`snapshots`; book page "training
+dynamics"). ``run.json`` records the provenance: git commit, versions, host and device (for a GPU:
 its name, CUDA and cuDNN versions, the deterministic and TF32 settings), and each stretch of epochs that one process
 trained (``segments``: host, pid, Slurm job, device), so a run preempted and resumed elsewhere says where each part ran.
 The key hashes the training config, the data's fingerprint and the source of the modules that shape
@@ -161,6 +163,8 @@ def get_run(cfg: TrainConfig, data: ImageData, *, device: str | None = None, pro
             s["wall"] = wall_before + time.time() - started
             segments[-1].update(last_epoch=s["epoch"], ended=time.strftime("%Y-%m-%d %H:%M:%S"))
             s["segments"] = segments
+            if s["epoch"] in snapshot_epochs(cfg.epochs):
+                save_torch(s["model"], path / "epochs" / f"{s['epoch']}.pt")
             save_torch(s, path / "checkpoint.pt")
             save_json(dict(epoch=s["epoch"], epochs=cfg.epochs, wall=s["wall"]), path / "progress.json")  # for plan
 
@@ -180,6 +184,49 @@ def get_run(cfg: TrainConfig, data: ImageData, *, device: str | None = None, pro
         (path / "checkpoint.pt").unlink(missing_ok=True)
         (path / "progress.json").unlink(missing_ok=True)
         return Run(key, path, cfg, model.eval(), info)
+
+
+def snapshot_epochs(epochs: int) -> list[int]:
+    """The epochs before the last whose weights a run keeps: 1, 2, 4, 8, ... (a handful even at the papers' 200
+    epochs; the last epoch's weights are ``model.pt``)."""
+    return [2 ** i for i in range(max(epochs, 1).bit_length()) if 2 ** i < epochs]
+
+
+def snapshots(run: Run, data: ImageData, device: str | None = None) -> dict[int, Run]:
+    """``run`` as it was after each kept epoch (:func:`snapshot_epochs`) and after its last: a :class:`Run` each,
+    keyed ``<key>@<epoch>`` so that the feature and probe caches keep them apart. A snapshot's test accuracy is
+    measured once (plain predictions, as the papers report them) and cached beside its weights. Epochs missing from
+    the cache (a run trained before snapshots were kept) are left out: :func:`missing_snapshots` names them."""
+    out = {}
+    size = run.config.input_size if run.config.input_size and run.config.input_size != data.x_test.shape[-1] else None
+    for epoch in snapshot_epochs(run.config.epochs):
+        weights = run.path / "epochs" / f"{epoch}.pt"
+        if not weights.is_file():
+            continue
+        model = build_model(run.config, data.num_classes, load_weights=False)
+        model.load_state_dict(load_torch(weights, "snapshot"))
+        tested = weights.with_suffix(".json")
+        try:
+            measured = json.loads(tested.read_text())
+            if measured["data"] != data.fingerprint():
+                raise KeyError("measured on other data")
+            test_acc = measured["test_acc"]
+        except (OSError, ValueError, KeyError):
+            dev = train_mod.pick_device(device)
+            test_acc = train_mod.evaluate(model.to(dev), data.x_test, data.y_test, size=size, device=dev)[1]
+            model.to("cpu")
+            save_json(dict(epoch=epoch, test_acc=test_acc, data=data.fingerprint()), tested)
+        metrics = [dict(m) for m in run.info["metrics"][:epoch]]
+        metrics[-1]["test_acc"] = test_acc
+        out[epoch] = Run(f"{run.key}@{epoch}", run.path, run.config, model.eval(),
+                         dict(run.info, metrics=metrics, snapshot_epoch=epoch))
+    out[run.config.epochs] = run
+    return out
+
+
+def missing_snapshots(run: Run) -> list[int]:
+    """The kept epochs whose weights are not in ``run``'s cache (it was trained before snapshots were kept)."""
+    return [e for e in snapshot_epochs(run.config.epochs) if not (run.path / "epochs" / f"{e}.pt").is_file()]
 
 
 LONG_RUN_HOURS = 2.0

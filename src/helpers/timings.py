@@ -9,8 +9,8 @@ once and cached, so a page that shares another page's network takes only its ana
 from __future__ import annotations
 
 SOURCES = {
-    "smoke": "the smoke book of 2026-12-01 (`python -m helpers.build --profile smoke --jobs 2` on the tests' "
-             "generated data, beside other work on the 2-core machine: 3.4 min with the HTML)",
+    "smoke": "the smoke book of 2026-12-01, 13:45 (`python -m helpers.build --profile smoke --jobs 2` on the tests' "
+             "generated data, on a quiet 2-core machine: 2.4 min with the HTML)",
     "cpu": "the `cpu` book of 2026-11-27 and the page groups of 2026-11-24 (`bench/README.md`, \"The book and its "
            "profiles now\")",
     "paper": "the plan's estimate at 20 TFLOP/s (book page \"Running the paper's experiment on a GPU or a cluster\"); "
@@ -20,15 +20,15 @@ SOURCES = {
 # smoke: seconds per page, measured: helpers.build's "[i/n] name: ran (S s ...)" lines of the build in SOURCES["smoke"]
 # (generated data of CIFAR's shape; the first page to need a network trains it).
 SMOKE_SECONDS = {
-    "architectures-taps": 11, "mechanism-dilution-filters": 20, "mechanism-fig2-layer-accuracy": 14,
-    "mechanism-fig3-decision-matrices": 11, "mechanism-fig4-field-matrices": 22,
-    "mechanism-fig5-cluster-statistics": 14, "mechanism-fig6-signal-noise": 11, "mechanism-fig7-vgg6": 14,
-    "mechanism-fig8-avgg16": 12, "mechanism-threshold-robustness": 12, "universal-afcc-vgg16": 14,
-    "universal-effnet-afcc": 22, "universal-fig3-field-matrix": 12, "universal-fig4-label-snr": 12,
-    "universal-table1-vgg16-cifar100": 11, "universal-table2-effnet-cifar100": 13,
-    "universal-table3-effnet-imagenet": 25, "universal-table4-vgg16-cifar-k100": 20,
-    "universal-table5-effnet-cifar-k100": 24, "universal-table6-vgg16-cifar-k10": 17,
-    "your-model-mobilenet-v3-small": 21, "your-model-resnet18": 29,
+    "architectures-taps": 7, "mechanism-dilution-filters": 12, "mechanism-fig2-layer-accuracy": 8,
+    "mechanism-fig3-decision-matrices": 7, "mechanism-fig4-field-matrices": 13,
+    "mechanism-fig5-cluster-statistics": 8, "mechanism-fig6-signal-noise": 7, "mechanism-fig7-vgg6": 9,
+    "mechanism-fig8-avgg16": 7, "mechanism-threshold-robustness": 8, "training-dynamics": 8,
+    "universal-afcc-vgg16": 9, "universal-effnet-afcc": 14, "universal-fig3-field-matrix": 8,
+    "universal-fig4-label-snr": 8, "universal-table1-vgg16-cifar100": 9, "universal-table2-effnet-cifar100": 9,
+    "universal-table3-effnet-imagenet": 20, "universal-table4-vgg16-cifar-k100": 14,
+    "universal-table5-effnet-cifar-k100": 16, "universal-table6-vgg16-cifar-k10": 11,
+    "your-model-mobilenet-v3-small": 12, "your-model-resnet18": 17,
 }
 
 _VGG16 = "the `cpu` VGG-16 trains once for the pages that share it: 9.3-15.3 min (10 epochs at 55-90 s)"
@@ -41,13 +41,15 @@ _EFF = ("the three EfficientNet-B0 pages took 29.2 min together from an empty ca
 
 CPU = {
     "architectures-taps": "a few seconds (no training)",
-    "mechanism-fig2-layer-accuracy": _MECH,
+    "mechanism-fig2-layer-accuracy": "16.6 min with the first VGG-16 cached (2026-12-01: the second network and its "
+                                     "probes; `cpu` trains 2); " + _MECH,
     "mechanism-fig3-decision-matrices": _MECH,
     "mechanism-fig4-field-matrices": _MECH,
     "mechanism-fig5-cluster-statistics": _MECH,
     "mechanism-fig6-signal-noise": _MECH,
     "mechanism-threshold-robustness": _MECH,
-    "mechanism-fig7-vgg6": _MECH + "; VGG-6 trains in 2.6-5.1 min",
+    "mechanism-fig7-vgg6": "10.9 min with VGG-16 cached (2026-12-01: two VGG-6, 3.4 min each, and their probes); "
+                           + _MECH,
     "mechanism-fig8-avgg16": _MECH + "; AVGG-16 trains in 2.4-3.8 min (on whichever of this page and the "
                                      "dilution page runs first)",
     "mechanism-dilution-filters": _MECH + "; AVGG-16 trains in 2.4-3.8 min (on whichever of this page and Fig. 8 "
@@ -66,19 +68,22 @@ CPU = {
                                         "about a minute); with ImageNet, one pass over 50,000 images at 224x224",
     "your-model-mobilenet-v3-small": "55 min (2026-12-01, 4 epochs at 32x32, training 35.5 min of it, with the 2 cores "
                                      "shared by other builds at about 3 times their load; bench/README.md)",
-    "your-model-resnet18": "not measured yet (4 epochs at 32x32; about 4 times a `cpu` VGG-16's cost an image: about "
-                           "17 min of training alone)",
+    "training-dynamics": "20.4 min from an empty cache (2026-12-01: the `cpu` VGG-16, 8.4 min, which the Fig. 2 page "
+                         "shares, and the analysis at its 5 kept epochs, 11.8 min; bench/README.md)",
+    "your-model-resnet18": "22.9 min (2026-12-01, 4 epochs at 32x32, training 19.3 min of it, on a quiet machine but "
+                           "for a test run during two of the epochs; bench/README.md)",
 }
 
 _GPU_VGG16 = "0.28 GPU-hours (the VGG-16)"
 PAPER = {
     "architectures-taps": "seconds (no training)",
-    **{p: _GPU_VGG16 for p in ("mechanism-fig2-layer-accuracy", "mechanism-fig3-decision-matrices",
+    "mechanism-fig2-layer-accuracy": "1.12 GPU-hours (four VGG-16: the paper's 4 samples)",
+    **{p: _GPU_VGG16 for p in ("mechanism-fig3-decision-matrices",
                                "mechanism-fig4-field-matrices", "mechanism-fig5-cluster-statistics",
                                "mechanism-fig6-signal-noise", "mechanism-threshold-robustness",
                                "universal-table1-vgg16-cifar100", "universal-fig3-field-matrix",
                                "universal-fig4-label-snr", "universal-afcc-vgg16")},
-    "mechanism-fig7-vgg6": "0.34 GPU-hours (VGG-6 and the VGG-16)",
+    "mechanism-fig7-vgg6": "0.58 GPU-hours (five VGG-6, the paper's 5 samples, and the VGG-16)",
     "mechanism-fig8-avgg16": "3.53 GPU-hours (AVGG-16, 280 epochs, and the VGG-16)",
     "mechanism-dilution-filters": "3.53 GPU-hours (AVGG-16, 280 epochs, and the VGG-16)",
     "universal-table4-vgg16-cifar-k100": "0.75 GPU-hours (four VGG-16 on CIFAR-K/10)",
@@ -89,6 +94,7 @@ PAPER = {
     "universal-table3-effnet-imagenet": "one pass over ImageNet's 50,000 validation images (no training)",
     "your-model-mobilenet-v3-small": "not estimated (200 epochs of VGG-16's recipe)",
     "your-model-resnet18": "not estimated (200 epochs of VGG-16's recipe)",
+    "training-dynamics": _GPU_VGG16 + " and the analysis at each of its 8 kept epochs",
 }
 
 
