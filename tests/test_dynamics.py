@@ -1,6 +1,7 @@
 """The mechanism during training (helpers.dynamics): a run keeps its weights at epochs 1, 2, 4, ...; each snapshot is
 the network a shorter run ends with; the tests and claims per epoch agree with a hand computation."""
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -9,12 +10,13 @@ import pytest
 import torch
 from conftest import ROOT
 
-from helpers import claims, dynamics, paper, profiles, runs, train
+from helpers import claims, dynamics, mechanism, paper, profiles, runs, train, universal
 
 
 def test_snapshot_epochs_are_powers_of_two_below_the_last():
     assert runs.snapshot_epochs(1) == []
     assert runs.snapshot_epochs(4) == [1, 2]
+    assert runs.snapshot_epochs(8) == [1, 2, 4]  # the last epoch is model.pt itself
     assert runs.snapshot_epochs(10) == [1, 2, 4, 8]
     assert runs.snapshot_epochs(200) == [1, 2, 4, 8, 16, 32, 64, 128]
 
@@ -71,18 +73,45 @@ def test_a_statistic_approaches_the_paper_only_when_its_distance_shrinks_to_the_
     assert away["n"].verdict == claims.FAILS  # closer than at epoch 1, but moving away since epoch 2
     turned = {c.claim.split()[0]: c for c in dynamics.claims_dynamics(frame({1: far, 2: near, 4: nearer, 8: nearer}))}
     assert turned["n"].verdict == claims.FAILS  # settled at epochs 4-8, but farther than it was at epoch 2
+    small = [v * 1.005 for v in paper_n]  # within the margin of each other: no direction either way
+    wobble = {c.claim.split()[0]: c for c in dynamics.claims_dynamics(frame({1: small, 2: paper_n, 4: small}))}
+    assert wobble["n"].verdict == claims.FAILS  # 0.005 closer than at epoch 1 is no approach (margin 0.02)
+    back = {c.claim.split()[0]: c for c in dynamics.claims_dynamics(frame({1: far, 2: paper_n, 4: small}))}
+    assert back["n"].verdict == claims.HOLDS  # 0.005 above its best is within the margin: not a turn
     two = dynamics.claims_dynamics(frame({1: far, 4: near}))
     assert all(c.verdict == claims.UNTESTABLE and "kept epochs" in c.reason for c in two)
 
 
-def test_the_papers_layer_by_layer_tests_epoch_by_epoch():
-    t = dynamics.tests_by_epoch(frame({1: [5, 6, 7, 8, 9], 8: [19.6, 18.3, 6.4, 3.8, 1.5]},
-                                      accuracy=(0.5, 0.6, 0.7, 0.8, 0.75), network=0.8))
+def test_the_books_layer_by_layer_claims_epoch_by_epoch_are_the_pages_own():
+    """Each column is a claim of the Fig. 5 or Table pages, decided by the same function with the floor lifted: on a
+    table whose network passes the floor, the columns are exactly those pages' verdicts."""
+    good, bad = [19.6, 18.3, 6.4, 3.8, 1.5], [5, 6, 7, 8, 9]
+    t = dynamics.tests_by_epoch(frame({1: bad, 8: good}, accuracy=(0.5, 0.6, 0.7, 0.8, 0.75), network=0.8))
     assert list(t["epoch"]) == [1, 8]
-    assert list(t["noise n falls layer by layer"]) == [claims.FAILS, claims.HOLDS]
-    assert list(t["accuracy rises layer by layer"]) == [claims.FAILS] * 2  # 0.80 -> 0.75 drops beyond 0.01
-    assert list(t["deepest layer reaches the network"]) == [claims.FAILS] * 2
-    assert t["above the accuracy floor"].iloc[0] == "yes"  # 0.80 >= 0.8 x 0.94
+    assert list(t["the noise per filter n falls layer by layer toward the output"]) == [claims.FAILS, claims.HOLDS]
+    assert list(t["accuracy increases progressively with the layer"]) == [claims.FAILS] * 2  # 0.80 -> 0.75
+    assert list(t["the deepest layer reaches the whole network's accuracy"]) == [claims.FAILS] * 2
+    assert t["accuracy floor"].iloc[0] == "above 0.752"  # 0.80 >= 0.8 x 0.94
+    low = dynamics.tests_by_epoch(frame({1: good}, network=0.5))
+    assert low["accuracy floor"].iloc[0] == "below 0.752"
+    assert low["the noise per filter n falls layer by layer toward the output"].iloc[0] == claims.HOLDS  # floor lifted
+    one = frame({1: good}, network=0.94)
+    table = one.reset_index(drop=True)
+    table.attrs.update(network=0.94, model="vgg16", N_l=10)  # what the pages hand their claims
+    on_page = mechanism.claims_noise(table.rename(columns={"tap": "layer"})) + universal.layers_claims(table)
+    assert all(c.verdict != claims.UNTESTABLE for c in on_page)
+    row = dynamics.tests_by_epoch(one).iloc[0]
+    assert [row[re.sub(r" \((?:layer |stage )?[\w ]+ here\)", "", c.claim)] for c in on_page] == \
+        [c.verdict for c in on_page]
+
+
+def test_the_reference_is_the_papers_table_for_the_network_and_labels_that_ran():
+    assert dynamics.reference("vgg16", 10).loc["13", "n"] == 1.5  # Table 6, K = 10
+    assert dynamics.reference("vgg16", 100).loc["10", "n"] == paper.table("table1").set_index("tap").loc["10", "n"]
+    assert dynamics.reference("vgg6", 10).loc["5", "C_s"] == 2.6 and dynamics.reference("vgg6", 100).empty
+    assert dynamics.reference("resnet18", 10).empty
+    cs = dynamics.claims_dynamics(frame({1: [40] * 5, 2: [30] * 5, 4: [20] * 5}).assign(), "resnet18")
+    assert all(c.verdict == claims.UNTESTABLE and "gives no per-layer" in c.reason for c in cs)
 
 
 @pytest.mark.slow

@@ -498,7 +498,7 @@ class Page:
         else:
             self._claims = claims_table(self.name, rows, self.label())
             if self.profile != "paper" and self.name != DYNAMICS and any(
-                    r.kind == claims_mod.PAPER and r.verdict != claims_mod.HOLDS for r in rows):
+                    r.kind == claims_mod.PAPER and r.verdict == claims_mod.FAILS for r in rows):
                 self._claims.markdown += (" Whether the paper's claims that do not hold at this reduced scale move "
                                           "toward the paper's values as training grows: [the training-dynamics page]"
                                           f"({DYNAMICS}.html) (VGG-16 by default, `-p model` for another network).")

@@ -165,6 +165,7 @@ def get_run(cfg: TrainConfig, data: ImageData, *, device: str | None = None, pro
             s["segments"] = segments
             if s["epoch"] in snapshot_epochs(cfg.epochs):
                 save_torch(s["model"], path / "epochs" / f"{s['epoch']}.pt")
+                (path / "epochs" / f"{s['epoch']}.json").unlink(missing_ok=True)  # its accuracy: measured anew
             save_torch(s, path / "checkpoint.pt")
             save_json(dict(epoch=s["epoch"], epochs=cfg.epochs, wall=s["wall"]), path / "progress.json")  # for plan
 

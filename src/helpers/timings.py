@@ -94,7 +94,7 @@ PAPER = {
     "universal-table3-effnet-imagenet": "one pass over ImageNet's 50,000 validation images (no training)",
     "your-model-mobilenet-v3-small": "not estimated (200 epochs of VGG-16's recipe)",
     "your-model-resnet18": "not estimated (200 epochs of VGG-16's recipe)",
-    "training-dynamics": _GPU_VGG16 + " and the analysis at each of its 8 kept epochs",
+    "training-dynamics": _GPU_VGG16 + " and the analysis of 9 networks (its 8 kept epochs and the last)",
 }
 
 
