@@ -87,12 +87,12 @@ def tests_by_epoch(frame: pd.DataFrame | None) -> pd.DataFrame | None:
     verdicts before the accuracy floor, whose own verdict is the first column (the floor of the experiment that ran,
     :func:`helpers.universal._floor_for`)."""
     model, N_l = frame.attrs.get("model", "vgg16"), frame.attrs.get("N_l", 10)
+    level = claims.FLOOR * universal.paper_accuracy(model, int(N_l))[0]  # the floor _floor_for tests against
     rows = []
     for epoch, t in frame.groupby("epoch", sort=True):
         t = models.by_depth(t, "tap").reset_index(drop=True)
         network = float(t["network"].iloc[0])
         floor = universal._floor_for(N_l, network, model)
-        level = claims.FLOOR * universal.paper_accuracy(model, int(N_l))[0]
         rows.append({"epoch": epoch, "network": network,
                      "accuracy floor": f"{'above' if floor.ok else 'below'} {level:.3f}",
                      **_outcomes(t, model, N_l),

@@ -800,8 +800,8 @@ def training_dynamics(frame: pd.DataFrame | None, reference: pd.DataFrame | None
     model = NAME.get(frame.attrs.get("model"), frame.attrs.get("model") or "the network")
     last = frame[frame["epoch"] == epochs[-1]].set_index("tap").reindex(taps)
     first = frame[frame["epoch"] == epochs[0]].set_index("tap").reindex(taps)
-    what = (f"{model} at epoch{'s' if len(epochs) > 1 else ''} {', '.join(map(str, epochs))} of its training: the FC layer's accuracy from each "
-            "tap (and the whole network's), the noise per filter n, clusters per filter N_c, mean cluster size C_s "
+    what = (f"{model} at epoch{'s' if len(epochs) > 1 else ''} {', '.join(map(str, epochs))} of its training: the "
+            "FC layer's accuracy from each tap (and the whole network's), the noise per filter n, clusters per filter N_c, mean cluster size C_s "
             f"and SNR_E = C_s N_c N_l / n (*universal* Eq. 4{'' if N_l is None else f', N_l = {N_l}'}), one line "
             "per tap" + (", the paper's values dashed" if reference is not None and len(reference) else "")
             + (", and each statistic's mean relative distance to the paper's values" if distance is not None

@@ -94,6 +94,8 @@ def seeds(profile: str, model: str) -> int:
         ref = paper.MECHANISM.get(model)
         return int(ref.get("samples", 1)) if isinstance(ref, dict) else 1
     return SEEDS[profile]
+
+
 HYPER_KNOBS = ("eta", "mu", "alpha", "q", "dt", "offset")
 
 
