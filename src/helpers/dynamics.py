@@ -13,7 +13,6 @@ toward the paper's value as training grows, or not.
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import pandas as pd
@@ -22,7 +21,7 @@ from . import claims, mechanism, method, models, paper, runs, universal
 from .claims import TOL, series
 from .pages import skippable
 
-STATS = ("accuracy", "n", "N_c", "C_s")  # the per-layer statistics the papers print (universal Tables 1-6)
+STATS = paper.PER_LAYER_STATS
 
 
 @skippable
@@ -47,37 +46,20 @@ def over_training(page, seed: int | None = None) -> pd.DataFrame | None:
     return out
 
 
-def reference(model: str, N_l: int = 10) -> pd.DataFrame:
-    """The paper's per-layer values of ``model`` on ``N_l`` labels (tap x :data:`STATS`; NaN where the paper gives
-    none): VGG-16 from *universal* Table 6 at K = 10 (*mechanism* Figs. 2 and 5's network) or Table 1 (CIFAR-100),
-    EfficientNet-B0 from Table 2 (CIFAR-100), VGG-6 and AVGG-16 from *mechanism* Figs. 7-8 (CIFAR-10); empty for any
-    other network or label count (the claims on it are then not testable)."""
-    tables = {("vgg16", 10): ("table6", 10), ("vgg16", 100): ("table1", None), ("efficientnet_b0", 100): ("table2", None)}
-    if (model, N_l) in tables:
-        return paper.table(*tables[model, N_l]).set_index("tap")[list(STATS)].astype(float)
-    ref = paper.MECHANISM.get(model)
-    if not isinstance(ref, dict) or N_l != 10:
-        return pd.DataFrame(columns=list(STATS), dtype=float)
-    names = {"n": "noise", "N_c": "N_c", "C_s": "C_s"}
-    taps = sorted({t for k in names.values() for t in ref.get(k, {})}, key=models.tap_depth)
-    return pd.DataFrame({s: [ref.get(names[s], {}).get(t, np.nan) if s in names else np.nan for t in taps]
-                         for s in STATS}, index=pd.Index(taps, name="tap"))
-
-
 @skippable
 def paper_values(frame: pd.DataFrame | None) -> pd.DataFrame | None:
-    """:func:`reference` for the network and label count the frame's run has."""
-    return reference(frame.attrs.get("model", "vgg16"), frame.attrs.get("N_l", 10))
+    """:func:`helpers.paper.per_layer` for the network and label count the frame's run has."""
+    return paper.per_layer(frame.attrs.get("model", "vgg16"), frame.attrs.get("N_l", 10))
 
 
 def _outcomes(t: pd.DataFrame, model: str, N_l: int) -> dict[str, str]:
     """The verdicts of the book's own layer-by-layer claims on one epoch's table, their accuracy floor lifted (the
     floor is a column of its own): Fig. 5's noise test (:func:`helpers.mechanism.claims_noise`) and the Table pages'
-    three (:func:`helpers.universal.layers_claims`), named as those pages name them."""
+    three (:func:`helpers.universal.layers_claims`), by the claims' own names."""
     table = t.copy()
     table.attrs.update(network=math.inf, model=model, N_l=N_l)
     found = mechanism.claims_noise(table.rename(columns={"tap": "layer"})) + universal.layers_claims(table, model)
-    return {re.sub(r" \((?:layer |stage )?[\w ]+ here\)", "", c.claim): c.verdict for c in found}
+    return {c.claim: c.verdict for c in found}
 
 
 @skippable
@@ -105,7 +87,7 @@ def tests_by_epoch(frame: pd.DataFrame | None) -> pd.DataFrame | None:
 def distances(frame: pd.DataFrame | None, model: str | None = None) -> pd.DataFrame | None:
     """Per epoch and statistic: the mean over the paper's layers of ``|this run - paper| / paper`` (NaN where the
     paper gives no value for any tap this run has)."""
-    ref = reference(model or frame.attrs.get("model", "vgg16"), frame.attrs.get("N_l", 10))
+    ref = paper.per_layer(model or frame.attrs.get("model", "vgg16"), frame.attrs.get("N_l", 10))
     rows = []
     for epoch, t in frame.groupby("epoch", sort=True):
         here = t.set_index("tap")
@@ -149,7 +131,7 @@ def claims_dynamics(frame: pd.DataFrame | None, model: str | None = None) -> lis
 
 def compare_last(frame: pd.DataFrame | None, model: str = "vgg16", N_l: int = 10) -> list[tuple]:
     """The paper's per-layer values beside this run's at its last epoch (only the paper's where the page skipped)."""
-    ref = reference(model, N_l if frame is None else frame.attrs.get("N_l", N_l))
+    ref = paper.per_layer(model, N_l if frame is None else frame.attrs.get("N_l", N_l))
     last = None if frame is None else frame[frame["epoch"] == frame["epoch"].max()].set_index("tap")
     return [(f"{s}, layer {tap}", float(ref.loc[tap, s]),
              None if last is None or tap not in last.index else float(last.loc[tap, s]))

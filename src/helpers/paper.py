@@ -372,3 +372,24 @@ QUOTES = {
             'The matrix elements representing the average output field on an output unit for a specific'
             ' input label are calculated using the training dataset.'),
 }
+
+
+PER_LAYER_STATS = ("accuracy", "n", "N_c", "C_s")  # the per-layer statistics the papers print (universal Tables 1-6)
+
+
+def per_layer(model: str, N_l: int = 10) -> pd.DataFrame:
+    """The papers' per-layer values of ``model`` on ``N_l`` labels (tap x :data:`PER_LAYER_STATS`, shallow to deep;
+    NaN where a paper gives none): VGG-16 from *universal* Table 6 at K = 10 (*mechanism* Figs. 2 and 5's network) or
+    Table 1 (CIFAR-100), EfficientNet-B0 from Table 2 (CIFAR-100), VGG-6 and AVGG-16 from *mechanism*'s text (Figs.
+    7-8, CIFAR-10); empty for any other network or label count."""
+    cols = list(PER_LAYER_STATS)
+    tables = {("vgg16", 10): ("table6", 10), ("vgg16", 100): ("table1", None), ("efficientnet_b0", 100): ("table2", None)}
+    if (model, N_l) in tables:
+        return by_depth(table(*tables[model, N_l])).set_index("tap")[cols].astype(float)
+    ref = MECHANISM.get(model)
+    if not isinstance(ref, dict) or N_l != 10:
+        return pd.DataFrame(columns=cols, dtype=float)
+    names = {"n": "noise", "N_c": "N_c", "C_s": "C_s"}  # mechanism's text calls n "noise"
+    taps = sorted({t for k in names.values() for t in ref.get(k, {})}, key=tap_depth)
+    return pd.DataFrame({s: [ref.get(names[s], {}).get(t, float("nan")) if s in names else float("nan") for t in taps]
+                         for s in cols}, index=pd.Index(taps, name="tap"))

@@ -136,8 +136,12 @@ def _series(values, fmt: str = "{:.2f}") -> str:
 
 def _paper_vgg16(col: str) -> dict[str, float]:
     """*mechanism*'s VGG-16 on CIFAR-10 layer by layer: *universal* Table 6 at K = 10 (the same network)."""
-    t = paper_mod.table("table6", 10)
-    return dict(zip(t["tap"], t[col].astype(float)))
+    return _paper(col, "vgg16")
+
+
+def _paper(col: str, model: str) -> dict[str, float]:
+    """The papers' per-layer ``col`` of ``model`` on CIFAR-10, tap -> value, where given (:func:`paper.per_layer`)."""
+    return paper_mod.per_layer(model, 10)[col].dropna().to_dict()
 
 
 PAPER_T6 = "*universal* Table 6 at K = 10, the same VGG-16 on CIFAR-10"
@@ -380,8 +384,7 @@ def cluster_statistics(stats: pd.DataFrame | None, sizes: pd.DataFrame | None, t
             ax.plot(x, [ref.get(t, np.nan) for t in layers], **dict(PAPER, label="paper (Table 6, K = 10)"))
             drawn.append(col)
         else:
-            key = {"n": "noise"}.get(col, col)
-            ref = P.get(model, {}).get(key, {})
+            ref = _paper(col, model)
             if ref:
                 ax.plot([layers.index(t) for t in ref if t in layers], [ref[t] for t in ref if t in layers],
                         **dict(PAPER, ls="none", ms=8, label="paper (text)"))

@@ -117,10 +117,13 @@ def Ks_for(page, name: str, Ks=None) -> list[int]:
 def paper_accuracy(model: str, N_l: int) -> tuple[float, str]:
     """The paper's accuracy for the experiment nearest the one that ran (``model`` on ``N_l`` labels), and which:
     VGG-16 from Tables 6 (CIFAR-K/10), 4 and 1; EfficientNet-B0 from Tables 5 and 2, and the text's 0.78 on ImageNet;
-    a network the papers do not train (a torchvision CNN), VGG-16's.
-    It sets the accuracy floor below which a run cannot test the claims (:func:`helpers.claims.accuracy_floor`)."""
+    VGG-6 and AVGG-16 on CIFAR-10 from *mechanism*'s text; a network the papers do not train (a torchvision CNN),
+    VGG-16's. It sets the accuracy floor below which a run cannot test the claims
+    (:func:`helpers.claims.accuracy_floor`)."""
     if model == "efficientnet_b0" and N_l >= 1000:
         return 0.78, "the pretrained EfficientNet-B0 on ImageNet (text)"
+    if model in ("vgg6", "avgg16") and N_l <= 10:
+        return float(paper.MECHANISM[model]["accuracy"]), f"*mechanism*'s {model.upper()} on CIFAR-10"
     name, Ks = ("table5", PAPER_K["table5"]) if model == "efficientnet_b0" else \
         (("table6", PAPER_K["table6"]) if N_l <= 10 else ("table4", PAPER_K["table4"]))
     K = min(Ks, key=lambda k: abs(k - N_l))
@@ -171,9 +174,9 @@ def layers_claims(t: pd.DataFrame, model: str = "vgg16") -> list[claims.Claim]:
     return [claims.paper_claim(src_acc, f"accuracy increases progressively with the {word}",
                                rises(s["accuracy"], exceptions=skip), series(s["tap"], s["accuracy"], "{:.3f}"),
                                test=f"each {word} >= the previous - 0.01{almost}", requires=req),
-            claims.paper_claim(src_n, f"n decreases with the {word} until the accuracy saturates "
-                               f"({s['tap'][sat] if word == 'stage' else 'layer ' + s['tap'][sat]} here)", n_ok,
-                               series(upto["tap"], upto["n"], "{:.1f}"),
+            claims.paper_claim(src_n, f"n decreases with the {word} until the accuracy saturates", n_ok,
+                               series(upto["tap"], upto["n"], "{:.1f}") + f" (the accuracy saturates at {word} "
+                               f"{s['tap'][sat].removeprefix('stage ')})",
                                test=f"n of each {word} < n of the one before, up to the first {word} within 0.01 of "
                                     f"the best accuracy{almost}", requires=req),
             claims.paper_claim("snr_rises__universal", f"SNR_E = C_s N_c N_l / n (Eq. 4) increases progressively with "
