@@ -181,6 +181,12 @@ def test_vgg6_and_avgg16_against_vgg16():
     assert verdicts(mechanism.claims_vgg6(vgg6, vgg16, acc))[4] == HOLDS  # 0.92 +- 0.014 vs 0.94
     close = mechanism.claims_vgg6(vgg6, stats_frame(PAPER_N, network=0.925, config=cpu["vgg16"]), acc)[4]
     assert close.verdict == UNTESTABLE and "within the spread" in close.reason and "mean of 2" in close.evidence
+    # several VGG-16 too (Fig. 2's): their mean is the reference and both models' spreads add up
+    gap = mechanism.claims_vgg6(vgg6, vgg16, acc, pd.Series([0.938, 0.942]))[4]
+    assert gap.verdict == HOLDS and "mean of 2 VGG-16, std 0.003" in gap.evidence  # 0.020 > 0.014 + 0.003
+    wide = mechanism.claims_vgg6(vgg6, vgg16, acc, pd.Series([0.925, 0.955]))[4]  # 0.020 < 0.014 + 0.021
+    assert wide.verdict == UNTESTABLE and "(0.035)" in wide.reason
+    assert verdicts(mechanism.claims_vgg6(vgg6, vgg16, acc, pd.Series([0.94])))[4] == HOLDS  # one VGG-16: its own
     avgg = stats_frame([1.1, 3, 5, 10, 12], C_s13=2.5, network=0.955, config=cpu["vgg16"])
     assert verdicts(mechanism.avgg16_claims(avgg, vgg16)) == [HOLDS] * 3  # the paper's 1.1, 2.5, 0.955
     assert verdicts(mechanism.avgg16_claims(stats_frame(PAPER_N, C_s13=3.2, network=0.93, config=cpu["vgg16"]),
@@ -426,6 +432,8 @@ def test_your_model_claims_are_additions_with_the_papers_sentences_and_vgg16s_fl
     bad.loc[bad["tap"] == "stage 2", "n"] = 40.0  # noise rises from stage 1 to 2
     assert [c.verdict for c in universal.claims_your_model(with_attrs(bad, N_l=10, network=0.94,
                                                                       model="resnet18"))] == [FAILS] * 3
+    assert universal.paper_accuracy("vgg6", 10)[0] == paper.MECHANISM["vgg6"]["accuracy"]  # not VGG-16's 0.94
+    assert universal.paper_accuracy("avgg16", 10)[0] == paper.MECHANISM["avgg16"]["accuracy"]
     low = universal.claims_your_model(with_attrs(t, N_l=10, network=0.6, model="resnet18"))
     assert [c.verdict for c in low] == [UNTESTABLE] * 3 and "VGG-16 is the reference" in low[0].reason
     assert universal.claims_your_model(None) is None

@@ -107,6 +107,19 @@ def test_plan_covers_every_page_and_deduplicates(cifar):
         cluster.plan("smoke", ["mechanism-fig99"])
 
 
+def test_fig7_plans_vgg16_per_seed_as_fig2_trains_it(cifar):
+    """Fig. 7's accuracy gap sets VGG-6 against as many VGG-16 as Fig. 2 trains at the profile (shared runs), never
+    more than its own VGG-6: at `cpu` 2 of each, the same VGG-16 runs as Fig. 2's."""
+    p = cluster.plan("cpu", ["mechanism-fig7-vgg6", "mechanism-fig2-layer-accuracy"])
+    fig7 = [r for r in p.runs if r.key in p.pages["mechanism-fig7-vgg6"]]
+    assert sorted((r.config.model, r.config.seed) for r in fig7) == [("vgg16", 0), ("vgg16", 1), ("vgg6", 0),
+                                                                     ("vgg6", 1)]
+    vgg16 = {r.key for r in fig7 if r.config.model == "vgg16"}
+    assert vgg16 == set(p.pages["mechanism-fig2-layer-accuracy"])
+    one = cluster.plan("cpu", ["mechanism-fig7-vgg6"], [("seeds", "1")])
+    assert sorted(r.config.model for r in one.runs) == ["vgg16", "vgg6"]
+
+
 def test_plan_speed_is_measured_when_asked_and_said_to_be_assumed_otherwise(cifar):
     p = cluster.plan("smoke", ["mechanism-fig6-signal-noise"])
     assert p.speed["source"].startswith("ASSUMED")

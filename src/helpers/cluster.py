@@ -39,7 +39,7 @@ from pathlib import Path
 
 import torch
 
-from . import data as data_mod, models, pages as pages_mod, profiles, runs, universal
+from . import data as data_mod, mechanism, models, pages as pages_mod, profiles, runs, universal
 from .build import PROFILES, knob_values, visible_gpus
 from .cache import LockHeld, claim_holder
 from .knobs import defaults
@@ -62,6 +62,12 @@ def _seeds(page, knobs) -> list[TrainConfig]:
 def _with_vgg16(page, knobs) -> list[TrainConfig]:
     """The page's own runs and VGG-16's (``page.study(model='vgg16', taps=['13'])``: Figs. 7 and 8)."""
     return _seeds(page, knobs) + [page.config_for(model="vgg16")]
+
+
+def _with_vgg16_seeds(page, knobs) -> list[TrainConfig]:
+    """Fig. 7: its VGG-6 per seed, and VGG-16 per seed for the accuracy gap (``mechanism.network_accuracies`` over
+    ``mechanism.vgg16_networks``; seed 0's also for ``page.study(model='vgg16', taps=['13'])``)."""
+    return _seeds(page, knobs) + [page.config_for(model="vgg16", seed=s) for s in range(mechanism.vgg16_networks(page))]
 
 
 def _models(page, knobs) -> list[TrainConfig]:
@@ -88,7 +94,7 @@ def _none(page, knobs) -> list[TrainConfig]:
 # (tests/test_cluster.py reads each such notebook's code to check that it asks for nothing more).
 PAGE_RUNS = {
     "architectures-taps": _none, "universal-table3-effnet-imagenet": _none,
-    "mechanism-fig7-vgg6": _with_vgg16, "mechanism-fig8-avgg16": _with_vgg16, "mechanism-dilution-filters": _models,
+    "mechanism-fig7-vgg6": _with_vgg16_seeds, "mechanism-fig8-avgg16": _with_vgg16, "mechanism-dilution-filters": _models,
     "universal-table4-vgg16-cifar-k100": _k_sweep, "universal-table5-effnet-cifar-k100": _k_sweep,
     "universal-table6-vgg16-cifar-k10": _k_sweep, "universal-effnet-afcc": _shortened,
 }
