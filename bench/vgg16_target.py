@@ -27,7 +27,8 @@ def main():
     ap.add_argument("--hold", type=int, default=11, help="the first decay comes after dt + hold epochs (Hyper.offset)")
     ap.add_argument("--schedule", choices=TrainConfig.SCHEDULES, default="step",
                     help="step: eta x q every dt epochs after the hold; "
-                         "linear: eta down to eta/epochs (no q, dt, hold)")
+                         "linear: eta down to eta/epochs (no q, dt, hold); "
+                         "onecycle: per step, eta/10 up to eta over 20%% of the steps, then down to 0 (no q, dt, hold)")
     ap.add_argument("--label-smoothing", type=float, default=0.0,
                     help="of the training loss's targets (torch's cross_entropy; the papers': 0)")
     ap.add_argument("--seed", type=int, default=0)
@@ -38,8 +39,10 @@ def main():
                                 test_flip=True, **step)
     cifar = data.load_cifar("cifar10")
     run = runs.get_run(cfg, cifar)
-    sched = (f"eta {args.eta} falling linearly to {args.eta / args.epochs:.4g}" if args.schedule == "linear" else
-             f"eta {args.eta} held {args.hold} epochs, then x {args.q} every {args.dt} epoch(s)")
+    sched = {"linear": f"eta {args.eta} falling linearly to {args.eta / args.epochs:.4g}",
+             "onecycle": f"eta {args.eta / 10:g} rising to {args.eta} over the first 20% of the steps, then falling "
+                         f"linearly to 0",
+             "step": f"eta {args.eta} held {args.hold} epochs, then x {args.q} every {args.dt} epoch(s)"}[args.schedule]
     smooth = f", label smoothing {args.label_smoothing}" if args.label_smoothing else ""
     print(f"{run}: width {args.width}, {args.epochs} epochs, {sched}{smooth}")
     elapsed = 0.0

@@ -123,6 +123,16 @@ def test_linear_schedule_falls_to_eta_over_epochs_in_the_last_epoch():
         profiles.train_config("cpu", "vgg16", schedule="cosine")
 
 
+def test_onecycle_schedule_rises_to_eta_then_falls_to_zero_step_by_step(synth10):
+    cfg = profiles.train_config("cpu", "vgg16", epochs=10, eta=0.1, schedule="onecycle")
+    assert [cfg.cycle(t) for t in (0, 0.1, 0.2, 0.6, 1.0)] == pytest.approx([0.1, 0.55, 1.0, 0.5, 0.0])
+    run = smoke(epochs=2, eta=0.05, schedule="onecycle")
+    metrics = train.train(runs.build_model(run, 10), synth10, run, progress=False)
+    n = -(-len(synth10.y_train) // run.batch_size)  # steps an epoch; the epoch's lr is its last step's
+    assert [m["lr_conv"] for m in metrics] == pytest.approx([0.05 * run.cycle((e * n - 1) / (2 * n)) for e in (1, 2)])
+    assert runs.run_key(run, synth10) != runs.run_key(smoke(epochs=2, eta=0.05), synth10)
+
+
 def test_label_smoothing_reaches_the_training_loss_and_is_checked(synth10):
     plain = smoke(epochs=1, eta=0.0)  # eta 0: both runs see the same logits on the same batches
     smoothed = smoke(epochs=1, eta=0.0, label_smoothing=0.5)

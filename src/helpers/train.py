@@ -68,13 +68,15 @@ class TrainConfig:
     channels_last: bool = True
     blocks: tuple[tuple[int, int], ...] = ()  # EfficientNet-B0 stages cut short: (stage, layers kept)
     test_every: int = 1  # test after every this many epochs and after the last; 0: after the last only
-    schedule: str = "step"  # "step": eta x q every dt epochs (the papers'); "linear": eta to 0 over the epochs
+    schedule: str = "step"  # "step": eta x q every dt epochs (the papers'); "linear": eta to 0 over the epochs;
+    # "onecycle": per step, eta/10 up to eta over the first 20% of the steps, then down to 0 (bench/train_tricks.py)
     label_smoothing: float = 0.0  # of the training loss (the papers': 0); used only by bench/vgg16_target.py
     test_flip: bool = False  # also record the flip-averaged test accuracy (:func:`evaluate`); bench/vgg16_target.py
 
     # knobs that do not change the trained weights, so not part of a run's cache key
     NOT_IN_KEY = ("test_every", "test_flip")
-    SCHEDULES = ("step", "linear")
+    SCHEDULES = ("step", "linear", "onecycle")
+    WARMUP = 0.2  # onecycle: the fraction of the steps over which eta rises
 
     def __post_init__(self):
         object.__setattr__(self, "blocks", tuple(tuple(int(v) for v in b) for b in self.blocks))
@@ -94,6 +96,14 @@ class TrainConfig:
         ``bench/vgg16_target.py``).
         """
         return h.factor(epoch) if self.schedule == "step" else 1 - (epoch - 1) / self.epochs
+
+    def cycle(self, done: float) -> float:
+        """The ``onecycle`` multiplier after ``done`` (0 to 1) of the training's steps: a triangle from 0.1 up to 1
+        at :attr:`WARMUP`, then linearly down to 0 (Smith's one-cycle, as in Page's DAWNBench ResNets and airbench;
+        ``bench/train_tricks.py`` measured it against the papers' step decay)."""
+        if done < self.WARMUP:
+            return 0.1 + 0.9 * done / self.WARMUP
+        return max(0.0, (1 - done) / (1 - self.WARMUP))
 
     def key_dict(self) -> dict:
         """:meth:`to_dict` without the knobs that leave the weights unchanged (the run cache's key)."""
@@ -180,10 +190,12 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.SGD:
     return torch.optim.SGD([g for g in groups if g["params"]], lr=cfg.conv.eta, momentum=cfg.conv.mu, nesterov=True)
 
 
-def set_epoch_lr(opt: torch.optim.SGD, cfg: TrainConfig, epoch: int) -> None:
+def set_epoch_lr(opt: torch.optim.SGD, cfg: TrainConfig, epoch: int, done: float | None = None) -> None:
+    """Each group's learning rate during ``epoch``; for the ``onecycle`` schedule, after ``done`` (0 to 1) of all
+    the training's steps (set before every step)."""
     for g in opt.param_groups:
         h = cfg.conv if g["name"] == "conv" else cfg.fc
-        g["lr"] = h.eta * cfg.factor(h, epoch)
+        g["lr"] = h.eta * (cfg.cycle(done or 0.0) if cfg.schedule == "onecycle" else cfg.factor(h, epoch))
 
 
 @torch.no_grad()
@@ -240,7 +252,9 @@ def train(model: nn.Module, data: ImageData, cfg: TrainConfig, *, device: torch.
                            generator=gen, size=size, device=device),
                    total=n_batches, desc=f"{cfg.model} epoch {epoch}/{cfg.epochs}", disable=not progress,
                    leave=False, mininterval=2.0)
-        for xb, yb in bar:
+        for i, (xb, yb) in enumerate(bar):
+            if cfg.schedule == "onecycle":
+                set_epoch_lr(opt, cfg, epoch, ((epoch - 1) * n_batches + i) / (cfg.epochs * n_batches))
             if cfg.channels_last:
                 xb = xb.contiguous(memory_format=torch.channels_last)
             out = model(xb)
