@@ -186,7 +186,13 @@ def test_vgg6_and_avgg16_against_vgg16():
     assert gap.verdict == HOLDS and "mean of 2 VGG-16, std 0.003" in gap.evidence  # 0.020 > 0.014 + 0.003
     wide = mechanism.claims_vgg6(vgg6, vgg16, acc, pd.Series([0.925, 0.955]))[4]  # 0.020 < 0.014 + 0.021
     assert wide.verdict == UNTESTABLE and "(0.035)" in wide.reason
-    assert verdicts(mechanism.claims_vgg6(vgg6, vgg16, acc, pd.Series([0.94])))[4] == HOLDS  # one VGG-16: its own
+    one = mechanism.claims_vgg6(vgg6, vgg16, acc, pd.Series([0.95]))[4]  # one VGG-16: the table's network (0.94)
+    assert one.verdict == HOLDS and "0.940 (one VGG-16: its spread over seeds not measured)" in one.evidence
+    better = mechanism.claims_vgg6(with_attrs(vgg6, network=0.96), vgg16,
+                                   acc.assign(network=acc["network"] + 0.04), pd.Series([0.938, 0.942]))[4]
+    assert better.verdict == FAILS  # VGG-6 0.96 +- 0.014 against VGG-16 0.94 +- 0.003: more accurate, beyond both
+    assert mechanism.claims_vgg6(vgg6, vgg16, acc, pd.Series([0.938, float("nan"), 0.942]))[4].evidence == \
+        gap.evidence  # a network of unknown accuracy is left out
     avgg = stats_frame([1.1, 3, 5, 10, 12], C_s13=2.5, network=0.955, config=cpu["vgg16"])
     assert verdicts(mechanism.avgg16_claims(avgg, vgg16)) == [HOLDS] * 3  # the paper's 1.1, 2.5, 0.955
     assert verdicts(mechanism.avgg16_claims(stats_frame(PAPER_N, C_s13=3.2, network=0.93, config=cpu["vgg16"]),

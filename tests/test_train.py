@@ -133,6 +133,21 @@ def test_onecycle_schedule_rises_to_eta_then_falls_to_zero_step_by_step(synth10)
     assert runs.run_key(run, synth10) != runs.run_key(smoke(epochs=2, eta=0.05), synth10)
 
 
+def test_onecycle_run_resumed_after_an_epoch_ends_as_the_uninterrupted_one(synth10):
+    """The per-step learning rate is a function of (epoch, step) alone, so a run resumed from its checkpoint continues
+    on the same schedule."""
+    import copy
+
+    cfg = smoke(epochs=3, eta=0.05, schedule="onecycle")
+    saved = {}
+    straight = runs.build_model(cfg, 10)
+    train.train(straight, synth10, cfg, progress=False,
+                on_epoch=lambda st: saved.setdefault("state", copy.deepcopy(st)) if st["epoch"] == 1 else None)
+    resumed = runs.build_model(cfg, 10)
+    metrics = train.train(resumed, synth10, cfg, state=saved["state"], progress=False)
+    assert len(metrics) == 3 and same_weights(resumed, straight)
+
+
 def test_label_smoothing_reaches_the_training_loss_and_is_checked(synth10):
     plain = smoke(epochs=1, eta=0.0)  # eta 0: both runs see the same logits on the same batches
     smoothed = smoke(epochs=1, eta=0.0, label_smoothing=0.5)

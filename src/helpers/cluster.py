@@ -94,7 +94,8 @@ def _none(page, knobs) -> list[TrainConfig]:
 # (tests/test_cluster.py reads each such notebook's code to check that it asks for nothing more).
 PAGE_RUNS = {
     "architectures-taps": _none, "universal-table3-effnet-imagenet": _none,
-    "mechanism-fig7-vgg6": _with_vgg16_seeds, "mechanism-fig8-avgg16": _with_vgg16, "mechanism-dilution-filters": _models,
+    "mechanism-fig7-vgg6": _with_vgg16_seeds, "mechanism-fig8-avgg16": _with_vgg16,
+    "mechanism-dilution-filters": _models,
     "universal-table4-vgg16-cifar-k100": _k_sweep, "universal-table5-effnet-cifar-k100": _k_sweep,
     "universal-table6-vgg16-cifar-k10": _k_sweep, "universal-effnet-afcc": _shortened,
 }

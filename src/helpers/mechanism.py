@@ -461,7 +461,9 @@ def network_accuracies(page, model: str | None = None, n: int | None = None) -> 
 
 
 def _mean_and_std(nets: pd.Series | None) -> tuple[float | None, float | None, int]:
-    """Mean and sample std of several networks' accuracies (std ``None`` for fewer than two), and their count."""
+    """Mean and sample std of several networks' accuracies (std ``None`` for fewer than two), and their count (a
+    network whose accuracy is unknown, NaN, is left out)."""
+    nets = None if nets is None else nets.dropna()
     if nets is None or not len(nets):
         return None, None, 0
     return float(nets.mean()), (float(nets.std(ddof=1)) if len(nets) > 1 else None), len(nets)
@@ -501,7 +503,9 @@ def claims_vgg6(stats: pd.DataFrame | None, vgg16: pd.DataFrame | None = None,
         spread = None if sd6 is None and sd16 is None else (sd6 or 0.0) + (sd16 or 0.0)
 
         def shown(a, sd, k, name):
-            return f"{a:.3f}" + (f" (mean of {k} {name}, std {sd:.3f})" if sd is not None else "")
+            if sd is not None:
+                return f"{a:.3f} (mean of {k} {name}, std {sd:.3f})"
+            return f"{a:.3f}" + (f" (one {name}: its spread over seeds not measured)" if spread is not None else "")
         out += [claims.paper_claim("vgg6", "VGG-6's last layer is noisier than VGG-16's layer 13", last["n"] > v["n"],
                                    f"n {last['n']:.2f} vs {v['n']:.2f} (the paper: 3.14 vs 1.5)", test="n greater",
                                    requires=both),

@@ -12,6 +12,9 @@ import io
 import pandas as pd
 
 
+NAME = {"vgg16": "VGG-16", "vgg6": "VGG-6", "avgg16": "AVGG-16", "efficientnet_b0": "EfficientNet-B0"}  # as printed
+
+
 def tap_depth(tap) -> int:
     """A tap's depth, the number in its name: layer "13" -> 13, EfficientNet-B0's "stage 9" -> 9."""
     return int(str(tap).split()[-1])
@@ -383,7 +386,8 @@ def per_layer(model: str, N_l: int = 10) -> pd.DataFrame:
     Table 1 (CIFAR-100), EfficientNet-B0 from Table 2 (CIFAR-100), VGG-6 and AVGG-16 from *mechanism*'s text (Figs.
     7-8, CIFAR-10); empty for any other network or label count."""
     cols = list(PER_LAYER_STATS)
-    tables = {("vgg16", 10): ("table6", 10), ("vgg16", 100): ("table1", None), ("efficientnet_b0", 100): ("table2", None)}
+    tables = {("vgg16", 10): ("table6", 10), ("vgg16", 100): ("table1", None),
+              ("efficientnet_b0", 100): ("table2", None)}
     if (model, N_l) in tables:
         return by_depth(table(*tables[model, N_l])).set_index("tap")[cols].astype(float)
     ref = MECHANISM.get(model)

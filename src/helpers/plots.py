@@ -31,7 +31,7 @@ WIDTH = 8.5  # inches: the book's text column at 96 px an inch (the figures are 
 RUN = dict(color=sns.color_palette()[0], marker="o", ls="-", label="this run")
 PAPER = dict(color="0.3", marker="s", ls="--", mfc="white", label="paper")
 P = paper_mod.MECHANISM
-NAME = {"vgg16": "VGG-16", "vgg6": "VGG-6", "avgg16": "AVGG-16", "efficientnet_b0": "EfficientNet-B0"}
+NAME = paper_mod.NAME
 
 
 SHOW: list = []  # helpers.pages puts its show_figure here: a figure displayed bare is then numbered and captioned

@@ -48,7 +48,8 @@ CPU = {
     "mechanism-fig5-cluster-statistics": _MECH,
     "mechanism-fig6-signal-noise": _MECH,
     "mechanism-threshold-robustness": _MECH,
-    "mechanism-fig7-vgg6": "10.9 min with VGG-16 cached (2026-12-01: two VGG-6, 3.4 min each, and their probes); "
+    "mechanism-fig7-vgg6": "10.9 min with both VGG-16 cached (2026-12-01, Fig. 2's two, which its accuracy gap also "
+                           "reads: two VGG-6, 3.4 min each, and their probes); "
                            + _MECH,
     "mechanism-fig8-avgg16": _MECH + "; AVGG-16 trains in 2.4-3.8 min (on whichever of this page and the "
                                      "dilution page runs first)",
@@ -83,7 +84,8 @@ PAPER = {
                                "mechanism-fig6-signal-noise", "mechanism-threshold-robustness",
                                "universal-table1-vgg16-cifar100", "universal-fig3-field-matrix",
                                "universal-fig4-label-snr", "universal-afcc-vgg16")},
-    "mechanism-fig7-vgg6": "0.58 GPU-hours (five VGG-6, the paper's 5 samples, and the VGG-16)",
+    "mechanism-fig7-vgg6": "1.42 GPU-hours (five VGG-6, the paper's 5 samples, and Fig. 2's four VGG-16; 0.30 "
+                           "when Fig. 2 ran first)",
     "mechanism-fig8-avgg16": "3.53 GPU-hours (AVGG-16, 280 epochs, and the VGG-16)",
     "mechanism-dilution-filters": "3.53 GPU-hours (AVGG-16, 280 epochs, and the VGG-16)",
     "universal-table4-vgg16-cifar-k100": "0.75 GPU-hours (four VGG-16 on CIFAR-K/10)",
