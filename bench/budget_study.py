@@ -19,7 +19,7 @@ import time
 
 import pandas as pd
 
-from helpers import data, dynamics, method, models, profiles, runs
+from helpers import data, dynamics, models, profiles, runs
 
 
 def knobs(text: str) -> dict:
@@ -47,19 +47,13 @@ def main():
                                                      "epochs=36,eta=0.12,schedule=onecycle"])
     args = ap.parse_args()
     cifar = data.load_cifar("cifar10")
-    frames = []
+    by_budget = {}
     for i, label in enumerate(args.budgets, 1):
-        cfg = profiles.train_config("cpu", "vgg16", **knobs(label))
         t0 = time.perf_counter()
-        run = runs.get_run(cfg, cifar)
-        taps = [t for t in run.model.taps if t.name in models.tap_names("vgg16")]
-        t = models.by_depth(method.study(run, cifar, taps=taps, progress=False).table(), "tap")
-        print(f"budget {i}: {label}: {run} ({(time.perf_counter() - t0) / 60:.1f} min to train or load and analyse)",
+        by_budget[i] = runs.get_run(profiles.train_config("cpu", "vgg16", **knobs(label)), cifar)
+        print(f"budget {i}: {label}: {by_budget[i]} ({(time.perf_counter() - t0) / 60:.1f} min to train or load)",
               flush=True)
-        t.insert(0, "epoch", i)  # the budget's number, in the column helpers.dynamics reads per epoch
-        t.insert(1, "network", run.test_acc)
-        frames.append(t)
-    frame = pd.concat(frames, ignore_index=True)
+    frame = dynamics.analysis_frame(by_budget, cifar, models.tap_names("vgg16"))  # the budget's number as "epoch"
     frame.attrs.update(model="vgg16", N_l=10)
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)

@@ -31,19 +31,25 @@ def over_training(page, seed: int | None = None) -> pd.DataFrame | None:
     and the kept epochs missing from the cache."""
     run = page.run(seed)
     data = page.data_for(run.config)
-    frames = []
-    for epoch, snap in runs.snapshots(run, data, device=page.device).items():
-        chosen = [t for t in snap.model.taps if t.name in page.taps]
-        study = method.study(snap, data, threshold=page.threshold, rule=page.rule, solver=page.solver, taps=chosen,
-                             device=page.device, progress=False)
-        t = models.by_depth(study.table(), "tap")
-        t.insert(0, "epoch", epoch)
-        t.insert(1, "network", snap.test_acc)
-        frames.append(t)
-    out = pd.concat(frames, ignore_index=True)
+    out = analysis_frame(runs.snapshots(run, data, device=page.device), data, page.taps, threshold=page.threshold,
+                         rule=page.rule, solver=page.solver, device=page.device)
     out.attrs.update(model=run.config.model, epochs=run.config.epochs, network=run.test_acc,
                      missing=runs.missing_snapshots(run), path=str(run.path), N_l=data.num_classes)
     return out
+
+
+def analysis_frame(by_epoch: dict, data, taps, **study) -> pd.DataFrame:
+    """:func:`helpers.method.study`'s table of each run of ``by_epoch`` (epoch -> run) at the taps named ``taps``,
+    stacked: one row per (epoch, tap), taps shallow to deep, with that run's own test accuracy (``network``).
+    ``study``: the knobs of :func:`helpers.method.study` (threshold, rule, solver, device)."""
+    frames = []
+    for epoch, run in by_epoch.items():
+        chosen = [t for t in run.model.taps if t.name in taps]
+        t = models.by_depth(method.study(run, data, taps=chosen, progress=False, **study).table(), "tap")
+        t.insert(0, "epoch", epoch)
+        t.insert(1, "network", run.test_acc)
+        frames.append(t)
+    return pd.concat(frames, ignore_index=True)
 
 
 @skippable
