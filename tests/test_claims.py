@@ -57,9 +57,14 @@ def test_preconditions_are_computed_from_the_run():
     assert "below the floor 0.764" in claims.accuracy_floor(0.51, 0.955).reason
     assert not claims.labels_at_least(10, 100, "why").ok and claims.labels_at_least(100, 100, "why").ok
     cpu = {m: profiles.train_config("cpu", m) for m in ("vgg16", "vgg6", "avgg16")}
-    assert claims.same_budget(cpu["vgg6"], cpu["vgg16"], ("VGG-6", "VGG-16")).ok  # 12 vs 10 epochs, same width
+    assert claims.same_budget(cpu["vgg6"], cpu["vgg16"], ("VGG-6", "VGG-16")).ok  # 8 vs 6 epochs of one-cycle
     confounded = claims.same_budget(cpu["avgg16"], cpu["vgg16"], ("AVGG-16", "VGG-16"))
-    assert not confounded.ok and "width 0.125 vs 0.25" in confounded.reason and "epochs 4 vs 10" in confounded.reason
+    assert not confounded.ok and "width 0.125 vs 0.25" in confounded.reason
+    assert "schedule step vs onecycle" in confounded.reason and "n_train 20000 vs None" in confounded.reason
+    longer = profiles.train_config("cpu", "vgg6", epochs=10)  # 10 vs 6: beyond the ratio 1.5
+    assert "epochs 10 vs 6" in claims.same_budget(longer, cpu["vgg16"], ("VGG-6", "VGG-16")).reason
+    stepped = profiles.train_config("cpu", "vgg6", schedule="step")  # the same epochs ratio, another schedule
+    assert not claims.same_budget(stepped, cpu["vgg16"], ("VGG-6", "VGG-16")).ok
     paper_cfg = {m: profiles.train_config("paper", m) for m in ("vgg16", "avgg16")}
     assert claims.same_budget(paper_cfg["avgg16"], paper_cfg["vgg16"], ("AVGG-16", "VGG-16")).ok  # 280 vs 200
 

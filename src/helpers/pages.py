@@ -120,6 +120,22 @@ def plain_header(name: str, namespace: dict, **values) -> Shown:
                                   knobs={k: str(v) for k, v in frame.values})))
 
 
+def schedule_line(cfg: train.TrainConfig) -> str:
+    """The learning-rate schedule of ``cfg`` in words, for the page's header (a departure from the papers' step
+    decay where the profile takes another schedule)."""
+    def one(h: train.Hyper) -> str:
+        if cfg.schedule == "onecycle":
+            return (f"one-cycle, set every step: {h.eta / 10:g} up to {h.eta:g} over the first "
+                    f"{cfg.WARMUP:.0%} of the steps, then down to 0")
+        if cfg.schedule == "linear":
+            return f"{h.eta:g}, down linearly to {h.eta / cfg.epochs:g} in the last epoch"
+        late = f" ({h.q_late:g} after epoch {h.switch})" if h.q_late is not None and h.switch is not None else ""
+        start = f" from epoch {h.dt + h.offset + 1}" if h.offset else ""
+        return f"{h.eta:g}, x {h.q:g}{late} every {h.dt} epoch{'s' if h.dt > 1 else ''}{start} (the papers' step decay)"
+    conv, fc = one(cfg.conv), one(cfg.fc)
+    return conv if conv == fc else f"convolutions: {conv}; FC layers: {fc}"
+
+
 def software() -> str:
     """The commit and library versions that produced a page, and the machine (the runs record theirs)."""
     p = runs.provenance(train.pick_device())
@@ -414,7 +430,8 @@ class Page:
                 ("probe solver", self.solver)]
         rows += [(k, v) for k, v in self.knobs.items()]
         c = self.config
-        rows += [("width", c.width), ("epochs", c.epochs), ("train images", c.n_train or "all"),
+        rows += [("width", c.width), ("epochs", c.epochs), ("learning rate", schedule_line(c)),
+                 ("train images", c.n_train or "all"),
                  ("test images", c.n_test or "all"), ("input size", c.input_size or 32),
                  ("batch norm", "yes, after every convolution (DESIGN allows it; the papers are silent, the group's "
                                 "published VGG-16 code has it)" if getattr(c, "batch_norm", False) else "no"),
