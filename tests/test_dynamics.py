@@ -81,6 +81,15 @@ def test_a_statistic_approaches_the_paper_only_when_its_distance_shrinks_to_the_
     assert all(c.verdict == claims.UNTESTABLE and "kept epochs" in c.reason for c in two)
 
 
+def test_one_cycle_snapshots_are_not_shorter_runs_so_the_direction_is_not_testable():
+    approaching = frame({1: [40.0] * 5, 2: [30.0] * 5, 4: [19.6, 18.3, 6.4, 3.8, 1.5]})
+    approaching.attrs["schedule"] = "onecycle"  # the cpu VGG-16's: epoch 1 in the warm-up, only the last annealed
+    cs = dynamics.claims_dynamics(approaching)
+    assert all(c.verdict == claims.UNTESTABLE and "not a shorter run" in c.reason for c in cs)
+    approaching.attrs["schedule"] = "step"
+    assert {c.claim.split()[0]: c.verdict for c in dynamics.claims_dynamics(approaching)}["n"] == claims.HOLDS
+
+
 def test_the_books_layer_by_layer_claims_epoch_by_epoch_are_the_pages_own():
     """Each column is a claim of the Fig. 5 or Table pages, decided by the same function with the floor lifted: on a
     table whose network passes the floor, the columns are exactly those pages' verdicts."""

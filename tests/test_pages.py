@@ -20,6 +20,16 @@ def test_K_equal_to_the_label_count_is_the_run_without_K(data_dir, monkeypatch):
     assert page.config_for(K=10) == page.config_for() and page.config_for(K=3).K == 3
 
 
+def test_a_K_label_run_keeps_the_images_per_label_of_the_profiles_subset(data_dir, monkeypatch):
+    monkeypatch.setenv("MECH_DATA", str(data_dir))
+    page = pages.Page("t", "cpu", model="efficientnet_b0", dataset="cifar10")  # cpu: 20,000 of the 10 labels' images
+    assert page.config.n_train == 20_000
+    assert [page.config_for(K=K).n_train for K in (2, 4, 6)] == [4_000, 8_000, 12_000]  # 2,000 a label, as at K=10
+    ds = page.data_for(page.config_for(K=4))
+    assert len(ds.y_train) == min(8_000, 4 * int((page.full.y_train == 0).sum()))  # the generated data's labels
+    assert pages.Page("t", "cpu", model="vgg16", dataset="cifar10").config_for(K=3).n_train is None  # all images
+
+
 def test_K_sweeps_default_to_the_papers_K_values_or_their_ten_label_stand_ins(data_dir, monkeypatch):
     monkeypatch.setenv("MECH_DATA", str(data_dir))
     assert universal.default_Ks("table5", 100) == [10, 20, 40, 60, 100]

@@ -33,8 +33,8 @@ def over_training(page, seed: int | None = None) -> pd.DataFrame | None:
     data = page.data_for(run.config)
     out = analysis_frame(runs.snapshots(run, data, device=page.device), data, page.taps, threshold=page.threshold,
                          rule=page.rule, solver=page.solver, device=page.device)
-    out.attrs.update(model=run.config.model, epochs=run.config.epochs, network=run.test_acc,
-                     missing=runs.missing_snapshots(run), path=str(run.path), N_l=data.num_classes)
+    out.attrs.update(model=run.config.model, epochs=run.config.epochs, schedule=run.config.schedule,
+                     network=run.test_acc, missing=runs.missing_snapshots(run), path=str(run.path), N_l=data.num_classes)
     return out
 
 
@@ -114,12 +114,13 @@ MARGIN = 0.02  # the smallest change of a mean relative distance read as a direc
 @skippable
 def claims_dynamics(frame: pd.DataFrame | None, model: str | None = None) -> list[claims.Claim] | None:
     """This book's additions: each per-layer statistic of the papers approaches the paper's values as training
-    grows: its mean relative distance to them (:func:`distances`) is smaller at the last epoch than at the first kept
+    grows (decided only on a step-schedule run, :func:`shorter_runs`): its mean relative distance to them (:func:`distances`) is smaller at the last epoch than at the first kept
     one by more than :data:`MARGIN`, and at the last epoch no larger than at any kept epoch before it, up to
     :data:`MARGIN` (a statistic that came closest mid-way and turned away does not approach them)."""
     d = distances(frame, model)
     epochs = list(d["epoch"])
     enough = claims.at_least(len(epochs), MIN_EPOCHS, "kept epochs (snapshots) of the run")
+    shorter = shorter_runs(frame.attrs.get("schedule", "step"))
     out = []
     for s in STATS:
         v = d[s].to_numpy(float)
@@ -131,8 +132,19 @@ def claims_dynamics(frame: pd.DataFrame | None, model: str | None = None) -> lis
                                                                                     "{:.2f}"),
                                    test=f"distance at the last epoch below the first kept epoch's by more than "
                                         f"{MARGIN}, and at most {MARGIN} above every kept epoch's before it",
-                                   requires=[enough, given]))
+                                   requires=[enough, given, shorter]))
     return out
+
+
+def shorter_runs(schedule: str) -> claims.Precondition:
+    """A kept epoch stands for a shorter run only under the step schedule, whose learning rate depends on the epoch
+    alone. Under one-cycle (or linear decay) it depends on the share of the run done: the first epochs are the
+    warm-up and the peak, only the last is annealed, so a distance that falls toward the end mixes training with
+    annealing, and the direction "as training grows" cannot be read from one run's snapshots."""
+    return claims.Precondition(schedule == "step", f"the run's {schedule} learning rate makes each kept epoch a "
+                                                   "state mid-schedule (the first ones in the warm-up and at the "
+                                                   "peak, only the last annealed), not a shorter run; "
+                                                   "bench/budget_study.py compares completed runs of each budget")
 
 
 def compare_last(frame: pd.DataFrame | None, model: str = "vgg16", N_l: int = 10) -> list[tuple]:

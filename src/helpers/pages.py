@@ -27,7 +27,7 @@ import math
 import os
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 from markdown_it import MarkdownIt
@@ -126,12 +126,15 @@ def schedule_line(cfg: train.TrainConfig) -> str:
     def one(h: train.Hyper) -> str:
         if cfg.schedule == "onecycle":
             return (f"one-cycle, set every step: {h.eta / 10:g} up to {h.eta:g} over the first "
-                    f"{cfg.WARMUP:.0%} of the steps, then down to 0")
+                    f"{cfg.WARMUP:.0%} of the steps, then down to 0 (not the papers' step decay)")
         if cfg.schedule == "linear":
-            return f"{h.eta:g}, down linearly to {h.eta / cfg.epochs:g} in the last epoch"
+            return f"{h.eta:g}, down linearly to {h.eta / cfg.epochs:g} in the last epoch (not the papers' step decay)"
+        if h.dt + h.offset >= cfg.epochs:
+            return f"{h.eta:g} throughout (step decay, none within {cfg.epochs} epochs)"
         late = f" ({h.q_late:g} after epoch {h.switch})" if h.q_late is not None and h.switch is not None else ""
         start = f" from epoch {h.dt + h.offset + 1}" if h.offset else ""
-        return f"{h.eta:g}, x {h.q:g}{late} every {h.dt} epoch{'s' if h.dt > 1 else ''}{start} (the papers' step decay)"
+        every = "every epoch" if h.dt == 1 else f"every {h.dt} epochs"
+        return f"{h.eta:g}, x {h.q:g}{late} {every}{start} (step decay, the papers' schedule family)"
     conv, fc = one(cfg.conv), one(cfg.fc)
     return conv if conv == fc else f"convolutions: {conv}; FC layers: {fc}"
 
@@ -389,7 +392,12 @@ class Page:
             over["K"] = K
         if model is not None and model != self.model:
             over = {k: v for k, v in over.items() if k in ("seed", "K", "epochs", "n_train", "n_test")}
-        return profiles.train_config(self.profile, model or self.model, dataset=self.dataset, **over)
+        cfg = profiles.train_config(self.profile, model or self.model, dataset=self.dataset, **over)
+        if cfg.K is not None and cfg.n_train is not None and self.full is not None:
+            # a training subset is sized for all N labels: a K-label run keeps as many images per label, so that a
+            # sweep over K changes the labels only (universal Tables 4-6 train every K on all of its images)
+            cfg = replace(cfg, n_train=max(cfg.K, cfg.n_train * cfg.K // self.full.num_classes))
+        return cfg
 
     def run(self, seed: int | None = None, K: int | None = None, model: str | None = None, **knobs):
         """The trained network (from the run cache, else trained now and cached)."""
