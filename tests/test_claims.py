@@ -57,7 +57,7 @@ def test_preconditions_are_computed_from_the_run():
     assert "below the floor 0.764" in claims.accuracy_floor(0.51, 0.955).reason
     assert not claims.labels_at_least(10, 100, "why").ok and claims.labels_at_least(100, 100, "why").ok
     cpu = {m: profiles.train_config("cpu", m) for m in ("vgg16", "vgg6", "avgg16")}
-    assert claims.same_budget(cpu["vgg6"], cpu["vgg16"], ("VGG-6", "VGG-16")).ok  # 8 vs 6 epochs of one-cycle
+    assert claims.same_budget(cpu["vgg6"], cpu["vgg16"], ("VGG-6", "VGG-16")).ok  # 6 epochs of one-cycle each
     confounded = claims.same_budget(cpu["avgg16"], cpu["vgg16"], ("AVGG-16", "VGG-16"))
     assert not confounded.ok and "width 0.125 vs 0.25" in confounded.reason
     assert "schedule step vs onecycle" in confounded.reason and "n_train 20000 vs None" in confounded.reason

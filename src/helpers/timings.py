@@ -11,8 +11,8 @@ from __future__ import annotations
 SOURCES = {
     "smoke": "the smoke book of 2026-12-01, 13:45 (`python -m helpers.build --profile smoke --jobs 2` on the tests' "
              "generated data, on a quiet 2-core machine: 2.4 min with the HTML)",
-    "cpu": "the `cpu` book of 2026-11-27 and the page groups of 2026-11-24 (`bench/README.md`, \"The book and its "
-           "profiles now\")",
+    "cpu": "the whole `cpu` book from an empty cache of 2026-12-01, 19:28-20:36 (`time make book`: 68.1 min, on a quiet "
+           "AMD EPYC machine, `bench/train_speed.py` 976 img/s; `bench/README.md`, \"The book and its profiles now\")",
     "paper": "the plan's estimate at 20 TFLOP/s (book page \"Running the paper's experiment on a GPU or a cluster\"); "
              "not measured",
 }
@@ -31,48 +31,43 @@ SMOKE_SECONDS = {
     "your-model-mobilenet-v3-small": 12, "your-model-resnet18": 17,
 }
 
-_VGG16 = "the `cpu` VGG-16 trains once for the pages that share it: 9.3-15.3 min (10 epochs at 55-90 s)"
-_MECH = ("the nine *mechanism* pages took 9.4 min together (2026-11-27) with VGG-16 and VGG-6 already trained; "
-         f"{_VGG16}")
-_UNIV = ("the six *universal* VGG-16 pages took 27.5 min together from an empty cache (2026-11-24): VGG-16 on "
-         "K = 10, 3, 6, 8 labels 9.3, 2.6, 5.7, 7.4 min, the analysis 2.5 min")
-_EFF = ("the three EfficientNet-B0 pages took 29.2 min together from an empty cache (2026-11-24): the full network "
-        "6.0 min, K = 2, 4, 6 1.2, 2.6, 3.6 min, the two shortened ones 5.7 and 5.8 min, the analysis 4.2 min")
+_VGG16 = "the `cpu` VGG-16 trains once for the pages that share it: 5.1-5.3 min (6 epochs of one-cycle at 50 s)"
+_MECH = ("the six VGG-16 pages that share Fig. 2's networks take 9-15 s each once those are trained; " + _VGG16)
+_UNIV = ("the *universal* VGG-16 pages take 9-45 s each with the K = 10 network trained (the AFCC page 45 s); "
+         + _VGG16)
+_EFF = ("the EfficientNet-B0 pages on 20,000 images: the full network 1.5-1.8 min, the two shortened ones 1.7 and 1.8")
 
 CPU = {
     "architectures-taps": "a few seconds (no training)",
-    "mechanism-fig2-layer-accuracy": "16.6 min with the first VGG-16 cached (2026-12-01: the second network and its "
-                                     "probes; `cpu` trains 2); " + _MECH,
+    "mechanism-dilution-filters": "9.3 min as the book's first page to train (2026-12-01: the VGG-16, 5.1 min, AVGG-16, "
+                                  "3.0 min, and their analysis)",
+    "mechanism-fig2-layer-accuracy": "9.5 min with the first VGG-16 cached (2026-12-01: the second network, 5.3 min, "
+                                     "and the probes of both; `cpu` trains 2); " + _VGG16,
     "mechanism-fig3-decision-matrices": _MECH,
     "mechanism-fig4-field-matrices": _MECH,
     "mechanism-fig5-cluster-statistics": _MECH,
     "mechanism-fig6-signal-noise": _MECH,
     "mechanism-threshold-robustness": _MECH,
-    "mechanism-fig7-vgg6": "10.9 min with both VGG-16 cached (2026-12-01, Fig. 2's two, which its accuracy gap also "
-                           "reads: two VGG-6, 3.4 min each, and their probes); "
-                           + _MECH,
-    "mechanism-fig8-avgg16": _MECH + "; AVGG-16 trains in 2.4-3.8 min (on whichever of this page and the "
-                                     "dilution page runs first)",
-    "mechanism-dilution-filters": _MECH + "; AVGG-16 trains in 2.4-3.8 min (on whichever of this page and Fig. 8 "
-                                          "runs first)",
+    "mechanism-fig7-vgg6": "7.1 min with Fig. 2's two VGG-16 cached (2026-12-01: two VGG-6, 1.5 and 1.7 min, and "
+                           "their probes); " + _MECH,
+    "mechanism-fig8-avgg16": "10 s when the dilution page ran first; AVGG-16 trains in 3.0 min (2026-12-01)",
     "universal-table1-vgg16-cifar100": _UNIV,
     "universal-fig3-field-matrix": _UNIV,
     "universal-fig4-label-snr": _UNIV,
     "universal-afcc-vgg16": _UNIV,
-    "universal-table4-vgg16-cifar-k100": "22.5 min (2026-11-27: it trained the K = 3, 6, 8 networks); " + _UNIV,
-    "universal-table6-vgg16-cifar-k10": "under a minute when Table 4 ran first (the same K = 3, 6, 8, 10 networks); "
-                                        + _UNIV,
-    "universal-table2-effnet-cifar100": _EFF,
-    "universal-table5-effnet-cifar-k100": "16.7 min (2026-11-27: it trained K = 2, 4, 6); " + _EFF,
-    "universal-effnet-afcc": "16.3 min (2026-11-27: the full and the two shortened networks); " + _EFF,
+    "universal-table4-vgg16-cifar-k100": "12.2 min (2026-12-01: it trained the K = 3, 6, 8 networks, 1.6, 3.3, 4.2 min); "
+                                         + _UNIV,
+    "universal-table6-vgg16-cifar-k10": "11 s when Table 4 ran first (the same K = 3, 6, 8, 10 networks); " + _UNIV,
+    "universal-table2-effnet-cifar100": "32 s when the AFCC page ran first (the same network); " + _EFF,
+    "universal-table5-effnet-cifar-k100": "3.1 min (2026-12-01: it trained K = 2, 4, 6 on 2,000 images a label, 0.4, "
+                                          "0.7, 1.1 min); " + _EFF,
+    "universal-effnet-afcc": "6.4 min (2026-12-01: the full and the two shortened networks); " + _EFF,
     "universal-table3-effnet-imagenet": "seconds without ImageNet (a dry run of the analysis at ImageNet's scale: "
                                         "about a minute); with ImageNet, one pass over 50,000 images at 224x224",
-    "your-model-mobilenet-v3-small": "55 min (2026-12-01, 4 epochs at 32x32, training 35.5 min of it, with the 2 cores "
-                                     "shared by other builds at about 3 times their load; bench/README.md)",
-    "training-dynamics": "20.4 min from an empty cache (2026-12-01: the `cpu` VGG-16, 8.4 min, which the Fig. 2 page "
-                         "shares, and the analysis at its 5 kept epochs, 11.8 min; bench/README.md)",
-    "your-model-resnet18": "22.9 min (2026-12-01, 4 epochs at 32x32, training 19.3 min of it, on a quiet machine but "
-                           "for a test run during two of the epochs; bench/README.md)",
+    "your-model-mobilenet-v3-small": "1.8 min (2026-12-01: 3 epochs of one-cycle on 15,000 images, 1.1 min of it)",
+    "training-dynamics": "6.5 min with the `cpu` VGG-16 cached (2026-12-01: the analysis at its 3 kept epochs before "
+                         "the last, which Fig. 2 analyses); " + _VGG16,
+    "your-model-resnet18": "4.2 min (2026-12-01: 3 epochs of one-cycle on 15,000 images, 2.9 min of it)",
 }
 
 _GPU_VGG16 = "0.28 GPU-hours (the VGG-16)"
