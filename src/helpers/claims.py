@@ -116,7 +116,8 @@ BUDGET = ("width", "epochs", "n_train", "input_size", "pretrained", "schedule")
 
 def same_budget(a, b, names: tuple[str, str], epochs_ratio: float = 1.5) -> Precondition:
     """Two training configs compare as the paper compares them: the same width, training images, input size,
-    initialization and learning-rate schedule, epochs within ``epochs_ratio`` of each other; else the comparison is confounded."""
+    initialization and learning-rate schedule, epochs within ``epochs_ratio`` of each other; else the comparison is
+    confounded."""
     diff = [f"{k} {getattr(a, k)} vs {getattr(b, k)}" for k in BUDGET if k != "epochs"
             and getattr(a, k, None) != getattr(b, k, None)]
     ea, eb = a.epochs, b.epochs

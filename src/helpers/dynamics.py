@@ -34,7 +34,8 @@ def over_training(page, seed: int | None = None) -> pd.DataFrame | None:
     out = analysis_frame(runs.snapshots(run, data, device=page.device), data, page.taps, threshold=page.threshold,
                          rule=page.rule, solver=page.solver, device=page.device)
     out.attrs.update(model=run.config.model, epochs=run.config.epochs, schedule=run.config.schedule,
-                     network=run.test_acc, missing=runs.missing_snapshots(run), path=str(run.path), N_l=data.num_classes)
+                     network=run.test_acc, missing=runs.missing_snapshots(run), path=str(run.path),
+                     N_l=data.num_classes)
     return out
 
 
@@ -114,8 +115,9 @@ MARGIN = 0.02  # the smallest change of a mean relative distance read as a direc
 @skippable
 def claims_dynamics(frame: pd.DataFrame | None, model: str | None = None) -> list[claims.Claim] | None:
     """This book's additions: each per-layer statistic of the papers approaches the paper's values as training
-    grows (decided only on a step-schedule run, :func:`shorter_runs`): its mean relative distance to them (:func:`distances`) is smaller at the last epoch than at the first kept
-    one by more than :data:`MARGIN`, and at the last epoch no larger than at any kept epoch before it, up to
+    grows (decided only on a step-schedule run, :func:`shorter_runs`): its mean relative distance to them
+    (:func:`distances`) is smaller at the last epoch than at the first kept one by more than :data:`MARGIN`, and at
+    the last epoch no larger than at any kept epoch before it, up to
     :data:`MARGIN` (a statistic that came closest mid-way and turned away does not approach them)."""
     d = distances(frame, model)
     epochs = list(d["epoch"])

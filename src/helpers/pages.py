@@ -125,12 +125,13 @@ def schedule_line(cfg: train.TrainConfig) -> str:
     decay where the profile takes another schedule)."""
     def one(h: train.Hyper) -> str:
         if cfg.schedule == "onecycle":
-            return (f"one-cycle, set every step: {h.eta / 10:g} up to {h.eta:g} over the first "
+            return (f"one-cycle, set every step: {h.eta * cfg.cycle(0.0):g} up to {h.eta:g} over the first "
                     f"{cfg.WARMUP:.0%} of the steps, then down to 0 (not the papers' step decay)")
         if cfg.schedule == "linear":
-            return f"{h.eta:g}, down linearly to {h.eta / cfg.epochs:g} in the last epoch (not the papers' step decay)"
+            return (f"{h.eta:g}, down linearly to {h.eta * cfg.factor(h, cfg.epochs):g} in the last epoch (not the "
+                    "papers' step decay)")
         if h.dt + h.offset >= cfg.epochs:
-            return f"{h.eta:g} throughout (step decay, none within {cfg.epochs} epochs)"
+            return f"{h.eta:g} throughout (step decay, none within {cfg.epochs} epoch{'s' if cfg.epochs > 1 else ''})"
         late = f" ({h.q_late:g} after epoch {h.switch})" if h.q_late is not None and h.switch is not None else ""
         start = f" from epoch {h.dt + h.offset + 1}" if h.offset else ""
         every = "every epoch" if h.dt == 1 else f"every {h.dt} epochs"

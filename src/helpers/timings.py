@@ -11,8 +11,9 @@ from __future__ import annotations
 SOURCES = {
     "smoke": "the smoke book of 2026-12-01, 13:45 (`python -m helpers.build --profile smoke --jobs 2` on the tests' "
              "generated data, on a quiet 2-core machine: 2.4 min with the HTML)",
-    "cpu": "the whole `cpu` book from an empty cache of 2026-12-01, 19:28-20:36 (`time make book`: 68.1 min, on a quiet "
-           "AMD EPYC machine, `bench/train_speed.py` 976 img/s; `bench/README.md`, \"The book and its profiles now\")",
+    "cpu": "the whole `cpu` book from an empty cache of 2026-12-01, 19:28-20:36 (`time make book`: 68.1 min, on a "
+           "quiet AMD EPYC machine, `bench/train_speed.py` 976 img/s; `bench/README.md`, \"The book and its profiles "
+           "now\")",
     "paper": "the plan's estimate at 20 TFLOP/s (book page \"Running the paper's experiment on a GPU or a cluster\"); "
              "not measured",
 }
@@ -39,8 +40,8 @@ _EFF = ("the EfficientNet-B0 pages on 20,000 images: the full network 1.5-1.8 mi
 
 CPU = {
     "architectures-taps": "a few seconds (no training)",
-    "mechanism-dilution-filters": "9.3 min as the book's first page to train (2026-12-01: the VGG-16, 5.1 min, AVGG-16, "
-                                  "3.0 min, and their analysis)",
+    "mechanism-dilution-filters": "9.3 min as the book's first page to train (2026-12-01: the VGG-16, 5.1 min, "
+                                  "AVGG-16, 3.0 min, and their analysis)",
     "mechanism-fig2-layer-accuracy": "9.5 min with the first VGG-16 cached (2026-12-01: the second network, 5.3 min, "
                                      "and the probes of both; `cpu` trains 2); " + _VGG16,
     "mechanism-fig3-decision-matrices": _MECH,
@@ -55,8 +56,8 @@ CPU = {
     "universal-fig3-field-matrix": _UNIV,
     "universal-fig4-label-snr": _UNIV,
     "universal-afcc-vgg16": _UNIV,
-    "universal-table4-vgg16-cifar-k100": "12.2 min (2026-12-01: it trained the K = 3, 6, 8 networks, 1.6, 3.3, 4.2 min); "
-                                         + _UNIV,
+    "universal-table4-vgg16-cifar-k100": "12.2 min (2026-12-01: it trained the K = 3, 6, 8 networks, 1.6, 3.3, "
+                                         "4.2 min); " + _UNIV,
     "universal-table6-vgg16-cifar-k10": "11 s when Table 4 ran first (the same K = 3, 6, 8, 10 networks); " + _UNIV,
     "universal-table2-effnet-cifar100": "32 s when the AFCC page ran first (the same network); " + _EFF,
     "universal-table5-effnet-cifar-k100": "3.1 min (2026-12-01: it trained K = 2, 4, 6 on 2,000 images a label, 0.4, "
