@@ -22,6 +22,7 @@ No torch at import (the build uses the locks): the torch file functions import i
 """
 from __future__ import annotations
 
+import ast
 import contextlib
 import hashlib
 import inspect
@@ -42,11 +43,29 @@ class CorruptCacheError(RuntimeError):
     """A cached file cannot be read."""
 
 
+def _code_statements(module) -> list[str]:
+    """The top-level statements of ``module`` as AST dumps, without docstrings and imports."""
+    tree = ast.parse(inspect.getsource(module))
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body:
+            first = body[0]
+            if isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant) \
+                    and isinstance(first.value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return [ast.dump(s) for s in tree.body if not isinstance(s, (ast.Import, ast.ImportFrom))]
+
+
 def code_version(*modules) -> str:
-    """Hash of the source of ``modules``: a change in them invalidates what they produced."""
+    """Hash of the code of ``modules``: a change in what they compute invalidates what they produced.
+
+    The code is read as its syntax tree, without docstrings, comments, imports or formatting, and its top-level
+    statements are hashed as a sorted set, so moving a function between the hashed modules, renaming a module or
+    reformatting keeps every cached result; a changed statement does not.
+    """
     h = hashlib.sha256()
-    for m in modules:
-        h.update(inspect.getsource(m).encode())
+    for statement in sorted(s for m in modules for s in _code_statements(m)):
+        h.update(statement.encode())
     return h.hexdigest()[:12]
 
 
