@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $@
 
 book: venv
-	$(PY) -m helpers.build --profile $(PROFILE)
+	$(PY) -m helpers build --profile $(PROFILE)
 
 test: venv browser
 	$(PY) -m pytest -q

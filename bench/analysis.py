@@ -15,7 +15,8 @@ import time
 import numpy as np
 import torch
 
-from helpers import filters, snr
+from helpers.method import filters
+from helpers.method import snr
 
 
 def heavy_tailed_tap(N: int, N_f: int, F_s: int, N_l: int, seed: int = 0):

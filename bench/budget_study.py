@@ -3,13 +3,13 @@
     MECH_DATA=../shared/data .venv/bin/python bench/budget_study.py \
         [--budgets "epochs=10,eta=0.08,schedule=step" "epochs=6" "epochs=10" "epochs=36"]
 
-Each budget is a set of knobs of ``helpers.profiles.train_config("cpu", "vgg16", ...)`` (``epochs``, ``width``,
+Each budget is a set of knobs of ``helpers.train.profiles.train_config("cpu", "vgg16", ...)`` (``epochs``, ``width``,
 ``eta``, ``q``, ``offset``, ``schedule``, ``label_smoothing`` ...), over the profile's one-cycle at a peak of
 0.12: the default's first is the former `cpu` network (10 epochs of step decay, 0.08 for 3 epochs, then x 0.6), its
 second the current one (6 epochs of one-cycle). Every network comes from the run cache (trained if missing: ``bench/vgg16_target.py`` trains the same configurations and prints their
 accuracy per epoch). For each, the whole analysis of the book's pages runs at the five taps of *mechanism* Fig. 2
 (the papers' SGD probes, clusters at threshold 0.3) and the verdicts of the layer-by-layer claims are those of the
-Fig. 5 and Table pages (the functions of ``helpers.dynamics.tests_by_epoch``, which also has the accuracy floor as
+Fig. 5 and Table pages (the functions of ``helpers.figures.training_dynamics.tests_by_epoch``, which also has the accuracy floor as
 a column), with each statistic's mean relative distance to the paper's values (*universal* Table 6, K = 10).
 Figures go in bench/README.md.
 """
@@ -20,7 +20,11 @@ import time
 
 import pandas as pd
 
-from helpers import data, dynamics, models, profiles, runs
+from helpers.train import data
+from helpers.figures import training_dynamics as dynamics
+from helpers.train import models
+from helpers.train import profiles
+from helpers.train import runs
 
 
 def knobs(text: str) -> dict:

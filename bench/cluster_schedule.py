@@ -2,10 +2,10 @@
 
     .venv/bin/python bench/cluster_schedule.py [--gpus 1 4 16] [--with-cifar100] [-p seeds 4] [--tflops 20]
 
-The runs are ``python -m helpers.runs plan --profile paper``'s (every page, deduplicated by run key). Two costs per
+The runs are ``python -m helpers.train.runs plan --profile paper``'s (every page, deduplicated by run key). Two costs per
 run: the plan's (FLOPs over one rate, ``--tflops``, for every network), and the cost measured here at small scale
 and scaled by FLOPs: a few training mini-batches of each network at its ``cpu``-profile width give this machine's
-FLOP/s per network (:func:`helpers.cluster.measured_tflops`, best of ``--rounds`` interleaved rounds), so the
+FLOP/s per network (:func:`helpers.book.jobs.measured_tflops`, best of ``--rounds`` interleaved rounds), so the
 networks that use their FLOPs badly (EfficientNet-B0's depthwise convolutions) keep that handicap at full size;
 one factor then maps this CPU's VGG-16 rate to ``--tflops`` (the GPU's, assumed: no GPU was measured). The
 schedule is ``submit``'s: one run per GPU, longest first (greedy list scheduling, as a Slurm array with
@@ -29,7 +29,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_speed import images_per_second  # noqa: E402  (the hour's speed, as bench/README.md records it)
 
-from helpers import cluster, data, paths, profiles  # noqa: E402
+from helpers.book import jobs as cluster  # noqa: E402
+from helpers.train import data
+from helpers.infra import paths
+from helpers.train import profiles
 
 
 def schedule(hours: list[float], gpus: int) -> float:

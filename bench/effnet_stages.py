@@ -15,8 +15,11 @@ import argparse
 import copy
 import time
 
-from helpers import mechanism, pages, probes, runs
-from helpers import train as train_mod
+from helpers.figures import mechanism
+from helpers.book import page as pages
+from helpers.train import probes
+from helpers.train import runs
+from helpers.train import loop as train_mod
 
 
 def main():

@@ -21,7 +21,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from helpers import afcc, data, filters, probes, profiles, runs, taps as taps_mod
+from helpers.method import afcc
+from helpers.train import data
+from helpers.method import filters
+from helpers.train import probes
+from helpers.train import profiles
+from helpers.train import runs
+from helpers.train import taps as taps_mod
 
 VARIANTS = [("sgd", dict(solver="sgd", seed=0)), ("sgd seed 1", dict(solver="sgd", seed=1)),
             ("lbfgs 20 it.", dict(solver="lbfgs", max_iter=20)),

@@ -17,7 +17,10 @@ import time
 
 import torch
 
-from helpers import data, profiles, runs, train
+from helpers.train import data
+from helpers.train import profiles
+from helpers.train import runs
+from helpers.train import loop as train
 
 
 def images_per_second(cfg, n_batches: int, channels_last: bool, bf16: bool = False, compile: bool = False,

@@ -24,8 +24,8 @@ Reported per variant: the test accuracy with plain predictions (what the papers 
 the training accuracy of the last epoch, and the seconds of training. A finished variant is cached as JSON under
 ``$MECH_CACHE/bench/train_tricks`` (written atomically; keyed by variant and epochs only, so delete it after a change
 to the data or the models), and a rerun prints it without training. The training loop is this script's own, so that
-a trick needs no change to ``helpers.data`` or ``helpers.train`` (whose source is part of every cached run's key).
-The one-cycle schedule that paid here is now ``helpers.train``'s ``schedule="onecycle"``, which starts at eta/10 of
+a trick needs no change to ``helpers.train.data`` or ``helpers.train.loop`` (whose source is part of every cached run's key).
+The one-cycle schedule that paid here is now ``helpers.train.loop``'s ``schedule="onecycle"``, which starts at eta/10 of
 its peak (this variant: 1/15). Figures go in bench/README.md.
 """
 from __future__ import annotations
@@ -39,9 +39,12 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from helpers import data, profiles, runs, train
-from helpers.cache import save_json
-from helpers.paths import cache_root
+from helpers.train import data
+from helpers.train import profiles
+from helpers.train import runs
+from helpers.train import loop as train
+from helpers.infra.cache import save_json
+from helpers.infra.paths import cache_root
 
 TRICKS = ("altflip", "smooth", "ema", "onecycle", "batch250")
 ETA, END = 0.08, 1 / 36  # the cpu profile: eta 0.08, falling to 0.0022 (x 1/36) in the last epoch
@@ -70,8 +73,8 @@ def flips(n: int, epoch: int, g: torch.Generator, drawn: dict) -> torch.Tensor:
 
 
 def translate(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """The translation half of :func:`helpers.data.augment` (up to 4 pixels, black padding), copied here so that
-    ``helpers.data`` (part of every cached run's key) stays untouched."""
+    """The translation half of :func:`helpers.train.data.augment` (up to 4 pixels, black padding), copied here so that
+    ``helpers.train.data`` (part of every cached run's key) stays untouched."""
     B, C, H, W = x.shape
     pad = data.PAD
     padded = nn.functional.pad(x, (pad, pad, pad, pad))

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 
-from helpers import data, profiles, runs
+from helpers.train import data
+from helpers.train import profiles
+from helpers.train import runs
 from helpers.train import TrainConfig, evaluate
 
 

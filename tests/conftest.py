@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import data
+from helpers.train import data
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"

@@ -18,7 +18,13 @@ import torch
 import yaml
 from conftest import ROOT, write_npz
 
-from helpers import afcc, build, data, filters, launch, plots, snr
+from helpers.method import afcc
+from helpers.book import build
+from helpers.train import data
+from helpers.method import filters
+from helpers.book import launch
+from helpers.figures import plots
+from helpers.method import snr
 
 CHROMIUM = next((c for c in (os.environ.get("CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
                               "/usr/lib/chromium/chromium", "/snap/bin/chromium") if c and os.path.isfile(c)), None)
@@ -134,7 +140,7 @@ def book_root(tmp_path, monkeypatch):
 
 
 def _build(*args, **kw):
-    return subprocess.Popen([sys.executable, "-m", "helpers.build", "--profile", "smoke", *args], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "helpers.book.build", "--profile", "smoke", *args], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True, **kw)
 
 

@@ -8,7 +8,17 @@ import pytest
 import torch
 from conftest import ROOT
 
-from helpers import claims, filters, mechanism, method, models, paper, probes, profiles, report, subsets, universal
+from helpers.reference import claims
+from helpers.method import filters
+from helpers.figures import mechanism
+from helpers.method import study as method
+from helpers.train import models
+from helpers.reference import printed as paper
+from helpers.train import probes
+from helpers.train import profiles
+from helpers.figures import architectures_taps as report
+from helpers.method import kfit as subsets
+from helpers.figures import universal
 
 HOLDS, FAILS, UNTESTABLE = claims.HOLDS, claims.FAILS, claims.UNTESTABLE
 PAPERS = ROOT.parent / "shared" / "papers"

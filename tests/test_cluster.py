@@ -1,4 +1,4 @@
-"""Beyond one machine (helpers.cluster, `python -m helpers.runs plan|submit`), without a GPU or Slurm: the plan lists
+"""Beyond one machine (helpers.book.jobs, `python -m helpers.train.runs plan|submit`), without a GPU or Slurm: the plan lists
 exactly the runs the pages then use; the local executor trains them in parallel processes and a following build
 trains nothing; the Slurm path writes submitit's sbatch script and calls a stand-in sbatch; a job killed
 mid-training resumes from its checkpoint when resubmitted; the claim files keep one run to one job across hosts; the
@@ -23,7 +23,13 @@ import pytest
 import torch
 from conftest import ROOT, write_npz
 
-from helpers import build, cache, cluster, data, probes, profiles, runs
+from helpers.book import build
+from helpers.infra import cache
+from helpers.book import jobs as cluster
+from helpers.train import data
+from helpers.train import probes
+from helpers.train import profiles
+from helpers.train import runs
 
 SMOKE_PAGES = ["mechanism-dilution-filters", "universal-table6-vgg16-cifar-k10"]
 # knobs that keep the pages cheap here (two smoke runs: a VGG-16 on CIFAR-3/10 and the full one, which both pages use)
@@ -45,14 +51,14 @@ def cifar(tmp_path, monkeypatch):
 
 
 def command(capsys, *args):
-    """``python -m helpers.runs ...`` (its ``main``, in this process); what it printed."""
+    """``python -m helpers.train.runs ...`` (its ``main``, in this process); what it printed."""
     capsys.readouterr()
     assert cluster.main(list(args)) == 0
     return capsys.readouterr().out
 
 
 def test_runs_module_is_the_command():
-    out = subprocess.run([sys.executable, "-m", "helpers.runs", "plan", "--help"], cwd=ROOT, capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "helpers.train.runs", "plan", "--help"], cwd=ROOT, capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0 and "--measure" in out.stdout and "--json" in out.stdout, out.stderr
 
@@ -87,7 +93,7 @@ def test_every_page_not_listed_trains_one_run_per_seed():
         assert not re.search(r"page\.(study|run)\([^)]*\b(model|K|blocks)=", code), name
         handed = set(re.findall(r"([\w.]+)\((?:[^()]*,\s*)?page\s*[,)]", code))
         assert handed <= ONE_RUN_PER_SEED, f"{name} hands its page to {handed - ONE_RUN_PER_SEED}: list it in " \
-                                           "helpers.cluster.PAGE_RUNS"
+                                           "helpers.book.jobs.PAGE_RUNS"
 
 
 def test_plan_covers_every_page_and_deduplicates(cifar):
@@ -153,7 +159,7 @@ def test_submit_local_trains_in_parallel_and_the_build_then_trains_nothing(cifar
     again = json.loads(command(capsys, "plan", "--profile", "smoke", "--only", *SMOKE_PAGES, *knob_args(), "--json"))
     assert {r["status"] for r in again["runs"]} == {"cached"} and {r["key"] for r in again["runs"]} == keys
     # the build of those pages uses exactly the planned runs, and trains none
-    proc = subprocess.run([sys.executable, "-m", "helpers.build", "--profile", "smoke", "--no-html", "--jobs", "1",
+    proc = subprocess.run([sys.executable, "-m", "helpers.book.build", "--profile", "smoke", "--no-html", "--jobs", "1",
                            "--only", *SMOKE_PAGES, *knob_args()], cwd=ROOT, capture_output=True, text=True,
                           timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr

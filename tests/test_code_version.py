@@ -1,7 +1,7 @@
 """The cache's code version reads what the code computes, not how it is written or where it lives."""
 import types
 
-from helpers.cache import code_version
+from helpers.infra.cache import code_version
 
 
 def _module(name: str, source: str):

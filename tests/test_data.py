@@ -5,7 +5,7 @@ import pytest
 import torch
 from conftest import SHARED_DATA
 
-from helpers import data
+from helpers.train import data
 
 
 def test_npz_layout_shapes_and_range(data_dir, synth10):

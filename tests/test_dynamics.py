@@ -1,4 +1,4 @@
-"""The mechanism during training (helpers.dynamics): a run keeps its weights at epochs 1, 2, 4, ...; each snapshot is
+"""The mechanism during training (helpers.figures.training_dynamics): a run keeps its weights at epochs 1, 2, 4, ...; each snapshot is
 the network a shorter run ends with; the tests and claims per epoch agree with a hand computation."""
 import json
 
@@ -9,7 +9,14 @@ import pytest
 import torch
 from conftest import ROOT
 
-from helpers import claims, dynamics, mechanism, paper, profiles, runs, train, universal
+from helpers.reference import claims
+from helpers.figures import training_dynamics as dynamics
+from helpers.figures import mechanism
+from helpers.reference import printed as paper
+from helpers.train import profiles
+from helpers.train import runs
+from helpers.train import loop as train
+from helpers.figures import universal
 
 
 def test_snapshot_epochs_are_powers_of_two_below_the_last():

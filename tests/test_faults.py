@@ -17,7 +17,16 @@ import pytest
 import torch
 from conftest import ROOT, write_npz
 
-from helpers import build, cache, data, knobs, pages, paths, profiles, runs, taps, train
+from helpers.book import build
+from helpers.infra import cache
+from helpers.train import data
+from helpers.book import knobs
+from helpers.book import page as pages
+from helpers.infra import paths
+from helpers.train import profiles
+from helpers.train import runs
+from helpers.train import taps
+from helpers.train import loop as train
 
 FIG4, FIG5 = "mechanism-fig4-field-matrices", "mechanism-fig5-cluster-statistics"
 
@@ -37,7 +46,7 @@ def book(tmp_path, monkeypatch):
 
 def start_build(*args):
     """The build in its own process group, as a terminal starts it (Ctrl-C reaches the whole group)."""
-    return subprocess.Popen([sys.executable, "-m", "helpers.build", "--profile", "smoke", "--no-html", *args],
+    return subprocess.Popen([sys.executable, "-m", "helpers.book.build", "--profile", "smoke", "--no-html", *args],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
 

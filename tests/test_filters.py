@@ -4,7 +4,7 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from helpers import filters
+from helpers.method import filters
 
 
 def fig4b_matrix():
@@ -153,7 +153,7 @@ def test_rule_comparison_runs_each_rule_on_the_same_field_matrices():
     same W and class means (and the order-independent rule gives the same clusters whatever the label order)."""
     from types import SimpleNamespace
 
-    from helpers import mechanism
+    from helpers.figures import mechanism
 
     g = torch.Generator().manual_seed(3)
     W, means = torch.randn(6, 40, 1, generator=g), torch.rand(6, 40, 1, generator=g)

@@ -1,4 +1,4 @@
-"""Launching the book's notebooks outside the repository (helpers.launch): the repository URL, set once in
+"""Launching the book's notebooks outside the repository (helpers.book.launch): the repository URL, set once in
 _config.yml, gives the book its repository, Binder and Colab buttons, and only then; every notebook's first code
 cell carries that URL; and a notebook copied out of the repository installs helpers in a fresh environment."""
 import importlib.util
@@ -15,19 +15,20 @@ import pytest
 import yaml
 from conftest import ROOT, write_npz
 
-from helpers import data, launch
+from helpers.train import data
+from helpers.book import launch
 
 URL = "https://github.com/example-owner/mechanism-book"  # a repository URL of the right form (never fetched)
 
 
 def final_theme_options(config: dict) -> dict:
     """The html_theme_options Sphinx gets from ``config`` (a _config.yml): Jupyter Book 1's conversion, then
-    helpers.launch's gate, as its ``config-inited`` hook applies it."""
+    helpers.book.launch's gate, as its ``config-inited`` hook applies it."""
     from jupyter_book.config import get_final_config
 
     sphinx_config, _ = get_final_config(user_yaml=config, cli_config={"latex_individualpages": False},
                                         sourcedir=ROOT, validate=True, raise_on_invalid=True)
-    assert "helpers.launch" in sphinx_config["extensions"], "_config.yml must load the helpers.launch extension"
+    assert "helpers.book.launch" in sphinx_config["extensions"], "_config.yml must load the helpers.book.launch extension"
     return launch.gate(sphinx_config["html_theme_options"])
 
 
@@ -91,7 +92,7 @@ def test_every_notebook_starts_with_the_install_cell_for_the_configured_reposito
         assert "parameters" in code[1].metadata.get("tags", []), f"{path.name}: the parameters cell must follow it"
         assert code[0].source == source.rstrip("\n"), (
             f"{path.name}: its install cell is not the one for _config.yml's repository; run "
-            "`.venv/bin/python -m helpers.launch`")
+            "`.venv/bin/python -m helpers.book.launch`")
     assert launch.sync(ROOT, check=True) == []
 
 
@@ -162,7 +163,7 @@ def test_a_notebook_copied_out_of_the_repository_installs_helpers_and_runs_in_a_
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid", "-C", str(repo)]
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "the package"]):
         subprocess.run(git + args, check=True)
-    # the notebook, copied out, its first cell naming that repository as `python -m helpers.launch` writes it
+    # the notebook, copied out, its first cell naming that repository as `python -m helpers.book.launch` writes it
     away = tmp_path / "elsewhere"
     away.mkdir()
     nb = launch.with_bootstrap(json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text()),

@@ -2,7 +2,12 @@
 import pytest
 import torch
 
-from helpers import filters, method, probes, profiles, runs, snr
+from helpers.method import filters
+from helpers.method import study as method
+from helpers.train import probes
+from helpers.train import profiles
+from helpers.train import runs
+from helpers.method import snr
 
 
 def test_study_table_and_cached_probes(synth10, monkeypatch):

@@ -1,7 +1,9 @@
 import pytest
 import torch
 
-from helpers import models, paper, taps
+from helpers.train import models
+from helpers.reference import printed as paper
+from helpers.train import taps
 
 
 @pytest.mark.parametrize("name,table,size", [("vgg16", "table1", 32), ("efficientnet_b0", "table2", 224)])

@@ -11,7 +11,9 @@ import pytest
 from conftest import ROOT, write_npz
 from PIL import Image
 
-from helpers import claims as claims_mod, data, pages
+from helpers.reference import claims as claims_mod
+from helpers.train import data
+from helpers.book import page as pages
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -40,7 +42,7 @@ def execute(path, out, **parameters):
 
 
 def outputs_meta(nb) -> dict:
-    """The metadata of helpers.pages outputs, merged by kind (header, results, claims)."""
+    """The metadata of helpers.book.page outputs, merged by kind (header, results, claims)."""
     found = {}
     for cell in nb["cells"]:
         for o in cell.get("outputs", []):
@@ -96,7 +98,7 @@ def test_notebook_runs_at_smoke(path, tmp_path, shared, monkeypatch):
 @pytest.mark.parametrize("name", [p.stem for p in NOTEBOOKS if p.stem != "architectures-taps"])  # it needs no data
 def test_missing_dataset_renders_a_skipped_page(name, tmp_path, monkeypatch):
     """Every page with its data missing (no CIFAR-10 either, so no stand-in) renders: what is missing, the paper's
-    values, no verdicts, and no step that needs the data runs (helpers.pages.skippable)."""
+    values, no verdicts, and no step that needs the data runs (helpers.book.page.skippable)."""
     monkeypatch.setenv("MECH_DATA", str(tmp_path))  # empty: no CIFAR-10/100, and downloads are off
     nb = execute(ROOT / "notebooks" / f"{name}.ipynb", tmp_path / "out.ipynb")
     meta = outputs_meta(nb)

@@ -1,8 +1,11 @@
-"""helpers.pages: knobs checked up front, each run trained on its own config's data, skipped pages inert."""
+"""helpers.book.page: knobs checked up front, each run trained on its own config's data, skipped pages inert."""
 import pytest
 from conftest import ROOT
 
-from helpers import knobs, pages, profiles, universal
+from helpers.book import knobs
+from helpers.book import page as pages
+from helpers.train import profiles
+from helpers.figures import universal
 
 
 def test_a_page_runs_another_model_on_that_models_own_subset(data_dir, monkeypatch):

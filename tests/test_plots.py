@@ -1,4 +1,4 @@
-"""Figures as a reader gets them: every plot of helpers.plots knows what it shows (caption, alt text, the paper's
+"""Figures as a reader gets them: every plot of helpers.figures.plots knows what it shows (caption, alt text, the paper's
 figure), draws layers shallow to deep, class names on label axes and the paper's values beside this run's;
 page.figure numbers and captions them as HTML <figure>s; the threshold explorer's frames are the clipped
 matrices at each threshold; the overview draws the per-layer rows the pages record; each page has its measured
@@ -14,7 +14,14 @@ import pytest
 from conftest import ROOT
 from PIL import Image
 
-from helpers import build, filters, mechanism, pages, paper, plots, timings, universal
+from helpers.book import build
+from helpers.method import filters
+from helpers.figures import mechanism
+from helpers.book import page as pages
+from helpers.reference import printed as paper
+from helpers.figures import plots
+from helpers.book import timings
+from helpers.figures import universal
 
 NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 

@@ -100,7 +100,7 @@ def test_public_api_resolves_documented_and_light():
     for name in helpers.__all__:
         obj = getattr(helpers, name)
         assert callable(obj) and obj.__doc__ and f"``{name}(" in helpers.__doc__, name
-    out = subprocess.run([sys.executable, "-c", "import sys, helpers, helpers.build; print('torch' in sys.modules)"],
+    out = subprocess.run([sys.executable, "-c", "import sys, helpers, helpers.book.build; print('torch' in sys.modules)"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"  # the build and `import helpers` do not pull in torch
 
@@ -119,7 +119,8 @@ def test_notebooks_import_only_what_they_use():
 
 def test_sibling_notebooks_share_their_code_after_the_parameters():
     """Tables 1/2 and 4/5/6 differ only in their parameters cell (their table's constants) and their text."""
-    from helpers import knobs, universal
+    from helpers.book import knobs
+    from helpers.figures import universal
 
     def body(name):
         nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)

@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import afcc, filters, paper, probes, profiles, snr, universal
+from helpers.method import afcc
+from helpers.method import filters
+from helpers.reference import printed as paper
+from helpers.train import probes
+from helpers.train import profiles
+from helpers.method import snr
+from helpers.figures import universal
 
 
 def test_universal_eqs_on_table1_layer10():

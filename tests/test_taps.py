@@ -3,7 +3,13 @@ import pytest
 import torch
 import torchvision
 
-from helpers import filters, models, probes, profiles, runs, snr, taps
+from helpers.method import filters
+from helpers.train import models
+from helpers.train import probes
+from helpers.train import profiles
+from helpers.train import runs
+from helpers.method import snr
+from helpers.train import taps
 
 
 def test_one_pass_equals_the_model_and_per_layer_reads(synth10):

@@ -10,7 +10,10 @@ import pytest
 import torch
 from conftest import ROOT
 
-from helpers import data, profiles, runs, train
+from helpers.train import data
+from helpers.train import profiles
+from helpers.train import runs
+from helpers.train import loop as train
 from helpers.train import Hyper
 
 
@@ -166,7 +169,9 @@ def test_changed_knob_is_a_different_run(synth10):
 
 WORKER = """
 import sys, torch
-from helpers import data, profiles, runs
+from helpers.train import data
+from helpers.train import profiles
+from helpers.train import runs
 cfg = profiles.train_config("smoke", "vgg16", n_train=None, n_test=None, epochs=4, batch_size=100)
 ds = data.synthetic_cifar(10, n_train=int(sys.argv[1]), n_test=100, seed=0)
 runs.get_run(cfg, ds, progress=False)
@@ -218,7 +223,7 @@ def test_blocks_and_schedule_knobs_round_trip():
 
 
 def test_a_torchvision_cnn_takes_the_profiles_recipe_for_other_networks():
-    from helpers import profiles
+    from helpers.train import profiles
 
     cfg = profiles.train_config("cpu", "resnet18")
     other = profiles.CPU[profiles.OTHER]

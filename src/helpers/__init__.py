@@ -22,11 +22,12 @@ import importlib
 
 __version__ = "0.1.0"
 
-_API = {"Page": ("pages", "Page"), "train_config": ("profiles", "train_config"), "load_cifar": ("data", "load_cifar"),
-        "subset": ("data", "subset"), "get_run": ("runs", "get_run"), "study": ("method", "study"),
-        "extract": ("taps", "extract"), "tap_table": ("taps", "tap_table"),
-        "analyze_layer": ("filters", "analyze_layer"), "snr_estimates": ("snr", "snr_estimates"),
-        "afcc_mask": ("afcc", "afcc_mask"), "paper_table": ("paper", "table")}
+_API = {"Page": ("book.page", "Page"), "train_config": ("train.profiles", "train_config"),
+        "load_cifar": ("train.data", "load_cifar"), "subset": ("train.data", "subset"),
+        "get_run": ("train.runs", "get_run"), "study": ("method.study", "study"),
+        "extract": ("train.taps", "extract"), "tap_table": ("train.taps", "tap_table"),
+        "analyze_layer": ("method.filters", "analyze_layer"), "snr_estimates": ("method.snr", "snr_estimates"),
+        "afcc_mask": ("method.afcc", "afcc_mask"), "paper_table": ("reference.printed", "table")}
 __all__ = sorted(_API)
 
 

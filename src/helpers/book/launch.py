@@ -13,7 +13,7 @@ public URL yet. Once it is set:
   installs ``helpers`` from that URL when it is not importable (a fresh Colab session, a downloaded copy) and
   does nothing where it is (this repository; Binder, which installs ``environment.yml``).
 
-Colab opens the committed notebook, so the cell has to carry the URL itself. ``python -m helpers.launch`` writes
+Colab opens the committed notebook, so the cell has to carry the URL itself. ``python -m helpers launch`` writes
 ``_config.yml``'s URL into every notebook's first cell (``--check`` only reports); ``tests/test_launch.py`` fails
 while the two disagree.
 """
@@ -26,7 +26,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from .paths import book_root, notebooks_dir
+from helpers.infra.paths import book_root, notebooks_dir
 
 TAG = "install-helpers"  # the tag of each notebook's first code cell (beside remove-cell)
 TAGS = ["remove-cell", TAG]
@@ -62,7 +62,7 @@ import re
 import subprocess
 import sys
 
-REPOSITORY, BRANCH = {json.dumps(url)}, {json.dumps(branch)}  # _config.yml's (python -m helpers.launch writes them)
+REPOSITORY, BRANCH = {json.dumps(url)}, {json.dumps(branch)}  # _config.yml's (python -m helpers launch writes them)
 if importlib.util.find_spec("helpers") is None:
     if not REPOSITORY:
         raise ModuleNotFoundError(

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import fields, replace
 
-from . import paper
-from .models import check_model
-from .train import Hyper, TrainConfig
+from helpers.reference import printed as paper
+from helpers.train.models import check_model
+from helpers.train.loop import Hyper, TrainConfig
 
 PROFILES = ("smoke", "cpu", "paper")
 
@@ -46,7 +46,7 @@ PAPER_PROBE = {
 # L2). Sized so that the whole book builds from an empty cache within 90 minutes on 2 cores (bench/README.md, "The
 # book and its profiles now"), the minutes going to the networks whose pages decide claims.
 # VGG-16 and VGG-6: the one-cycle schedule (eta/10 up to eta over 20% of the steps, then down to 0, set every step;
-# helpers.train), the one training trick that paid on this CPU (bench/train_tricks.py: +0.058 at 5 epochs of VGG-16).
+# helpers.train.loop), the one training trick that paid on this CPU (bench/train_tricks.py: +0.058 at 5 epochs of VGG-16).
 # VGG-16 for 6 epochs at a peak of 0.12: 0.780 in about 5 min, the same five layer-by-layer verdicts as the former
 # 10 epochs of step decay (0.788; bench/budget_study.py), in 60% of the time. VGG-6 for as many epochs at a peak of
 # 0.1, so that Fig. 7 compares the two at one budget, as the paper does (200 epochs each; 8 epochs gave 0.788).
@@ -65,7 +65,7 @@ CPU = {
     # reach 0.549 against 0.468 for 4 at 32 in about the same time (bench/README.md). From scratch it stays far
     # below the floor its claims need (0.666 after 5 epochs, 14 min; the paper's numbers are ImageNet transfer
     # learning), so at cpu its networks train on a 20,000-image subset (2,000 a label; a K-label run keeps as many a
-    # label, helpers.pages.Page.config_for): the pages show the analysis, not verdicts.
+    # label, helpers.book.page.Page.config_for): the pages show the analysis, not verdicts.
     "efficientnet_b0": dict(width=0.25, epochs=2, input_size=64, n_train=20_000, conv=_CPU_SHORT, fc=_CPU_SHORT),
 }
 for _knobs in CPU.values():
@@ -93,7 +93,7 @@ _TABLES = {"paper": PAPER, "cpu": CPU, "smoke": SMOKE}
 
 # Trained networks behind a page's trend over layers (Fig. 2, Fig. 7), when its `seeds` knob is None: at `paper` the
 # papers' samples (*mechanism*: VGG-16 4, VGG-6 5, AVGG-16 3); at `cpu` 2, so that a trend is claimed only beyond a
-# measured spread over seeds (helpers.claims.beyond_spread); at `smoke` 1.
+# measured spread over seeds (helpers.reference.claims.beyond_spread); at `smoke` 1.
 SEEDS = {"smoke": 1, "cpu": 2}
 
 
@@ -111,7 +111,7 @@ HYPER_KNOBS = ("eta", "mu", "alpha", "q", "dt", "offset")
 def train_config(profile: str, model: str, **overrides) -> TrainConfig:
     """The training configuration of ``model`` under ``profile``, with knobs overridden.
 
-    Knobs are the fields of :class:`~helpers.train.TrainConfig` (``epochs``, ``width``,
+    Knobs are the fields of :class:`~helpers.train.loop.TrainConfig` (``epochs``, ``width``,
     ``seed``, ``K``, ``dataset``...) plus ``eta``, ``mu``, ``alpha``, ``q``, ``dt`` and ``offset``
     (epochs before the first decay, beyond ``dt``), which set both parameter groups at once.
     """

@@ -1,8 +1,8 @@
-"""The figures of *mechanism* (Tzach et al., arXiv:2305.18078) as computations on a :class:`~helpers.pages.Page`.
+"""The figures of *mechanism* (Tzach et al., arXiv:2305.18078) as computations on a :class:`~helpers.book.page.Page`.
 
 One function (or two) per figure; each returns plain pandas / numpy results that
-:mod:`helpers.plots` draws, plus ``compare_*`` rows (the paper's value beside this run's,
-from :data:`helpers.paper.MECHANISM`) and ``claims_*`` rows ``(claim, holds, evidence)``.
+:mod:`helpers.figures.plots` draws, plus ``compare_*`` rows (the paper's value beside this run's,
+from :data:`helpers.reference.printed.MECHANISM`) and ``claims_*`` rows ``(claim, holds, evidence)``.
 Every function returns ``None`` on a skipped page.
 """
 from __future__ import annotations
@@ -10,10 +10,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import afcc, claims, filters, method, models, paper, profiles, snr
-from .pages import skippable
-from .claims import TOL, accuracy_floor, falls, rises, series
-from .filters import LayerAnalysis
+from helpers.method import afcc
+from helpers.reference import claims
+from helpers.method import filters
+from helpers.method import study as method
+from helpers.train import models
+from helpers.reference import printed as paper
+from helpers.train import profiles
+from helpers.method import snr
+from helpers.book.page import skippable
+from helpers.reference.claims import TOL, accuracy_floor, falls, rises, series
+from helpers.method.filters import LayerAnalysis
 
 P = paper.MECHANISM
 
@@ -218,7 +225,7 @@ def threshold_frames(views: list[dict] | None, rule: str = "greedy",
                      thresholds=EXPLORER_THRESHOLDS) -> list[dict] | None:
     """The shown filters' normalized field matrices (:func:`filter_view`) clipped at each threshold, with their
     clusters (``rule``), noise and display order: the frames of the threshold explorer
-    (:func:`helpers.plots.threshold_explorer`)."""
+    (:func:`helpers.figures.plots.threshold_explorer`)."""
     if views is None:
         return None
     find = filters.RULES[rule]
@@ -282,7 +289,7 @@ def layer_statistics(study) -> pd.DataFrame | None:
 
 @skippable
 def rule_comparison(study) -> pd.DataFrame | None:
-    """n, N_c and C_s per layer under each cluster rule (:data:`helpers.filters.RULES`) on the same field matrices:
+    """n, N_c and C_s per layer under each cluster rule (:data:`helpers.method.filters.RULES`) on the same field matrices:
     the papers' greedy rule depends on the order of the labels, the order-independent one does not."""
     rows = []
     for tap, la in study.layers.items():
@@ -636,7 +643,7 @@ def claims_dilution(d: pd.DataFrame | None) -> list[claims.Claim] | None:
 # --- Threshold robustness -----------------------------------------------------------------------
 
 def check_thresholds(thresholds) -> list[float]:
-    """The thresholds of a sweep, each checked (:func:`helpers.filters.check_threshold`) before anything trains."""
+    """The thresholds of a sweep, each checked (:func:`helpers.method.filters.check_threshold`) before anything trains."""
     if isinstance(thresholds, (int, float)) or not len(thresholds):
         raise ValueError(f"thresholds must be a non-empty list of values in (0, 1), e.g. [0.3, 0.4], got {thresholds!r}")
     return [filters.check_threshold(th) for th in thresholds]

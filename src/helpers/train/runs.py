@@ -15,8 +15,8 @@ and a claim file that holds across hosts) stops two processes training the same 
 holds it, and waits, or with ``wait=False`` gets ``LockHeld`` at once); a process whose claim was taken over while it
 trained (judged dead: its heartbeat had stood still) stops with ``ClaimLost`` before its next write.
 
-``python -m helpers.runs plan|submit`` lists the runs the book's pages need and trains the missing ones on GPUs or
-a Slurm cluster (:mod:`helpers.cluster`, which this module's command hands over to).
+``python -m helpers plan|submit`` lists the runs the book's pages need and trains the missing ones on GPUs or
+a Slurm cluster (:mod:`helpers.book.jobs`, which this module's command hands over to).
 """
 from __future__ import annotations
 
@@ -33,11 +33,13 @@ from pathlib import Path
 
 import torch
 
-from . import data as data_mod, models, train as train_mod
-from .cache import CorruptCacheError, code_version, job_id, key_of, load_torch, locked, save_json, save_torch
-from .data import ImageData
-from .paths import cache_root, repo_root
-from .train import TrainConfig
+from helpers.train import data as data_mod
+from helpers.train import models
+from helpers.train import loop as train_mod
+from helpers.infra.cache import CorruptCacheError, code_version, job_id, key_of, load_torch, locked, save_json, save_torch
+from helpers.train.data import ImageData
+from helpers.infra.paths import cache_root, repo_root
+from helpers.train.loop import TrainConfig
 
 
 def versions() -> dict:
@@ -140,7 +142,7 @@ def get_run(cfg: TrainConfig, data: ImageData, *, device: str | None = None, pro
     """The trained network for ``cfg`` on ``data``: from the cache, else trained (resuming if it can).
 
     While another process holds the run (training it), wait for it and read its result; ``wait=False`` raises
-    :class:`helpers.cache.LockHeld` instead (a cluster worker then moves on to another run)."""
+    :class:`helpers.infra.cache.LockHeld` instead (a cluster worker then moves on to another run)."""
     key = run_key(cfg, data)
     path = cache_root() / "runs" / key
     with locked(path, wait=wait) as held:
@@ -256,7 +258,7 @@ def _load(key: str, path: Path, cfg: TrainConfig, data: ImageData) -> Run:
     return Run(key, path, cfg, model.eval(), info)
 
 
-if __name__ == "__main__":  # python -m helpers.runs plan|submit: the command lives in helpers.cluster, which reads
+if __name__ == "__main__":  # python -m helpers plan|submit: the command lives in helpers.book.jobs, which reads
     import runpy  # the pages (they import this module, so this module cannot import it)
 
-    runpy.run_module("helpers.cluster", run_name="__main__", alter_sys=True)
+    runpy.run_module("helpers.book.jobs", run_name="__main__", alter_sys=True)

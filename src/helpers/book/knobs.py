@@ -19,10 +19,10 @@ import shlex
 import sys
 from pathlib import Path
 
-from .paths import cache_root, data_dir, notebooks_dir, repo_root
+from helpers.infra.paths import cache_root, data_dir, notebooks_dir, repo_root
 
 ENVIRONMENT = ("MECH_DATA", "MECH_CACHE")  # where the page's data and runs came from, when not the defaults
-# (relative to the repository's root, as :mod:`helpers.paths` reads them; MECH_DEVICE is the device knob)
+# (relative to the repository's root, as :mod:`helpers.infra.paths` reads them; MECH_DEVICE is the device knob)
 
 
 def _code_cells(path: Path) -> list[dict]:

@@ -9,7 +9,7 @@ solvers of the same loss:
 
 - ``"sgd"`` (the default, every profile): the papers' recipe (*mechanism* Supplementary):
   mini-batches of 100, Nesterov momentum, η = 0.1, μ = 0.975, η × 0.6 every 20 epochs (AVGG-16:
-  η = 0.02, μ = 0.995, α = 1e-8; :func:`helpers.profiles.probe_hyper`), 100 epochs
+  η = 0.02, μ = 0.995, α = 1e-8; :func:`helpers.train.profiles.probe_hyper`), 100 epochs
   (the papers do not give the count). The step is written out (the softmax gradient in closed
   form), the same update as ``torch.optim.SGD`` (tested) at 2-3.5 times its speed: 100 epochs
   over 50,000 training features take 6-100 s a tap of the ``cpu`` networks here.
@@ -25,7 +25,7 @@ noise and up to 50% larger clusters.
 
 Every probe records how it stopped (:attr:`Probe.stop`, steps, final loss, largest gradient element)
 and the device it was trained on, and the pages show it. Both solvers run on ``device`` (default: the
-run's, :func:`helpers.train.pick_device`: CUDA when present): the features are copied there once as
+run's, :func:`helpers.train.loop.pick_device`: CUDA when present): the features are copied there once as
 float32, the mini-batch order still comes from a CPU generator (the same order on any device), and the
 weights come back to the CPU. A ``mask`` (AFCC) holds the masked weights at zero throughout training.
 """
@@ -39,11 +39,11 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from . import taps as taps_mod
-from .cache import code_version, key_of, load_torch, locked, save_torch
-from .paths import cache_root
-from .profiles import probe_hyper
-from .train import Hyper, pick_device
+from helpers.train import taps as taps_mod
+from helpers.infra.cache import code_version, key_of, load_torch, locked, save_torch
+from helpers.infra.paths import cache_root
+from helpers.train.profiles import probe_hyper
+from helpers.train.loop import Hyper, pick_device
 
 PAPER_SGD = Hyper(0.1, 0.975, 1e-5, 0.6, 20)
 SOLVERS = ("sgd", "lbfgs")
@@ -113,7 +113,7 @@ def train_probe(train_features: torch.Tensor, train_labels: torch.Tensor, test_f
                 tol: float = LBFGS_TOL, mask: torch.Tensor | None = None, W0: torch.Tensor | None = None,
                 seed: int = 0, progress: bool = True, device: str | torch.device | None = None) -> Probe:
     """Train the FC layer (no bias) from a tap's features to ``num_labels`` outputs, on ``device`` (default:
-    :func:`~helpers.train.pick_device`); the returned weights are on the CPU.
+    :func:`~helpers.train.loop.pick_device`); the returned weights are on the CPU.
 
     ``epochs`` applies to ``"sgd"``; ``max_iter`` and ``tol`` (largest gradient element) to ``"lbfgs"``.
     ``mask`` (N_l, N_f, F_s) Boolean keeps only the True weights (AFCC); ``W0`` starts from

@@ -26,11 +26,11 @@ import sys
 
 import pandas as pd
 
-from . import data as data_mod
-from .cache import CorruptCacheError, atomic_path, code_version, key_of, locked, save_json
-from .models import Tap
-from .paths import cache_root
-from .train import pick_device
+from helpers.train import data as data_mod
+from helpers.infra.cache import CorruptCacheError, atomic_path, code_version, key_of, locked, save_json
+from helpers.train.models import Tap
+from helpers.infra.paths import cache_root
+from helpers.train.loop import pick_device
 
 _EXTRACTORS: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
 
@@ -116,7 +116,7 @@ def cached_features(key: str, compute, taps: list[Tap], split: str) -> tuple[dic
 
 
 def _load_npy(path: Path, **kw) -> torch.Tensor:
-    """A cached feature array; an unreadable one is a :class:`~helpers.runs.CorruptCacheError` naming the fix."""
+    """A cached feature array; an unreadable one is a :class:`~helpers.train.runs.CorruptCacheError` naming the fix."""
     try:
         return torch.from_numpy(np.load(path, **kw))
     except (OSError, ValueError, EOFError) as err:
@@ -133,7 +133,7 @@ def _save_npy(a: np.ndarray, path: Path) -> None:
 def run_features(run, data, split: str = "test", taps: list[Tap] | None = None, dtype: torch.dtype = torch.float16,
                  batch_size: int = 500, device: str | None = None,
                  progress: bool = True) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """Cached features of a :class:`~helpers.runs.Run` on ``data``'s ``train`` or ``test`` split (no augmentation)."""
+    """Cached features of a :class:`~helpers.train.runs.Run` on ``data``'s ``train`` or ``test`` split (no augmentation)."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     taps = taps or run.model.taps

@@ -1,9 +1,9 @@
 """The figures of both papers, drawn with matplotlib/seaborn from the results of
-:mod:`helpers.mechanism` and :mod:`helpers.universal`.
+:mod:`helpers.figures.mechanism` and :mod:`helpers.figures.universal`.
 
 Each function returns a :class:`BookFigure` (a matplotlib Figure that knows what it shows: ``what``, its
 ``alt`` text and the ``paper`` figure it reproduces), or ``None`` when given ``None`` (a skipped page).
-:meth:`helpers.pages.Page.figure` shows it numbered and captioned; shown bare it captions itself from the
+:meth:`helpers.book.page.Page.figure` shows it numbered and captioned; shown bare it captions itself from the
 page being built. Layers run left to right from shallow to deep; label axes carry class names; the paper's
 values, wherever the paper gives them, are drawn beside this run's in one style: grey, dashed, hollow
 squares, marked "paper".
@@ -21,7 +21,7 @@ import seaborn as sns
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
-from . import paper as paper_mod
+from helpers.reference import printed as paper_mod
 
 sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9)
 # clipped matrices: 0 below threshold (dark), 1 above (white); permuted: cluster blocks white, noise yellow
@@ -34,7 +34,7 @@ P = paper_mod.MECHANISM
 NAME = paper_mod.NAME
 
 
-SHOW: list = []  # helpers.pages puts its show_figure here: a figure displayed bare is then numbered and captioned
+SHOW: list = []  # helpers.book.page puts its show_figure here: a figure displayed bare is then numbered and captioned
 
 
 def _show(fig) -> None:
@@ -52,7 +52,7 @@ def _show(fig) -> None:
 class BookFigure(Figure):
     """A figure of the book: ``what`` (the caption's description, from the data), ``alt`` (the text that stands
     for the image), ``paper`` (the paper's figure it reproduces) and ``with_paper`` (the paper's values are drawn).
-    Shown bare in a notebook it is captioned by :func:`helpers.pages.show_figure`."""
+    Shown bare in a notebook it is captioned by :func:`helpers.book.page.show_figure`."""
 
     what: str = ""
     alt: str = ""
@@ -70,7 +70,7 @@ class BookFigure(Figure):
 
 class Explorer:
     """A figure with a slider: one image per value (``frames``: threshold, PNG, the line shown under it, its alt
-    text), shown by :meth:`helpers.pages.Page.figure` as HTML that needs no kernel."""
+    text), shown by :meth:`helpers.book.page.Page.figure` as HTML that needs no kernel."""
 
     def __init__(self, frames: list[dict], start: int, what: str, alt: str, paper: str, label: str,
                  width: float = WIDTH):
@@ -305,7 +305,7 @@ def field_matrices(views: list[dict] | None, paper: str = "*mechanism* Fig. 4") 
 def threshold_explorer(views: list[dict] | None, sweep: list[dict] | None, rule: str = "greedy") -> Explorer | None:
     """The shown filters' normalized field matrices clipped at each threshold (0.1 ... 0.9): per frame, the clipped
     matrix (top row) and the permuted one with its clusters (white blocks) and noise (yellow), a filter a column,
-    shallow to deep. ``sweep`` (:func:`helpers.mechanism.threshold_frames`) holds each threshold's clipped matrices,
+    shallow to deep. ``sweep`` (:func:`helpers.figures.mechanism.threshold_frames`) holds each threshold's clipped matrices,
     clusters (by ``rule``, the page's) and noise; the page shows a slider over the frames."""
     if views is None or not views or sweep is None:
         return None
@@ -700,7 +700,7 @@ def accuracy_bars(frame: pd.DataFrame | None, x: str, y: str = "accuracy", hue: 
 
 
 def afcc_bars(frame: pd.DataFrame | None, model: str = "vgg16") -> BookFigure | None:
-    """:func:`accuracy_bars` of AFCC results in long form (:func:`helpers.universal.afcc_long`), with the paper's
+    """:func:`accuracy_bars` of AFCC results in long form (:func:`helpers.figures.universal.afcc_long`), with the paper's
     accuracies before and after AFCC (*universal*, "AFCC": VGG-16 layer 10, EfficientNet-B0 stage 9)."""
     ref = {}
     for (m, _, tap), r in paper_mod.AFCC.items():
@@ -723,8 +723,8 @@ def shortened_bars(cut: pd.DataFrame | None) -> BookFigure | None:
 
 def layer_profile(table: pd.DataFrame | None, reference: pd.DataFrame | None = None, title: str = ""):
     """Accuracy, n, N_c, C_s and SNR_E (*universal* Eq. 4) tap by tap, shallow to deep (a study's
-    :meth:`~helpers.method.Study.table`), with ``reference`` (rows matched to the taps, e.g.
-    :func:`helpers.universal.reference_by_grid`) drawn beside as "paper"."""
+    :meth:`~helpers.method.study.Study.table`), with ``reference`` (rows matched to the taps, e.g.
+    :func:`helpers.figures.universal.reference_by_grid`) drawn beside as "paper"."""
     if table is None:
         return None
     t = paper_mod.by_depth(table).reset_index(drop=True)
@@ -759,10 +759,10 @@ def layer_profile(table: pd.DataFrame | None, reference: pd.DataFrame | None = N
 
 def training_dynamics(frame: pd.DataFrame | None, reference: pd.DataFrame | None = None,
                       distance: pd.DataFrame | None = None) -> BookFigure | None:
-    """The analysis at each kept epoch (:func:`helpers.dynamics.over_training`): accuracy (with the network's own),
+    """The analysis at each kept epoch (:func:`helpers.figures.training_dynamics.over_training`): accuracy (with the network's own),
     n, N_c, C_s and SNR_E against the epoch, one line per tap from shallow (light) to deep (dark); the paper's
     per-layer values (``reference``, tap x statistic) as dashed lines in the tap's colour; and each statistic's mean
-    relative distance to the paper (``distance``, :func:`helpers.dynamics.distances`)."""
+    relative distance to the paper (``distance``, :func:`helpers.figures.training_dynamics.distances`)."""
     if frame is None:
         return None
     taps = shallow_to_deep(frame["tap"])

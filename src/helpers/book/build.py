@@ -1,6 +1,6 @@
 """Build the book: execute every notebook with papermill, write the results overview, render HTML.
 
-    python -m helpers.build [--profile cpu] [-p knob value ...] [--only NAME ...] [--jobs N] [--no-html]
+    python -m helpers build [--profile cpu] [-p knob value ...] [--only NAME ...] [--jobs N] [--no-html]
 
 Each notebook runs in its own process (papermill and its kernel), ``--jobs`` at a time (default: one
 per two cores); on a machine with several GPUs each of the ``--jobs`` slots gets its own
@@ -14,7 +14,7 @@ others still build; the command exits non-zero. A notebook whose dataset is miss
 skipped page and is listed as skipped. One build at a time per book root; a ``-p`` knob that no
 chosen notebook declares is an error.
 Then ``book/generated/overview.md`` gathers every number and claim the pages tagged (the
-metadata of :class:`helpers.pages.Shown`), and Jupyter Book 1 renders HTML with Sphinx
+metadata of :class:`helpers.book.page.Shown`), and Jupyter Book 1 renders HTML with Sphinx
 warnings as errors.
 """
 from __future__ import annotations
@@ -34,13 +34,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import plots  # matplotlib and pandas, no torch: the overview's figures
-from .cache import LockHeld, owned_lock
-from .knobs import defaults
-from .paths import book_root, data_dir, notebooks_dir
+from helpers.figures import plots  # matplotlib and pandas, no torch: the overview's figures
+from helpers.infra.cache import LockHeld, owned_lock
+from helpers.book.knobs import defaults
+from helpers.infra.paths import book_root, data_dir, notebooks_dir
 
-ROOT = Path(__file__).resolve().parents[2]
-META = "mechanism_book"  # = helpers.pages.META (not imported: pages pulls in torch)
+ROOT = Path(__file__).resolve().parents[3]
+META = "mechanism_book"  # = helpers.book.page.META (not imported: pages pulls in torch)
 TARGET = re.compile(r"\(\S+\)=")  # a MyST target line, "(label)=": each notebook's title carries its page's
 
 
@@ -51,7 +51,7 @@ def generated_dir() -> Path:
 
 def helpers_version() -> str:
     h = hashlib.sha256()
-    for p in sorted((ROOT / "src" / "helpers").glob("*.py")):
+    for p in sorted((ROOT / "src" / "helpers").rglob("*.py")):
         h.update(p.read_bytes())
     return h.hexdigest()[:12]
 
@@ -208,7 +208,7 @@ def launch(path: Path, parameters: dict, key: str, slot: int = 0, gpus: list[str
     tmp.with_suffix(".json").write_text(json.dumps(parameters))
     with open(tmp.with_suffix(".log"), "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from helpers.build import run_notebook; run_notebook(*sys.argv[1:])",
+            [sys.executable, "-c", "import sys; from helpers.book.build import run_notebook; run_notebook(*sys.argv[1:])",
              str(path), str(tmp), str(tmp.with_suffix(".json"))], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
             env=slot_env(slot, list(gpus)))
     return Job(path, key, tmp, proc, slot)
@@ -312,7 +312,7 @@ def stop_processes(children: list[subprocess.Popen], grace: float = 5.0) -> None
 # --- reading the executed notebooks back -----------------------------------------------------------
 
 def page_metadata(path: Path) -> dict:
-    """The metadata helpers.pages attached to a notebook's outputs, merged by kind, and its title."""
+    """The metadata helpers.book.page attached to a notebook's outputs, merged by kind, and its title."""
     try:
         nb = json.loads(path.read_text())
     except ValueError as err:
@@ -353,7 +353,7 @@ def _short(title: str) -> str:
     return title.replace("*", "").replace("`", "").replace("<", "").replace(">", "")
 
 
-KINDS = ("paper claim", "consistency check", "this book's addition")  # = helpers.claims.KINDS (no torch import here)
+KINDS = ("paper claim", "consistency check", "this book's addition")  # = helpers.reference.claims.KINDS (no torch import here)
 VERDICTS = ("holds", "does not hold", "not testable here")
 
 
@@ -371,7 +371,7 @@ def _ledger(rows: list[tuple[str, str, dict]], quote: bool) -> list[str]:
 
 
 def overview_figure(name: str, title: str, rows: list[dict]) -> list[str]:
-    """A page's per-layer numbers drawn, the paper's beside this run's (:func:`helpers.plots.overview_figure`), as a
+    """A page's per-layer numbers drawn, the paper's beside this run's (:func:`helpers.figures.plots.overview_figure`), as a
     MyST figure of ``overview.md`` (its PNG in ``overview-figures/``); no lines when the page has none to draw."""
     fig = plots.overview_figure(name, title, rows)
     if fig is None:
@@ -452,7 +452,7 @@ def write_overview(profile: str, statuses: dict[str, str]) -> Path:
 
 # --- the command -------------------------------------------------------------------------------------
 
-PROFILES = ("smoke", "cpu", "paper")  # = helpers.profiles.PROFILES (not imported: it pulls in torch; tested)
+PROFILES = ("smoke", "cpu", "paper")  # = helpers.train.profiles.PROFILES (not imported: it pulls in torch; tested)
 
 
 def knob_values(notebooks: list[Path], given: list[tuple[str, str]]) -> dict[Path, dict]:
@@ -542,7 +542,7 @@ def _build(args, notebooks: list[Path], todo: list[Path], knobs: dict[Path, dict
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 2) // args.jobs)))
     for p in notebooks:
         if not (out_dir / f"{p.stem}.ipynb").is_file() and not (out_dir / f"{p.stem}.md").is_file():
-            placeholder(p.stem, f"Not executed yet: run `make book` (or `python -m helpers.build --only {p.stem}`).")
+            placeholder(p.stem, f"Not executed yet: run `make book` (or `python -m helpers build --only {p.stem}`).")
     pending = [(p, {"profile": args.profile, **knobs[p]}) for p in todo]
     statuses, failures, running, t_start = {}, [], [], time.time()
 

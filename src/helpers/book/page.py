@@ -5,7 +5,7 @@ skipped), its runs and studies cached, its numbers shown beside the paper's, its
     page                                   # knobs, data provenance, label; or why the page is skipped
     study = page.study(seed=0)             # train (cached) -> probes -> field matrices, clusters, noise
     page.compare(rows)                     # the paper's values beside this run's
-    page.figure(plots.field_matrix(view))  # a figure of helpers.plots, numbered, captioned, with its alt text
+    page.figure(plots.field_matrix(view))  # a figure of helpers.figures.plots, numbered, captioned, with its alt text
     page.claims(rows)                      # holds / does not hold
 
 Everything a page shows goes through :class:`Shown`, which tags the notebook output with
@@ -32,9 +32,20 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 from markdown_it import MarkdownIt
 
-from . import claims as claims_mod, data as data_mod, filters, knobs as knobs_mod, method, models, probes, profiles
-from . import plots, runs, taps as taps_mod, timings, train
-from .data import DataNotFoundError
+from helpers.reference import claims as claims_mod
+from helpers.train import data as data_mod
+from helpers.method import filters
+from helpers.book import knobs as knobs_mod
+from helpers.method import study as method
+from helpers.train import models
+from helpers.train import probes
+from helpers.train import profiles
+from helpers.figures import plots
+from helpers.train import runs
+from helpers.train import taps as taps_mod
+from helpers.book import timings
+from helpers.train import loop as train
+from helpers.train.data import DataNotFoundError
 
 META = "mechanism_book"
 DATASETS = ("cifar10", "cifar100", "imagenet")
@@ -75,7 +86,7 @@ def skippable(*names, skipped=None):
     return decorate
 
 
-DYNAMICS = "training-dynamics"  # the page that watches the analysis during training (helpers.dynamics)
+DYNAMICS = "training-dynamics"  # the page that watches the analysis during training (helpers.figures.training_dynamics)
 PAGE_KNOBS = ("model", "dataset", "paper_dataset", "taps", "threshold", "seeds", "solver", "rule", "device",
               "imagenet", "stand_in")
 
@@ -242,7 +253,7 @@ def summary(claims_shown: Shown, timing: str = "", label: str = "") -> Shown:
 
 
 def claims_table(page: str, rows: list[claims_mod.Claim], label: str = "") -> Shown:
-    """Claims (:class:`helpers.claims.Claim`) as a table with their kinds and verdicts, tagged for the claims ledger."""
+    """Claims (:class:`helpers.reference.claims.Claim`) as a table with their kinds and verdicts, tagged for the claims ledger."""
     meta = [dict(c.record(), page=page, label=label) for c in rows]
     n = claims_mod.counts(meta)[claims_mod.PAPER]
     text = (f"Paper claims: {n[claims_mod.HOLDS]} hold, {n[claims_mod.FAILS]} do not hold, {n[claims_mod.UNTESTABLE]} "
@@ -471,7 +482,7 @@ class Page:
 
     def rerun_line(self) -> str:
         """The shell line that reruns this page: the environment's papermill, the data and cache directories when
-        set, and every knob papermill injected that differs from the notebook's default (:mod:`helpers.knobs`).
+        set, and every knob papermill injected that differs from the notebook's default (:mod:`helpers.book.knobs`).
 
         A page built from Python (no ``namespace``) gives the Python call that builds it again."""
         if self.overrides is None:
@@ -513,7 +524,7 @@ class Page:
         return Shown(frame, " ".join(x for x in (self.label(), note) if x), dict(results=meta))
 
     def claims(self, *groups: list[claims_mod.Claim] | None) -> Shown:
-        """The claims checked on this run (:mod:`helpers.claims`): kind, test, evidence, verdict, the paper's sentence.
+        """The claims checked on this run (:mod:`helpers.reference.claims`): kind, test, evidence, verdict, the paper's sentence.
 
         Several lists are shown as one table; ``None`` (nothing computed) skips them all.
         """
@@ -548,7 +559,7 @@ class Page:
         return Shown(frame, text)
 
     def figure(self, fig, caption: str | None = None, alt: str | None = None, paper: str | None = None):
-        """A figure of :mod:`helpers.plots` (or a list of them) shown numbered and captioned: what it shows, the
+        """A figure of :mod:`helpers.figures.plots` (or a list of them) shown numbered and captioned: what it shows, the
         paper's figure it reproduces, the profile and scale it was built at; with its alt text. ``caption``,
         ``alt`` and ``paper`` replace the figure's own. ``None`` (a skipped page) shows a line saying why no
         figure is drawn."""
@@ -581,7 +592,7 @@ _BARE = [0]  # figures shown outside any page
 
 def show_figure(fig, page: Page | None = None, caption: str | None = None, alt: str | None = None,
                 paper: str | None = None) -> "FigureShown":
-    """One figure of :mod:`helpers.plots` as a numbered, captioned :class:`FigureShown` of ``page`` (default: the
+    """One figure of :mod:`helpers.figures.plots` as a numbered, captioned :class:`FigureShown` of ``page`` (default: the
     page this notebook built last; shown bare, a figure calls this itself)."""
     page = page if page is not None else _CURRENT
     if page is not None:
@@ -603,12 +614,12 @@ def show_figure(fig, page: Page | None = None, caption: str | None = None, alt: 
     return FigureShown([dict(record, fig=fig)])
 
 
-plots.SHOW[:] = [show_figure]  # a figure of helpers.plots displayed bare is numbered and captioned too
+plots.SHOW[:] = [show_figure]  # a figure of helpers.figures.plots displayed bare is numbered and captioned too
 
 
 class FigureShown:
     """Figures shown as HTML ``<figure>`` elements: the image with its alt text, the caption (Markdown rendered)
-    under it, numbered; an explorer (:class:`helpers.plots.Explorer`) adds its slider. Tagged with metadata
+    under it, numbered; an explorer (:class:`helpers.figures.plots.Explorer`) adds its slider. Tagged with metadata
     (``figure``: number, caption, alt, paper, per figure) the build and the tests read back."""
 
     def __init__(self, items: list):

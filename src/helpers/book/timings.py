@@ -2,14 +2,14 @@
 shows its line; ``bench/README.md`` has the measurements behind them and their history).
 
 ``smoke`` and ``cpu`` were measured on the project's machine (2 CPU cores, 24 GB, no GPU; its speed varies by up
-to 2.5 times between hours). ``paper`` is the plan's estimate (``python -m helpers.runs plan --profile paper``:
+to 2.5 times between hours). ``paper`` is the plan's estimate (``python -m helpers plan --profile paper``:
 training FLOPs at an assumed 20 TFLOP/s, nothing measured on a GPU; book page ``cluster``). A network is trained
 once and cached, so a page that shares another page's network takes only its analysis when that page ran first.
 """
 from __future__ import annotations
 
 SOURCES = {
-    "smoke": "the smoke book of 2026-12-01, 13:45 (`python -m helpers.build --profile smoke --jobs 2` on the tests' "
+    "smoke": "the smoke book of 2026-12-01, 13:45 (`python -m helpers build --profile smoke --jobs 2` on the tests' "
              "generated data, on a quiet 2-core machine: 2.4 min with the HTML)",
     "cpu": "the whole `cpu` book from an empty cache of 2026-12-01, 19:28-20:36 (`time make book`: 68.1 min, on a "
            "quiet AMD EPYC machine, `bench/train_speed.py` 976 img/s; `bench/README.md`, \"The book and its profiles "
@@ -18,7 +18,7 @@ SOURCES = {
              "not measured",
 }
 
-# smoke: seconds per page, measured: helpers.build's "[i/n] name: ran (S s ...)" lines of the build in SOURCES["smoke"]
+# smoke: seconds per page, measured: helpers.book.build's "[i/n] name: ran (S s ...)" lines of the build in SOURCES["smoke"]
 # (generated data of CIFAR's shape; the first page to need a network trains it).
 SMOKE_SECONDS = {
     "architectures-taps": 7, "mechanism-dilution-filters": 12, "mechanism-fig2-layer-accuracy": 8,

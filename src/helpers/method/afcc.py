@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from .probes import accuracy, train_probe
+from helpers.train.probes import accuracy, train_probe
 
 
 def afcc_mask(clusters: list[list[list[int]]], N_l: int, F_s: int) -> torch.Tensor:
@@ -63,7 +63,7 @@ def dilution_curve(W: torch.Tensor, features: torch.Tensor, labels: torch.Tensor
 def afcc_row(tap: str, probe, la, train, test, seed: int = 0, device: str | None = None) -> dict:
     """One tap's AFCC (*universal*, "applying filter's cluster connections"): the mask from its clusters, the FC
     layer retrained with the zeros held, and a random mask keeping as many weights (the control); both retrainings
-    on ``device`` (default: :func:`~helpers.train.pick_device`)."""
+    on ``device`` (default: :func:`~helpers.train.loop.pick_device`)."""
     (train_f, train_y), (test_f, test_y) = train, test
     N_l, N_f, F_s = probe.W.shape
     mask = afcc_mask(la.clusters, N_l, F_s)

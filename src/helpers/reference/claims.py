@@ -1,7 +1,7 @@
 """The claims a page checks, one record each (DESIGN.md, "Claims").
 
 Each record says where the paper says it (paper, place, the sentence quoted from
-:data:`helpers.paper.QUOTES`), its kind, the statistic and the test with its tolerance, the
+:data:`helpers.reference.printed.QUOTES`), its kind, the statistic and the test with its tolerance, the
 evidence, and a verdict:
 
 - **holds** / **does not hold**: the test's outcome on this run;
@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from . import paper
+from helpers.reference import printed as paper
 
 PAPER, CHECK, ADDITION = "paper claim", "consistency check", "this book's addition"
 KINDS = (PAPER, CHECK, ADDITION)
@@ -69,7 +69,7 @@ class Claim:
 
 def _claim(kind: str, source: str, claim: str, holds, evidence: str, test: str, requires=()) -> Claim:
     if source and source not in paper.QUOTES:
-        raise KeyError(f"no quoted sentence {source!r} in helpers.paper.QUOTES")
+        raise KeyError(f"no quoted sentence {source!r} in helpers.reference.printed.QUOTES")
     failed = [r.reason for r in requires if not r.ok]
     if holds is None and not failed:
         failed = ["the statistic is undefined on this run"]
@@ -79,7 +79,7 @@ def _claim(kind: str, source: str, claim: str, holds, evidence: str, test: str, 
 
 
 def paper_claim(source: str, claim: str, holds, evidence: str, *, test: str, requires=()) -> Claim:
-    """A sentence of a paper (``source``, a key of :data:`helpers.paper.QUOTES`), tested on this run."""
+    """A sentence of a paper (``source``, a key of :data:`helpers.reference.printed.QUOTES`), tested on this run."""
     return _claim(PAPER, source, claim, holds, evidence, test, requires)
 
 

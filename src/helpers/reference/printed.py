@@ -3,7 +3,7 @@
 *universal* = Meir et al., Sci. Rep. 14:5881 (2024), Tables 1-6 and text;
 *mechanism* = Tzach et al., arXiv:2305.18078 (2023), text and captions (its figures carry no
 tables). Each table is a pandas DataFrame with the papers' columns; ``tap`` is the layer
-(VGG-16) or ``stage s`` (EfficientNet-B0) as :mod:`helpers.models` names its taps.
+(VGG-16) or ``stage s`` (EfficientNet-B0) as :mod:`helpers.train.models` names its taps.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The mechanism as it emerges during training: this book's addition (neither paper shows it).
 
-A run keeps its weights after epochs 1, 2, 4, 8, ... (:func:`helpers.runs.snapshot_epochs`). Here the whole
+A run keeps its weights after epochs 1, 2, 4, 8, ... (:func:`helpers.train.runs.snapshot_epochs`). Here the whole
 analysis (:func:`helpers.method.study`: the papers' SGD probe at every tap, field matrices, clusters, noise, the SNR
 of *universal* Eq. (4)) runs on each of them, so a reader sees whether a claim that fails at reduced scale is moving
 toward the paper's value as training grows, or not.
@@ -17,9 +17,15 @@ import math
 import numpy as np
 import pandas as pd
 
-from . import claims, mechanism, method, models, paper, runs, universal
-from .claims import TOL, series
-from .pages import skippable
+from helpers.reference import claims
+from helpers.figures import mechanism
+from helpers.method import study as method
+from helpers.train import models
+from helpers.reference import printed as paper
+from helpers.train import runs
+from helpers.figures import universal
+from helpers.reference.claims import TOL, series
+from helpers.book.page import skippable
 
 STATS = paper.PER_LAYER_STATS
 
@@ -55,14 +61,14 @@ def analysis_frame(by_epoch: dict, data, taps, **study) -> pd.DataFrame:
 
 @skippable
 def paper_values(frame: pd.DataFrame | None) -> pd.DataFrame | None:
-    """:func:`helpers.paper.per_layer` for the network and label count the frame's run has."""
+    """:func:`helpers.reference.printed.per_layer` for the network and label count the frame's run has."""
     return paper.per_layer(frame.attrs.get("model", "vgg16"), frame.attrs.get("N_l", 10))
 
 
 def _outcomes(t: pd.DataFrame, model: str, N_l: int) -> dict[str, str]:
     """The verdicts of the book's own layer-by-layer claims on one epoch's table, their accuracy floor lifted (the
-    floor is a column of its own): Fig. 5's noise test (:func:`helpers.mechanism.claims_noise`) and the Table pages'
-    three (:func:`helpers.universal.layers_claims`), by the claims' own names."""
+    floor is a column of its own): Fig. 5's noise test (:func:`helpers.figures.mechanism.claims_noise`) and the Table pages'
+    three (:func:`helpers.figures.universal.layers_claims`), by the claims' own names."""
     table = t.copy()
     table.attrs.update(network=math.inf, model=model, N_l=N_l)
     found = mechanism.claims_noise(table.rename(columns={"tap": "layer"})) + universal.layers_claims(table, model)
@@ -74,7 +80,7 @@ def tests_by_epoch(frame: pd.DataFrame | None) -> pd.DataFrame | None:
     """At each epoch, the layer-by-layer claims of the Fig. 5 and Table pages on this one network, by the same
     functions (:func:`_outcomes`), and Fig. 2's "the deepest layer reaches the whole network's accuracy": their
     verdicts before the accuracy floor, whose own verdict is the first column (the floor of the experiment that ran,
-    :func:`helpers.universal._floor_for`)."""
+    :func:`helpers.figures.universal._floor_for`)."""
     model, N_l = frame.attrs.get("model", "vgg16"), frame.attrs.get("N_l", 10)
     level = claims.FLOOR * universal.paper_accuracy(model, int(N_l))[0]  # the floor _floor_for tests against
     rows = []

@@ -10,7 +10,7 @@
   ``features[s-1]``; taps at stages 1, 3, 4, 5, 7, 9, each average-pooled to the paper's grid.
 
 Both papers train the output layer **without bias**, so that every filter's field shows.
-A tap is a graph node name, read with torchvision's ``feature_extraction`` (:mod:`helpers.taps`).
+A tap is a graph node name, read with torchvision's ``feature_extraction`` (:mod:`helpers.train.taps`).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .paper import by_depth, tap_depth  # noqa: F401  (the taps' order: defined beside the papers' tables)
+from helpers.reference.printed import by_depth, tap_depth  # noqa: F401  (the taps' order: defined beside the papers' tables)
 
 MODELS = ("vgg16", "vgg6", "avgg16", "efficientnet_b0")
 

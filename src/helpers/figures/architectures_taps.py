@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import claims, models, paper, profiles, taps
-from .pages import check_choice
+from helpers.reference import claims
+from helpers.train import models
+from helpers.reference import printed as paper
+from helpers.train import profiles
+from helpers.train import taps
+from helpers.book.page import check_choice
 
 PAPER_TAP_TABLE = {"vgg16": ("table1", 32), "efficientnet_b0": ("table2", 224)}
 

@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import filters
-from .filters import LayerAnalysis
+from helpers.method import filters
+from helpers.method.filters import LayerAnalysis
 
 
 def signal_noise(W: torch.Tensor, means: torch.Tensor, clusters: list[list[list[int]]]) -> pd.DataFrame:

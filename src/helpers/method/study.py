@@ -12,9 +12,12 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from . import filters, probes, snr, taps as taps_mod
-from .filters import LayerAnalysis
-from .probes import Probe
+from helpers.method import filters
+from helpers.train import probes
+from helpers.method import snr
+from helpers.train import taps as taps_mod
+from helpers.method.filters import LayerAnalysis
+from helpers.train.probes import Probe
 
 
 @dataclass

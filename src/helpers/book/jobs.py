@@ -1,7 +1,7 @@
 """Beyond one machine: every training the book's pages need, listed, estimated and trained on GPUs or a cluster.
 
-    python -m helpers.runs plan --profile paper [--only PAGE ...] [-p KNOB VALUE ...] [--json] [--measure]
-    python -m helpers.runs submit --profile paper --executor slurm|local [--only PAGE ...] [-p KNOB VALUE ...]
+    python -m helpers plan --profile paper [--only PAGE ...] [-p KNOB VALUE ...] [--json] [--measure]
+    python -m helpers submit --profile paper --executor slurm|local [--only PAGE ...] [-p KNOB VALUE ...]
         [--partition P] [--account A] [--time MIN] [--array-parallelism N] [--gpus 0,1,2,3] [--workers N] [--wait]
 
 ``plan`` asks each chosen page which networks it trains (:func:`runs_of`: the same ``Page.config_for`` calls its
@@ -19,7 +19,7 @@ its GPU, as this machine numbers it: under ``CUDA_VISIBLE_DEVICES=2,3`` the work
 whole list and training every run no other worker holds. Every job then walks again what it found held or what
 failed, waiting for the holder this time (a holder that dies is taken over), and its result says for every run what
 happened (trained, cached, failed and why: one failure does not stop the others). The run cache
-(``$MECH_CACHE``, on a filesystem every node shares) is the meeting point: its locks (:func:`helpers.cache.locked`)
+(``$MECH_CACHE``, on a filesystem every node shares) is the meeting point: its locks (:func:`helpers.infra.cache.locked`)
 let one job train a run and every other job or page wait for it or move on, and once the runs are in it
 ``make book PROFILE=paper`` only analyses. Book page ``cluster`` has the commands and the hours per page.
 """
@@ -39,12 +39,18 @@ from pathlib import Path
 
 import torch
 
-from . import data as data_mod, mechanism, models, pages as pages_mod, profiles, runs, universal
-from .build import PROFILES, knob_values, visible_gpus
-from .cache import LockHeld, claim_holder
-from .knobs import defaults
-from .paths import cache_root, data_dir, notebooks_dir
-from .train import TrainConfig
+from helpers.train import data as data_mod
+from helpers.figures import mechanism
+from helpers.train import models
+from helpers.book import page as pages_mod
+from helpers.train import profiles
+from helpers.train import runs
+from helpers.figures import universal
+from helpers.book.build import PROFILES, knob_values, visible_gpus
+from helpers.infra.cache import LockHeld, claim_holder
+from helpers.book.knobs import defaults
+from helpers.infra.paths import cache_root, data_dir, notebooks_dir
+from helpers.train.loop import TrainConfig
 
 # The training speed assumed when nothing was measured: 20 TFLOP/s of useful work, about 10,000 img/s for the
 # paper's VGG-16 (1.9 GFLOP an image, forward and backward) on a current data-centre GPU with TF32 convolutions
@@ -378,7 +384,7 @@ def format_plan(p: Plan) -> str:
     total, left = sum(r.hours for r in p.runs), sum(r.remaining_hours for r in p.runs)
     n_left = len(p.missing())
     lines += ["", f"in all: {total:.2f} GPU-hours for {len(p.runs)} run(s); to train: {left:.2f} GPU-hours for "
-              f"{n_left} run(s) (submit: python -m helpers.runs submit --profile {p.profile} ...)"]
+              f"{n_left} run(s) (submit: python -m helpers submit --profile {p.profile} ...)"]
     return "\n".join(lines)
 
 
@@ -412,7 +418,7 @@ def train_spec(spec: RunSpec, loaded: dict | None = None, wait: bool = False) ->
     key = runs.run_key(cfg, ds)
     if key != spec.key:
         raise RuntimeError(f"run {spec.key} ({cfg.model}) now has the key {key}: the training code (data, models, "
-                           "train) or the data changed since it was planned; run `python -m helpers.runs submit` again")
+                           "train) or the data changed since it was planned; run `python -m helpers submit` again")
     t0 = time.time()
     try:
         run = runs.get_run(cfg, ds, device=spec.device, wait=wait)
@@ -515,7 +521,7 @@ def _one_gpu(gpu: str) -> dict:
 
 def local_gpus(asked: str | None = None) -> list[str]:
     """The GPUs the local workers get, one each, as ``CUDA_VISIBLE_DEVICES`` entries of this machine: every GPU this
-    process may use (:func:`helpers.build.visible_gpus`: its own ``CUDA_VISIBLE_DEVICES`` when set, so under
+    process may use (:func:`helpers.book.build.visible_gpus`: its own ``CUDA_VISIBLE_DEVICES`` when set, so under
     ``2,3`` the workers get GPUs 2 and 3), or those that ``asked`` names by this process's CUDA indices ("0,1":
     cuda:0 and cuda:1 here, mapped the same way)."""
     visible = visible_gpus()
@@ -555,7 +561,7 @@ def report(jobs) -> int:
 # --- the command ----------------------------------------------------------------------------------------
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m helpers.runs", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m helpers", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
@@ -628,7 +634,7 @@ def main(argv=None) -> int:
         jobs = submit_local(specs, folder, gpus=gpus, workers=args.workers, time_min=args.time)
     print(f"submitted {len(jobs)} job(s) for {len(specs)} run(s) through submitit's {args.executor} executor: "
           f"{', '.join(j.job_id for j in jobs[:8])}{' ...' if len(jobs) > 8 else ''}; scripts and logs in {folder}")
-    print(f"progress: python -m helpers.runs plan --profile {args.profile}; when every run is cached: "
+    print(f"progress: python -m helpers plan --profile {args.profile}; when every run is cached: "
           f"make book PROFILE={args.profile}")
     if not args.wait:
         return 0

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .data import ImageData, batches
+from helpers.train.data import ImageData, batches
 
 
 @dataclass(frozen=True)

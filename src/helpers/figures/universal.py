@@ -1,5 +1,5 @@
 """The tables and figures of *universal* (Meir et al., Sci. Rep. 14:5881, 2024) as computations on a
-:class:`~helpers.pages.Page`: layer tables (Tables 1-6), per-label signal and noise (Fig. 4),
+:class:`~helpers.book.page.Page`: layer tables (Tables 1-6), per-label signal and noise (Fig. 4),
 error against K with its linear fit (Figs. 5-7), AFCC, and EfficientNet-B0's shortened stages.
 Each function returns ``None`` on a skipped page.
 """
@@ -13,13 +13,22 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import afcc, claims, data as data_mod, filters, method, models, pages as pages_mod, paper, snr, subsets
-from . import taps as taps_mod
-from .models import Tap, scaled
-from .train import pick_device
-from .claims import TOL, falls, labels_at_least, rises, saturation_index, series
-from .mechanism import clusters_are_blocks
-from .pages import skippable
+from helpers.method import afcc
+from helpers.reference import claims
+from helpers.train import data as data_mod
+from helpers.method import filters
+from helpers.method import study as method
+from helpers.train import models
+from helpers.book import page as pages_mod
+from helpers.reference import printed as paper
+from helpers.method import snr
+from helpers.method import kfit as subsets
+from helpers.train import taps as taps_mod
+from helpers.train.models import Tap, scaled
+from helpers.train.loop import pick_device
+from helpers.reference.claims import TOL, falls, labels_at_least, rises, saturation_index, series
+from helpers.figures.mechanism import clusters_are_blocks
+from helpers.book.page import skippable
 
 PAPER_K = {"table4": (10, 20, 40, 60, 100), "table5": (10, 20, 40, 60, 100), "table6": (3, 6, 8, 10)}
 LAYER_OF_K_FIT = {"vgg16": "10", "efficientnet_b0": "stage 9"}
@@ -120,7 +129,7 @@ def paper_accuracy(model: str, N_l: int) -> tuple[float, str]:
     VGG-6 and AVGG-16 on CIFAR-10 from *mechanism*'s text (on fewer labels, VGG-16's: the papers give theirs on 10
     only); a network the papers do not train (a torchvision CNN),
     VGG-16's. It sets the accuracy floor below which a run cannot test the claims
-    (:func:`helpers.claims.accuracy_floor`)."""
+    (:func:`helpers.reference.claims.accuracy_floor`)."""
     if model == "efficientnet_b0" and N_l >= 1000:
         return 0.78, "the pretrained EfficientNet-B0 on ImageNet (text)"
     if model in ("vgg6", "avgg16") and N_l == 10:
@@ -569,7 +578,7 @@ YOUR_MODEL_REFERENCE = ("table6", 10)  # the papers' VGG-16 on CIFAR-10, tap by 
 
 @skippable
 def your_model_taps(study) -> pd.DataFrame | None:
-    """The taps of the page's network (:func:`helpers.models.stage_taps`): the graph node each reads, N_f, F_s, FC_s."""
+    """The taps of the page's network (:func:`helpers.train.models.stage_taps`): the graph node each reads, N_f, F_s, FC_s."""
     run = study.run
     t = taps_mod.tap_table(run.model, run.config.input_size or 32)
     return t[t["tap"].isin(list(study.probes))].reset_index(drop=True)

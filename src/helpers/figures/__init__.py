@@ -1,0 +1,1 @@
+"""One module per figure or table of the papers (and this book's additions), named after its notebook."""

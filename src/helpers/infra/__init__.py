@@ -1,0 +1,1 @@
+"""Infrastructure under everything: where things live (paths) and the cache's keys, atomic writes and locks."""
