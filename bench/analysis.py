@@ -6,6 +6,7 @@
 Both use generated weights and activations of the right shapes. The probe solvers are measured by
 ``bench/probe_solvers.py``. Figures go in bench/README.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,7 @@ import time
 import numpy as np
 import torch
 
-from helpers.method import filters
-from helpers.method import snr
+from helpers.method import filters, snr
 
 
 def heavy_tailed_tap(N: int, N_f: int, F_s: int, N_l: int, seed: int = 0):
@@ -68,16 +68,22 @@ def bench_b(N_f: int = 1280, N_l: int = 1000, threshold: float = 0.3):
     t0 = time.perf_counter()
     la = filters.analyze_layer(W, means, threshold)
     t1 = time.perf_counter()
-    a, b = snr.per_label(la), snr.per_label(la, weighted=True)
+    a, _b = snr.per_label(la), snr.per_label(la, weighted=True)
     e = snr.snr_estimates(la.N_f, la.N_l, la.n, la.N_c, la.C_s)
     t2 = time.perf_counter()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"(b) ImageNet scale: {N_f} filters x {N_l} labels ({N_f} field matrices of {N_l}x{N_l})")
-    print(f"    clusters + noise + layer statistics: {t1 - t0:.1f} s; "
-          f"per-label SNR (A and B) + Eqs. 1-4: {t2 - t1:.1f} s")
-    print(f"    total {t2 - t0:.1f} s, peak resident memory {peak:.2f} GB ({torch.get_num_threads()} threads)")
-    print(f"    synthetic statistics: n={la.n:.1f} N_c={la.N_c:.2f} C_s={la.C_s:.2f}; "
-          f"signal={e['signal']:.1f} noise_E={e['noise_E']:.2f}; labels with zero signal: {(a.signal == 0).sum()}")
+    print(
+        f"    clusters + noise + layer statistics: {t1 - t0:.1f} s; "
+        f"per-label SNR (A and B) + Eqs. 1-4: {t2 - t1:.1f} s"
+    )
+    print(
+        f"    total {t2 - t0:.1f} s, peak resident memory {peak:.2f} GB ({torch.get_num_threads()} threads)"
+    )
+    print(
+        f"    synthetic statistics: n={la.n:.1f} N_c={la.N_c:.2f} C_s={la.C_s:.2f}; "
+        f"signal={e['signal']:.1f} noise_E={e['noise_E']:.2f}; labels with zero signal: {(a.signal == 0).sum()}"
+    )
 
 
 def main():

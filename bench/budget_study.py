@@ -13,6 +13,7 @@ Fig. 5 and Table pages (the functions of ``helpers.figures.training_dynamics.tes
 a column), with each statistic's mean relative distance to the paper's values (*universal* Table 6, K = 10).
 Figures go in bench/README.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,11 +21,8 @@ import time
 
 import pandas as pd
 
-from helpers.train import data
 from helpers.figures import training_dynamics as dynamics
-from helpers.train import models
-from helpers.train import profiles
-from helpers.train import runs
+from helpers.train import data, models, profiles, runs
 
 
 def knobs(text: str) -> dict:
@@ -48,17 +46,24 @@ def knobs(text: str) -> dict:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--budgets", nargs="+", default=["epochs=10,eta=0.08,schedule=step", "epochs=6", "epochs=10",
-                                                     "epochs=36"])
+    ap.add_argument(
+        "--budgets",
+        nargs="+",
+        default=["epochs=10,eta=0.08,schedule=step", "epochs=6", "epochs=10", "epochs=36"],
+    )
     args = ap.parse_args()
     cifar = data.load_cifar("cifar10")
     by_budget = {}
     for i, label in enumerate(args.budgets, 1):
         t0 = time.perf_counter()
         by_budget[i] = runs.get_run(profiles.train_config("cpu", "vgg16", **knobs(label)), cifar)
-        print(f"budget {i}: {label}: {by_budget[i]} ({(time.perf_counter() - t0) / 60:.1f} min to train or load)",
-              flush=True)
-    frame = dynamics.analysis_frame(by_budget, cifar, models.tap_names("vgg16"))  # the budget's number as "epoch"
+        print(
+            f"budget {i}: {label}: {by_budget[i]} ({(time.perf_counter() - t0) / 60:.1f} min to train or load)",
+            flush=True,
+        )
+    frame = dynamics.analysis_frame(
+        by_budget, cifar, models.tap_names("vgg16")
+    )  # the budget's number as "epoch"
     frame.attrs.update(model="vgg16", N_l=10)
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)
@@ -68,8 +73,10 @@ def main():
     verdicts = dynamics.tests_by_epoch(frame).set_index("epoch").T
     verdicts.columns = [f"budget {i}" for i in verdicts.columns]
     print("\nverdicts by budget:\n" + verdicts.to_string())
-    print("\nmean relative distance to the paper (Table 6, K = 10), by budget:\n"
-          + dynamics.distances(frame).rename(columns={"epoch": "budget"}).round(3).to_string(index=False))
+    print(
+        "\nmean relative distance to the paper (Table 6, K = 10), by budget:\n"
+        + dynamics.distances(frame).rename(columns={"epoch": "budget"}).round(3).to_string(index=False)
+    )
 
 
 if __name__ == "__main__":

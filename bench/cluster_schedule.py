@@ -15,6 +15,7 @@ schedule is ``submit``'s: one run per GPU, longest first (greedy list scheduling
 directory, for the plan only: the CIFAR-100 pages then plan the paper's CIFAR-100 runs instead of the CIFAR-10
 stand-ins they train on these machines). ``-p seeds 4`` trains the papers' four samples where a page has the knob.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,9 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_speed import images_per_second  # noqa: E402  (the hour's speed, as bench/README.md records it)
 
 from helpers.book import jobs as cluster  # noqa: E402
-from helpers.train import data
 from helpers.infra import paths
-from helpers.train import profiles
+from helpers.train import data, profiles
 
 
 def schedule(hours: list[float], gpus: int) -> float:
@@ -51,12 +51,17 @@ def cpu_rates(plan: cluster.Plan, steps: int, rounds: int) -> dict[str, float]:
     found = {m: [] for m in nets}
     for _ in range(rounds):
         for m, nc in nets.items():
-            found[m].append(cluster.measured_tflops(profiles.train_config("cpu", m), nc, torch.device("cpu"), steps))
+            found[m].append(
+                cluster.measured_tflops(profiles.train_config("cpu", m), nc, torch.device("cpu"), steps)
+            )
     for m, nc in nets.items():
         cfg = profiles.train_config("cpu", m)
-        print(f"  {m:18} width {cfg.width:g}, {cfg.input_size or 32}px, {cluster.train_flops(cfg, nc) / 1e9:.3f} "
-              f"GFLOP an image: {max(found[m]) * 1e3:6.1f} GFLOP/s (rounds: "
-              f"{', '.join(f'{x * 1e3:.1f}' for x in found[m])})", flush=True)
+        print(
+            f"  {m:18} width {cfg.width:g}, {cfg.input_size or 32}px, {cluster.train_flops(cfg, nc) / 1e9:.3f} "
+            f"GFLOP an image: {max(found[m]) * 1e3:6.1f} GFLOP/s (rounds: "
+            f"{', '.join(f'{x * 1e3:.1f}' for x in found[m])})",
+            flush=True,
+        )
     return {m: max(v) for m, v in found.items()}
 
 
@@ -67,50 +72,75 @@ def with_cifar100(tmp: Path) -> None:
     here = paths.data_dir()
     (tmp / "cifar10.npz").symlink_to((here / "cifar10.npz").resolve())
     ds = data.synthetic_cifar(100, n_train=50_000, n_test=10_000, seed=0)
-    np.savez(tmp / "cifar100.npz", x_train=ds.x_train.permute(0, 2, 3, 1).numpy(), y_train=ds.y_train.numpy(),
-             x_test=ds.x_test.permute(0, 2, 3, 1).numpy(), y_test=ds.y_test.numpy(),
-             class_names=np.array(ds.class_names), provenance=np.array(ds.provenance))
+    np.savez(
+        tmp / "cifar100.npz",
+        x_train=ds.x_train.permute(0, 2, 3, 1).numpy(),
+        y_train=ds.y_train.numpy(),
+        x_test=ds.x_test.permute(0, 2, 3, 1).numpy(),
+        y_test=ds.y_test.numpy(),
+        class_names=np.array(ds.class_names),
+        provenance=np.array(ds.provenance),
+    )
     os.environ["MECH_DATA"] = str(tmp)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gpus", nargs="+", type=int, default=[1, 4, 16])
-    ap.add_argument("--tflops", type=float, default=cluster.ASSUMED_TFLOPS,
-                    help="the GPU's training TFLOP/s on VGG-16 (assumed; default %(default)s)")
+    ap.add_argument(
+        "--tflops",
+        type=float,
+        default=cluster.ASSUMED_TFLOPS,
+        help="the GPU's training TFLOP/s on VGG-16 (assumed; default %(default)s)",
+    )
     ap.add_argument("--with-cifar100", action="store_true")
     ap.add_argument("-p", nargs=2, action="append", default=[], metavar=("KNOB", "VALUE"))
     ap.add_argument("--steps", type=int, default=5, help="timed mini-batches per network and round")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (the best is kept)")
     args = ap.parse_args()
     torch.set_num_threads(os.cpu_count() or 2)
-    print(f"{time.strftime('%Y-%m-%d %H:%M')}, torch {torch.__version__}, {torch.get_num_threads()} threads; the "
-          f"hour's speed (bench/train_speed.py, VGG-16 cpu profile, channels_last): "
-          f"{images_per_second(profiles.train_config('cpu', 'vgg16'), 8, True):.0f} img/s", flush=True)
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M')}, torch {torch.__version__}, {torch.get_num_threads()} threads; the "
+        f"hour's speed (bench/train_speed.py, VGG-16 cpu profile, channels_last): "
+        f"{images_per_second(profiles.train_config('cpu', 'vgg16'), 8, True):.0f} img/s",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         if args.with_cifar100:
             with_cifar100(Path(tmp))
         os.environ.setdefault("MECH_CACHE", str(Path(tmp) / "empty-cache"))  # every run counted as to train
         plan = cluster.plan("paper", None, args.p, tflops=args.tflops)
-    print(f"plan: {len(plan.runs)} runs, {sum(r.hours for r in plan.runs):.1f} GPU-hours at {args.tflops:g} TFLOP/s "
-          "for every network (FLOPs only)")
+    print(
+        f"plan: {len(plan.runs)} runs, {sum(r.hours for r in plan.runs):.1f} GPU-hours at {args.tflops:g} TFLOP/s "
+        "for every network (FLOPs only)"
+    )
     rates = cpu_rates(plan, args.steps, args.rounds)
     gpu_per_cpu = args.tflops / rates["vgg16"]  # this CPU's VGG-16 rate -> the GPU's
-    costs = {"FLOPs only": {r.key: r.hours for r in plan.runs},
-             "FLOPs at this CPU's rate per network": {
-                 r.key: cluster.run_flops(r) / (rates[r.config.model] * gpu_per_cpu * 1e12) / 3600 for r in plan.runs}}
+    costs = {
+        "FLOPs only": {r.key: r.hours for r in plan.runs},
+        "FLOPs at this CPU's rate per network": {
+            r.key: cluster.run_flops(r) / (rates[r.config.model] * gpu_per_cpu * 1e12) / 3600
+            for r in plan.runs
+        },
+    }
     measured = costs["FLOPs at this CPU's rate per network"]
     print(f"\n{'run':60} {'GFLOP/img':>9} {'epochs':>6} {'GPU-h (FLOPs)':>13} {'GPU-h (rate)':>12}")
     for r in sorted(plan.runs, key=lambda r: -measured[r.key]):
-        print(f"{cluster.describe(r)[:60]:60} {r.train_flops / 1e9:9.2f} {r.config.epochs:6d} {r.hours:13.2f} "
-              f"{measured[r.key]:12.2f}")
+        print(
+            f"{cluster.describe(r)[:60]:60} {r.train_flops / 1e9:9.2f} {r.config.epochs:6d} {r.hours:13.2f} "
+            f"{measured[r.key]:12.2f}"
+        )
     for name, hours in costs.items():
         total, longest = sum(hours.values()), max(hours.values())
         lpt = sorted(hours.values(), reverse=True)
         fifo = [hours[r.key] for r in plan.runs]
-        print(f"\n{name}: {total:.2f} GPU-hours in all, the longest run {longest:.2f} h (no schedule beats it)")
-        print(f"{'GPUs':>4} {'wall (h), longest first':>24} {'speed-up':>9} {'efficiency':>10} "
-              f"{'wall (h), plan order':>21}")
+        print(
+            f"\n{name}: {total:.2f} GPU-hours in all, the longest run {longest:.2f} h (no schedule beats it)"
+        )
+        print(
+            f"{'GPUs':>4} {'wall (h), longest first':>24} {'speed-up':>9} {'efficiency':>10} "
+            f"{'wall (h), plan order':>21}"
+        )
         for g in args.gpus:
             w = schedule(lpt, g)
             print(f"{g:4d} {w:24.2f} {total / w:9.2f} {total / w / g:10.2f} {schedule(fifo, g):21.2f}")

@@ -9,17 +9,17 @@ epoch-2 one is the `cpu` profile's network). Shows whether the book's failing cl
 is the 2-epoch network being underfit. Nothing is cached but the probes and features (``$MECH_CACHE``); figures go
 in bench/README.md.
 """
+
 from __future__ import annotations
 
 import argparse
 import copy
 import time
 
-from helpers.figures import mechanism
 from helpers.book import page as pages
-from helpers.train import probes
-from helpers.train import runs
+from helpers.reference.claims import rises
 from helpers.train import loop as train_mod
+from helpers.train import probes, runs
 
 
 def main():
@@ -27,7 +27,9 @@ def main():
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    page = pages.Page("bench-effnet-stages", "cpu", model="efficientnet_b0", dataset="cifar10", epochs=args.epochs)
+    page = pages.Page(
+        "bench-effnet-stages", "cpu", model="efficientnet_b0", dataset="cifar10", epochs=args.epochs
+    )
     cfg = page.config_for(seed=args.seed)
     data = page.data_for(cfg)
     model = runs.build_model(cfg, data.num_classes)
@@ -44,12 +46,20 @@ def main():
         net = runs.build_model(cfg, data.num_classes, load_weights=False)
         net.load_state_dict(weights)
         acc = train_mod.evaluate(net.eval(), data.x_test, data.y_test, size=cfg.input_size)[1]
-        run = runs.Run(f"{runs.run_key(cfg, data)}-epoch{epoch}", runs.cache_root(), cfg, net,
-                       dict(metrics=[dict(test_acc=acc)]))
+        run = runs.Run(
+            f"{runs.run_key(cfg, data)}-epoch{epoch}",
+            runs.cache_root(),
+            cfg,
+            net,
+            dict(metrics=[dict(test_acc=acc)]),
+        )
         stages = {k: p.test_acc for k, p in probes.layer_probes(run, data, progress=False).items()}
-        print(f"epoch {epoch} ({wall / 60:.1f} min of training): network {acc:.3f}; "
-              + ", ".join(f"{k} {a:.3f}" for k, a in stages.items())
-              + f"; rises within 0.01: {mechanism.rises(stages.values())}", flush=True)
+        print(
+            f"epoch {epoch} ({wall / 60:.1f} min of training): network {acc:.3f}; "
+            + ", ".join(f"{k} {a:.3f}" for k, a in stages.items())
+            + f"; rises within 0.01: {rises(stages.values())}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

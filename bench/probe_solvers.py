@@ -12,6 +12,7 @@ fraction of kept weights on which the two agree, intersection over union), with 
 Last, the written-out SGD step against ``torch.optim.SGD`` on one tap (same updates, time ratio).
 Figures go in bench/README.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,18 +22,18 @@ import numpy as np
 import pandas as pd
 import torch
 
-from helpers.method import afcc
-from helpers.train import data
-from helpers.method import filters
-from helpers.train import probes
-from helpers.train import profiles
-from helpers.train import runs
+from helpers.method import afcc, filters
+from helpers.train import data, probes, profiles, runs
 from helpers.train import taps as taps_mod
 
-VARIANTS = [("sgd", dict(solver="sgd", seed=0)), ("sgd seed 1", dict(solver="sgd", seed=1)),
-            ("lbfgs 20 it.", dict(solver="lbfgs", max_iter=20)),
-            ("lbfgs tol 1e-4", dict(solver="lbfgs", tol=1e-4)), ("lbfgs tol 1e-5", dict(solver="lbfgs", tol=1e-5)),
-            ("lbfgs tol 1e-6", dict(solver="lbfgs", tol=1e-6))]
+VARIANTS = [
+    ("sgd", dict(solver="sgd", seed=0)),
+    ("sgd seed 1", dict(solver="sgd", seed=1)),
+    ("lbfgs 20 it.", dict(solver="lbfgs", max_iter=20)),
+    ("lbfgs tol 1e-4", dict(solver="lbfgs", tol=1e-4)),
+    ("lbfgs tol 1e-5", dict(solver="lbfgs", tol=1e-5)),
+    ("lbfgs tol 1e-6", dict(solver="lbfgs", tol=1e-6)),
+]
 
 
 def compare(ref, la_ref, p, la, F_s: int) -> dict:
@@ -40,10 +41,23 @@ def compare(ref, la_ref, p, la, F_s: int) -> dict:
     m, m_ref = afcc.afcc_mask(la.clusters, la.N_l, F_s), afcc.afcc_mask(la_ref.clusters, la.N_l, F_s)
     iou = float((m & m_ref).sum() / max(1, (m | m_ref).sum()))
     rel = lambda a, b: (a - b) / b if b else float("nan")
-    return dict(loss=p.loss, grad_max=p.grad_norm, steps=p.steps, seconds=p.seconds, test_acc=p.test_acc,
-                n=la.n, N_c=la.N_c, C_s=la.C_s, d_n=rel(la.n, la_ref.n), d_N_c=rel(la.N_c, la_ref.N_c),
-                d_C_s=rel(la.C_s, la_ref.C_s), same_clusters=same, afcc_iou=iou,
-                W_norm=float(p.W.norm()), W_common=float(p.W.mean(0).norm()))
+    return dict(
+        loss=p.loss,
+        grad_max=p.grad_norm,
+        steps=p.steps,
+        seconds=p.seconds,
+        test_acc=p.test_acc,
+        n=la.n,
+        N_c=la.N_c,
+        C_s=la.C_s,
+        d_n=rel(la.n, la_ref.n),
+        d_N_c=rel(la.N_c, la_ref.N_c),
+        d_C_s=rel(la.C_s, la_ref.C_s),
+        same_clusters=same,
+        afcc_iou=iou,
+        W_norm=float(p.W.norm()),
+        W_common=float(p.W.mean(0).norm()),
+    )
 
 
 def study(model: str, taps: list[str] | None, sgd_epochs: int, variants=VARIANTS) -> pd.DataFrame:
@@ -66,11 +80,14 @@ def study(model: str, taps: list[str] | None, sgd_epochs: int, variants=VARIANTS
                 ref, la_ref = p, la
             row = dict(model=model, tap=tap, probe=name, **compare(ref, la_ref, p, la, F_s), stop=p.stop)
             rows.append(row)
-            print(f"  {tap:>3} {name:<15} loss {p.loss:.4f} |g|max {p.grad_norm:.1e} steps {p.steps:>6} "
-                  f"{p.seconds:6.1f} s  acc {p.test_acc:.4f}  n {la.n:6.2f} ({row['d_n']:+.0%}) "
-                  f"N_c {la.N_c:.2f} ({row['d_N_c']:+.0%}) C_s {la.C_s:.2f} ({row['d_C_s']:+.0%})  "
-                  f"same clusters {row['same_clusters']:.2f}  AFCC IoU {row['afcc_iou']:.2f}  "
-                  f"|W| {row['W_norm']:.1f} common {row['W_common']:.2f}", flush=True)
+            print(
+                f"  {tap:>3} {name:<15} loss {p.loss:.4f} |g|max {p.grad_norm:.1e} steps {p.steps:>6} "
+                f"{p.seconds:6.1f} s  acc {p.test_acc:.4f}  n {la.n:6.2f} ({row['d_n']:+.0%}) "
+                f"N_c {la.N_c:.2f} ({row['d_N_c']:+.0%}) C_s {la.C_s:.2f} ({row['d_C_s']:+.0%})  "
+                f"same clusters {row['same_clusters']:.2f}  AFCC IoU {row['afcc_iou']:.2f}  "
+                f"|W| {row['W_norm']:.1f} common {row['W_common']:.2f}",
+                flush=True,
+            )
     return pd.DataFrame(rows)
 
 
@@ -96,8 +113,10 @@ def sgd_speed(model: str = "vgg16", tap: str = "13", epochs: int = 3) -> None:
             opt.step()
     t = time.perf_counter() - t0
     diff = float((layer.weight.detach() - p.W.reshape(10, -1)).abs().max())
-    print(f"\nSGD, {model} tap {tap}, {epochs} epochs: written out {p.seconds:.1f} s, torch.optim.SGD {t:.1f} s "
-          f"(ratio {t / p.seconds:.1f}x); max |W difference| {diff:.1e}")
+    print(
+        f"\nSGD, {model} tap {tap}, {epochs} epochs: written out {p.seconds:.1f} s, torch.optim.SGD {t:.1f} s "
+        f"(ratio {t / p.seconds:.1f}x); max |W difference| {diff:.1e}"
+    )
 
 
 def main():
@@ -105,8 +124,14 @@ def main():
     ap.add_argument("--models", nargs="+", default=["vgg16", "vgg6"])
     ap.add_argument("--taps", nargs="+", default=None, help="default: every tap")
     ap.add_argument("--sgd-epochs", type=int, default=probes.SGD_EPOCHS)
-    ap.add_argument("--variants", nargs="+", default=[v for v, _ in VARIANTS], choices=[v for v, _ in VARIANTS],
-                    metavar="PROBE", help="which probes (the first is the reference); default: all")
+    ap.add_argument(
+        "--variants",
+        nargs="+",
+        default=[v for v, _ in VARIANTS],
+        choices=[v for v, _ in VARIANTS],
+        metavar="PROBE",
+        help="which probes (the first is the reference); default: all",
+    )
     ap.add_argument("--csv", default=None, help="also write the table here")
     args = ap.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {time.strftime('%Y-%m-%d %H:%M')}")
@@ -116,8 +141,10 @@ def main():
         out.to_csv(args.csv, index=False)
     for probe in out.probe.unique()[1:]:
         worst = out[out.probe == probe][["d_n", "d_N_c", "d_C_s"]].abs().max()
-        print(f"largest |relative difference| from {out.probe.iloc[0]} over the taps, {probe}: "
-              + ", ".join(f"{k[2:]} {v:.0%}" for k, v in worst.items()))
+        print(
+            f"largest |relative difference| from {out.probe.iloc[0]} over the taps, {probe}: "
+            + ", ".join(f"{k[2:]} {v:.0%}" for k, v in worst.items())
+        )
     sgd_speed()
 
 

@@ -10,6 +10,7 @@ warm-up batches) with the profile's optimizer for each variant (memory layout, b
 float32) of the same model. The second form sizes one model (channels-last, VGG-16 unless
 ``--model``): widths against mini-batch sizes, the ratio against the first of each. Figures go in bench/README.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,14 +18,13 @@ import time
 
 import torch
 
-from helpers.train import data
-from helpers.train import profiles
-from helpers.train import runs
+from helpers.train import data, profiles, runs
 from helpers.train import loop as train
 
 
-def images_per_second(cfg, n_batches: int, channels_last: bool, bf16: bool = False, compile: bool = False,
-                      batch_size: int = 100) -> float:
+def images_per_second(
+    cfg, n_batches: int, channels_last: bool, bf16: bool = False, compile: bool = False, batch_size: int = 100
+) -> float:
     ds = data.synthetic_cifar(10, n_train=batch_size * (n_batches + 3), n_test=10)
     model = runs.build_model(cfg, 10)
     if channels_last:
@@ -32,8 +32,15 @@ def images_per_second(cfg, n_batches: int, channels_last: bool, bf16: bool = Fal
     opt = train.make_optimizer(model, cfg)
     model.train()
     step = torch.compile(model) if compile else model  # compiled on the first (warm-up) batch
-    it = data.batches(ds.x_train, ds.y_train, batch_size, shuffle=True, augmented=True, generator=torch.Generator(),
-                      size=cfg.input_size if cfg.input_size not in (None, 32) else None)
+    it = data.batches(
+        ds.x_train,
+        ds.y_train,
+        batch_size,
+        shuffle=True,
+        augmented=True,
+        generator=torch.Generator(),
+        size=cfg.input_size if cfg.input_size not in (None, 32) else None,
+    )
     t0 = None
     for i, (xb, yb) in enumerate(it):
         if i == 3:
@@ -53,10 +60,12 @@ def variants(args):
     for name in args.models:
         cfg = profiles.train_config("cpu", name)
         base = None
-        for label, cl, bf16, comp in [("NCHW fp32 (default)", False, False, False),
-                                      ("channels_last fp32", True, False, False),
-                                      ("channels_last + compile", True, False, True),
-                                      ("NCHW bf16 autocast", False, True, False)]:
+        for label, cl, bf16, comp in [
+            ("NCHW fp32 (default)", False, False, False),
+            ("channels_last fp32", True, False, False),
+            ("channels_last + compile", True, False, True),
+            ("NCHW bf16 autocast", False, True, False),
+        ]:
             ips = images_per_second(cfg, args.batches, cl, bf16, comp)
             base = base or ips
             print(f"{name:16} {label:24} {ips:8.0f} {ips / base:6.2f} {50000 / ips / 60:19.2f}", flush=True)
@@ -71,8 +80,11 @@ def sizes(args):
             for bs in args.batch_sizes:
                 ips = images_per_second(cfg, args.batches, True, batch_size=bs)
                 base = base or ips
-                print(f"{w:6g} {cfg.input_size or 32:6d} {bs:6d} {ips:8.0f} {ips / base:6.2f} "
-                      f"{50000 / ips / 60:19.2f}", flush=True)
+                print(
+                    f"{w:6g} {cfg.input_size or 32:6d} {bs:6d} {ips:8.0f} {ips / base:6.2f} "
+                    f"{50000 / ips / 60:19.2f}",
+                    flush=True,
+                )
 
 
 def main():
@@ -83,8 +95,13 @@ def main():
     ap.add_argument("--model", default="vgg16", help="the model --sizes measures")
     ap.add_argument("--widths", nargs="+", type=float, default=[0.25, 0.375, 0.5])
     ap.add_argument("--batch-sizes", nargs="+", type=int, default=[100, 250, 500])
-    ap.add_argument("--input-sizes", nargs="+", type=int, default=None,
-                    help="input sides to size (bicubic up-scaling); default: the profile's")
+    ap.add_argument(
+        "--input-sizes",
+        nargs="+",
+        type=int,
+        default=None,
+        help="input sides to size (bicubic up-scaling); default: the profile's",
+    )
     args = ap.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     (sizes if args.sizes else variants)(args)

@@ -28,6 +28,7 @@ a trick needs no change to ``helpers.train.data`` or ``helpers.train.loop`` (who
 The one-cycle schedule that paid here is now ``helpers.train.loop``'s ``schedule="onecycle"``, which starts at eta/10 of
 its peak (this variant: 1/15). Figures go in bench/README.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,12 +40,10 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from helpers.train import data
-from helpers.train import profiles
-from helpers.train import runs
-from helpers.train import loop as train
 from helpers.infra.cache import save_json
 from helpers.infra.paths import cache_root
+from helpers.train import data, profiles, runs
+from helpers.train import loop as train
 
 TRICKS = ("altflip", "smooth", "ema", "onecycle", "batch250")
 ETA, END = 0.08, 1 / 36  # the cpu profile: eta 0.08, falling to 0.0022 (x 1/36) in the last epoch
@@ -92,7 +91,11 @@ def run_variant(name: str, tricks: set[str], epochs: int, seed: int, cifar) -> d
     cfg = profiles.train_config("cpu", "vgg16", epochs=epochs, seed=seed, eta=eta, batch_size=batch)
     model = runs.build_model(cfg, 10).to(memory_format=torch.channels_last)
     opt = train.make_optimizer(model, cfg)
-    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.998), use_buffers=True) if "ema" in tricks else None
+    ema = (
+        AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.998), use_buffers=True)
+        if "ema" in tricks
+        else None
+    )
     g = torch.Generator().manual_seed(seed + 1)
     n = len(cifar.y_train)
     steps, step, drawn, seconds = epochs * -(-n // batch), 0, {}, 0.0
@@ -121,12 +124,24 @@ def run_variant(name: str, tricks: set[str], epochs: int, seed: int, cifar) -> d
             correct += (out.argmax(1) == yb).sum().item()
             step += 1
         seconds += time.perf_counter() - t0
-        print(f"  {name} epoch {epoch}/{epochs}: train acc {correct / n:.4f} ({seconds / 60:.1f} min)", flush=True)
+        print(
+            f"  {name} epoch {epoch}/{epochs}: train acc {correct / n:.4f} ({seconds / 60:.1f} min)",
+            flush=True,
+        )
     final = ema.module if ema is not None else model
     plain = train.evaluate(final, cifar.x_test, cifar.y_test)[1]
     flipped = train.evaluate(final, cifar.x_test, cifar.y_test, flip=True)[1]
-    return dict(variant=name, tricks=sorted(tricks), epochs=epochs, seed=seed, test_acc=plain, test_acc_flip=flipped,
-                train_acc=correct / n, seconds=seconds, finished=time.strftime("%Y-%m-%d %H:%M"))
+    return dict(
+        variant=name,
+        tricks=sorted(tricks),
+        epochs=epochs,
+        seed=seed,
+        test_acc=plain,
+        test_acc_flip=flipped,
+        train_acc=correct / n,
+        seconds=seconds,
+        finished=time.strftime("%Y-%m-%d %H:%M"),
+    )
 
 
 def parse(variant: str, combined: list[str]) -> tuple[set[str], int]:
@@ -136,8 +151,10 @@ def parse(variant: str, combined: list[str]) -> tuple[set[str], int]:
     if name == "all":
         return set(combined), int(seed or 0)
     if name not in TRICKS:
-        raise SystemExit(f"unknown variant {variant!r}: choose base, all or one of {', '.join(TRICKS)} "
-                         f"(a seed after @, e.g. base@1)")
+        raise SystemExit(
+            f"unknown variant {variant!r}: choose base, all or one of {', '.join(TRICKS)} "
+            f"(a seed after @, e.g. base@1)"
+        )
     return {name}, int(seed or 0)
 
 
@@ -163,18 +180,27 @@ def main():
             row = run_variant(v, tricks, args.epochs, seed, cifar)
             save_json(row, path)
         rows.append(row)
-        print(f"{v:10} test {row['test_acc']:.4f}  flips {row['test_acc_flip']:.4f}  train {row['train_acc']:.4f}  "
-              f"{row['seconds'] / 60:.1f} min", flush=True)
+        print(
+            f"{v:10} test {row['test_acc']:.4f}  flips {row['test_acc_flip']:.4f}  train {row['train_acc']:.4f}  "
+            f"{row['seconds'] / 60:.1f} min",
+            flush=True,
+        )
     base = [r for r in rows if r["variant"].startswith("base")]
-    spread = (max(r["test_acc"] for r in base) - min(r["test_acc"] for r in base)) if len(base) > 1 else math.nan
+    spread = (
+        (max(r["test_acc"] for r in base) - min(r["test_acc"] for r in base)) if len(base) > 1 else math.nan
+    )
     ref = next((r for r in rows if r["variant"] == "base"), None)
-    print(f"\n| variant | test accuracy (plain) | change vs base | with flips | training accuracy | training (min) "
-          f"| time vs base |\n| --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        f"\n| variant | test accuracy (plain) | change vs base | with flips | training accuracy | training (min) "
+        f"| time vs base |\n| --- | --- | --- | --- | --- | --- | --- |"
+    )
     for r in rows:
         d = "" if ref is None else f"{r['test_acc'] - ref['test_acc']:+.4f}"
         t = "" if ref is None else f"{r['seconds'] / ref['seconds']:.2f}"
-        print(f"| {r['variant']} | {r['test_acc']:.4f} | {d} | {r['test_acc_flip']:.4f} | {r['train_acc']:.4f} "
-              f"| {r['seconds'] / 60:.1f} | {t} |")
+        print(
+            f"| {r['variant']} | {r['test_acc']:.4f} | {d} | {r['test_acc_flip']:.4f} | {r['train_acc']:.4f} "
+            f"| {r['seconds'] / 60:.1f} | {t} |"
+        )
     print(f"\nseed spread of base (max - min over {len(base)} seeds): {spread:.4f}")
 
 

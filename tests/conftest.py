@@ -1,4 +1,5 @@
 """Shared fixtures: a private cache, no downloads, small generated data (labelled synthetic)."""
+
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +21,15 @@ def _isolated(tmp_path, monkeypatch):
 
 
 def write_npz(path: Path, ds: data.ImageData) -> Path:
-    np.savez(path, x_train=ds.x_train.permute(0, 2, 3, 1).numpy(), y_train=ds.y_train.numpy(),
-             x_test=ds.x_test.permute(0, 2, 3, 1).numpy(), y_test=ds.y_test.numpy(),
-             class_names=np.array(ds.class_names), provenance=np.array(ds.provenance))
+    np.savez(
+        path,
+        x_train=ds.x_train.permute(0, 2, 3, 1).numpy(),
+        y_train=ds.y_train.numpy(),
+        x_test=ds.x_test.permute(0, 2, 3, 1).numpy(),
+        y_test=ds.y_test.numpy(),
+        class_names=np.array(ds.class_names),
+        provenance=np.array(ds.provenance),
+    )
     return path
 
 

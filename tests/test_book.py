@@ -1,6 +1,7 @@
 """The book as a reader gets it: the worked example is what the helpers compute, every citation resolves to an
 entry with a DOI or arXiv id of the right form, the build resumes after a kill, and the smoke-profile book opens in
 headless Chromium with every page, figure, claim, reference and launch button in place."""
+
 import functools
 import http.server
 import json
@@ -18,28 +19,45 @@ import torch
 import yaml
 from conftest import ROOT, write_npz
 
-from helpers.method import afcc
-from helpers.book import build
+from helpers.book import build, overview
+from helpers.method import afcc, filters, snr
 from helpers.train import data
-from helpers.method import filters
-from helpers.book import launch
-from helpers.figures import plots
-from helpers.method import snr
 
-CHROMIUM = next((c for c in (os.environ.get("CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
-                              "/usr/lib/chromium/chromium", "/snap/bin/chromium") if c and os.path.isfile(c)), None)
-NO_CHROMIUM = ("no chromium found: install Debian's (sudo apt-get install chromium; make test does it when run as "
-               "root) or set CHROMIUM=/path/to/chromium")
+CHROMIUM = next(
+    (
+        c
+        for c in (
+            os.environ.get("CHROMIUM"),
+            shutil.which("chromium"),
+            shutil.which("chromium-browser"),
+            "/usr/lib/chromium/chromium",
+            "/snap/bin/chromium",
+        )
+        if c and os.path.isfile(c)
+    ),
+    None,
+)
+NO_CHROMIUM = (
+    "no chromium found: install Debian's (sudo apt-get install chromium; make test does it when run as "
+    "root) or set CHROMIUM=/path/to/chromium"
+)
 ARXIV = re.compile(r"^\d{4}\.\d{4,5}$")  # a new-style arXiv id, without version
 DOI = re.compile(r"^10\.\d{4,9}/[-._;()/:A-Za-z0-9]+$")  # Crossref's pattern for modern DOIs
 ARXIV_LINK = re.compile(r"^https://arxiv\.org/abs/\d{4}\.\d{4,5}$")
 DOI_LINK = re.compile(r"^https://doi\.org/10\.\d{4,9}/[-._;()/:A-Za-z0-9]+$")
 PAPERS = {  # the two papers the book reproduces: (title, link), as ../shared/papers/ gives them
-    "tzach2023mechanism": ("The mechanism underlying successful deep learning", "https://arxiv.org/abs/2305.18078"),
-    "meir2024universal": ("Towards a universal mechanism for successful deep learning",
-                          "https://doi.org/10.1038/s41598-024-56609-x"),
+    "tzach2023mechanism": (
+        "The mechanism underlying successful deep learning",
+        "https://arxiv.org/abs/2305.18078",
+    ),
+    "meir2024universal": (
+        "Towards a universal mechanism for successful deep learning",
+        "https://doi.org/10.1038/s41598-024-56609-x",
+    ),
 }
-REPOSITORY = "https://github.com/example-owner/mechanism-book"  # set in the browser test's copy of _config.yml
+REPOSITORY = (
+    "https://github.com/example-owner/mechanism-book"  # set in the browser test's copy of _config.yml
+)
 CITE = re.compile(r"\{cite(?::[pt])?\}`([^`]+)`")
 
 
@@ -64,8 +82,12 @@ def test_every_citation_resolves_to_an_entry_with_a_doi_or_arxiv_id_of_the_right
     assert config["bibtex_bibfiles"] == ["references.bib"]
     entries = parse_file(str(ROOT / "references.bib")).entries
     cited = cited_keys()
-    assert not set(cited) - set(entries), f"cited but not in references.bib: {sorted(set(cited) - set(entries))}"
-    assert not set(entries) - set(cited), f"in references.bib but cited nowhere: {sorted(set(entries) - set(cited))}"
+    assert not set(cited) - set(entries), (
+        f"cited but not in references.bib: {sorted(set(cited) - set(entries))}"
+    )
+    assert not set(entries) - set(cited), (
+        f"in references.bib but cited nowhere: {sorted(set(entries) - set(cited))}"
+    )
     for key, e in entries.items():
         f = {k.lower(): v for k, v in e.fields.items()}
         if "eprint" in f:
@@ -77,7 +99,11 @@ def test_every_citation_resolves_to_an_entry_with_a_doi_or_arxiv_id_of_the_right
     assert univ["doi"] == "10.1038/s41598-024-56609-x" and univ["title"] == PAPERS["meir2024universal"][0]
     assert (univ["journal"], univ["volume"], univ["pages"]) == ("Scientific Reports", "14", "5881")
     afcc_paper = entries["tzach2025pruning"].fields
-    assert (afcc_paper["journal"], afcc_paper["volume"], afcc_paper["pages"]) == ("Physical Review E", "111", "065307")
+    assert (afcc_paper["journal"], afcc_paper["volume"], afcc_paper["pages"]) == (
+        "Physical Review E",
+        "111",
+        "065307",
+    )
     assert {"intro.md", "method.md"} <= cited["tzach2023mechanism"] & cited["meir2024universal"]
     for p in sorted((ROOT / "notebooks").glob("*.ipynb")):  # every notebook that names a paper cites it
         text = p.read_text()
@@ -91,7 +117,9 @@ def test_worked_example_on_the_method_page_is_what_the_helpers_compute():
     W = torch.tensor([[1.0, 0.0], [0.8, 0.2], [0.0, 1.0], [-0.5, 0.1]])[:, None, :]
     means = torch.tensor([[2.0, 0.0], [1.5, 0.5], [0.7, 1.0], [0.0, 0.1]])[:, None, :]
     M = filters.field_matrices(W, means)[0]
-    assert M[2, 1].item() == pytest.approx(0.76) and "M_{2,1} = 0.8 \\cdot 0.7 + 0.2 \\cdot 1.0 = 0.76" in text
+    assert (
+        M[2, 1].item() == pytest.approx(0.76) and "M_{2,1} = 0.8 \\cdot 0.7 + 0.2 \\cdot 1.0 = 0.76" in text
+    )
     for row in M.tolist():
         assert "  ".join(f"{v:5.2f}" for v in row).strip() in text
     B = filters.clip(filters.normalize(M), 0.3)
@@ -107,16 +135,27 @@ def test_worked_example_on_the_method_page_is_what_the_helpers_compute():
         assert est[k] == pytest.approx(v) and f"**{v:g}**" in text
     assert snr.per_label(la)["noise_E"].tolist() == [0, 0, 0.5, 0]
     mask = afcc.afcc_mask(la.clusters, 4, 2)
-    assert int(mask.sum()) == afcc.expected_nonzero(1, 2, la.C_s, la.N_c) == 6 and "6 of the 8 weights stay" in text
+    assert (
+        int(mask.sum()) == afcc.expected_nonzero(1, 2, la.C_s, la.N_c) == 6
+        and "6 of the 8 weights stay" in text
+    )
 
 
 def test_method_page_numbers_universals_equations_as_the_paper_does():
     """Sphinx numbers a page's labelled equations in order: the method page labels exactly universal's Eqs. (1)-(4),
     in the paper's order, so every {eq} reference in the book reads "Eq. (k)" with the paper's k."""
     text = (ROOT / "book" / "method.md").read_text()
-    assert re.findall(r"^\$\$ \((eq-[\w-]+)\)$", text, re.M) == ["eq-signal", "eq-noise-i", "eq-noise-e", "eq-snr"]
-    referenced = {m for f in [*(ROOT / "book").glob("*.md"), *(ROOT / "notebooks").glob("*.ipynb")]
-                  for m in re.findall(r"\{eq\}`([\w-]+)`", f.read_text())}
+    assert re.findall(r"^\$\$ \((eq-[\w-]+)\)$", text, re.M) == [
+        "eq-signal",
+        "eq-noise-i",
+        "eq-noise-e",
+        "eq-snr",
+    ]
+    referenced = {
+        m
+        for f in [*(ROOT / "book").glob("*.md"), *(ROOT / "notebooks").glob("*.ipynb")]
+        for m in re.findall(r"\{eq\}`([\w-]+)`", f.read_text())
+    }
     assert referenced and referenced <= {"eq-signal", "eq-noise-i", "eq-noise-e", "eq-snr"}, referenced
 
 
@@ -140,8 +179,15 @@ def book_root(tmp_path, monkeypatch):
 
 
 def _build(*args, **kw):
-    return subprocess.Popen([sys.executable, "-m", "helpers.book.build", "--profile", "smoke", *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "helpers.book.build", "--profile", "smoke", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        **kw,
+    )
 
 
 @pytest.mark.slow
@@ -182,14 +228,23 @@ def test_smoke_book_in_headless_chromium(book_root):
     assert time.time() - t0 < 600, "the smoke build must take under 10 minutes"
     html = book_root / "_build" / "html"
     pages = sorted(p.relative_to(html).as_posix() for p in (html / "book").rglob("*.html"))
-    toc = [line.split("file:")[1].strip() for line in (ROOT / "_toc.yml").read_text().splitlines() if "file:" in line]
+    toc = [
+        line.split("file:")[1].strip()
+        for line in (ROOT / "_toc.yml").read_text().splitlines()
+        if "file:" in line
+    ]
     assert {f"{t}.html" for t in toc + ["book/intro"]} <= set(pages)
-    metas = {nb.stem: build.page_metadata(nb) for nb in sorted((book_root / "book" / "generated").glob("*.ipynb"))
-             if not nb.stem.endswith(".failed")}
+    metas = {
+        nb.stem: build.page_metadata(nb)
+        for nb in sorted((book_root / "book" / "generated").glob("*.ipynb"))
+        if not nb.stem.endswith(".failed")
+    }
     cited = cited_keys()
     claims = [c for m in metas.values() for c in m.get("claims", [])]
     for name, m in metas.items():  # each page's summary states exactly the verdicts its ledger rows hold
-        assert [v["verdict"] for v in m["summary"][0]["verdicts"]] == [c["verdict"] for c in m["claims"]], name
+        assert [v["verdict"] for v in m["summary"][0]["verdicts"]] == [c["verdict"] for c in m["claims"]], (
+            name
+        )
 
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -200,21 +255,28 @@ def test_smoke_book_in_headless_chromium(book_root):
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
             page = browser.new_page()
             errors = []
-            page.on("console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None)
+            page.on(
+                "console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None
+            )
             page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
             for p in pages:
                 resp = page.goto(f"{base}/{p}", wait_until="load")
                 assert resp.ok, p
                 assert page.locator("main h1, article h1").count() >= 1, p
-                widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => [i.src, i.complete, i.naturalWidth])")
+                widths = page.eval_on_selector_all(
+                    "img", "imgs => imgs.map(i => [i.src, i.complete, i.naturalWidth])"
+                )
                 bad = [w for w in widths if not w[1] or w[2] == 0]
                 assert not bad, f"{p}: images not loaded {bad}"
                 if p.startswith("book/generated/mechanism-fig"):
                     assert len(widths) >= 1, f"{p} shows no figure"
                 # every image of the text is a figure with its caption and its alt text
-                figures = page.eval_on_selector_all("article img", """imgs => imgs.map(i => {
+                figures = page.eval_on_selector_all(
+                    "article img",
+                    """imgs => imgs.map(i => {
                     const f = i.closest('figure'), c = f && f.querySelector('figcaption');
-                    return [i.getAttribute('alt') || '', c ? c.innerText.trim() : '', f !== null]; })""")
+                    return [i.getAttribute('alt') || '', c ? c.innerText.trim() : '', f !== null]; })""",
+                )
                 lacking = [f for f in figures if not (f[0].strip() and f[1] and f[2])]
                 assert not lacking, f"{p}: figures without a caption or alt text: {lacking}"
                 stem = p.removeprefix("book/generated/").removesuffix(".html")
@@ -222,17 +284,30 @@ def test_smoke_book_in_headless_chromium(book_root):
                     shown = metas[stem].get("figure", [])
                     assert len(figures) == len(shown), (p, len(figures), len(shown))
                     numbers = [re.match(r"Figure (\d+)\.", f[1]) for f in figures]
-                    assert [int(m.group(1)) if m else None for m in numbers] == list(range(1, len(shown) + 1)), p
+                    assert [int(m.group(1)) if m else None for m in numbers] == list(
+                        range(1, len(shown) + 1)
+                    ), p
                 if p.startswith("book/generated/") and not p.endswith("overview.html"):
                     body = page.inner_text("main")
-                    assert re.search("This run[’']s verdicts|no verdicts", body), f"{p} has no generated summary"
-                    flat = re.sub(r"\W+", "", body.split("Summary")[-2] if body.count("Summary") > 1 else body)
+                    assert re.search("This run[’']s verdicts|no verdicts", body), (
+                        f"{p} has no generated summary"
+                    )
+                    flat = re.sub(
+                        r"\W+", "", body.split("Summary")[-2] if body.count("Summary") > 1 else body
+                    )
                     name = p.removeprefix("book/generated/").removesuffix(".html")
-                    for c in metas[name]["claims"]:  # the rendered summary states each ledger verdict of the page
+                    for c in metas[name][
+                        "claims"
+                    ]:  # the rendered summary states each ledger verdict of the page
                         if c.get("kind") == "paper claim":
-                            assert re.sub(r"\W+", "", f"{c['claim']}: {c['verdict']}") in flat, (p, c["claim"])
+                            assert re.sub(r"\W+", "", f"{c['claim']}: {c['verdict']}") in flat, (
+                                p,
+                                c["claim"],
+                            )
                     rerun = body.split("Rerun this page")[1].splitlines()[0]
-                    assert "papermill" in rerun and "`" not in rerun, f"{p}: the rerun line is not rendered: {rerun}"
+                    assert "papermill" in rerun and "`" not in rerun, (
+                        f"{p}: the rerun line is not rendered: {rerun}"
+                    )
                     assert "# Parameters" not in body, f"{p} shows papermill's injected cell"
                     assert "REPOSITORY, BRANCH" not in body, f"{p} shows the install cell"
                     # Binder and Colab open the page's source notebook in the repository set in _config.yml
@@ -240,17 +315,32 @@ def test_smoke_book_in_headless_chromium(book_root):
                     executed = json.loads((book_root / "book" / "generated" / f"{name}.ipynb").read_text())
                     src = "notebooks/" + executed["metadata"]["papermill"]["input_path"].rsplit("/", 1)[-1]
                     owner_repo = REPOSITORY.removeprefix("https://github.com/")
-                    assert f"https://mybinder.org/v2/gh/{owner_repo}/{branch}?urlpath=lab/tree/{src}" in hrefs, p
-                    assert f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}/{src}" in hrefs, p
+                    assert (
+                        f"https://mybinder.org/v2/gh/{owner_repo}/{branch}?urlpath=lab/tree/{src}" in hrefs
+                    ), p
+                    assert (
+                        f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}/{src}" in hrefs
+                    ), p
                     assert REPOSITORY in hrefs, f"{p} has no repository button"
-                    if any(src.rsplit("/", 1)[-1] in w for w in cited.values()):  # its citations link the references
-                        assert page.locator("a[href^='../references.html#']").count() >= 1, f"{p}: no citation link"
+                    if any(
+                        src.rsplit("/", 1)[-1] in w for w in cited.values()
+                    ):  # its citations link the references
+                        assert page.locator("a[href^='../references.html#']").count() >= 1, (
+                            f"{p}: no citation link"
+                        )
             # the threshold explorer: its slider changes the image, the alt text and the line under it, no kernel
             page.goto(f"{base}/book/generated/mechanism-fig4-field-matrices.html", wait_until="load")
-            slider, explorer = page.locator("input.mech-explorer-slider"), page.locator("figure.mech-explorer")
+            slider, explorer = (
+                page.locator("input.mech-explorer-slider"),
+                page.locator("figure.mech-explorer"),
+            )
             assert slider.count() == 1 and explorer.locator("figcaption").count() == 1
-            state = lambda: (explorer.locator("img").get_attribute("src"), explorer.locator("img").get_attribute("alt"),
-                             explorer.locator("p").inner_text(), explorer.locator("output").inner_text())
+            state = lambda: (
+                explorer.locator("img").get_attribute("src"),
+                explorer.locator("img").get_attribute("alt"),
+                explorer.locator("p").inner_text(),
+                explorer.locator("output").inner_text(),
+            )
             start = state()
             assert start[3] == "0.3" and start[2].startswith("Threshold 0.3")
             slider.focus()
@@ -258,21 +348,35 @@ def test_smoke_book_in_headless_chromium(book_root):
             end = state()
             assert end[3] == "0.9" and end[2].startswith("Threshold 0.9") and "0.9" in end[1]
             assert end[0] != start[0] and end[0].startswith("data:image/png;base64,")
-            assert page.evaluate("s => new Promise(r => { const i = new Image(); i.onload = () => r(i.naturalWidth); "
-                                 "i.src = s; })", end[0]) > 0
+            assert (
+                page.evaluate(
+                    "s => new Promise(r => { const i = new Image(); i.onload = () => r(i.naturalWidth); "
+                    "i.src = s; })",
+                    end[0],
+                )
+                > 0
+            )
             page.keyboard.press("Home")
             assert state()[3] == "0.1" and state()[0] not in (start[0], end[0])
             # the overview draws the paper's numbers beside this run's, per table
             page.goto(f"{base}/book/generated/overview.html", wait_until="load")
-            drawn = page.eval_on_selector_all("article figure img", "imgs => imgs.map(i => [i.alt, i.naturalWidth, "
-                                              "i.closest('figure').querySelector('figcaption').innerText])")
-            rows = {n: plots.layer_rows(m.get("results", [])) for n, m in metas.items()}
+            drawn = page.eval_on_selector_all(
+                "article figure img",
+                "imgs => imgs.map(i => [i.alt, i.naturalWidth, "
+                "i.closest('figure').querySelector('figcaption').innerText])",
+            )
+            rows = {n: overview.layer_rows(m.get("results", [])) for n, m in metas.items()}
             layered = [n for n, r in rows.items() if len(r) >= 2 and r["paper"].notna().any()]
             assert len(drawn) == len(layered) >= 10, (len(drawn), layered)
-            assert all(alt and width > 0 and "paper" in cap and cap.startswith("Figure ") for alt, width, cap in drawn)
+            assert all(
+                alt and width > 0 and "paper" in cap and cap.startswith("Figure ")
+                for alt, width, cap in drawn
+            )
             page.goto(f"{base}/book/references.html", wait_until="load")
-            entries = page.eval_on_selector_all("main .citation", "cs => cs.map(c => [c.id, c.innerText, "
-                                                "[...c.querySelectorAll('a')].map(a => a.href)])")
+            entries = page.eval_on_selector_all(
+                "main .citation",
+                "cs => cs.map(c => [c.id, c.innerText, [...c.querySelectorAll('a')].map(a => a.href)])",
+            )
             assert len(entries) == len(cited), [e[1][:60] for e in entries]
             for key, (title, link) in PAPERS.items():
                 assert [e for e in entries if title in e[1] and link in e[2]], f"the bibliography lacks {key}"
@@ -284,27 +388,42 @@ def test_smoke_book_in_headless_chromium(book_root):
             page.wait_for_selector("mjx-container", timeout=30000)
             assert page.locator("mjx-container[display='true']").count() >= 6
             assert "$" not in page.inner_text("main"), "the method page shows untypeset math"
-            eqno = page.eval_on_selector_all("div.math[id^='equation-']", "ds => ds.map(d => [d.id, "
-                                             "d.querySelector('.eqno').innerText])")
+            eqno = page.eval_on_selector_all(
+                "div.math[id^='equation-']", "ds => ds.map(d => [d.id, d.querySelector('.eqno').innerText])"
+            )
             assert [(i, re.match(r"\((\d)\)", n).group(1)) for i, n in eqno] == [
-                ("equation-eq-signal", "1"), ("equation-eq-noise-i", "2"), ("equation-eq-noise-e", "3"),
-                ("equation-eq-snr", "4")], eqno
-            for stem in ("mechanism-fig2-layer-accuracy", "mechanism-fig5-cluster-statistics", "universal-afcc-vgg16"):
-                assert page.locator(f"a[href^='generated/{stem}.html']").count() >= 1, f"method page: no link to {stem}"
+                ("equation-eq-signal", "1"),
+                ("equation-eq-noise-i", "2"),
+                ("equation-eq-noise-e", "3"),
+                ("equation-eq-snr", "4"),
+            ], eqno
+            for stem in (
+                "mechanism-fig2-layer-accuracy",
+                "mechanism-fig5-cluster-statistics",
+                "universal-afcc-vgg16",
+            ):
+                assert page.locator(f"a[href^='generated/{stem}.html']").count() >= 1, (
+                    f"method page: no link to {stem}"
+                )
             page.goto(f"{base}/book/glossary.html", wait_until="load")
             for k, label in enumerate(["eq-signal", "eq-noise-i", "eq-noise-e", "eq-snr"], 1):
                 link = page.locator(f"a[href='method.html#equation-{label}']")
                 assert link.count() == 1 and link.inner_text().strip() == f"Eq. ({k})", label
             for stem in metas:  # every result page links the method steps it applies
                 page.goto(f"{base}/book/generated/{stem}.html", wait_until="load")
-                assert page.locator("a[href^='../method.html#method-']").count() >= 1, f"{stem}: no method link"
+                assert page.locator("a[href^='../method.html#method-']").count() >= 1, (
+                    f"{stem}: no method link"
+                )
             page.goto(f"{base}/book/intro.html", wait_until="load")
             box = page.locator(".admonition:has-text('How to cite this book')")
             assert box.count() == 1 and "@misc{" in box.inner_text()
-            cites = page.eval_on_selector_all("main a[href^='references.html#']",
-                                              "as => as.map(a => a.getAttribute('href').split('#')[1])")
+            cites = page.eval_on_selector_all(
+                "main a[href^='references.html#']", "as => as.map(a => a.getAttribute('href').split('#')[1])"
+            )
             assert cites and set(cites) <= anchors, (cites, anchors)  # each citation lands on its entry
-            assert not page.locator("a[href*='mybinder.org']").count()  # a markdown page has nothing to launch
+            assert not page.locator(
+                "a[href*='mybinder.org']"
+            ).count()  # a markdown page has nothing to launch
             page.goto(f"{base}/search.html?q=cluster", wait_until="load")
             page.wait_for_selector("#search-results ul li, .search li", timeout=20000)
             assert page.locator("#search-results li, ul.search li").count() > 0

@@ -1,5 +1,6 @@
 """Every claim function: it holds on the paper's own numbers where they decide it, fails on a constructed
 counterexample, and is "not testable here" below its precondition (DESIGN.md, "Claims")."""
+
 import re
 
 import numpy as np
@@ -8,17 +9,27 @@ import pytest
 import torch
 from conftest import ROOT
 
-from helpers.reference import claims
-from helpers.method import filters
-from helpers.figures import mechanism
-from helpers.method import study as method
-from helpers.train import models
-from helpers.reference import printed as paper
-from helpers.train import probes
-from helpers.train import profiles
 from helpers.figures import architectures_taps as report
+from helpers.figures import mechanism_dilution_filters as dilution
+from helpers.figures import mechanism_fig2_layer_accuracy as fig2
+from helpers.figures import mechanism_fig3_decision_matrices as fig3
+from helpers.figures import mechanism_fig5_cluster_statistics as fig5
+from helpers.figures import mechanism_fig6_signal_noise as fig6
+from helpers.figures import mechanism_fig7_vgg6 as fig7
+from helpers.figures import mechanism_fig8_avgg16 as fig8
+from helpers.figures import mechanism_threshold_robustness as robustness
+from helpers.figures import universal_afcc as afcc_pages
+from helpers.figures import universal_fig3_field_matrix as ufig3
+from helpers.figures import universal_fig4_label_snr as ufig4
+from helpers.figures import universal_k_sweep as k_tables
+from helpers.figures import universal_layer_tables as layer_tables
+from helpers.figures import your_model
+from helpers.method import afcc, filters
 from helpers.method import kfit as subsets
-from helpers.figures import universal
+from helpers.method import study as method
+from helpers.reference import claims
+from helpers.reference import printed as paper
+from helpers.train import models, probes, profiles
 
 HOLDS, FAILS, UNTESTABLE = claims.HOLDS, claims.FAILS, claims.UNTESTABLE
 PAPERS = ROOT.parent / "shared" / "papers"
@@ -36,11 +47,14 @@ def with_attrs(frame: pd.DataFrame, **attrs) -> pd.DataFrame:
 
 # --- the records -----------------------------------------------------------------------------------------
 
+
 def _flat(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-@pytest.mark.skipif(not PAPERS.is_dir(), reason="the papers' text is in ../shared/papers on the project's machines")
+@pytest.mark.skipif(
+    not PAPERS.is_dir(), reason="the papers' text is in ../shared/papers on the project's machines"
+)
 def test_every_quote_is_in_its_paper_word_for_word():
     files = {"mechanism": "002_5148be686b4ba132.txt", "universal": "000_b16ac10ad4f461fa.txt"}
     text = {k: _flat((PAPERS / f).read_text()) for k, f in files.items()}
@@ -85,16 +99,17 @@ TABLE6 = paper.table("table6", 10)  # mechanism's VGG-16 on CIFAR-10 (= universa
 
 
 def fig2_acc(acc, network):
-    return pd.DataFrame(dict(seed=0, layer=[2, 4, 7, 10, 13], tap=["2", "4", "7", "10", "13"], accuracy=acc,
-                             network=network))
+    return pd.DataFrame(
+        dict(seed=0, layer=[2, 4, 7, 10, 13], tap=["2", "4", "7", "10", "13"], accuracy=acc, network=network)
+    )
 
 
 def test_fig2_claims():
     acc = TABLE6.set_index("tap").loc[["2", "4", "7", "10", "13"], "accuracy"].tolist()  # 0.72 ... 0.94
-    assert verdicts(mechanism.claims_fig2(fig2_acc(acc, 0.94))) == [HOLDS] * 3
+    assert verdicts(fig2.claims_fig2(fig2_acc(acc, 0.94))) == [HOLDS] * 3
     falling = fig2_acc([0.8, 0.78, 0.79, 0.7, 0.6], 0.94)
-    assert verdicts(mechanism.claims_fig2(falling)) == [FAILS] * 3
-    assert verdicts(mechanism.claims_fig2(fig2_acc(acc, 0.5))) == [UNTESTABLE] * 3
+    assert verdicts(fig2.claims_fig2(falling)) == [FAILS] * 3
+    assert verdicts(fig2.claims_fig2(fig2_acc(acc, 0.5))) == [UNTESTABLE] * 3
 
 
 def test_fig2_rise_over_seeds_is_claimed_only_beyond_their_spread():
@@ -103,159 +118,248 @@ def test_fig2_rise_over_seeds_is_claimed_only_beyond_their_spread():
     noise (not testable here), although each seed's own curve rises."""
     acc = TABLE6.set_index("tap").loc[["2", "4", "7", "10", "13"], "accuracy"].to_numpy()
     two = pd.concat([fig2_acc(acc - 0.005, 0.94).assign(seed=0), fig2_acc(acc + 0.005, 0.94).assign(seed=1)])
-    got = mechanism.claims_fig2(two)
+    got = fig2.claims_fig2(two)
     assert verdicts(got)[0] == HOLDS and "means of 2 networks" in got[0].evidence
     flat = np.array([0.90, 0.905, 0.91, 0.915, 0.92])
-    noisy = pd.concat([fig2_acc(flat - 0.05, 0.94).assign(seed=0), fig2_acc(flat + 0.05, 0.94).assign(seed=1)])
-    got = mechanism.claims_fig2(noisy)
+    noisy = pd.concat(
+        [fig2_acc(flat - 0.05, 0.94).assign(seed=0), fig2_acc(flat + 0.05, 0.94).assign(seed=1)]
+    )
+    got = fig2.claims_fig2(noisy)
     assert verdicts(got)[0] == UNTESTABLE and "within the spread" in got[0].reason
-    assert verdicts(mechanism.claims_fig2(fig2_acc(flat, 0.94)))[0] == HOLDS  # one network: no spread to beat
+    assert verdicts(fig2.claims_fig2(fig2_acc(flat, 0.94)))[0] == HOLDS  # one network: no spread to beat
     dip = np.array([0.70, 0.80, 0.92, 0.90, 0.93])  # a 0.02 fall from L7 to L10 ...
-    inside = pd.concat([fig2_acc(dip + [0, 0, 0.03, 0, 0], 0.94).assign(seed=0),
-                        fig2_acc(dip - [0, 0, 0.03, 0, 0], 0.94).assign(seed=1)])  # ... inside L7's spread
-    got = mechanism.claims_fig2(inside)
+    inside = pd.concat(
+        [
+            fig2_acc(dip + [0, 0, 0.03, 0, 0], 0.94).assign(seed=0),
+            fig2_acc(dip - [0, 0, 0.03, 0, 0], 0.94).assign(seed=1),
+        ]
+    )  # ... inside L7's spread
+    got = fig2.claims_fig2(inside)
     assert verdicts(got)[0] == UNTESTABLE and "L7->L10 falls 0.020, within the spread" in got[0].reason
-    beyond = pd.concat([fig2_acc(dip - [0, 0, 0, 0.05, 0], 0.94).assign(seed=s) for s in (0, 1)])  # 0.07, no spread
-    assert verdicts(mechanism.claims_fig2(beyond))[0] == FAILS
+    beyond = pd.concat(
+        [fig2_acc(dip - [0, 0, 0, 0.05, 0], 0.94).assign(seed=s) for s in (0, 1)]
+    )  # 0.07, no spread
+    assert verdicts(fig2.claims_fig2(beyond))[0] == FAILS
 
 
 def stats_frame(n, N_c13=1.0, C_s13=2.88, size3=0.6, big10=0.02, network=0.94, model="vgg16", config=None):
     layers = ["13", "10", "7", "4", "2"]
-    rows = [dict(layer=l, N_f=512, accuracy=0.9, n=v, N_c=1.5, C_s=1.8, **{"size 1": 0.5, "size 2": 0.3,
-                                                                          "size 3": 0.15, "size > 3": 0.05})
-            for l, v in zip(layers, n)]
-    rows[0].update(N_c=N_c13, C_s=C_s13, **{"size 2": 0.2, "size 3": size3, "size 1": 0.1,
-                                            "size > 3": 0.7 - size3})
+    rows = [
+        dict(
+            layer=l,
+            N_f=512,
+            accuracy=0.9,
+            n=v,
+            N_c=1.5,
+            C_s=1.8,
+            **{"size 1": 0.5, "size 2": 0.3, "size 3": 0.15, "size > 3": 0.05},
+        )
+        for l, v in zip(layers, n)
+    ]
+    rows[0].update(
+        N_c=N_c13, C_s=C_s13, **{"size 2": 0.2, "size 3": size3, "size 1": 0.1, "size > 3": 0.7 - size3}
+    )
     rows[1].update(**{"size 3": 0.2 - big10, "size > 3": big10})
     return with_attrs(pd.DataFrame(rows), network=network, model=model, config=config, N_l=10)
 
 
-PAPER_N = [1.5, 3.8, 6.4, 18.3, 19.6]  # layers 13, 10, 7, 4, 2 (Table 6, K = 10; mechanism: ~20 -> 3.8 -> 1.5)
-FIG5_EVIDENCE = dict(tap="13", appearances=[150, 140, 160, 155, 145, 150, 148, 152, 151, 149],
-                     mean_cluster_rows=-0.05, same_clusters=0.95, n=(1.5, 1.5), C_s=(2.9, 2.88))
+PAPER_N = [
+    1.5,
+    3.8,
+    6.4,
+    18.3,
+    19.6,
+]  # layers 13, 10, 7, 4, 2 (Table 6, K = 10; mechanism: ~20 -> 3.8 -> 1.5)
+FIG5_EVIDENCE = dict(
+    tap="13",
+    appearances=[150, 140, 160, 155, 145, 150, 148, 152, 151, 149],
+    mean_cluster_rows=-0.05,
+    same_clusters=0.95,
+    n=(1.5, 1.5),
+    C_s=(2.9, 2.88),
+)
 
 
 def test_fig5_claims():
-    keys = ["noise_falls_layer_by_layer__mechanism", "Nc_about_1_layer13__mechanism", "Cs_layer13",
-            "Cs_layer10_distribution", "appearances_equal", "subthreshold_negative__mechanism",
-            "train_vs_test_stats__mechanism"]
-    good = mechanism.fig5_claims(stats_frame(PAPER_N), FIG5_EVIDENCE)
+    keys = [
+        "noise_falls_layer_by_layer__mechanism",
+        "Nc_about_1_layer13__mechanism",
+        "Cs_layer13",
+        "Cs_layer10_distribution",
+        "appearances_equal",
+        "subthreshold_negative__mechanism",
+        "train_vs_test_stats__mechanism",
+    ]
+    good = fig5.fig5_claims(stats_frame(PAPER_N), FIG5_EVIDENCE)
     assert [c.source for c in good] == keys and verdicts(good) == [HOLDS] * 7
     bad_ev = dict(FIG5_EVIDENCE, appearances=[300] + [100] * 9, mean_cluster_rows=0.02, same_clusters=0.5)
-    bad = mechanism.fig5_claims(stats_frame([1.5, 6.0, 5.0, 18.3, 19.6], N_c13=1.4, C_s13=1.9, size3=0.2,
-                                            big10=0.2), bad_ev)
+    bad = fig5.fig5_claims(
+        stats_frame([1.5, 6.0, 5.0, 18.3, 19.6], N_c13=1.4, C_s13=1.9, size3=0.2, big10=0.2), bad_ev
+    )
     assert verdicts(bad) == [FAILS] * 7
-    assert verdicts(mechanism.fig5_claims(stats_frame(PAPER_N, network=0.5), FIG5_EVIDENCE)) == [UNTESTABLE] * 7
+    assert verdicts(fig5.fig5_claims(stats_frame(PAPER_N, network=0.5), FIG5_EVIDENCE)) == [UNTESTABLE] * 7
 
 
 def test_a_trend_over_one_layer_is_undecided():
     one = pd.DataFrame(dict(seed=[0], layer=[13], tap=["13"], accuracy=[0.9], network=[0.94]))
     assert claims.rises([0.9]) is None and claims.falls([3.0]) is None
-    assert verdicts(mechanism.claims_fig2(one))[0] == UNTESTABLE
+    assert verdicts(fig2.claims_fig2(one))[0] == UNTESTABLE
 
 
 def test_noise_claim_is_layer_by_layer_not_end_to_end():
     # deepest below shallowest, but a rise from layer 7 to layer 10: the paper's "decreases with layers" fails
-    assert verdicts(mechanism.claims_noise(stats_frame([1.5, 8.0, 6.4, 18.3, 19.6]))) == [FAILS]
+    assert verdicts(fig5.claims_noise(stats_frame([1.5, 8.0, 6.4, 18.3, 19.6]))) == [FAILS]
 
 
 def test_fig3_claim_needs_nearly_every_layer13_filter():
-    picked = lambda frac, network=0.94: {"13": dict(one_label_fraction=frac, live=128, labels_used=1, filter=0,
-                                                    top_share=0.9, top_label=0, network=network),
-                                         "4": dict(labels_used=3)}
-    assert verdicts(mechanism.claims_fig3(picked(0.95), "13", "4")) == [HOLDS]
-    assert verdicts(mechanism.claims_fig3(picked(0.6), "13", "4")) == [FAILS]  # the best filter alone would pass
-    assert verdicts(mechanism.claims_fig3(picked(0.95, 0.4), "13", "4")) == [UNTESTABLE]
-    assert verdicts(mechanism.claims_fig3(picked(0.95), "13", "4"), claims.CHECK) == [HOLDS]
+    picked = lambda frac, network=0.94: {
+        "13": dict(
+            one_label_fraction=frac,
+            live=128,
+            labels_used=1,
+            filter=0,
+            top_share=0.9,
+            top_label=0,
+            network=network,
+        ),
+        "4": dict(labels_used=3),
+    }
+    assert verdicts(fig3.claims_fig3(picked(0.95), "13", "4")) == [HOLDS]
+    assert verdicts(fig3.claims_fig3(picked(0.6), "13", "4")) == [FAILS]  # the best filter alone would pass
+    assert verdicts(fig3.claims_fig3(picked(0.95, 0.4), "13", "4")) == [UNTESTABLE]
+    assert verdicts(fig3.claims_fig3(picked(0.95), "13", "4"), claims.CHECK) == [HOLDS]
 
 
-def fig6(snr, network=0.94):
+def fig6_frame(snr, network=0.94):
     right = np.full(len(snr), 10.0)
-    return with_attrs(pd.DataFrame(dict(SNR=snr, total_right=right, total_wrong=right / np.asarray(snr))),
-                      network=network, model="vgg16")
+    return with_attrs(
+        pd.DataFrame(dict(SNR=snr, total_right=right, total_wrong=right / np.asarray(snr))),
+        network=network,
+        model="vgg16",
+    )
 
 
 def test_fig6_claims():
-    assert verdicts(mechanism.claims_fig6(fig6([6.0] * 10))) == [HOLDS]  # the paper's SNR > 5
-    assert verdicts(mechanism.claims_fig6(fig6([3.0] * 10))) == [FAILS]
-    assert verdicts(mechanism.claims_fig6(fig6([6.0] * 10, 0.3))) == [UNTESTABLE]
+    assert verdicts(fig6.claims_fig6(fig6_frame([6.0] * 10))) == [HOLDS]  # the paper's SNR > 5
+    assert verdicts(fig6.claims_fig6(fig6_frame([3.0] * 10))) == [FAILS]
+    assert verdicts(fig6.claims_fig6(fig6_frame([6.0] * 10, 0.3))) == [UNTESTABLE]
 
 
 def test_vgg6_and_avgg16_against_vgg16():
     cpu = {m: profiles.train_config("cpu", m) for m in ("vgg16", "vgg6", "avgg16")}
     vgg16 = stats_frame(PAPER_N, network=0.94, config=cpu["vgg16"])
-    vgg6 = with_attrs(pd.DataFrame([dict(layer=str(l), accuracy=a, n=n, N_c=1.0 if l == 5 else 1.5, C_s=2.6)
-                                    for l, a, n in zip(range(1, 6), [0.5, 0.7, 0.85, 0.9, 0.92],
-                                                       [30, 20, 10, 5, 3.14])]),
-                      network=0.92, model="vgg6", config=cpu["vgg6"])
-    assert verdicts(mechanism.claims_vgg6(vgg6, vgg16)) == [HOLDS] * 6  # the paper: 3.14 vs 1.5, 0.92 vs 0.94, 2.6
-    assert verdicts(mechanism.claims_vgg6(with_attrs(vgg6, network=0.95), vgg16))[4] == FAILS  # more accurate
+    vgg6 = with_attrs(
+        pd.DataFrame(
+            [
+                dict(layer=str(l), accuracy=a, n=n, N_c=1.0 if l == 5 else 1.5, C_s=2.6)
+                for l, a, n in zip(range(1, 6), [0.5, 0.7, 0.85, 0.9, 0.92], [30, 20, 10, 5, 3.14])
+            ]
+        ),
+        network=0.92,
+        model="vgg6",
+        config=cpu["vgg6"],
+    )
+    assert verdicts(fig7.claims_vgg6(vgg6, vgg16)) == [HOLDS] * 6  # the paper: 3.14 vs 1.5, 0.92 vs 0.94, 2.6
+    assert verdicts(fig7.claims_vgg6(with_attrs(vgg6, network=0.95), vgg16))[4] == FAILS  # more accurate
     # several VGG-6 networks (the page's seeds): their mean against VGG-16, decided only beyond their spread
-    acc = pd.DataFrame([dict(seed=k, layer=l, accuracy=0.9, network=net) for k, net in enumerate((0.91, 0.93))
-                        for l in range(1, 6)])
-    assert verdicts(mechanism.claims_vgg6(vgg6, vgg16, acc))[4] == HOLDS  # 0.92 +- 0.014 vs 0.94
-    close = mechanism.claims_vgg6(vgg6, stats_frame(PAPER_N, network=0.925, config=cpu["vgg16"]), acc)[4]
-    assert close.verdict == UNTESTABLE and "within the spread" in close.reason and "mean of 2" in close.evidence
+    acc = pd.DataFrame(
+        [
+            dict(seed=k, layer=l, accuracy=0.9, network=net)
+            for k, net in enumerate((0.91, 0.93))
+            for l in range(1, 6)
+        ]
+    )
+    assert verdicts(fig7.claims_vgg6(vgg6, vgg16, acc))[4] == HOLDS  # 0.92 +- 0.014 vs 0.94
+    close = fig7.claims_vgg6(vgg6, stats_frame(PAPER_N, network=0.925, config=cpu["vgg16"]), acc)[4]
+    assert (
+        close.verdict == UNTESTABLE and "within the spread" in close.reason and "mean of 2" in close.evidence
+    )
     # several VGG-16 too (Fig. 2's): their mean is the reference and both models' spreads add up
-    gap = mechanism.claims_vgg6(vgg6, vgg16, acc, pd.Series([0.938, 0.942]))[4]
+    gap = fig7.claims_vgg6(vgg6, vgg16, acc, pd.Series([0.938, 0.942]))[4]
     assert gap.verdict == HOLDS and "mean of 2 VGG-16, std 0.003" in gap.evidence  # 0.020 > 0.014 + 0.003
-    wide = mechanism.claims_vgg6(vgg6, vgg16, acc, pd.Series([0.925, 0.955]))[4]  # 0.020 < 0.014 + 0.021
+    wide = fig7.claims_vgg6(vgg6, vgg16, acc, pd.Series([0.925, 0.955]))[4]  # 0.020 < 0.014 + 0.021
     assert wide.verdict == UNTESTABLE and "(0.035)" in wide.reason
-    one = mechanism.claims_vgg6(vgg6, vgg16, acc, pd.Series([0.95]))[4]  # one VGG-16: the table's network (0.94)
+    one = fig7.claims_vgg6(vgg6, vgg16, acc, pd.Series([0.95]))[4]  # one VGG-16: the table's network (0.94)
     assert one.verdict == HOLDS and "0.940 (one VGG-16: its spread over seeds not measured)" in one.evidence
-    better = mechanism.claims_vgg6(with_attrs(vgg6, network=0.96), vgg16,
-                                   acc.assign(network=acc["network"] + 0.04), pd.Series([0.938, 0.942]))[4]
-    assert better.verdict == FAILS  # VGG-6 0.96 +- 0.014 against VGG-16 0.94 +- 0.003: more accurate, beyond both
-    assert mechanism.claims_vgg6(vgg6, vgg16, acc, pd.Series([0.938, float("nan"), 0.942]))[4].evidence == \
-        gap.evidence  # a network of unknown accuracy is left out
+    better = fig7.claims_vgg6(
+        with_attrs(vgg6, network=0.96),
+        vgg16,
+        acc.assign(network=acc["network"] + 0.04),
+        pd.Series([0.938, 0.942]),
+    )[4]
+    assert (
+        better.verdict == FAILS
+    )  # VGG-6 0.96 +- 0.014 against VGG-16 0.94 +- 0.003: more accurate, beyond both
+    assert (
+        fig7.claims_vgg6(vgg6, vgg16, acc, pd.Series([0.938, float("nan"), 0.942]))[4].evidence
+        == gap.evidence
+    )  # a network of unknown accuracy is left out
     avgg = stats_frame([1.1, 3, 5, 10, 12], C_s13=2.5, network=0.955, config=cpu["vgg16"])
-    assert verdicts(mechanism.avgg16_claims(avgg, vgg16)) == [HOLDS] * 3  # the paper's 1.1, 2.5, 0.955
-    assert verdicts(mechanism.avgg16_claims(stats_frame(PAPER_N, C_s13=3.2, network=0.93, config=cpu["vgg16"]),
-                                            stats_frame([1.4] + PAPER_N[1:], network=0.94,
-                                                        config=cpu["vgg16"]))) == [FAILS] * 3
-    confounded = mechanism.avgg16_claims(with_attrs(avgg, config=cpu["avgg16"]), vgg16)
+    assert verdicts(fig8.avgg16_claims(avgg, vgg16)) == [HOLDS] * 3  # the paper's 1.1, 2.5, 0.955
+    assert (
+        verdicts(
+            fig8.avgg16_claims(
+                stats_frame(PAPER_N, C_s13=3.2, network=0.93, config=cpu["vgg16"]),
+                stats_frame([1.4] + PAPER_N[1:], network=0.94, config=cpu["vgg16"]),
+            )
+        )
+        == [FAILS] * 3
+    )
+    confounded = fig8.avgg16_claims(with_attrs(avgg, config=cpu["avgg16"]), vgg16)
     assert verdicts(confounded) == [UNTESTABLE] * 3 and "confounded" in confounded[0].reason
 
 
 def dilution_frame(accs: dict, model="vgg16", network=0.94, N_f=512):
-    rows = [dict(model=model, k=round(fr * N_f), fraction=fr, seed=0, accuracy=a, network=network)
-            for fr, a in accs.items()]
+    rows = [
+        dict(model=model, k=round(fr * N_f), fraction=fr, seed=0, accuracy=a, network=network)
+        for fr, a in accs.items()
+    ]
     return pd.DataFrame(rows)
 
 
 def test_dilution_claims():
     keep = {0.0: 0.94, 150 / 512: 0.938, 1 - 120 / 512: 0.925}
-    got = mechanism.claims_dilution(dilution_frame(keep))
-    assert verdicts(got) == [HOLDS] and verdicts(got, claims.ADDITION) == [HOLDS]  # 120 filters: a related test
+    got = dilution.claims_dilution(dilution_frame(keep))
+    assert verdicts(got) == [HOLDS] and verdicts(got, claims.ADDITION) == [
+        HOLDS
+    ]  # 120 filters: a related test
     lose = {0.0: 0.94, 150 / 512: 0.9, 1 - 120 / 512: 0.8}
-    got = mechanism.claims_dilution(dilution_frame(lose))
+    got = dilution.claims_dilution(dilution_frame(lose))
     assert verdicts(got) == [FAILS] and verdicts(got, claims.ADDITION) == [FAILS]
     avgg = dilution_frame({0.0: 0.51, 1 - 100 / 512: 0.45}, model="avgg16", network=0.51)
-    assert verdicts(mechanism.claims_dilution(avgg)) == [UNTESTABLE]
+    assert verdicts(dilution.claims_dilution(avgg)) == [UNTESTABLE]
 
 
 def sweep(n_by_th: dict, N_c13=1.0, network=0.94):
-    rows = [dict(threshold=th, layer=l, n=v, N_c=N_c13 if l == "13" else 1.5, C_s=2.0)
-            for th, ns in n_by_th.items() for l, v in zip(["13", "10", "7", "4", "2"], ns)]
+    rows = [
+        dict(threshold=th, layer=l, n=v, N_c=N_c13 if l == "13" else 1.5, C_s=2.0)
+        for th, ns in n_by_th.items()
+        for l, v in zip(["13", "10", "7", "4", "2"], ns)
+    ]
     return with_attrs(pd.DataFrame(rows), network=network, model="vgg16")
 
 
 def test_threshold_claims():
     good = {0.3: PAPER_N, 0.6: [1.4, 2.0, 3.0, 8.0, 9.0]}
-    assert verdicts(mechanism.claims_threshold(sweep(good))) == [HOLDS] * 3
+    assert verdicts(robustness.claims_threshold(sweep(good))) == [HOLDS] * 3
     bad = {0.3: PAPER_N, 0.6: [2.5, 2.0, 3.0, 8.0, 9.0]}  # at 0.6 layer 10 below layer 13
-    assert verdicts(mechanism.claims_threshold(sweep(bad, N_c13=1.3))) == [FAILS] * 3
-    assert verdicts(mechanism.claims_threshold(sweep(good, network=0.1))) == [UNTESTABLE] * 3
+    assert verdicts(robustness.claims_threshold(sweep(bad, N_c13=1.3))) == [FAILS] * 3
+    assert verdicts(robustness.claims_threshold(sweep(good, network=0.1))) == [UNTESTABLE] * 3
 
 
 # --- universal ----------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, model, N_l", [("table1", "vgg16", 100), ("table2", "efficientnet_b0", 100),
-                                              ("table3", "efficientnet_b0", 1000)])
+
+@pytest.mark.parametrize(
+    "name, model, N_l",
+    [("table1", "vgg16", 100), ("table2", "efficientnet_b0", 100), ("table3", "efficientnet_b0", 1000)],
+)
 def test_layer_claims_hold_on_the_papers_tables(name, model, N_l):
     t = paper.table(name)
-    assert verdicts(universal.layers_claims(with_attrs(t, N_l=N_l, network=t["accuracy"].max()), model)) \
+    assert (
+        verdicts(layer_tables.layers_claims(with_attrs(t, N_l=N_l, network=t["accuracy"].max()), model))
         == [HOLDS] * 3
+    )
 
 
 @pytest.mark.parametrize("name, model", [("table1", "vgg16"), ("table2", "efficientnet_b0")])
@@ -263,11 +367,15 @@ def test_layer_claims_read_the_taps_by_depth_not_by_row_order(name, model):
     """The code orders taps shallow to deep and the papers print them deep first: the claims sort by depth, so
     either order (or a shuffled one) gives the same claims, evidence included."""
     t = with_attrs(paper.table(name), N_l=100, network=0.9)
-    t.loc[t.index[[1, 3]], "accuracy"] = 0.0  # two accuracies out of line, so that the verdicts are not all alike
+    t.loc[t.index[[1, 3]], "accuracy"] = (
+        0.0  # two accuracies out of line, so that the verdicts are not all alike
+    )
     shuffled = with_attrs(t.sample(frac=1, random_state=3), N_l=100, network=0.9)
-    ref = [(c.claim, c.verdict, c.evidence) for c in universal.layers_claims(t, model)]
-    assert [(c.claim, c.verdict, c.evidence) for c in universal.layers_claims(shuffled, model)] == ref
-    assert [(c.claim, c.verdict, c.evidence) for c in universal.layers_claims(models.by_depth(t), model)] == ref
+    ref = [(c.claim, c.verdict, c.evidence) for c in layer_tables.layers_claims(t, model)]
+    assert [(c.claim, c.verdict, c.evidence) for c in layer_tables.layers_claims(shuffled, model)] == ref
+    assert [
+        (c.claim, c.verdict, c.evidence) for c in layer_tables.layers_claims(models.by_depth(t), model)
+    ] == ref
     assert FAILS in [v for _, v, _ in ref]
 
 
@@ -282,7 +390,9 @@ def test_linear_fit_recovers_a_line_and_matches_the_normal_equations():
     got = subsets.linear_fit(K, err)
     resid = err - (slope * K + intercept)
     assert got["slope"] == pytest.approx(slope) and got["intercept"] == pytest.approx(intercept)
-    assert got["r2"] == pytest.approx(1 - (resid ** 2).sum() / ((err - err.mean()) ** 2).sum()) and got["r2"] < 0.9
+    assert (
+        got["r2"] == pytest.approx(1 - (resid**2).sum() / ((err - err.mean()) ** 2).sum()) and got["r2"] < 0.9
+    )
     with pytest.raises(ValueError, match="two different K"):
         subsets.linear_fit([5, 5], [0.1, 0.2])
     with pytest.raises(ValueError, match="same length"):
@@ -291,84 +401,115 @@ def test_linear_fit_recovers_a_line_and_matches_the_normal_equations():
 
 def test_layer_claims_fail_on_a_counterexample_and_need_a_trained_network():
     t = paper.table("table6", 10).copy()
-    assert verdicts(universal.layers_claims(with_attrs(t, N_l=10, network=0.94))) == [HOLDS] * 3
+    assert verdicts(layer_tables.layers_claims(with_attrs(t, N_l=10, network=0.94))) == [HOLDS] * 3
     t.loc[t["tap"] == "4", "n"] = 30.0  # noise rises from layer 2 to 4 ...
     t.loc[t["tap"] == "7", "accuracy"] = 0.80  # ... and the accuracy falls from 4 to 7
-    assert verdicts(universal.layers_claims(with_attrs(t, N_l=10, network=0.94))) == [FAILS] * 3
-    assert verdicts(universal.layers_claims(with_attrs(t, N_l=10, network=0.5))) == [UNTESTABLE] * 3
+    assert verdicts(layer_tables.layers_claims(with_attrs(t, N_l=10, network=0.94))) == [FAILS] * 3
+    assert verdicts(layer_tables.layers_claims(with_attrs(t, N_l=10, network=0.5))) == [UNTESTABLE] * 3
 
 
 def paper_sweep(name, Ks, N_l, tap):
-    frames = [universal.paper_rows(name, K).assign(K=K) for K in Ks]
+    frames = [layer_tables.paper_rows(name, K).assign(K=K) for K in Ks]
     s = pd.concat(frames, ignore_index=True)
     s["network"] = s.groupby("K")["accuracy"].transform("max")
     errors = s[s["tap"] == tap].assign(error=lambda d: 1 - d["accuracy"])
     return with_attrs(s, N_l=N_l), subsets.linear_fit(errors["K"], errors["error"])
 
 
-@pytest.mark.parametrize("name, Ks, N_l, tap, model, expect", [
-    ("table4", (10, 20, 40, 60, 100), 100, "10", "vgg16", [HOLDS, HOLDS]),  # no K = 1 claim (a crossover)
-    ("table5", (10, 20, 40, 60, 100), 100, "stage 9", "efficientnet_b0", [HOLDS, HOLDS, HOLDS]),
-    ("table6", (3, 6, 8, 10), 10, "10", "vgg16", [UNTESTABLE, HOLDS, HOLDS]),  # "vary little" is CIFAR-100's
-])
+@pytest.mark.parametrize(
+    "name, Ks, N_l, tap, model, expect",
+    [
+        ("table4", (10, 20, 40, 60, 100), 100, "10", "vgg16", [HOLDS, HOLDS]),  # no K = 1 claim (a crossover)
+        ("table5", (10, 20, 40, 60, 100), 100, "stage 9", "efficientnet_b0", [HOLDS, HOLDS, HOLDS]),
+        (
+            "table6",
+            (3, 6, 8, 10),
+            10,
+            "10",
+            "vgg16",
+            [UNTESTABLE, HOLDS, HOLDS],
+        ),  # "vary little" is CIFAR-100's
+    ],
+)
 def test_K_claims_on_the_papers_sweeps(name, Ks, N_l, tap, model, expect):
     s, fit = paper_sweep(name, Ks, N_l, tap)
-    got = universal.claims_K(s, fit, tap, model)
-    assert verdicts(got)[:len(expect)] == expect
-    assert all(v == HOLDS for v in verdicts(got)[len(expect):])  # the layer claims at the largest K
+    got = k_tables.claims_K(s, fit, tap, model)
+    assert verdicts(got)[: len(expect)] == expect
+    assert all(v == HOLDS for v in verdicts(got)[len(expect) :])  # the layer claims at the largest K
 
 
 def test_K_claims_fail_on_a_counterexample():
     s, _ = paper_sweep("table4", (10, 20, 40, 60, 100), 100, "10")
     s.loc[(s["tap"] == "10") & (s["K"] == 60), "N_c"] = 6.0  # N_c more than doubles
     fit = subsets.linear_fit([10, 20, 40, 60, 100], [0.05, 0.3, 0.1, 0.35, 0.2])
-    assert verdicts(universal.claims_K(s, fit, "10"))[:2] == [FAILS, FAILS]
+    assert verdicts(k_tables.claims_K(s, fit, "10"))[:2] == [FAILS, FAILS]
     s6, fit6 = paper_sweep("table6", (3, 6, 8, 10), 10, "10")
     off = dict(fit6, error_at_K1=0.2)
-    assert verdicts(universal.claims_K(s6, off, "10"))[2] == FAILS
+    assert verdicts(k_tables.claims_K(s6, off, "10"))[2] == FAILS
 
 
 def test_universal_fig3_cluster_size_needs_100_labels():
-    assert universal.fig3_claim(2.0, 100, 0.752).verdict == HOLDS  # Table 1's layer 10: C_s 2.0 of 100 labels
-    assert universal.fig3_claim(7.7, 100, 0.752).verdict == FAILS  # Table 1's layer 13 would not be "small"
-    ten = universal.fig3_claim(1.6, 10, 0.79)
+    assert ufig3.fig3_claim(2.0, 100, 0.752).verdict == HOLDS  # Table 1's layer 10: C_s 2.0 of 100 labels
+    assert ufig3.fig3_claim(7.7, 100, 0.752).verdict == FAILS  # Table 1's layer 13 would not be "small"
+    ten = ufig3.fig3_claim(1.6, 10, 0.79)
     assert ten.verdict == UNTESTABLE and "needs 100 labels" in ten.reason
-    assert universal.fig3_claim(2.0, 100, 0.3).verdict == UNTESTABLE  # below the accuracy floor
+    assert ufig3.fig3_claim(2.0, 100, 0.3).verdict == UNTESTABLE  # below the accuracy floor
 
 
 def label_frames(signal, noise_I, noise_E, network=0.752, N_l=100):
     B = pd.DataFrame(dict(signal=signal, noise_I=noise_I, noise_E=noise_E))
     A = B / 11.0
-    return (with_attrs(A, network=network, N_l=N_l, model="vgg16"),
-            with_attrs(B, network=network, N_l=N_l, model="vgg16"))
+    return (
+        with_attrs(A, network=network, N_l=N_l, model="vgg16"),
+        with_attrs(B, network=network, N_l=N_l, model="vgg16"),
+    )
 
 
 def test_fig4_claims():
     A, B = label_frames([301.0] * 4, [4.7] * 4, [5.0] * 4)  # the paper's means: SNR_I 64, SNR_E 60
     est = dict(signal=float(A["signal"].mean()), noise_E=float(A["noise_E"].mean()))
-    got = universal.claims_fig4(A, B, est)
+    got = ufig4.claims_fig4(A, B, est)
     assert verdicts(got) == [HOLDS] and verdicts(got, claims.CHECK) == [HOLDS, HOLDS]
     A, B = label_frames([301.0, 301.0, 20.0, 301.0], [4.7] * 4, [5.0] * 4)  # one label with SNR 4
-    assert verdicts(universal.claims_fig4(A, B, est)) == [FAILS]
-    assert verdicts(universal.claims_fig4(*label_frames([301.0] * 4, [4.7] * 4, [5.0] * 4, network=0.3), est)) \
-        == [UNTESTABLE]
+    assert verdicts(ufig4.claims_fig4(A, B, est)) == [FAILS]
+    assert verdicts(
+        ufig4.claims_fig4(*label_frames([301.0] * 4, [4.7] * 4, [5.0] * 4, network=0.3), est)
+    ) == [UNTESTABLE]
 
 
 def afcc_frame(kept, after, N_l=100, network=0.752, tap="10", random=0.74):
     weights = 204_800
-    return pd.DataFrame([dict(tap=tap, weights=weights, zeroed=weights - kept, kept=kept, kept_fraction=kept / weights,
-                              estimate=float(kept), accuracy_before=0.752, accuracy_after=after,
-                              accuracy_random=random, clusters_from="train", N_l=N_l, network=network)])
+    return pd.DataFrame(
+        [
+            dict(
+                tap=tap,
+                weights=weights,
+                zeroed=weights - kept,
+                kept=kept,
+                kept_fraction=kept / weights,
+                estimate=float(kept),
+                accuracy_before=0.752,
+                accuracy_after=after,
+                accuracy_random=random,
+                clusters_from="train",
+                N_l=N_l,
+                network=network,
+            )
+        ]
+    )
 
 
 def test_afcc_claims():
-    assert verdicts(universal.claims_afcc(afcc_frame(10_800, 0.752))) == [HOLDS, HOLDS]  # the paper's layer 10
-    assert verdicts(universal.claims_afcc(afcc_frame(60_000, 0.70))) == [FAILS, FAILS]
-    ten = universal.claims_afcc(afcc_frame(50_000, 0.752, N_l=10, network=0.79))
+    assert verdicts(afcc_pages.claims_afcc(afcc_frame(10_800, 0.752))) == [
+        HOLDS,
+        HOLDS,
+    ]  # the paper's layer 10
+    assert verdicts(afcc_pages.claims_afcc(afcc_frame(60_000, 0.70))) == [FAILS, FAILS]
+    ten = afcc_pages.claims_afcc(afcc_frame(50_000, 0.752, N_l=10, network=0.79))
     assert verdicts(ten) == [UNTESTABLE, HOLDS] and "needs 100 labels" in ten[0].reason
     s8 = afcc_frame(3000, 0.868, network=0.867, tap="stage 8")
-    assert verdicts(universal.claims_afcc(s8))[-1] == HOLDS  # "at least 0.868" against 0.867
-    assert verdicts(universal.claims_afcc(afcc_frame(3000, 0.80, network=0.867, tap="stage 8")))[-1] == FAILS
+    assert verdicts(afcc_pages.claims_afcc(s8))[-1] == HOLDS  # "at least 0.868" against 0.867
+    assert verdicts(afcc_pages.claims_afcc(afcc_frame(3000, 0.80, network=0.867, tap="stage 8")))[-1] == FAILS
 
 
 def test_afcc_claims_read_each_rows_model_when_pages_concatenate_their_results():
@@ -377,19 +518,24 @@ def test_afcc_claims_read_each_rows_model_when_pages_concatenate_their_results()
     with a missing value after it, fall back to the tap's name)."""
     s9 = afcc_frame(3000, 0.868, network=0.867, tap="stage 9").assign(model="efficientnet_b0")
     s8 = afcc_frame(3000, 0.868, network=0.867, tap="stage 8")  # as written before the model column
-    got = universal.claims_afcc(pd.concat([s9, s8], ignore_index=True))  # s8's model is NaN after the concat
+    got = afcc_pages.claims_afcc(pd.concat([s9, s8], ignore_index=True))  # s8's model is NaN after the concat
     assert sum("stage 8 through AFCC" in c.claim for c in got) == 1
-    assert all(c.source == "afcc_zeroes__effnet" for c in got if c.kind == claims.PAPER and "AFCC zeroes" in c.claim)
-    resnet = universal.claims_afcc(afcc_frame(3000, 0.868, network=0.867, tap="stage 8").assign(model="resnet18"))
+    assert all(
+        c.source == "afcc_zeroes__effnet" for c in got if c.kind == claims.PAPER and "AFCC zeroes" in c.claim
+    )
+    resnet = afcc_pages.claims_afcc(
+        afcc_frame(3000, 0.868, network=0.867, tap="stage 8").assign(model="resnet18")
+    )
     assert not any("stage 8 through AFCC" in c.claim for c in resnet)  # EfficientNet-B0's shortcut only
 
 
 def test_shortened_claims():
-    cut = lambda a, b, full=0.867: with_attrs(pd.DataFrame(dict(
-        model=["full model", *universal.SHORTENED_BLOCKS], accuracy=[full, a, b])), N_l=100)
-    assert verdicts(universal.claims_shortened(cut(0.864, 0.862))) == [HOLDS, HOLDS]  # the paper's numbers
-    assert verdicts(universal.claims_shortened(cut(0.80, 0.85))) == [FAILS, FAILS]
-    assert verdicts(universal.claims_shortened(cut(0.5, 0.5, full=0.55))) == [UNTESTABLE, UNTESTABLE]
+    cut = lambda a, b, full=0.867: with_attrs(
+        pd.DataFrame(dict(model=["full model", *afcc_pages.SHORTENED_BLOCKS], accuracy=[full, a, b])), N_l=100
+    )
+    assert verdicts(afcc_pages.claims_shortened(cut(0.864, 0.862))) == [HOLDS, HOLDS]  # the paper's numbers
+    assert verdicts(afcc_pages.claims_shortened(cut(0.80, 0.85))) == [FAILS, FAILS]
+    assert verdicts(afcc_pages.claims_shortened(cut(0.5, 0.5, full=0.55))) == [UNTESTABLE, UNTESTABLE]
 
 
 def test_architecture_checks_are_consistency_checks():
@@ -401,10 +547,12 @@ def test_architecture_checks_are_consistency_checks():
 
 # --- AFCC reads no test label before scoring ---------------------------------------------------------------
 
+
 class _Study(method.Study):
     def __init__(self, splits, probe, la):
-        super().__init__(run=type("R", (), {"test_acc": 0.9})(), data=None, probes={"t": probe}, means={},
-                         layers={"t": la})
+        super().__init__(
+            run=type("R", (), {"test_acc": 0.9})(), data=None, probes={"t": probe}, means={}, layers={"t": la}
+        )
         self.splits = splits
 
     def features(self, split="test"):
@@ -425,17 +573,18 @@ def test_afcc_mask_comes_from_the_training_set_by_default():
     out = {}
     for name, labels in (("true", y_te), ("shuffled", shuffled)):
         study = _Study({"train": (x_tr, y_tr), "test": (x_te, labels)}, p, la_test)
-        out[name] = universal.afcc_experiment(study, ["t"]).iloc[0]
+        out[name] = afcc_pages.afcc_experiment(study, ["t"]).iloc[0]
     la_train = filters.analyze_layer(p.W, filters.class_means(x_tr, y_tr, N_l))
-    kept = int(universal.afcc.afcc_mask(la_train.clusters, N_l, F_s).sum())
+    kept = int(afcc.afcc_mask(la_train.clusters, N_l, F_s).sum())
     assert out["true"]["kept"] == out["shuffled"]["kept"] == kept  # the mask never saw a test label
     assert out["true"]["accuracy_after"] != out["shuffled"]["accuracy_after"]  # ... which only score
-    literal = universal.afcc_experiment(_Study({"train": (x_tr, y_tr), "test": (x_te, y_te)}, p, la_test), ["t"],
-                                        clusters_from="test").iloc[0]
-    assert literal["kept"] == int(universal.afcc.afcc_mask(la_test.clusters, N_l, F_s).sum())
+    literal = afcc_pages.afcc_experiment(
+        _Study({"train": (x_tr, y_tr), "test": (x_te, y_te)}, p, la_test), ["t"], clusters_from="test"
+    ).iloc[0]
+    assert literal["kept"] == int(afcc.afcc_mask(la_test.clusters, N_l, F_s).sum())
     assert literal["clusters_from"] == "test" and out["true"]["clusters_from"] == "train"
     with pytest.raises(ValueError, match="afcc_clusters"):
-        universal.afcc_experiment(None, ["t"], clusters_from="validation")
+        afcc_pages.afcc_experiment(None, ["t"], clusters_from="validation")
 
 
 def test_your_model_claims_are_additions_with_the_papers_sentences_and_vgg16s_floor():
@@ -443,18 +592,25 @@ def test_your_model_claims_are_additions_with_the_papers_sentences_and_vgg16s_fl
     each extends; they hold on numbers shaped like the paper's, fail on a counterexample, and are not testable below
     0.8 of the papers' VGG-16 accuracy on CIFAR-10."""
     t = paper.table("table6", 10).copy()
-    t["tap"] = [f"stage {k}" for k in (5, 4, 3, 2, 1)]  # the paper's VGG-16 numbers, as a five-stage network's
-    got = universal.claims_your_model(with_attrs(t, N_l=10, network=0.94, model="resnet18"))
-    assert [c.kind for c in got] == [claims.ADDITION] * 3 and all(c.quote and c.claim.startswith("resnet18: ")
-                                                                   for c in got)
+    t["tap"] = [
+        f"stage {k}" for k in (5, 4, 3, 2, 1)
+    ]  # the paper's VGG-16 numbers, as a five-stage network's
+    got = your_model.claims_your_model(with_attrs(t, N_l=10, network=0.94, model="resnet18"))
+    assert [c.kind for c in got] == [claims.ADDITION] * 3 and all(
+        c.quote and c.claim.startswith("resnet18: ") for c in got
+    )
     assert [c.verdict for c in got] == [HOLDS] * 3
     bad = t.copy()
     bad.loc[bad["tap"] == "stage 3", "accuracy"] = 0.5  # accuracy falls from stage 2 to 3
     bad.loc[bad["tap"] == "stage 2", "n"] = 40.0  # noise rises from stage 1 to 2
-    assert [c.verdict for c in universal.claims_your_model(with_attrs(bad, N_l=10, network=0.94,
-                                                                      model="resnet18"))] == [FAILS] * 3
-    assert universal.paper_accuracy("vgg6", 10)[0] == paper.MECHANISM["vgg6"]["accuracy"]  # not VGG-16's 0.94
-    assert universal.paper_accuracy("avgg16", 10)[0] == paper.MECHANISM["avgg16"]["accuracy"]
-    low = universal.claims_your_model(with_attrs(t, N_l=10, network=0.6, model="resnet18"))
+    assert [
+        c.verdict
+        for c in your_model.claims_your_model(with_attrs(bad, N_l=10, network=0.94, model="resnet18"))
+    ] == [FAILS] * 3
+    assert (
+        layer_tables.paper_accuracy("vgg6", 10)[0] == paper.MECHANISM["vgg6"]["accuracy"]
+    )  # not VGG-16's 0.94
+    assert layer_tables.paper_accuracy("avgg16", 10)[0] == paper.MECHANISM["avgg16"]["accuracy"]
+    low = your_model.claims_your_model(with_attrs(t, N_l=10, network=0.6, model="resnet18"))
     assert [c.verdict for c in low] == [UNTESTABLE] * 3 and "VGG-16 is the reference" in low[0].reason
-    assert universal.claims_your_model(None) is None
+    assert your_model.claims_your_model(None) is None

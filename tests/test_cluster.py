@@ -3,6 +3,7 @@ exactly the runs the pages then use; the local executor trains them in parallel 
 trains nothing; the Slurm path writes submitit's sbatch script and calls a stand-in sbatch; a job killed
 mid-training resumes from its checkpoint when resubmitted; the claim files keep one run to one job across hosts; the
 build gives each --jobs slot its own GPU; the probes run on the device they are given."""
+
 import errno
 import fcntl
 import json
@@ -24,12 +25,9 @@ import torch
 from conftest import ROOT, write_npz
 
 from helpers.book import build
-from helpers.infra import cache
 from helpers.book import jobs as cluster
-from helpers.train import data
-from helpers.train import probes
-from helpers.train import profiles
-from helpers.train import runs
+from helpers.infra import cache
+from helpers.train import data, probes, profiles, runs
 
 SMOKE_PAGES = ["mechanism-dilution-filters", "universal-table6-vgg16-cifar-k10"]
 # knobs that keep the pages cheap here (two smoke runs: a VGG-16 on CIFAR-3/10 and the full one, which both pages use)
@@ -58,8 +56,13 @@ def command(capsys, *args):
 
 
 def test_runs_module_is_the_command():
-    out = subprocess.run([sys.executable, "-m", "helpers.train.runs", "plan", "--help"], cwd=ROOT, capture_output=True,
-                         text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "helpers.train.runs", "plan", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0 and "--measure" in out.stdout and "--json" in out.stdout, out.stderr
 
 
@@ -69,15 +72,25 @@ def knob_args(knobs=SMOKE_KNOBS):
 
 def run_dirs() -> dict:
     """Finished runs in the cache: key -> model.pt's mtime."""
-    return {p.parent.name: p.stat().st_mtime_ns for p in (Path(os.environ["MECH_CACHE"]) / "runs").glob("*/model.pt")}
+    return {
+        p.parent.name: p.stat().st_mtime_ns
+        for p in (Path(os.environ["MECH_CACHE"]) / "runs").glob("*/model.pt")
+    }
 
 
 # --- the plan ------------------------------------------------------------------------------------------
 
 # helpers a notebook may hand its page to without training anything beyond the page's own run per seed
-ONE_RUN_PER_SEED = {"mechanism.layer_accuracy", "mechanism.threshold_sweep", "universal.reference_rows",
-                    "universal.layer_table", "universal.table_notes", "universal.Ks_for", "universal.dry_run_frame",
-                    "dynamics.over_training"}  # the page's own run; its snapshots are kept by that run's training
+ONE_RUN_PER_SEED = {
+    "mechanism.layer_accuracy",
+    "mechanism.threshold_sweep",
+    "universal.reference_rows",
+    "universal.layer_table",
+    "universal.table_notes",
+    "universal.Ks_for",
+    "universal.dry_run_frame",
+    "dynamics.over_training",
+}  # the page's own run; its snapshots are kept by that run's training
 
 
 def test_every_page_not_listed_trains_one_run_per_seed():
@@ -92,8 +105,9 @@ def test_every_page_not_listed_trains_one_run_per_seed():
         code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
         assert not re.search(r"page\.(study|run)\([^)]*\b(model|K|blocks)=", code), name
         handed = set(re.findall(r"([\w.]+)\((?:[^()]*,\s*)?page\s*[,)]", code))
-        assert handed <= ONE_RUN_PER_SEED, f"{name} hands its page to {handed - ONE_RUN_PER_SEED}: list it in " \
-                                           "helpers.book.jobs.PAGE_RUNS"
+        assert handed <= ONE_RUN_PER_SEED, (
+            f"{name} hands its page to {handed - ONE_RUN_PER_SEED}: list it in helpers.book.jobs.PAGE_RUNS"
+        )
 
 
 def test_plan_covers_every_page_and_deduplicates(cifar):
@@ -101,11 +115,14 @@ def test_plan_covers_every_page_and_deduplicates(cifar):
     assert set(p.pages) == {p.stem for p in (ROOT / "notebooks").glob("*.ipynb")}
     assert len({r.key for r in p.runs}) == len(p.runs)
     vgg16 = [r for r in p.runs if r.config.model == "vgg16" and r.config.K is None and not r.config.seed]
-    assert len(vgg16) == 1 and len(vgg16[0].pages) >= 10  # the mechanism and universal VGG-16 pages share one run
+    assert (
+        len(vgg16) == 1 and len(vgg16[0].pages) >= 10
+    )  # the mechanism and universal VGG-16 pages share one run
     assert p.pages["architectures-taps"] == [] and "universal-table3-effnet-imagenet" in p.skipped
     assert all(r.status == "missing" and r.hours > 0 for r in p.runs)
     assert sorted(p.pages["universal-effnet-afcc"]) == sorted(
-        r.key for r in p.runs if r.config.model == "efficientnet_b0" and r.config.K is None)  # full + 2 shortened
+        r.key for r in p.runs if r.config.model == "efficientnet_b0" and r.config.K is None
+    )  # full + 2 shortened
     assert len(p.pages["universal-effnet-afcc"]) == 3
     with pytest.raises(ValueError, match="unknown knob"):
         cluster.plan("smoke", ["mechanism-fig7-vgg6"], [("seeeds", "2")])
@@ -118,8 +135,12 @@ def test_fig7_plans_vgg16_per_seed_as_fig2_trains_it(cifar):
     more than its own VGG-6: at `cpu` 2 of each, the same VGG-16 runs as Fig. 2's."""
     p = cluster.plan("cpu", ["mechanism-fig7-vgg6", "mechanism-fig2-layer-accuracy"])
     fig7 = [r for r in p.runs if r.key in p.pages["mechanism-fig7-vgg6"]]
-    assert sorted((r.config.model, r.config.seed) for r in fig7) == [("vgg16", 0), ("vgg16", 1), ("vgg6", 0),
-                                                                     ("vgg6", 1)]
+    assert sorted((r.config.model, r.config.seed) for r in fig7) == [
+        ("vgg16", 0),
+        ("vgg16", 1),
+        ("vgg6", 0),
+        ("vgg6", 1),
+    ]
     vgg16 = {r.key for r in fig7 if r.config.model == "vgg16"}
     assert vgg16 == set(p.pages["mechanism-fig2-layer-accuracy"])
     one = cluster.plan("cpu", ["mechanism-fig7-vgg6"], [("seeds", "1")])
@@ -131,19 +152,39 @@ def test_plan_speed_is_measured_when_asked_and_said_to_be_assumed_otherwise(cifa
     assert p.speed["source"].startswith("ASSUMED")
     measured = cluster.plan("smoke", ["mechanism-fig6-signal-noise"], measure=True, device="cpu")
     assert measured.speed["source"].startswith("measured now") and measured.speed["tflops"]["vgg16"] > 0
-    r = p.runs[0]  # FLOPs: 3x the forward pass, times images and epochs, plus the test set after the last epoch
+    r = p.runs[
+        0
+    ]  # FLOPs: 3x the forward pass, times images and epochs, plus the test set after the last epoch
     assert cluster.run_flops(r) == pytest.approx(r.train_flops * (r.n_train + r.n_test / 3))
     assert r.hours == pytest.approx(cluster.run_flops(r) / cluster.ASSUMED_TFLOPS / 1e12 / 3600)
 
 
 @pytest.mark.slow
 def test_submit_local_trains_in_parallel_and_the_build_then_trains_nothing(cifar, tmp_path, capsys):
-    planned = json.loads(command(capsys, "plan", "--profile", "smoke", "--only", *SMOKE_PAGES, *knob_args(), "--json"))
+    planned = json.loads(
+        command(capsys, "plan", "--profile", "smoke", "--only", *SMOKE_PAGES, *knob_args(), "--json")
+    )
     keys = {r["key"] for r in planned["runs"]}
     assert len(keys) == 2 and all(r["status"] == "missing" for r in planned["runs"])
-    assert planned["pages"]["mechanism-dilution-filters"]["runs"][0] in planned["pages"][SMOKE_PAGES[1]]["runs"]
-    out = command(capsys, "submit", "--profile", "smoke", "--only", *SMOKE_PAGES, *knob_args(), "--executor", "local",
-                  "--workers", "2", "--wait", "--folder", str(tmp_path / "submitit"))
+    assert (
+        planned["pages"]["mechanism-dilution-filters"]["runs"][0] in planned["pages"][SMOKE_PAGES[1]]["runs"]
+    )
+    out = command(
+        capsys,
+        "submit",
+        "--profile",
+        "smoke",
+        "--only",
+        *SMOKE_PAGES,
+        *knob_args(),
+        "--executor",
+        "local",
+        "--workers",
+        "2",
+        "--wait",
+        "--folder",
+        str(tmp_path / "submitit"),
+    )
     assert "submitted 2 job(s) for 2 run(s)" in out and out.count(": trained") == 2, out
     trained = run_dirs()
     assert set(trained) == keys
@@ -151,17 +192,42 @@ def test_submit_local_trains_in_parallel_and_the_build_then_trains_nothing(cifar
     pids = {i["segments"][0]["pid"] for i in infos}
     assert len(pids) == 2 and os.getpid() not in pids  # two worker processes, not this one
     # side by side: each worker's results carry its pid and each attempt's start and end (time.time())
-    results = [r for p in (tmp_path / "submitit").glob("*_result.pkl") for r in pickle.loads(p.read_bytes())[1]]
-    spans = {pid: (min(r["started"] for r in results if r["pid"] == pid),
-                   max(r["ended"] for r in results if r["pid"] == pid)) for pid in pids}
+    results = [
+        r for p in (tmp_path / "submitit").glob("*_result.pkl") for r in pickle.loads(p.read_bytes())[1]
+    ]
+    spans = {
+        pid: (
+            min(r["started"] for r in results if r["pid"] == pid),
+            max(r["ended"] for r in results if r["pid"] == pid),
+        )
+        for pid in pids
+    }
     (a0, a1), (b0, b1) = spans.values()
     assert max(a0, b0) < min(a1, b1), spans  # the two workers' intervals overlap
-    again = json.loads(command(capsys, "plan", "--profile", "smoke", "--only", *SMOKE_PAGES, *knob_args(), "--json"))
+    again = json.loads(
+        command(capsys, "plan", "--profile", "smoke", "--only", *SMOKE_PAGES, *knob_args(), "--json")
+    )
     assert {r["status"] for r in again["runs"]} == {"cached"} and {r["key"] for r in again["runs"]} == keys
     # the build of those pages uses exactly the planned runs, and trains none
-    proc = subprocess.run([sys.executable, "-m", "helpers.book.build", "--profile", "smoke", "--no-html", "--jobs", "1",
-                           "--only", *SMOKE_PAGES, *knob_args()], cwd=ROOT, capture_output=True, text=True,
-                          timeout=900)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "helpers.book.build",
+            "--profile",
+            "smoke",
+            "--no-html",
+            "--jobs",
+            "1",
+            "--only",
+            *SMOKE_PAGES,
+            *knob_args(),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert run_dirs() == trained  # no run trained again, no other run trained
     generated = Path(os.environ["MECH_BOOK_ROOT"]) / "book" / "generated"
@@ -184,21 +250,53 @@ def test_slurm_submission_is_one_array_with_the_resources_asked(cifar, tmp_path,
     bin_dir.mkdir()
     log = tmp_path / "sbatch.log"
     (bin_dir / "sbatch").write_text(SBATCH.format(log=log))
-    (bin_dir / "srun").write_text("#!/bin/sh\nexit 1\n")  # submitit looks for it; the job's script would call it
+    (bin_dir / "srun").write_text(
+        "#!/bin/sh\nexit 1\n"
+    )  # submitit looks for it; the job's script would call it
     for tool in ("sbatch", "srun"):
         (bin_dir / tool).chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     folder = tmp_path / "submitit"
-    rc = cluster.main(["submit", "--profile", "smoke", "--only", *SMOKE_PAGES, *knob_args(), "--executor", "slurm",
-                       "--partition", "gpu-a100", "--account", "kanter-lab", "--time", "720",
-                       "--array-parallelism", "1", "--folder", str(folder), "--setup", "module load cuda"])
+    rc = cluster.main(
+        [
+            "submit",
+            "--profile",
+            "smoke",
+            "--only",
+            *SMOKE_PAGES,
+            *knob_args(),
+            "--executor",
+            "slurm",
+            "--partition",
+            "gpu-a100",
+            "--account",
+            "kanter-lab",
+            "--time",
+            "720",
+            "--array-parallelism",
+            "1",
+            "--folder",
+            str(folder),
+            "--setup",
+            "module load cuda",
+        ]
+    )
     assert rc == 0
     args = log.read_text().split()
     assert len(args) == 1 and args[0].endswith(".sh") and str(folder) in args[0]  # sbatch <submitit's script>
     script = (tmp_path / "sbatch.log.script").read_text()
-    for line in ("#SBATCH --array=0-1%1", "#SBATCH --partition=gpu-a100", "#SBATCH --account=kanter-lab",
-                 "#SBATCH --time=720", "#SBATCH --gpus-per-node=1", "#SBATCH --ntasks-per-node=1",
-                 "#SBATCH --requeue", "#SBATCH --signal=USR2@120", "#SBATCH --mem=32GB", "module load cuda"):
+    for line in (
+        "#SBATCH --array=0-1%1",
+        "#SBATCH --partition=gpu-a100",
+        "#SBATCH --account=kanter-lab",
+        "#SBATCH --time=720",
+        "#SBATCH --gpus-per-node=1",
+        "#SBATCH --ntasks-per-node=1",
+        "#SBATCH --requeue",
+        "#SBATCH --signal=USR2@120",
+        "#SBATCH --mem=32GB",
+        "module load cuda",
+    ):
         assert line in script, line
     assert f"{sys.executable} -u -m submitit.core._submit {folder}" in script and "srun" in script
     # one pickled task per run, each the Trainer on one planned run, longest first
@@ -214,6 +312,7 @@ def test_slurm_submission_is_one_array_with_the_resources_asked(cifar, tmp_path,
 
 
 # --- killed and resubmitted ------------------------------------------------------------------------------
+
 
 def wait_until(condition, seconds=300):
     deadline = time.time() + seconds
@@ -270,10 +369,20 @@ def test_a_worker_records_each_failure_and_walks_again_what_was_held_or_failed(m
     monkeypatch.setattr(cluster, "train_spec", train_spec)
     specs = [cluster.RunSpec(k, {}, "/d", "/c") for k in ("broken", "flaky", "held", "fine")]
     results = {r["key"]: r for r in cluster.Trainer()(specs)}
-    assert calls == [("broken", False), ("flaky", False), ("held", False), ("fine", False),
-                     ("broken", True), ("flaky", True), ("held", True)]
-    assert results["broken"]["status"] == "failed" and "RuntimeError: CUDA out of memory (broken)" in \
-        results["broken"]["error"] and "train_spec" in results["broken"]["traceback"]
+    assert calls == [
+        ("broken", False),
+        ("flaky", False),
+        ("held", False),
+        ("fine", False),
+        ("broken", True),
+        ("flaky", True),
+        ("held", True),
+    ]
+    assert (
+        results["broken"]["status"] == "failed"
+        and "RuntimeError: CUDA out of memory (broken)" in results["broken"]["error"]
+        and "train_spec" in results["broken"]["traceback"]
+    )
     assert results["flaky"]["status"] == "trained" and results["flaky"]["first_pass"] == "failed"
     assert results["held"]["status"] == "trained" and results["held"]["first_pass"].startswith("held by")
     assert results["fine"]["status"] == "trained" and "first_pass" not in results["fine"]
@@ -283,7 +392,11 @@ def test_a_worker_records_each_failure_and_walks_again_what_was_held_or_failed(m
 def test_report_counts_failed_runs_and_failed_jobs(capsys):
     class Job:
         def __init__(self, job_id, results):
-            self.job_id, self.results, self.paths = job_id, results, type("P", (), {"stderr": f"{job_id}.err"})
+            self.job_id, self.results, self.paths = (
+                job_id,
+                results,
+                type("P", (), {"stderr": f"{job_id}.err"}),
+            )
 
         def result(self):
             if isinstance(self.results, Exception):
@@ -294,11 +407,16 @@ def test_report_counts_failed_runs_and_failed_jobs(capsys):
     bad = dict(key="b", status="failed", error="RuntimeError: boom", traceback="...")
     assert cluster.report([Job("1", [ok]), Job("2", [ok, bad]), Job("3", RuntimeError("killed"))]) == 2
     out = capsys.readouterr()
-    assert "a: trained" in out.out and "b: FAILED in job 2: RuntimeError: boom" in out.err and "job 3 FAILED" in out.err
+    assert (
+        "a: trained" in out.out
+        and "b: FAILED in job 2: RuntimeError: boom" in out.err
+        and "job 3 FAILED" in out.err
+    )
     assert cluster.report([Job("1", [ok])]) == 0
 
 
 # --- claims across hosts -------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def quick_claims(monkeypatch):
@@ -310,16 +428,31 @@ def quick_claims(monkeypatch):
 def foreign_claim(directory, **holder):
     """A claim file as another machine's process writes it (``holder`` overrides its fields); its path."""
     directory.mkdir(parents=True, exist_ok=True)
-    record = dict(host="node-17", pid=4321, job=None, procid=None, restart=0, boot="boot-of-node-17",
-                  pidns="pid:[4026531836]", token="theirs", since="then")
+    record = dict(
+        host="node-17",
+        pid=4321,
+        job=None,
+        procid=None,
+        restart=0,
+        boot="boot-of-node-17",
+        pidns="pid:[4026531836]",
+        token="theirs",
+        since="then",
+    )
     (directory / ".claim").write_text(json.dumps(dict(record, **holder)))
     return directory / ".claim"
 
 
 def here(**holder) -> dict:
     """A claim's fields naming a process of this host, boot and pid namespace (``holder`` overrides them)."""
-    return dict(dict(host=socket.gethostname(), boot=Path("/proc/sys/kernel/random/boot_id").read_text().strip(),
-                     pidns=os.readlink("/proc/self/ns/pid")), **holder)
+    return dict(
+        dict(
+            host=socket.gethostname(),
+            boot=Path("/proc/sys/kernel/random/boot_id").read_text().strip(),
+            pidns=os.readlink("/proc/self/ns/pid"),
+        ),
+        **holder,
+    )
 
 
 def age(path, seconds):
@@ -334,7 +467,9 @@ def test_a_claim_from_another_host_holds_until_its_heartbeat_stops(tmp_path, qui
         with cache.locked(tmp_path / "run", wait=False):
             pass
     t0 = time.monotonic()
-    with cache.locked(tmp_path / "run"):  # waits, then takes over once the mtime stood still for CLAIM_STALE_S
+    with cache.locked(
+        tmp_path / "run"
+    ):  # waits, then takes over once the mtime stood still for CLAIM_STALE_S
         assert json.loads((tmp_path / "run" / ".claim").read_text())["pid"] == os.getpid()
     assert time.monotonic() - t0 >= 0.6
     err = capfd.readouterr().err
@@ -402,13 +537,18 @@ def test_a_live_task_of_the_same_allocation_keeps_its_claim(tmp_path, quick_clai
     task (SLURM_PROCID) marks the holder as this job before a requeue."""
     monkeypatch.setenv("SLURM_JOB_ID", "4242")
     monkeypatch.setenv("SLURM_PROCID", "1")
-    for other in (dict(procid="0"), dict(procid="1")):  # another task of this allocation; this task, same life
+    for other in (
+        dict(procid="0"),
+        dict(procid="1"),
+    ):  # another task of this allocation; this task, same life
         foreign_claim(tmp_path / "run", job="4242", **other)
         with pytest.raises(cache.LockHeld, match="node-17, job 4242"):
             with cache.claim(tmp_path / "run", wait=False):
                 pass
     monkeypatch.setenv("SLURM_RESTART_COUNT", "2")
-    foreign_claim(tmp_path / "run", job="4242", procid="0", restart=1)  # another task, even of an earlier life
+    foreign_claim(
+        tmp_path / "run", job="4242", procid="0", restart=1
+    )  # another task, even of an earlier life
     with pytest.raises(cache.LockHeld):
         with cache.claim(tmp_path / "run", wait=False):
             pass
@@ -424,7 +564,9 @@ def test_a_pid_is_trusted_only_in_the_same_boot_and_pid_namespace(tmp_path, quic
     dead.wait()
     for other in (dict(boot="another-boot"), dict(pidns="pid:[1]")):
         path = foreign_claim(tmp_path / "run", **here(pid=dead.pid, **other))
-        with pytest.raises(cache.LockHeld):  # its process may be alive in another container: its heartbeat decides
+        with pytest.raises(
+            cache.LockHeld
+        ):  # its process may be alive in another container: its heartbeat decides
             with cache.claim(tmp_path / "run", wait=False):
                 pass
         age(path, 60)
@@ -436,7 +578,9 @@ def test_takeovers_are_serialized_and_remove_only_the_claim_judged_stale(tmp_pat
     path = foreign_claim(tmp_path / "run")
     age(path, 60)
     guard = tmp_path / "run" / ".claim.takeover"
-    guard.write_text(json.dumps(dict(host="node-9", pid=99, token="t9")))  # another process is taking it over now
+    guard.write_text(
+        json.dumps(dict(host="node-9", pid=99, token="t9"))
+    )  # another process is taking it over now
     with pytest.raises(cache.LockHeld, match="being taken over"):
         with cache.claim(tmp_path / "run", wait=False):
             pass
@@ -451,7 +595,9 @@ def test_takeovers_are_serialized_and_remove_only_the_claim_judged_stale(tmp_pat
     holder, mtime = cache._read_claim(path)
     os.utime(path, (mtime + 5, mtime + 5))  # its heartbeat, between the judgment and the takeover
     assert not cache._take_over(path, holder, mtime, me)
-    assert json.loads(path.read_text())["pid"] == 4321 and sorted(p.name for p in path.parent.iterdir()) == [".claim"]
+    assert json.loads(path.read_text())["pid"] == 4321 and sorted(p.name for p in path.parent.iterdir()) == [
+        ".claim"
+    ]
     assert cache._take_over(path, holder, mtime + 5, me) and not path.exists()
 
 
@@ -462,7 +608,9 @@ def test_a_holder_learns_that_its_claim_was_taken_over(tmp_path, quick_claims, c
         wait_until(lambda: held.lost, seconds=10)  # its heartbeat notices
         with pytest.raises(cache.ClaimLost, match="taken over by another process .pid 4321 on node-17"):
             held.check()
-    assert json.loads((tmp_path / "run" / ".claim").read_text())["pid"] == 4321  # the new holder's claim stays
+    assert (
+        json.loads((tmp_path / "run" / ".claim").read_text())["pid"] == 4321
+    )  # the new holder's claim stays
     assert "LOST the claim" in capfd.readouterr().err
 
 
@@ -511,6 +659,7 @@ def test_plan_does_not_count_a_claim_whose_heartbeat_is_old(tmp_path, quick_clai
 
 # --- devices -------------------------------------------------------------------------------------------
 
+
 def test_build_gives_each_slot_its_own_gpu(monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,5")
     gpus = build.visible_gpus()
@@ -523,6 +672,7 @@ def test_build_gives_each_slot_its_own_gpu(monkeypatch):
 
 def fake_submitit(made: list):
     """A stand-in for submitit whose LocalExecutor records its parameters (into ``made``) and starts nothing."""
+
     class LocalExecutor:
         def __init__(self, folder):
             self.params = {}
@@ -543,8 +693,18 @@ def test_local_workers_get_the_gpus_this_process_may_use(cifar, tmp_path, monkey
     made = []
     monkeypatch.setattr(cluster, "_submitit", lambda: fake_submitit(made))
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")
-    args = ["submit", "--profile", "smoke", "--only", *SMOKE_PAGES, *knob_args(), "--executor", "local",
-            "--folder", str(tmp_path / "submitit")]
+    args = [
+        "submit",
+        "--profile",
+        "smoke",
+        "--only",
+        *SMOKE_PAGES,
+        *knob_args(),
+        "--executor",
+        "local",
+        "--folder",
+        str(tmp_path / "submitit"),
+    ]
     command(capsys, *args)
     assert [(m["gpus_per_node"], m["visible_gpus"]) for m in made] == [(1, (2,)), (1, (3,))]
     made.clear()
@@ -554,7 +714,9 @@ def test_local_workers_get_the_gpus_this_process_may_use(cifar, tmp_path, monkey
     with pytest.raises(ValueError, match="no GPU \\[2\\] here; this process sees 2 GPU"):
         cluster.local_gpus("2")
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-5e1c,MIG-0a7f")  # UUIDs: submitit takes integers only
-    assert cluster._one_gpu("MIG-0a7f") == dict(gpus_per_node=0, setup=["export CUDA_VISIBLE_DEVICES=MIG-0a7f"])
+    assert cluster._one_gpu("MIG-0a7f") == dict(
+        gpus_per_node=0, setup=["export CUDA_VISIBLE_DEVICES=MIG-0a7f"]
+    )
 
 
 def test_each_probe_has_a_lock_of_its_own(tmp_path, monkeypatch):
@@ -566,9 +728,13 @@ def test_each_probe_has_a_lock_of_its_own(tmp_path, monkeypatch):
     real = probes.train_probe
     monkeypatch.setattr(probes, "train_probe", lambda *a, **kw: trained.append(1) or real(*a, **kw))
     tap_a, tap_b = (SimpleNamespace(name=n) for n in "ab")
-    run = SimpleNamespace(key="run", config=SimpleNamespace(model="vgg16"), model=SimpleNamespace(taps=[tap_a, tap_b]))
+    run = SimpleNamespace(
+        key="run", config=SimpleNamespace(model="vgg16"), model=SimpleNamespace(taps=[tap_a, tap_b])
+    )
     ds = SimpleNamespace(fingerprint=lambda: "data", num_classes=3)
-    path_a = probes.probe_path(run, ds, "a", solver="sgd", hyper=profiles.probe_hyper("vgg16"), seed=0, epochs=2)
+    path_a = probes.probe_path(
+        run, ds, "a", solver="sgd", hyper=profiles.probe_hyper("vgg16"), seed=0, epochs=2
+    )
     held, release, done = threading.Event(), threading.Event(), {}
 
     def holder():  # another process, training probe a
@@ -599,14 +765,23 @@ def test_probe_runs_on_the_device_given_and_returns_cpu_weights(monkeypatch):
     a = probes.train_probe(X, y, X, y, 3, epochs=3, device="cpu", progress=False)
     b = probes.train_probe(X, y, X, y, 3, epochs=3, progress=False)  # MECH_DEVICE=cpu: the same
     assert a.device == "cpu" and a.W.device.type == "cpu" and torch.equal(a.W, b.W)
-    assert probes.Probe(**{k: v for k, v in vars(a).items() if k != "device"}).device == "cpu"  # old cache entries
+    assert (
+        probes.Probe(**{k: v for k, v in vars(a).items() if k != "device"}).device == "cpu"
+    )  # old cache entries
     if torch.cuda.is_available():  # where a GPU is lent: the same probe on it, within float32 rounding
         c = probes.train_probe(X, y, X, y, 3, epochs=3, device="cuda", progress=False)
-        assert c.device.startswith("cuda") and c.W.device.type == "cpu" and torch.allclose(a.W, c.W, atol=1e-4)
+        assert (
+            c.device.startswith("cuda") and c.W.device.type == "cpu" and torch.allclose(a.W, c.W, atol=1e-4)
+        )
     # the device given reaches the solver: a stand-in device picker (the CPU named as a GPU) records what it is asked
     asked, solved_on, real_sgd = [], [], probes._sgd
-    monkeypatch.setattr(probes, "pick_device", lambda device=None: asked.append(device) or torch.device("cpu"))
-    monkeypatch.setattr(probes, "_sgd", lambda W, X, y, *rest: solved_on.append((W.device, X.device, y.device))
-                        or real_sgd(W, X, y, *rest))
+    monkeypatch.setattr(
+        probes, "pick_device", lambda device=None: asked.append(device) or torch.device("cpu")
+    )
+    monkeypatch.setattr(
+        probes,
+        "_sgd",
+        lambda W, X, y, *rest: solved_on.append((W.device, X.device, y.device)) or real_sgd(W, X, y, *rest),
+    )
     c = probes.train_probe(X, y, X, y, 3, epochs=3, device="cuda:1", progress=False)
     assert asked == ["cuda:1"] and solved_on == [(torch.device("cpu"),) * 3] and torch.equal(c.W, a.W)

@@ -1,4 +1,5 @@
 """The cache's code version reads what the code computes, not how it is written or where it lives."""
+
 import types
 
 from helpers.infra.cache import code_version
@@ -47,8 +48,9 @@ A_CHANGED = A.replace("+ 1", "+ 2")
 
 
 def test_docstrings_comments_imports_and_formatting_keep_the_version():
-    assert code_version(_module("a1", A)) == code_version(_module("a2", A.replace("x):", "x) :")
-                                                                  .replace("# a comment", "")))
+    assert code_version(_module("a1", A)) == code_version(
+        _module("a2", A.replace("x):", "x) :").replace("# a comment", ""))
+    )
 
 
 def test_a_function_moved_between_hashed_modules_keeps_the_version():

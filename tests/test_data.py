@@ -25,19 +25,32 @@ def test_mech_data_environment_variable(data_dir, monkeypatch):
 
 def _write_torchvision_layout(root, ds, name):
     if name == "cifar10":
-        base, train_files, test_file, meta, key, names = root / "cifar-10-batches-py", [f"data_batch_{i}" for i in
-                                                                                     range(1, 6)], "test_batch", \
-            "batches.meta", "labels", "label_names"
+        base, train_files, test_file, meta, key, names = (
+            root / "cifar-10-batches-py",
+            [f"data_batch_{i}" for i in range(1, 6)],
+            "test_batch",
+            "batches.meta",
+            "labels",
+            "label_names",
+        )
     else:
-        base, train_files, test_file, meta, key, names = root / "cifar-100-python", ["train"], "test", "meta", \
-            "fine_labels", "fine_label_names"
+        base, train_files, test_file, meta, key, names = (
+            root / "cifar-100-python",
+            ["train"],
+            "test",
+            "meta",
+            "fine_labels",
+            "fine_label_names",
+        )
     base.mkdir(parents=True)
     xs = np.array_split(ds.x_train.reshape(len(ds.x_train), -1).numpy(), len(train_files))
     ys = np.array_split(ds.y_train.numpy(), len(train_files))
     for f, x, y in zip(train_files, xs, ys):
         pickle.dump({"data": x, key: y.tolist()}, open(base / f, "wb"))
-    pickle.dump({"data": ds.x_test.reshape(len(ds.x_test), -1).numpy(), key: ds.y_test.tolist()},
-                open(base / test_file, "wb"))
+    pickle.dump(
+        {"data": ds.x_test.reshape(len(ds.x_test), -1).numpy(), key: ds.y_test.tolist()},
+        open(base / test_file, "wb"),
+    )
     pickle.dump({names: list(ds.class_names)}, open(base / meta, "wb"))
 
 
@@ -87,14 +100,27 @@ def test_augment_is_a_flip_and_shift_of_each_image():
     padded = torch.nn.functional.pad(x, (4, 4, 4, 4))
     for img, src, pad_src in zip(out, x, padded):
         candidates = [torch.nn.functional.pad(s, (4, 4, 4, 4)) for s in (src, src.flip(2))]
-        assert any(torch.equal(img, c[:, dy:dy + 32, dx:dx + 32]) for c in candidates
-                   for dy in range(9) for dx in range(9))
+        assert any(
+            torch.equal(img, c[:, dy : dy + 32, dx : dx + 32])
+            for c in candidates
+            for dy in range(9)
+            for dx in range(9)
+        )
     assert not torch.equal(out, x)  # something moved
 
 
 def test_batches_and_resize(synth10):
-    xb, yb = next(data.batches(synth10.x_train, synth10.y_train, 50, shuffle=True, augmented=True,
-                               generator=torch.Generator().manual_seed(0), size=64))
+    xb, yb = next(
+        data.batches(
+            synth10.x_train,
+            synth10.y_train,
+            50,
+            shuffle=True,
+            augmented=True,
+            generator=torch.Generator().manual_seed(0),
+            size=64,
+        )
+    )
     assert xb.shape == (50, 3, 64, 64) and xb.dtype == torch.float32
     assert xb.min() >= -1 and xb.max() <= 1 and len(yb) == 50
 
@@ -114,7 +140,9 @@ def test_imagenet_folder_split(tmp_path):
     for c in ("n01", "n02", "n03"):
         (tmp_path / "val" / c).mkdir(parents=True)
         for i in range(4):
-            Image.fromarray(rng.integers(0, 255, (40, 50, 3), dtype=np.uint8)).save(tmp_path / "val" / c / f"{i}.png")
+            Image.fromarray(rng.integers(0, 255, (40, 50, 3), dtype=np.uint8)).save(
+                tmp_path / "val" / c / f"{i}.png"
+            )
     train, test, classes = data.imagenet_split(tmp_path / "val", n_train=9, seed=0, size=32)
     assert len(train) == 9 and len(test) == 3 and classes == ("n01", "n02", "n03")
     x, y = train[0]

@@ -1,5 +1,6 @@
 """The mechanism during training (helpers.figures.training_dynamics): a run keeps its weights at epochs 1, 2, 4, ...; each snapshot is
 the network a shorter run ends with; the tests and claims per epoch agree with a hand computation."""
+
 import json
 
 import numpy as np
@@ -9,14 +10,13 @@ import pytest
 import torch
 from conftest import ROOT
 
-from helpers.reference import claims
+from helpers.figures import mechanism_fig5_cluster_statistics as fig5
 from helpers.figures import training_dynamics as dynamics
-from helpers.figures import mechanism
+from helpers.figures import universal_layer_tables as layer_tables
+from helpers.reference import claims
 from helpers.reference import printed as paper
-from helpers.train import profiles
-from helpers.train import runs
 from helpers.train import loop as train
-from helpers.figures import universal
+from helpers.train import profiles, runs
 
 
 def test_snapshot_epochs_are_powers_of_two_below_the_last():
@@ -53,8 +53,18 @@ def frame(n_by_epoch: dict, accuracy=(0.7, 0.85, 0.93, 0.94, 0.94), network=0.94
     rows = []
     for epoch, n in n_by_epoch.items():
         for tap, a, v in zip(("2", "4", "7", "10", "13"), accuracy, n):
-            rows.append(dict(epoch=epoch, network=network, tap=tap, accuracy=a, n=v, N_c=1.3, C_s=2.1,
-                             SNR_E=2.1 * 1.3 * 10 / v))
+            rows.append(
+                dict(
+                    epoch=epoch,
+                    network=network,
+                    tap=tap,
+                    accuracy=a,
+                    n=v,
+                    N_c=1.3,
+                    C_s=2.1,
+                    SNR_E=2.1 * 1.3 * 10 / v,
+                )
+            )
     out = pd.DataFrame(rows)
     out.attrs.update(model="vgg16", N_l=10)
     return out
@@ -77,10 +87,15 @@ def test_a_statistic_approaches_the_paper_only_when_its_distance_shrinks_to_the_
     assert by["accuracy"].verdict == claims.FAILS  # unchanged: not closer at the last epoch than at the first
     away = {c.claim.split()[0]: c for c in dynamics.claims_dynamics(frame({1: far, 2: near, 4: nearer}))}
     assert away["n"].verdict == claims.FAILS  # closer than at epoch 1, but moving away since epoch 2
-    turned = {c.claim.split()[0]: c for c in dynamics.claims_dynamics(frame({1: far, 2: near, 4: nearer, 8: nearer}))}
+    turned = {
+        c.claim.split()[0]: c
+        for c in dynamics.claims_dynamics(frame({1: far, 2: near, 4: nearer, 8: nearer}))
+    }
     assert turned["n"].verdict == claims.FAILS  # settled at epochs 4-8, but farther than it was at epoch 2
     small = [v * 1.005 for v in paper_n]  # within the margin of each other: no direction either way
-    wobble = {c.claim.split()[0]: c for c in dynamics.claims_dynamics(frame({1: small, 2: paper_n, 4: small}))}
+    wobble = {
+        c.claim.split()[0]: c for c in dynamics.claims_dynamics(frame({1: small, 2: paper_n, 4: small}))
+    }
     assert wobble["n"].verdict == claims.FAILS  # 0.005 closer than at epoch 1 is no approach (margin 0.02)
     back = {c.claim.split()[0]: c for c in dynamics.claims_dynamics(frame({1: far, 2: paper_n, 4: small}))}
     assert back["n"].verdict == claims.HOLDS  # 0.005 above its best is within the margin: not a turn
@@ -90,7 +105,9 @@ def test_a_statistic_approaches_the_paper_only_when_its_distance_shrinks_to_the_
 
 def test_one_cycle_snapshots_are_not_shorter_runs_so_the_direction_is_not_testable():
     approaching = frame({1: [40.0] * 5, 2: [30.0] * 5, 4: [19.6, 18.3, 6.4, 3.8, 1.5]})
-    approaching.attrs["schedule"] = "onecycle"  # the cpu VGG-16's: epoch 1 in the warm-up, only the last annealed
+    approaching.attrs["schedule"] = (
+        "onecycle"  # the cpu VGG-16's: epoch 1 in the warm-up, only the last annealed
+    )
     cs = dynamics.claims_dynamics(approaching)
     assert all(c.verdict == claims.UNTESTABLE and "not a shorter run" in c.reason for c in cs)
     approaching.attrs["schedule"] = "step"
@@ -103,17 +120,22 @@ def test_the_books_layer_by_layer_claims_epoch_by_epoch_are_the_pages_own():
     good, bad = [19.6, 18.3, 6.4, 3.8, 1.5], [5, 6, 7, 8, 9]
     t = dynamics.tests_by_epoch(frame({1: bad, 8: good}, accuracy=(0.5, 0.6, 0.7, 0.8, 0.75), network=0.8))
     assert list(t["epoch"]) == [1, 8]
-    assert list(t["the noise per filter n falls layer by layer toward the output"]) == [claims.FAILS, claims.HOLDS]
+    assert list(t["the noise per filter n falls layer by layer toward the output"]) == [
+        claims.FAILS,
+        claims.HOLDS,
+    ]
     assert list(t["accuracy increases progressively with the layer"]) == [claims.FAILS] * 2  # 0.80 -> 0.75
     assert list(t["the deepest layer reaches the whole network's accuracy"]) == [claims.FAILS] * 2
     assert t["accuracy floor"].iloc[0] == "above 0.752"  # 0.80 >= 0.8 x 0.94
     low = dynamics.tests_by_epoch(frame({1: good}, network=0.5))
     assert low["accuracy floor"].iloc[0] == "below 0.752"
-    assert low["the noise per filter n falls layer by layer toward the output"].iloc[0] == claims.HOLDS  # floor lifted
+    assert (
+        low["the noise per filter n falls layer by layer toward the output"].iloc[0] == claims.HOLDS
+    )  # floor lifted
     one = frame({1: good}, network=0.94)
     table = one.reset_index(drop=True)
     table.attrs.update(network=0.94, model="vgg16", N_l=10)  # what the pages hand their claims
-    on_page = mechanism.claims_noise(table.rename(columns={"tap": "layer"})) + universal.layers_claims(table)
+    on_page = fig5.claims_noise(table.rename(columns={"tap": "layer"})) + layer_tables.layers_claims(table)
     assert all(c.verdict != claims.UNTESTABLE for c in on_page)
     row = dynamics.tests_by_epoch(one).iloc[0]
     assert [row[c.claim] for c in on_page] == [c.verdict for c in on_page]  # the claims' own names as columns
@@ -121,7 +143,9 @@ def test_the_books_layer_by_layer_claims_epoch_by_epoch_are_the_pages_own():
 
 def test_the_reference_is_the_papers_table_for_the_network_and_labels_that_ran():
     assert paper.per_layer("vgg16", 10).loc["13", "n"] == 1.5  # Table 6, K = 10
-    assert paper.per_layer("vgg16", 100).loc["10", "n"] == paper.table("table1").set_index("tap").loc["10", "n"]
+    assert (
+        paper.per_layer("vgg16", 100).loc["10", "n"] == paper.table("table1").set_index("tap").loc["10", "n"]
+    )
     assert paper.per_layer("vgg6", 10).loc["5", "C_s"] == 2.6 and paper.per_layer("vgg6", 100).empty
     assert paper.per_layer("resnet18", 10).empty
     assert list(paper.per_layer("vgg16", 10).index) == ["2", "4", "7", "10", "13"]  # shallow to deep
@@ -133,15 +157,26 @@ def test_the_reference_is_the_papers_table_for_the_network_and_labels_that_ran()
 def test_training_dynamics_page_at_smoke_analyses_every_kept_epoch(tmp_path, data_dir, monkeypatch):
     monkeypatch.setenv("MECH_DATA", str(data_dir))
     out = tmp_path / "out.ipynb"
-    pm.execute_notebook(str(ROOT / "notebooks" / "training-dynamics.ipynb"), str(out), kernel_name="python3",
-                        parameters=dict(profile="smoke", epochs=4, taps=["4", "10", "13"]), progress_bar=False,
-                        cwd=str(ROOT))
+    pm.execute_notebook(
+        str(ROOT / "notebooks" / "training-dynamics.ipynb"),
+        str(out),
+        kernel_name="python3",
+        parameters=dict(profile="smoke", epochs=4, taps=["4", "10", "13"]),
+        progress_bar=False,
+        cwd=str(ROOT),
+    )
     nb = json.loads(out.read_text())
-    meta = [o["metadata"]["mechanism_book"] for c in nb["cells"] for o in c.get("outputs", [])
-            if "mechanism_book" in o.get("metadata", {})]
+    meta = [
+        o["metadata"]["mechanism_book"]
+        for c in nb["cells"]
+        for o in c.get("outputs", [])
+        if "mechanism_book" in o.get("metadata", {})
+    ]
     shown = [m["claims"] for m in meta if "claims" in m][0]
     assert len(shown) == len(dynamics.STATS) and all(c["kind"] == claims.ADDITION for c in shown)
-    assert all(c["verdict"] in (claims.HOLDS, claims.FAILS) for c in shown)  # three epochs: every test decided
+    assert all(
+        c["verdict"] in (claims.HOLDS, claims.FAILS) for c in shown
+    )  # three epochs: every test decided
     assert all("epoch 1" in c["evidence"] and "epoch 4" in c["evidence"] for c in shown)
     figures = [f for m in meta if "figure" in m for f in m["figure"]]
     assert len(figures) == 1 and "epochs 1, 2, 4" in figures[0]["caption"] and figures[0]["alt"]

@@ -2,6 +2,7 @@
 mid-notebook, two builds at once, damaged data and cache files, the rerun line a page prints. Each gives its clear
 error or the promised recovery, with nothing lost and nothing half-written (book/rerun.md, "When something goes
 wrong")."""
+
 import json
 import os
 import shlex
@@ -17,15 +18,10 @@ import pytest
 import torch
 from conftest import ROOT, write_npz
 
-from helpers.book import build
-from helpers.infra import cache
-from helpers.train import data
-from helpers.book import knobs
+from helpers.book import build, knobs
 from helpers.book import page as pages
-from helpers.infra import paths
-from helpers.train import profiles
-from helpers.train import runs
-from helpers.train import taps
+from helpers.infra import cache, paths
+from helpers.train import data, profiles, runs, taps
 from helpers.train import loop as train
 
 FIG4, FIG5 = "mechanism-fig4-field-matrices", "mechanism-fig5-cluster-statistics"
@@ -46,9 +42,14 @@ def book(tmp_path, monkeypatch):
 
 def start_build(*args):
     """The build in its own process group, as a terminal starts it (Ctrl-C reaches the whole group)."""
-    return subprocess.Popen([sys.executable, "-m", "helpers.book.build", "--profile", "smoke", "--no-html", *args],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "helpers.book.build", "--profile", "smoke", "--no-html", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def run_build(*args, timeout=600):
@@ -59,8 +60,11 @@ def run_build(*args, timeout=600):
 
 def kernels_of(proc) -> list[psutil.Process]:
     try:
-        return [p for p in psutil.Process(proc.pid).children(recursive=True)
-                if "ipykernel_launcher" in " ".join(p.cmdline())]
+        return [
+            p
+            for p in psutil.Process(proc.pid).children(recursive=True)
+            if "ipykernel_launcher" in " ".join(p.cmdline())
+        ]
     except psutil.NoSuchProcess:
         return []
 
@@ -73,6 +77,7 @@ def wait_for(condition, proc, seconds=120):
 
 
 # --- knobs ------------------------------------------------------------------------------------------
+
 
 def test_unknown_knob_from_the_build_lists_the_declared_ones(book, capsys):
     with pytest.raises(SystemExit) as stop:
@@ -98,15 +103,23 @@ def test_unknown_knob_from_python_lists_the_page_knobs(data_dir, monkeypatch):
 
 def test_knobs_papermill_injected_are_checked_and_nothing_else():
     params = '# Parameters\nprofile = "smoke"\ntreshold = 0.4\n'
-    with pytest.raises(ValueError, match=r"unknown knob\(s\) \['treshold'\] for page mechanism-fig4.*'threshold'"):
+    with pytest.raises(
+        ValueError, match=r"unknown knob\(s\) \['treshold'\] for page mechanism-fig4.*'threshold'"
+    ):
         knobs.overrides(FIG4, dict(In=["", "profile = 'cpu'", params], profile="smoke", treshold=0.4))
     params = '# Parameters\nprofile = "smoke"\ntaps = ["13"]\nthreshold = 0.3\n'
     namespace = dict(In=["", params], profile="smoke", taps=["13"], threshold=0.3, x=3, page=1)
-    assert knobs.overrides(FIG4, namespace) == dict(profile="smoke", taps=["13"])  # scratch names are not knobs
-    namespace.update(In=["", params, "Ks = [3, 6]"], taps=["10"])  # rebound later in Jupyter: the injected values
+    assert knobs.overrides(FIG4, namespace) == dict(
+        profile="smoke", taps=["13"]
+    )  # scratch names are not knobs
+    namespace.update(
+        In=["", params, "Ks = [3, 6]"], taps=["10"]
+    )  # rebound later in Jupyter: the injected values
     assert knobs.overrides(FIG4, namespace) == dict(profile="smoke", taps=["13"])
     edited = dict(In=["", "profile = 'smoke'\nthreshold = 0.5"], profile="smoke", threshold=0.5, x=3)
-    assert knobs.overrides(FIG4, edited) == dict(profile="smoke", threshold=0.5)  # no papermill: the declared ones
+    assert knobs.overrides(FIG4, edited) == dict(
+        profile="smoke", threshold=0.5
+    )  # no papermill: the declared ones
 
 
 def test_rerun_flags_read_back_as_the_same_values(monkeypatch):
@@ -114,8 +127,17 @@ def test_rerun_flags_read_back_as_the_same_values(monkeypatch):
     from click.testing import CliRunner
     from papermill import cli
 
-    values = dict(profile="smoke", taps=["13", "10"], threshold=1e-05, seeds=2, device=None, stand_in=False,
-                  Ks=[2, 5], tap="10", eta=0.25)
+    values = dict(
+        profile="smoke",
+        taps=["13", "10"],
+        threshold=1e-05,
+        seeds=2,
+        device=None,
+        stand_in=False,
+        Ks=[2, 5],
+        tap="10",
+        eta=0.25,
+    )
     monkeypatch.setenv("MECH_DATA", "../shared/data")
     line = knobs.rerun_line("x", values)
     words = shlex.split(line)
@@ -139,6 +161,7 @@ def test_filter_index_out_of_range_is_caught_before_training(data_dir, monkeypat
 
 # --- paths, locks, provenance ----------------------------------------------------------------------
 
+
 def test_cache_and_data_are_anchored_to_the_repository(tmp_path, monkeypatch):
     monkeypatch.delenv("MECH_CACHE")
     monkeypatch.delenv("MECH_DATA", raising=False)
@@ -148,7 +171,9 @@ def test_cache_and_data_are_anchored_to_the_repository(tmp_path, monkeypatch):
     monkeypatch.setenv("MECH_CACHE", "../elsewhere")  # relative: from the repository's root, not from here
     monkeypatch.setenv("MECH_DATA", str(tmp_path))
     assert runs.cache_root() == paths.cache_root() == ROOT / "../elsewhere" and data.data_dir() == tmp_path
-    assert knobs.rerun_line("x", dict(profile="cpu")).startswith(f"MECH_DATA={tmp_path} MECH_CACHE=../elsewhere ")
+    assert knobs.rerun_line("x", dict(profile="cpu")).startswith(
+        f"MECH_DATA={tmp_path} MECH_CACHE=../elsewhere "
+    )
 
 
 def test_a_waiting_process_says_who_holds_the_lock(tmp_path, capfd):
@@ -186,7 +211,12 @@ def test_run_records_provenance_and_every_random_state(synth10):
     run = runs.get_run(cfg, synth10, progress=False)
     prov = run.info["provenance"]
     assert len(prov["commit"]) == 40 and isinstance(prov["dirty"], bool)
-    assert prov["device"] == "cpu" and prov["device_name"] and prov["host"] and prov["torch"] == torch.__version__
+    assert (
+        prov["device"] == "cpu"
+        and prov["device_name"]
+        and prov["host"]
+        and prov["torch"] == torch.__version__
+    )
 
 
 def test_long_cpu_run_warns_with_an_estimate_and_leaves_the_run_untouched(synth10, monkeypatch):
@@ -207,17 +237,22 @@ def test_long_cpu_run_warns_with_an_estimate_and_leaves_the_run_untouched(synth1
 
 # --- damaged files --------------------------------------------------------------------------------
 
+
 def test_truncated_or_damaged_data_files_name_the_file_and_the_fix(tmp_path, synth10):
     path = write_npz(tmp_path / "cifar10.npz", synth10)
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    with pytest.raises(data.DataCorruptError, match=f"{path} is not a readable .npz file.*truncated.*good copy"):
+    with pytest.raises(
+        data.DataCorruptError, match=f"{path} is not a readable .npz file.*truncated.*good copy"
+    ):
         data.load_cifar("cifar10", tmp_path)
     path.unlink()
     layout = tmp_path / "cifar-10-batches-py"
     layout.mkdir()
     for f in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         (layout / f).write_bytes(b"\x80\x04garbage")
-    with pytest.raises(data.DataCorruptError, match=f"{layout / 'data_batch_1'} cannot be read.*Delete its folder"):
+    with pytest.raises(
+        data.DataCorruptError, match=f"{layout / 'data_batch_1'} cannot be read.*Delete its folder"
+    ):
         data.load_cifar("cifar10", tmp_path)
 
 
@@ -225,14 +260,20 @@ def test_missing_data_message_names_the_directory_as_given_and_the_network(tmp_p
     from urllib.error import URLError
 
     monkeypatch.setenv("MECH_DATA", "../somewhere/data")  # relative, as the Makefile exports it
-    monkeypatch.setattr(data, "_torchvision_download", lambda root, name: (_ for _ in ()).throw(URLError("dns")))
+    monkeypatch.setattr(
+        data, "_torchvision_download", lambda root, name: (_ for _ in ()).throw(URLError("dns"))
+    )
     with pytest.raises(data.DataNotFoundError) as err:
         data.load_cifar("cifar100", download=True)
     message = str(err.value)
     assert "the data directory ../somewhere/data (MECH_DATA)" in message and "no network here" in message
     assert "URLError" not in message and str(ROOT) not in message
-    monkeypatch.setattr(data, "_torchvision_download", lambda root, name: (_ for _ in ()).throw(PermissionError("ro")))
-    with pytest.raises(data.DataNotFoundError, match="PermissionError: ro"):  # not mistaken for a network problem
+    monkeypatch.setattr(
+        data, "_torchvision_download", lambda root, name: (_ for _ in ()).throw(PermissionError("ro"))
+    )
+    with pytest.raises(
+        data.DataNotFoundError, match="PermissionError: ro"
+    ):  # not mistaken for a network problem
         data.load_cifar("cifar100", download=True)
 
 
@@ -263,17 +304,24 @@ def test_damaged_cache_files_name_the_file_and_the_fix(synth10):
 
 # --- builds -----------------------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_rerun_line_from_a_built_page_reproduces_it(book, tmp_path):
     code, log = run_build("--only", FIG4, "-p", "threshold", "0.4", "-p", "taps", "['13', '10']")
     assert code == 0, log
     first = json.loads((book / f"{FIG4}.ipynb").read_text())
     line = build.page_metadata(book / f"{FIG4}.ipynb")["header"][0]["rerun"]
-    assert "-p threshold 0.4" in line and "-y 'taps: [\"13\", \"10\"]'" in line and "-r profile smoke" in line
+    assert "-p threshold 0.4" in line and '-y \'taps: ["13", "10"]\'' in line and "-r profile smoke" in line
     assert f"{knobs.papermill_command()} notebooks/{FIG4}.ipynb" in line
     line = line.replace(f"/tmp/{FIG4}.ipynb", str(tmp_path / "again.ipynb"))
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MECH_") or k in ("MECH_DOWNLOAD", "MECH_DEVICE")}
-    done = subprocess.run(["bash", "-c", line], cwd=ROOT, capture_output=True, text=True, timeout=300, env=clean)
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("MECH_") or k in ("MECH_DOWNLOAD", "MECH_DEVICE")
+    }
+    done = subprocess.run(
+        ["bash", "-c", line], cwd=ROOT, capture_output=True, text=True, timeout=300, env=clean
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     again = json.loads((tmp_path / "again.ipynb").read_text())
     assert again["metadata"]["papermill"]["parameters"] == first["metadata"]["papermill"]["parameters"]
@@ -320,9 +368,11 @@ def test_dead_kernel_fails_its_notebook_only_and_keeps_the_last_good_page(book):
     assert f"{FIG4}: failed" in log and "Kernel died" in log and f"{FIG5}: ran" in log
     stale = json.loads((book / f"{FIG4}.ipynb").read_text())
     assert build.STALE in stale["cells"][1]["metadata"]["tags"] and "This page is stale" in "".join(
-        stale["cells"][1]["source"])
-    assert [c for c in stale["cells"] if c["cell_type"] == "code"] == [c for c in good["cells"]
-                                                                      if c["cell_type"] == "code"]
+        stale["cells"][1]["source"]
+    )
+    assert [c for c in stale["cells"] if c["cell_type"] == "code"] == [
+        c for c in good["cells"] if c["cell_type"] == "code"
+    ]
     assert not (book / f"{FIG4}.key").exists() and (book / f"{FIG4}.failed.ipynb").is_file()
     assert "1 page(s) are stale" in (book / "overview.md").read_text()
     code, log = run_build("--only", FIG4, FIG5, "--jobs", "1", "-p", "threshold", "0.35")
@@ -332,7 +382,8 @@ def test_dead_kernel_fails_its_notebook_only_and_keeps_the_last_good_page(book):
     assert code == 1 and f"FAILED notebook {FIG5}: cell" in log
     assert "threshold must lie strictly between 0 and 1" in log and "marked stale" in log
     assert (book / f"{FIG5}.failed.ipynb").is_file() and build.STALE in json.loads(
-        (book / f"{FIG5}.ipynb").read_text())["metadata"]
+        (book / f"{FIG5}.ipynb").read_text()
+    )["metadata"]
 
 
 def test_build_echoes_a_notebooks_warnings_and_lock_waits(book):
@@ -343,10 +394,14 @@ def test_build_echoes_a_notebooks_warnings_and_lock_waits(book):
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell('profile = "cpu"')
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(
-        "import sys, warnings\nfor i in range(3):\n    print(f'\\rprogress {i}', end='', file=sys.stderr)\n"
-        "warnings.warn('projected to take 9 hours')\n"
-        "print('waiting for the lock on X, held by pid 1', file=sys.stderr)")]
+    nb.cells = [
+        params,
+        nbformat.v4.new_code_cell(
+            "import sys, warnings\nfor i in range(3):\n    print(f'\\rprogress {i}', end='', file=sys.stderr)\n"
+            "warnings.warn('projected to take 9 hours')\n"
+            "print('waiting for the lock on X, held by pid 1', file=sys.stderr)"
+        ),
+    ]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     (book.parents[1] / "notebooks").mkdir()
     nbformat.write(nb, book.parents[1] / "notebooks" / "warns.ipynb")

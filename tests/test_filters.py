@@ -1,8 +1,10 @@
 """Clusters, noise and field matrices against the papers' worked examples and naive implementations."""
+
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helpers.method import filters
 
@@ -53,7 +55,8 @@ def test_shapes_and_errors():
 
 
 bool_matrices = st.integers(1, 8).flatmap(
-    lambda n: st.lists(st.booleans(), min_size=n * n, max_size=n * n).map(lambda v: np.array(v).reshape(n, n)))
+    lambda n: st.lists(st.booleans(), min_size=n * n, max_size=n * n).map(lambda v: np.array(v).reshape(n, n))
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -63,7 +66,9 @@ def test_cluster_properties(B):
     for rule in (filters.greedy_clusters, filters.order_independent_clusters):
         clusters = rule(B)
         members = [i for c in clusters for i in c]
-        assert sorted(members) == sorted(np.flatnonzero(np.diag(B)).tolist())  # each diagonal one in one cluster
+        assert sorted(members) == sorted(
+            np.flatnonzero(np.diag(B)).tolist()
+        )  # each diagonal one in one cluster
         for c in clusters:
             assert B[np.ix_(c, c)].all()  # a cluster is a block of ones
         ones_in_blocks = sum(len(c) ** 2 for c in clusters)
@@ -72,7 +77,8 @@ def test_cluster_properties(B):
         assert sorted(order) == list(range(n))
     # the order-independent variant never leaves more noise than the greedy rule
     assert filters.noise_count(B, filters.order_independent_clusters(B)) <= filters.noise_count(
-        B, filters.greedy_clusters(B))
+        B, filters.greedy_clusters(B)
+    )
 
 
 @settings(max_examples=150, deadline=None)
@@ -89,7 +95,9 @@ def test_order_independent_statistics_ignore_relabelling(B, rnd):
 def random_tap(N=600, N_f=12, F_s=4, N_l=5, seed=0):
     g = torch.Generator().manual_seed(seed)
     labels = torch.arange(N) % N_l
-    feats = torch.relu(torch.randn(N, N_f, F_s, generator=g) + 0.5 * torch.randn(N_l, N_f, F_s, generator=g)[labels])
+    feats = torch.relu(
+        torch.randn(N, N_f, F_s, generator=g) + 0.5 * torch.randn(N_l, N_f, F_s, generator=g)[labels]
+    )
     feats[:40, 3] = 0  # some inputs give filter 3 nothing at all
     W = torch.randn(N_l, N_f, F_s, generator=g)
     return feats, labels, W
@@ -124,7 +132,10 @@ def test_normalize_and_clip():
     M = torch.tensor([[[2.0, 1.0], [-1.0, 0.5]], [[-1.0, -2.0], [-3.0, -1.0]]])
     Mn = filters.normalize(M)
     assert torch.equal(Mn[0], torch.tensor([[1.0, 0.5], [-0.5, 0.25]])) and not Mn[1].any()
-    assert filters.clip(Mn, 0.3).tolist() == [[[True, True], [False, False]], [[False, False], [False, False]]]
+    assert filters.clip(Mn, 0.3).tolist() == [
+        [[True, True], [False, False]],
+        [[False, False], [False, False]],
+    ]
 
 
 def test_analyze_layer_agrees_with_filter_by_filter():
@@ -153,16 +164,19 @@ def test_rule_comparison_runs_each_rule_on_the_same_field_matrices():
     same W and class means (and the order-independent rule gives the same clusters whatever the label order)."""
     from types import SimpleNamespace
 
-    from helpers.figures import mechanism
+    from helpers.figures import mechanism_fig5_cluster_statistics as fig5
 
     g = torch.Generator().manual_seed(3)
     W, means = torch.randn(6, 40, 1, generator=g), torch.rand(6, 40, 1, generator=g)
     la = filters.analyze_layer(W, means, 0.3, "greedy")
     study = SimpleNamespace(layers={"7": la}, probes={"7": SimpleNamespace(W=W)}, means={"7": means})
-    table = mechanism.rule_comparison(study).set_index("rule")
+    table = fig5.rule_comparison(study).set_index("rule")
     assert table.loc["greedy", "n"] == la.n
     other = filters.analyze_layer(W, means, 0.3, "order_independent")
-    assert (table.loc["order_independent", "n"], table.loc["order_independent", "C_s"]) == (other.n, other.C_s)
+    assert (table.loc["order_independent", "n"], table.loc["order_independent", "C_s"]) == (
+        other.n,
+        other.C_s,
+    )
     perm = torch.randperm(6, generator=g)
     permuted = filters.analyze_layer(W[perm], means[perm], 0.3, "order_independent")
     assert permuted.n == other.n and permuted.C_s == other.C_s

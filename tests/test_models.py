@@ -1,15 +1,16 @@
 import pytest
 import torch
 
-from helpers.train import models
 from helpers.reference import printed as paper
-from helpers.train import taps
+from helpers.train import models, taps
 
 
 @pytest.mark.parametrize("name,table,size", [("vgg16", "table1", 32), ("efficientnet_b0", "table2", 224)])
 def test_tap_tables_equal_the_papers_at_full_width(name, table, size):
     got = taps.tap_table(models.build(name, 100), size)
-    ref = models.by_depth(paper.table(table))  # the paper prints its tables deep first; the code is shallow first
+    ref = models.by_depth(
+        paper.table(table)
+    )  # the paper prints its tables deep first; the code is shallow first
     assert got["tap"].tolist() == ref["tap"].tolist() == models.tap_names(name)
     for col in ("N_f", "F_s", "FC_s"):
         assert got[col].tolist() == ref[col].tolist(), col
@@ -74,8 +75,15 @@ def test_shortened_efficientnet_keeps_the_first_layers_of_a_stage():
     assert sum(p.numel() for p in cut.parameters()) < sum(p.numel() for p in full.parameters())
 
 
-@pytest.mark.parametrize("blocks,match", [(((1, 1),), "stage 1 has no MBConv"), (((9, 1),), "stage 9 has no MBConv"),
-                                          (((3, 0),), "keep between 1 and 2"), (((5, 4),), "keep between 1 and 3")])
+@pytest.mark.parametrize(
+    "blocks,match",
+    [
+        (((1, 1),), "stage 1 has no MBConv"),
+        (((9, 1),), "stage 9 has no MBConv"),
+        (((3, 0),), "keep between 1 and 2"),
+        (((5, 4),), "keep between 1 and 3"),
+    ],
+)
 def test_bad_blocks(blocks, match):
     with pytest.raises(ValueError, match=match):
         models.build("efficientnet_b0", 10, width=0.25, blocks=blocks)
@@ -91,13 +99,27 @@ def test_tap_names_without_building_are_the_built_models_taps(name):
 
 # --- any torchvision CNN ("your model" pages) ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, nodes, F_s", [
-    ("resnet18", ["maxpool", "layer1", "layer2", "layer3", "layer4"], [64, 64, 16, 4, 1]),  # stem after its pooling
-    ("mobilenet_v3_small", ["features.0", "features.1", "features.3", "features.8", "features.12"],
-     [256, 64, 16, 4, 1]),
-    ("vgg16_bn", ["features.6", "features.13", "features.23", "features.33", "features.43"],  # its five poolings,
-     [256, 64, 16, 4, 1]),  # as the papers tap their VGG-16
-])
+
+@pytest.mark.parametrize(
+    "name, nodes, F_s",
+    [
+        (
+            "resnet18",
+            ["maxpool", "layer1", "layer2", "layer3", "layer4"],
+            [64, 64, 16, 4, 1],
+        ),  # stem after its pooling
+        (
+            "mobilenet_v3_small",
+            ["features.0", "features.1", "features.3", "features.8", "features.12"],
+            [256, 64, 16, 4, 1],
+        ),
+        (
+            "vgg16_bn",
+            ["features.6", "features.13", "features.23", "features.33", "features.43"],  # its five poolings,
+            [256, 64, 16, 4, 1],
+        ),  # as the papers tap their VGG-16
+    ],
+)
 def test_torchvision_cnn_taps_are_the_ends_of_its_stages(name, nodes, F_s):
     """The taps found from the graph are the last block at each map size, a pooling layer closing the stage it
     pools, 16x16 down to 1x1 at 32x32 inputs, and read exactly what a forward hook on that block sees (a naive
@@ -105,15 +127,19 @@ def test_torchvision_cnn_taps_are_the_ends_of_its_stages(name, nodes, F_s):
     torch.manual_seed(0)
     net = models.build(name, 10)
     nodes = [f"net.{n}" for n in nodes]
-    assert [t.node for t in net.taps] == nodes and [t.name for t in net.taps] == [f"stage {k}" for k in range(1, 6)]
+    assert [t.node for t in net.taps] == nodes and [t.name for t in net.taps] == [
+        f"stage {k}" for k in range(1, 6)
+    ]
     assert models.tap_names(name) == [t.name for t in net.taps]
     t = taps.tap_table(net, 32)
     assert t["F_s"].tolist() == F_s and (t["FC_s"] == t["N_f"] * t["F_s"]).all()
     if name == "vgg16_bn":
         assert all(isinstance(net.get_submodule(n), torch.nn.MaxPool2d) for n in nodes)
     seen = {}
-    hooks = [net.get_submodule(n).register_forward_hook(lambda m, a, o, n=n: seen.__setitem__(n, o.detach()))
-             for n in nodes]
+    hooks = [
+        net.get_submodule(n).register_forward_hook(lambda m, a, o, n=n: seen.__setitem__(n, o.detach()))
+        for n in nodes
+    ]
     x = torch.randn(3, 3, 32, 32)
     got = taps.extract_batch(net.eval(), x)
     with torch.no_grad():

@@ -1,6 +1,7 @@
 """Every notebook runs end to end under papermill at the smoke profile, on small generated data of the
 right shapes (labelled synthetic); a missing dataset renders a skipped page; bad knobs stop the notebook
 at the cell after its parameters with a clear message."""
+
 import json
 import re
 import time
@@ -11,9 +12,9 @@ import pytest
 from conftest import ROOT, write_npz
 from PIL import Image
 
+from helpers.book import page as pages
 from helpers.reference import claims as claims_mod
 from helpers.train import data
-from helpers.book import page as pages
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -36,8 +37,14 @@ def shared(tmp_path_factory):
 
 
 def execute(path, out, **parameters):
-    pm.execute_notebook(str(path), str(out), parameters=dict(profile="smoke", **parameters), kernel_name="python3",
-                        progress_bar=False, cwd=str(ROOT))
+    pm.execute_notebook(
+        str(path),
+        str(out),
+        parameters=dict(profile="smoke", **parameters),
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(ROOT),
+    )
     return json.loads(out.read_text())
 
 
@@ -62,13 +69,23 @@ def test_notebook_runs_at_smoke(path, tmp_path, shared, monkeypatch):
     assert nb["metadata"]["papermill"]["parameters"]["profile"] == "smoke"
     meta = outputs_meta(nb)
     claims = [c for group in meta["claims"] for c in group]
-    assert claims and all(c["verdict"] in claims_mod.VERDICTS and c["kind"] in claims_mod.KINDS for c in claims)
-    assert all(c["quote"] for c in claims if c["kind"] == claims_mod.PAPER)  # every paper claim quotes its sentence
+    assert claims and all(
+        c["verdict"] in claims_mod.VERDICTS and c["kind"] in claims_mod.KINDS for c in claims
+    )
+    assert all(
+        c["quote"] for c in claims if c["kind"] == claims_mod.PAPER
+    )  # every paper claim quotes its sentence
     assert all(c["reason"] for c in claims if c["verdict"] == claims_mod.UNTESTABLE)
     summary = meta["summary"][0]  # written from the claims: the same verdicts, each paper claim named
-    assert summary["verdicts"] == [dict(claim=c["claim"], kind=c["kind"], verdict=c["verdict"]) for c in claims]
-    text = "".join("".join(o.get("data", {}).get("text/markdown", "")) for c in nb["cells"]
-                   for o in c.get("outputs", []) if "summary" in o.get("metadata", {}).get(pages.META, {}))
+    assert summary["verdicts"] == [
+        dict(claim=c["claim"], kind=c["kind"], verdict=c["verdict"]) for c in claims
+    ]
+    text = "".join(
+        "".join(o.get("data", {}).get("text/markdown", ""))
+        for c in nb["cells"]
+        for o in c.get("outputs", [])
+        if "summary" in o.get("metadata", {}).get(pages.META, {})
+    )
     for c in claims:
         if c["kind"] == claims_mod.PAPER:
             assert f"{c['claim']}: **{c['verdict']}**" in text
@@ -84,18 +101,28 @@ def test_notebook_runs_at_smoke(path, tmp_path, shared, monkeypatch):
     outputs = [o for c in nb["cells"] for o in c.get("outputs", [])]
     assert not any("image/png" in o.get("data", {}) for o in outputs), "a figure shown without its caption"
     figures = [f for group in meta.get("figure", []) for f in group]
-    assert figures or path.stem in ("universal-table1-vgg16-cifar100", "universal-table2-effnet-cifar100",
-                                    "universal-table3-effnet-imagenet")  # the tables the papers print, no figure
-    assert [f["number"] for f in figures] == list(range(1, len(figures) + 1))  # numbered on the page, in order
-    html = "".join("".join(o["data"].get("text/html", "")) for o in outputs if "figure" in o.get("metadata", {}).get(
-        pages.META, {}))
+    assert figures or path.stem in (
+        "universal-table1-vgg16-cifar100",
+        "universal-table2-effnet-cifar100",
+        "universal-table3-effnet-imagenet",
+    )  # the tables the papers print, no figure
+    assert [f["number"] for f in figures] == list(
+        range(1, len(figures) + 1)
+    )  # numbered on the page, in order
+    html = "".join(
+        "".join(o["data"].get("text/html", ""))
+        for o in outputs
+        if "figure" in o.get("metadata", {}).get(pages.META, {})
+    )
     images = re.findall(r'<img src="data:image/png[^>]* alt="[^"]+', html)
     assert html.count("<figcaption") == len(figures) == len(images)
     for f in figures:
         assert f["alt"] and f"Figure {f['number']}." in f["caption"] and "smoke" in f["caption"]
 
 
-@pytest.mark.parametrize("name", [p.stem for p in NOTEBOOKS if p.stem != "architectures-taps"])  # it needs no data
+@pytest.mark.parametrize(
+    "name", [p.stem for p in NOTEBOOKS if p.stem != "architectures-taps"]
+)  # it needs no data
 def test_missing_dataset_renders_a_skipped_page(name, tmp_path, monkeypatch):
     """Every page with its data missing (no CIFAR-10 either, so no stand-in) renders: what is missing, the paper's
     values, no verdicts, and no step that needs the data runs (helpers.book.page.skippable)."""
@@ -113,35 +140,58 @@ def test_missing_dataset_renders_a_skipped_page(name, tmp_path, monkeypatch):
     assert not meta.get("figure") and ("page.figure(" not in text or "No figure: the data is missing" in text)
 
 
-@pytest.mark.parametrize("name, knobs, message", [
-    ("mechanism-fig5-cluster-statistics", dict(taps=["12"]), "unknown layer"),
-    ("mechanism-fig4-field-matrices", dict(threshold=1.5), "threshold must lie strictly between 0 and 1"),
-    ("mechanism-fig2-layer-accuracy", dict(seeds=0), "seeds must be an integer >= 1"),
-    ("universal-table6-vgg16-cifar-k10", dict(Ks=[3, 11]), "out of range"),
-    ("architectures-taps", dict(models=["vgg19"]), "unknown model"),
-    ("mechanism-threshold-robustness", dict(thresholds=[0.3, 1.2]), "threshold must lie strictly between 0 and 1"),
-    ("mechanism-fig5-cluster-statistics", dict(treshold=0.4), r"unknown knob\(s\) \['treshold'\].*'threshold'"),
-    ("architectures-taps", dict(width_=0.5), r"unknown knob\(s\) \['width_'\]"),
-    ("universal-fig3-field-matrix", dict(filter_index=10_000, dataset="cifar10"), "filter_index=10000 is out of range"),
-    ("universal-table1-vgg16-cifar100", dict(rule="random"), "rule='random' is not allowed"),
-])
+@pytest.mark.parametrize(
+    "name, knobs, message",
+    [
+        ("mechanism-fig5-cluster-statistics", dict(taps=["12"]), "unknown layer"),
+        ("mechanism-fig4-field-matrices", dict(threshold=1.5), "threshold must lie strictly between 0 and 1"),
+        ("mechanism-fig2-layer-accuracy", dict(seeds=0), "seeds must be an integer >= 1"),
+        ("universal-table6-vgg16-cifar-k10", dict(Ks=[3, 11]), "out of range"),
+        ("architectures-taps", dict(models=["vgg19"]), "unknown model"),
+        (
+            "mechanism-threshold-robustness",
+            dict(thresholds=[0.3, 1.2]),
+            "threshold must lie strictly between 0 and 1",
+        ),
+        (
+            "mechanism-fig5-cluster-statistics",
+            dict(treshold=0.4),
+            r"unknown knob\(s\) \['treshold'\].*'threshold'",
+        ),
+        ("architectures-taps", dict(width_=0.5), r"unknown knob\(s\) \['width_'\]"),
+        (
+            "universal-fig3-field-matrix",
+            dict(filter_index=10_000, dataset="cifar10"),
+            "filter_index=10000 is out of range",
+        ),
+        ("universal-table1-vgg16-cifar100", dict(rule="random"), "rule='random' is not allowed"),
+    ],
+)
 def test_bad_parameters_stop_after_the_parameters_cell(name, knobs, message, tmp_path, shared, monkeypatch):
     monkeypatch.setenv("MECH_DATA", str(shared["data"]))
     with pytest.raises(pm.PapermillExecutionError, match=message):
         execute(ROOT / "notebooks" / f"{name}.ipynb", tmp_path / "out.ipynb", **knobs)
     cells = [c for c in json.loads((tmp_path / "out.ipynb").read_text())["cells"] if c["cell_type"] == "code"]
     params = [i for i, c in enumerate(cells) if "injected-parameters" in c["metadata"].get("tags", [])][0]
-    failed = [i for i, c in enumerate(cells) if any(o["output_type"] == "error" for o in c.get("outputs", []))]
+    failed = [
+        i for i, c in enumerate(cells) if any(o["output_type"] == "error" for o in c.get("outputs", []))
+    ]
     assert failed == [params + 1]
 
 
 def test_rule_knob_runs_the_page_with_the_order_independent_rule(tmp_path, shared, monkeypatch):
     monkeypatch.setenv("MECH_DATA", str(shared["data"]))
     monkeypatch.setenv("MECH_CACHE", str(shared["cache"]))
-    nb = execute(ROOT / "notebooks" / "mechanism-fig5-cluster-statistics.ipynb", tmp_path / "out.ipynb",
-                 rule="order_independent")
+    nb = execute(
+        ROOT / "notebooks" / "mechanism-fig5-cluster-statistics.ipynb",
+        tmp_path / "out.ipynb",
+        rule="order_independent",
+    )
     header = outputs_meta(nb)["header"][0]
-    assert "order-independent" in header["knobs"]["cluster rule"] and "-r rule order_independent" in header["rerun"]
+    assert (
+        "order-independent" in header["knobs"]["cluster rule"]
+        and "-r rule order_independent" in header["rerun"]
+    )
     assert "order-independent rule" in header["label"]  # never presented as the paper's experiment
     page = pages.Page("x", "smoke", taps=["13", "7"], rule="order_independent")
     assert {la.rule for la in page.study().layers.values()} == {"order_independent"}

@@ -1,11 +1,13 @@
 """helpers.book.page: knobs checked up front, each run trained on its own config's data, skipped pages inert."""
+
 import pytest
 from conftest import ROOT
 
 from helpers.book import knobs
 from helpers.book import page as pages
+from helpers.figures import universal_k_sweep as k_tables
+from helpers.figures import universal_layer_tables as layer_tables
 from helpers.train import profiles
-from helpers.figures import universal
 
 
 def test_a_page_runs_another_model_on_that_models_own_subset(data_dir, monkeypatch):
@@ -25,31 +27,51 @@ def test_K_equal_to_the_label_count_is_the_run_without_K(data_dir, monkeypatch):
 
 def test_a_K_label_run_keeps_the_images_per_label_of_the_profiles_subset(data_dir, monkeypatch):
     monkeypatch.setenv("MECH_DATA", str(data_dir))
-    page = pages.Page("t", "cpu", model="efficientnet_b0", dataset="cifar10")  # cpu: 20,000 of the 10 labels' images
+    page = pages.Page(
+        "t", "cpu", model="efficientnet_b0", dataset="cifar10"
+    )  # cpu: 20,000 of the 10 labels' images
     assert page.config.n_train == 20_000
-    assert [page.config_for(K=K).n_train for K in (2, 4, 6)] == [4_000, 8_000, 12_000]  # 2,000 a label, as at K=10
+    assert [page.config_for(K=K).n_train for K in (2, 4, 6)] == [
+        4_000,
+        8_000,
+        12_000,
+    ]  # 2,000 a label, as at K=10
     ds = page.data_for(page.config_for(K=4))
-    assert len(ds.y_train) == min(8_000, 4 * int((page.full.y_train == 0).sum()))  # the generated data's labels
-    assert pages.Page("t", "cpu", model="vgg16", dataset="cifar10").config_for(K=3).n_train is None  # all images
+    assert len(ds.y_train) == min(
+        8_000, 4 * int((page.full.y_train == 0).sum())
+    )  # the generated data's labels
+    assert (
+        pages.Page("t", "cpu", model="vgg16", dataset="cifar10").config_for(K=3).n_train is None
+    )  # all images
 
 
 def test_K_sweeps_default_to_the_papers_K_values_or_their_ten_label_stand_ins(data_dir, monkeypatch):
     monkeypatch.setenv("MECH_DATA", str(data_dir))
-    assert universal.default_Ks("table5", 100) == [10, 20, 40, 60, 100]
+    assert k_tables.default_Ks("table5", 100) == [10, 20, 40, 60, 100]
     # CIFAR-10: VGG-16 takes Table 6's K (the paper's own CIFAR-K/10), EfficientNet-B0 Table 5's label fractions
-    assert universal.default_Ks("table4", 10) == list(universal.PAPER_K["table6"])
-    assert universal.default_Ks("table5", 10) == [2, 4, 6, 10]
+    assert k_tables.default_Ks("table4", 10) == list(layer_tables.PAPER_K["table6"])
+    assert k_tables.default_Ks("table5", 10) == [2, 4, 6, 10]
     page = pages.Page("t", "smoke", model="efficientnet_b0", dataset="cifar10")
-    assert universal.Ks_for(page, "table5") == [2, 4, 6, 10] and universal.Ks_for(page, "table5", [8, 3, 3]) == [3, 8]
+    assert k_tables.Ks_for(page, "table5") == [2, 4, 6, 10] and k_tables.Ks_for(
+        page, "table5", [8, 3, 3]
+    ) == [3, 8]
     with pytest.raises(ValueError, match="out of range"):
-        universal.Ks_for(page, "table5", [1, 4])
+        k_tables.Ks_for(page, "table5", [1, 4])
 
 
-@pytest.mark.parametrize("knobs, message", [
-    (dict(taps=["3"]), "unknown layer"), (dict(threshold=0.0), "threshold"), (dict(seeds=0), "seeds"),
-    (dict(profile="laptop"), "profile"), (dict(dataset="mnist"), "dataset"), (dict(epochs=0), "epochs"),
-    (dict(solver="adam"), "solver"), (dict(wdith=0.5), "unknown knob"),
-])
+@pytest.mark.parametrize(
+    "knobs, message",
+    [
+        (dict(taps=["3"]), "unknown layer"),
+        (dict(threshold=0.0), "threshold"),
+        (dict(seeds=0), "seeds"),
+        (dict(profile="laptop"), "profile"),
+        (dict(dataset="mnist"), "dataset"),
+        (dict(epochs=0), "epochs"),
+        (dict(solver="adam"), "solver"),
+        (dict(wdith=0.5), "unknown knob"),
+    ],
+)
 def test_bad_knobs_are_named(knobs, message, data_dir, monkeypatch):
     monkeypatch.setenv("MECH_DATA", str(data_dir))
     kw = dict(dict(profile="smoke", model="vgg16"), **knobs)
@@ -112,7 +134,11 @@ def test_trend_pages_train_the_profiles_number_of_networks_unless_told(data_dir,
     """seeds=None takes the profile's: 2 networks at cpu (a trend must beat their spread), the papers' samples at
     paper (VGG-16 4, VGG-6 5), 1 at smoke; an explicit count wins. Figs. 2 and 7 leave it to the profile."""
     monkeypatch.setenv("MECH_DATA", str(data_dir))
-    assert [pages.Page("t", p, model="vgg16", seeds=None).seeds for p in ("smoke", "cpu", "paper")] == [1, 2, 4]
+    assert [pages.Page("t", p, model="vgg16", seeds=None).seeds for p in ("smoke", "cpu", "paper")] == [
+        1,
+        2,
+        4,
+    ]
     assert pages.Page("t", "paper", model="vgg6", seeds=None).seeds == 5
     assert pages.Page("t", "cpu", model="vgg16", seeds=3).seeds == 3
     assert pages.Page("t", "cpu", model="resnet18", seeds=None).seeds == 2

@@ -3,6 +3,7 @@ figure), draws layers shallow to deep, class names on label axes and the paper's
 page.figure numbers and captions them as HTML <figure>s; the threshold explorer's frames are the clipped
 matrices at each threshold; the overview draws the per-layer rows the pages record; each page has its measured
 times."""
+
 import base64
 import io
 import json
@@ -14,14 +15,23 @@ import pytest
 from conftest import ROOT
 from PIL import Image
 
-from helpers.book import build
-from helpers.method import filters
-from helpers.figures import mechanism
+from helpers.book import build, overview, timings
 from helpers.book import page as pages
+from helpers.figures import mechanism_dilution_filters as dilution
+from helpers.figures import mechanism_fig2_layer_accuracy as fig2
+from helpers.figures import mechanism_fig3_decision_matrices as fig3
+from helpers.figures import mechanism_fig4_field_matrices as fig4
+from helpers.figures import mechanism_fig5_cluster_statistics as fig5
+from helpers.figures import mechanism_fig6_signal_noise as fig6
+from helpers.figures import mechanism_fig8_avgg16 as fig8
+from helpers.figures import mechanism_threshold_robustness as robustness
+from helpers.figures import style, your_model
+from helpers.figures import universal_afcc as afcc_pages
+from helpers.figures import universal_fig4_label_snr as ufig4
+from helpers.figures import universal_k_sweep as k_tables
+from helpers.figures import universal_layer_tables as layer_tables
+from helpers.method import filters
 from helpers.reference import printed as paper
-from helpers.figures import plots
-from helpers.book import timings
-from helpers.figures import universal
 
 NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
@@ -30,9 +40,17 @@ def view(M, tap="13", f=3, threshold=0.3):
     """A filter view as mechanism.filter_view returns it, from a normalized field matrix."""
     B = np.asarray(M) >= threshold
     clusters = filters.greedy_clusters(B)
-    return dict(tap=tap, filter=f, M=np.asarray(M, float), B=B, clusters=clusters,
-                noise=filters.noise_count(B, clusters), order=filters.display_order(clusters, len(M)),
-                threshold=threshold, names=NAMES[:len(M)])
+    return dict(
+        tap=tap,
+        filter=f,
+        M=np.asarray(M, float),
+        B=B,
+        clusters=clusters,
+        noise=filters.noise_count(B, clusters),
+        order=filters.display_order(clusters, len(M)),
+        threshold=threshold,
+        names=NAMES[: len(M)],
+    )
 
 
 def random_view(tap, seed, n=10):
@@ -47,64 +65,94 @@ def tick_texts(ax, axis="x"):
 
 
 def test_every_plot_returns_none_on_a_skipped_page():
-    for fn, args in [(plots.layer_accuracy, (None,)), (plots.decision_matrices, (None,)),
-                     (plots.field_matrix, (None,)), (plots.field_matrices, (None,)),
-                     (plots.threshold_explorer, (None, None)), (plots.cluster_statistics, (None, None)),
-                     (plots.appearances, (None, ["13"])), (plots.histograms, (None, "13")),
-                     (plots.signal_noise, (None,)), (plots.dilution, (None,)), (plots.threshold_sweep, (None,)),
-                     (plots.size_distributions, (None,)), (plots.error_vs_K, (None, None, "10")),
-                     (plots.label_snr, (None, None, "10")), (plots.accuracy_bars, (None, "tap")),
-                     (plots.afcc_bars, (None,)), (plots.shortened_bars, (None,)), (plots.layer_profile, (None,))]:
+    for fn, args in [
+        (fig2.plot_layer_accuracy, (None,)),
+        (fig3.decision_matrices, (None,)),
+        (fig4.field_matrix, (None,)),
+        (fig4.field_matrices, (None,)),
+        (fig4.threshold_explorer, (None, None)),
+        (fig5.cluster_statistics, (None, None)),
+        (fig5.appearances, (None, ["13"])),
+        (fig5.histograms, (None, "13")),
+        (fig6.plot_signal_noise, (None,)),
+        (dilution.plot_dilution, (None,)),
+        (robustness.plot_threshold_sweep, (None,)),
+        (fig8.size_distributions, (None,)),
+        (k_tables.plot_error_vs_K, (None, None, "10")),
+        (ufig4.plot_label_snr, (None, None, "10")),
+        (afcc_pages.accuracy_bars, (None, "tap")),
+        (afcc_pages.afcc_bars, (None,)),
+        (afcc_pages.shortened_bars, (None,)),
+        (your_model.layer_profile, (None,)),
+    ]:
         assert fn(*args) is None, fn.__name__
 
 
 def test_layer_accuracy_runs_shallow_to_deep_beside_the_papers_values():
-    rows = [dict(seed=0, tap=t, layer=int(t), accuracy=a, network=0.79)
-            for t, a in [("13", 0.78), ("2", 0.35), ("10", 0.77), ("4", 0.52), ("7", 0.70)]]  # any order
-    fig = plots.layer_accuracy(pd.DataFrame(rows))
+    rows = [
+        dict(seed=0, tap=t, layer=int(t), accuracy=a, network=0.79)
+        for t, a in [("13", 0.78), ("2", 0.35), ("10", 0.77), ("4", 0.52), ("7", 0.70)]
+    ]  # any order
+    fig = fig2.plot_layer_accuracy(pd.DataFrame(rows))
     a, b = fig.axes[:2]
     assert tick_texts(a) == ["2", "4", "7", "10", "13"] == tick_texts(b)
     bars = [p.get_height() for p in a.patches]
     assert bars == pytest.approx([0.35, 0.52, 0.70, 0.77, 0.78])
     paper_line = [line for line in a.get_lines() if line.get_label() == "paper"]
     ref = paper.table("table6", 10).set_index("tap")["accuracy"]
-    assert len(paper_line) == 1 and list(paper_line[0].get_ydata()) == pytest.approx([ref[t] for t in
-                                                                                       ["2", "4", "7", "10", "13"]])
+    assert len(paper_line) == 1 and list(paper_line[0].get_ydata()) == pytest.approx(
+        [ref[t] for t in ["2", "4", "7", "10", "13"]]
+    )
     assert fig.paper == "*mechanism* Fig. 2" and fig.with_paper
     assert "0.350, 0.520, 0.700, 0.770, 0.780" in fig.alt and "layers 2 to 13" in fig.what
 
 
 def test_label_axes_carry_class_names():
-    picked = {t: dict(filter=k, D=np.eye(10), top_label=3, top_share=0.5, labels_used=2) for k, t in
-              enumerate(["13", "4"])}
-    fig = plots.decision_matrices(picked, NAMES)
-    assert [ax.get_title() for ax in fig.axes[:2]] == ["layer 4, filter 1", "layer 13, filter 0"]  # shallow first
-    assert tick_texts(fig.axes[0]) == [plots._short(n) for n in NAMES] == tick_texts(fig.axes[0], "y")
+    picked = {
+        t: dict(filter=k, D=np.eye(10), top_label=3, top_share=0.5, labels_used=2)
+        for k, t in enumerate(["13", "4"])
+    }
+    fig = fig3.decision_matrices(picked, NAMES)
+    assert [ax.get_title() for ax in fig.axes[:2]] == [
+        "layer 4, filter 1",
+        "layer 13, filter 0",
+    ]  # shallow first
+    assert tick_texts(fig.axes[0]) == [style.short_name(n) for n in NAMES] == tick_texts(fig.axes[0], "y")
     assert "cat" in fig.what
     v = random_view("13", 1)
-    fig = plots.field_matrix(v)
-    assert tick_texts(fig.axes[0], "y") == [plots._short(n) for n in NAMES]
-    assert tick_texts(fig.axes[2], "y") == [plots._short(NAMES[i]) for i in v["order"]]  # the permuted panel
+    fig = fig4.field_matrix(v)
+    assert tick_texts(fig.axes[0], "y") == [style.short_name(n) for n in NAMES]
+    assert tick_texts(fig.axes[2], "y") == [
+        style.short_name(NAMES[i]) for i in v["order"]
+    ]  # the permuted panel
 
 
 def test_cluster_statistics_two_panels_a_row_with_the_papers_values():
-    stats = pd.DataFrame(dict(layer=["13", "2", "7"], n=[2.0, 15.0, 9.0], N_c=[1.0, 1.5, 1.3], C_s=[2.5, 2.0, 1.7]))
-    fig = plots.cluster_statistics(stats, pd.DataFrame(dict(layer=["2", "13"], size=[1, 3], fraction=[1.0, 1.0])))
+    stats = pd.DataFrame(
+        dict(layer=["13", "2", "7"], n=[2.0, 15.0, 9.0], N_c=[1.0, 1.5, 1.3], C_s=[2.5, 2.0, 1.7])
+    )
+    fig = fig5.cluster_statistics(
+        stats, pd.DataFrame(dict(layer=["2", "13"], size=[1, 3], fraction=[1.0, 1.0]))
+    )
     n_ax = fig.axes[0]
     assert n_ax.get_subplotspec().get_geometry()[:2] == (2, 2)
     assert tick_texts(n_ax) == ["2", "7", "13"]
-    run, ref = (next(line for line in n_ax.get_lines() if line.get_label().startswith(k)) for k in ("this", "paper"))
+    run, ref = (
+        next(line for line in n_ax.get_lines() if line.get_label().startswith(k)) for k in ("this", "paper")
+    )
     assert list(run.get_ydata()) == [15.0, 9.0, 2.0]
     assert list(ref.get_ydata()) == pytest.approx([19.6, 6.4, 1.5])  # Table 6, K = 10
-    vgg6 = plots.cluster_statistics(stats.assign(layer=["5", "1", "3"]), None, model="vgg6")
+    vgg6 = fig5.cluster_statistics(stats.assign(layer=["5", "1", "3"]), None, model="vgg6")
     marks = [line for line in vgg6.axes[0].get_lines() if line.get_label().startswith("paper")]
     assert list(marks[0].get_ydata()) == [3.14]  # the text's n at VGG-6's layer 5
 
 
 def test_threshold_explorer_frames_are_the_matrices_clipped_at_each_threshold():
     views = [random_view("13", 2), random_view("4", 1)]
-    ex = plots.threshold_explorer(views, mechanism.threshold_frames(views))
-    assert [f["threshold"] for f in ex.frames] == list(mechanism.EXPLORER_THRESHOLDS) and ex.frames[ex.start]["threshold"] == 0.3
+    ex = fig4.threshold_explorer(views, fig4.threshold_frames(views))
+    assert [f["threshold"] for f in ex.frames] == list(fig4.EXPLORER_THRESHOLDS) and ex.frames[ex.start][
+        "threshold"
+    ] == 0.3
     for f in ex.frames:
         th = f["threshold"]
         for v in sorted(views, key=lambda v: int(v["tap"])):  # shallow to deep in the text too
@@ -131,8 +179,8 @@ def html_of(shown):
 
 
 def test_page_figure_is_a_numbered_captioned_figure_with_alt_text(page):
-    first, meta = html_of(page.figure(plots.field_matrices([random_view("13", 1), random_view("4", 2)])))
-    second, meta2 = html_of(page.figure(plots.field_matrix(random_view("10", 3))))
+    first, meta = html_of(page.figure(fig4.field_matrices([random_view("13", 1), random_view("4", 2)])))
+    second, meta2 = html_of(page.figure(fig4.field_matrix(random_view("10", 3))))
     html = first["text/html"] + second["text/html"]
     figures = re.findall(r"<figure.*?</figure>", html, re.S)
     assert len(figures) == 3
@@ -152,18 +200,24 @@ def test_page_figure_is_a_numbered_captioned_figure_with_alt_text(page):
 def test_page_figure_on_a_skipped_page_says_why_there_is_none(tmp_path, monkeypatch):
     monkeypatch.setenv("MECH_DATA", str(tmp_path))
     skipped = pages.Page("t", "smoke", dataset="cifar100", stand_in=False)
-    bundle, _ = skipped.figure(plots.field_matrices(mechanism.filter_view(skipped.study(), "13")))._repr_mimebundle_()
+    bundle, _ = skipped.figure(
+        fig4.field_matrices(fig4.filter_view(skipped.study(), "13"))
+    )._repr_mimebundle_()
     assert "No figure: the data is missing" in bundle["text/markdown"] and "<figure" not in str(bundle)
 
 
 def test_explorer_html_has_a_slider_over_every_frame_and_needs_no_network(page):
-    bundle, meta = html_of(page.figure(plots.threshold_explorer([random_view("13", 1)], mechanism.threshold_frames([random_view("13", 1)]))))
+    bundle, meta = html_of(
+        page.figure(
+            fig4.threshold_explorer([random_view("13", 1)], fig4.threshold_frames([random_view("13", 1)]))
+        )
+    )
     html = bundle["text/html"]
     assert meta["figure"][0]["kind"] == "explorer"
     slider = re.search(r'<input type="range"[^>]*min="0" max="(\d+)"[^>]*value="(\d+)"', html)
-    assert slider and int(slider.group(1)) == len(mechanism.EXPLORER_THRESHOLDS) - 1 and int(slider.group(2)) == 2
+    assert slider and int(slider.group(1)) == len(fig4.EXPLORER_THRESHOLDS) - 1 and int(slider.group(2)) == 2
     frames = json.loads(re.search(r"var frames = (\[.*?\]);", html, re.S).group(1))
-    assert [f["value"] for f in frames] == [f"{t:.1f}" for t in mechanism.EXPLORER_THRESHOLDS]
+    assert [f["value"] for f in frames] == [f"{t:.1f}" for t in fig4.EXPLORER_THRESHOLDS]
     assert all(f["alt"] and f["src"].startswith("data:image/png;base64,") for f in frames)
     assert "http" not in html  # no CDN: the book is read offline
     assert re.search(r'<img src="data:image/png;base64,[^"]+" alt="[^"]+"', html) and "<figcaption" in html
@@ -172,10 +226,18 @@ def test_explorer_html_has_a_slider_over_every_frame_and_needs_no_network(page):
 def test_a_figure_shown_bare_is_captioned_by_the_current_page(page, monkeypatch):
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
-    table = pd.DataFrame(dict(tap=["stage 2", "stage 1"], accuracy=[0.6, 0.4], n=[5.0, 9.0], N_c=[1.0, 1.2],
-                              C_s=[1.5, 1.6], F_s=[1, 4]))
+    table = pd.DataFrame(
+        dict(
+            tap=["stage 2", "stage 1"],
+            accuracy=[0.6, 0.4],
+            n=[5.0, 9.0],
+            N_c=[1.0, 1.2],
+            C_s=[1.5, 1.6],
+            F_s=[1, 4],
+        )
+    )
     table.attrs.update(N_l=10, model="resnet18")
-    fig = plots.layer_profile(table)
+    fig = your_model.layer_profile(table)
     fig._ipython_display_()
     bundle, meta = html_of(shown[0])
     assert "<figcaption" in bundle["text/html"] and meta["figure"][0]["page"] == page.name
@@ -183,24 +245,37 @@ def test_a_figure_shown_bare_is_captioned_by_the_current_page(page, monkeypatch)
 
 
 def test_the_overview_draws_the_layer_rows_the_pages_record():
-    rows = [dict(quantity=q, paper=p, run=None if p is None else p * 0.9) for q, p, _ in  # a run at 0.9 the paper's
-            universal.compare_sweep(None, "table6", [3, 6, 8, 10]) + universal.compare_fit(None, "table6", "10")]
-    parsed = plots.layer_rows(rows)
-    assert len(parsed) == 4 * 5 * 4 and set(parsed["K"]) == {3, 6, 8, 10} and set(parsed["stat"]) == set(plots.STATS)
-    fig = plots.overview_figure("universal-table6-vgg16-cifar-k10", "Table 6", rows)
-    assert [ax.get_title().split(" (")[0] for ax in fig.axes if ax.axison] == ["accuracy", "n", "N_c", "C_s",
-                                                                 "test error at layer 10 against K"]
+    rows = [
+        dict(quantity=q, paper=p, run=None if p is None else p * 0.9)
+        for q, p, _ in k_tables.compare_sweep(None, "table6", [3, 6, 8, 10])  # a run at 0.9 the paper's
+        + k_tables.compare_fit(None, "table6", "10")
+    ]
+    parsed = overview.layer_rows(rows)
+    assert (
+        len(parsed) == 4 * 5 * 4
+        and set(parsed["K"]) == {3, 6, 8, 10}
+        and set(parsed["stat"]) == set(overview.STATS)
+    )
+    fig = overview.overview_figure("universal-table6-vgg16-cifar-k10", "Table 6", rows)
+    assert [ax.get_title().split(" (")[0] for ax in fig.axes if ax.axison] == [
+        "accuracy",
+        "n",
+        "N_c",
+        "C_s",
+        "test error at layer 10 against K",
+    ]
     assert tick_texts(fig.axes[0]) == ["2", "4", "7", "10", "13"]
     err = fig.axes[4]
     paper_err = next(line for line in err.get_lines() if line.get_label() == "paper").get_ydata()
     t6 = paper.table("table6")
-    assert list(paper_err) == pytest.approx([1 - t6[(t6.K == K) & (t6.tap == "10")]["accuracy"].item()
-                                             for K in (3, 6, 8, 10)])
-    stand_in = universal.compare_layers(None, _labelled(universal.paper_rows("table6", 10)))
-    assert set(plots.layer_rows([dict(quantity=q, paper=p, run=r) for q, p, r in stand_in])["K"]) == {10}
-    mech = plots.layer_rows([dict(quantity=q, paper=p, run=r) for q, p, r in mechanism.compare_fig5(None)])
+    assert list(paper_err) == pytest.approx(
+        [1 - t6[(t6.K == K) & (t6.tap == "10")]["accuracy"].item() for K in (3, 6, 8, 10)]
+    )
+    stand_in = layer_tables.compare_layers(None, _labelled(layer_tables.paper_rows("table6", 10)))
+    assert set(overview.layer_rows([dict(quantity=q, paper=p, run=r) for q, p, r in stand_in])["K"]) == {10}
+    mech = overview.layer_rows([dict(quantity=q, paper=p, run=r) for q, p, r in fig5.compare_fig5(None)])
     assert ("13", "n", 1.5) in set(zip(mech["tap"], mech["stat"], mech["paper"]))
-    assert plots.overview_figure("x", "x", [dict(quantity="SNR", paper=5, run=3)]) is None
+    assert overview.overview_figure("x", "x", [dict(quantity="SNR", paper=5, run=3)]) is None
 
 
 def _labelled(t):
@@ -211,7 +286,7 @@ def _labelled(t):
 def test_the_overview_writes_a_myst_figure_with_its_png(tmp_path, monkeypatch):
     monkeypatch.setenv("MECH_BOOK_ROOT", str(tmp_path))
     build.generated_dir().mkdir(parents=True)
-    rows = [dict(quantity=q, paper=p, run=None) for q, p, r in mechanism.compare_fig5(None)]
+    rows = [dict(quantity=q, paper=p, run=None) for q, p, r in fig5.compare_fig5(None)]
     lines = build.overview_figure("mechanism-fig5-cluster-statistics", "*mechanism* Fig. 5", rows)
     assert lines[0] == "```{figure} overview-figures/mechanism-fig5-cluster-statistics.png"
     assert lines[1].startswith(":alt: ") and len(lines[1]) > 40 and lines[3] == ":width: 816px"

@@ -1,8 +1,9 @@
 """The project's own files agree with each other: pyproject / environment.yml / README / CI / notebooks."""
+
 import re
-import tomllib
 
 import nbformat
+import tomllib
 import yaml
 from conftest import ROOT
 
@@ -44,7 +45,9 @@ def test_notebooks_are_clean_and_parameterized():
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             if cell.cell_type == "code":
-                assert not cell.outputs and cell.execution_count is None, f"{path.name} is committed with outputs"
+                assert not cell.outputs and cell.execution_count is None, (
+                    f"{path.name} is committed with outputs"
+                )
         params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
         assert len(params) == 1, f"{path.name} needs one cell tagged 'parameters'"
         first = params[0].source.strip().splitlines()[0]
@@ -60,7 +63,9 @@ def helper_imports() -> tuple[dict[str, set[str]], list[str]]:
 
     def siblings(node) -> set[str]:
         """The helpers modules an import statement names (relative, or absolute through ``helpers``)."""
-        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] == "helpers"):
+        if isinstance(node, ast.ImportFrom) and (
+            node.level or (node.module or "").split(".")[0] == "helpers"
+        ):
             module = (node.module or "").removeprefix("helpers").lstrip(".")
             return {module.split(".")[0]} if module else {a.name for a in node.names}
         if isinstance(node, ast.Import):
@@ -100,8 +105,12 @@ def test_public_api_resolves_documented_and_light():
     for name in helpers.__all__:
         obj = getattr(helpers, name)
         assert callable(obj) and obj.__doc__ and f"``{name}(" in helpers.__doc__, name
-    out = subprocess.run([sys.executable, "-c", "import sys, helpers, helpers.book.build; print('torch' in sys.modules)"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys, helpers, helpers.book.build; print('torch' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == "False"  # the build and `import helpers` do not pull in torch
 
 
@@ -111,8 +120,12 @@ def test_notebooks_import_only_what_they_use():
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         tree = ast.parse("\n".join(c.source for c in nb.cells if c.cell_type == "code"))
-        imported = {(a.asname or a.name).split(".")[0] for n in ast.walk(tree) if isinstance(n, (ast.Import,
-                    ast.ImportFrom)) for a in n.names}
+        imported = {
+            (a.asname or a.name).split(".")[0]
+            for n in ast.walk(tree)
+            if isinstance(n, (ast.Import, ast.ImportFrom))
+            for a in n.names
+        }
         used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         assert imported <= used, f"{path.name} imports {sorted(imported - used)} and never uses them"
 
@@ -120,20 +133,24 @@ def test_notebooks_import_only_what_they_use():
 def test_sibling_notebooks_share_their_code_after_the_parameters():
     """Tables 1/2 and 4/5/6 differ only in their parameters cell (their table's constants) and their text."""
     from helpers.book import knobs
-    from helpers.figures import universal
+    from helpers.figures import universal_layer_tables as layer_tables
 
     def body(name):
         nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
         at = next(i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", []))
-        return [c.source for c in code[at + 1:]]  # after the parameters (the install cell before it is shared)
+        return [
+            c.source for c in code[at + 1 :]
+        ]  # after the parameters (the install cell before it is shared)
 
     for group in (("table1", "table2"), ("table4", "table5", "table6")):
-        names = [universal.PAGE_OF[t] for t in group]
+        names = [layer_tables.PAGE_OF[t] for t in group]
         assert all(body(n) == body(names[0]) for n in names), group
         for t, n in zip(group, names):
             assert knobs.defaults(ROOT / "notebooks" / f"{n}.ipynb")["table"] == t
-    yours = sorted(p.stem for p in (ROOT / "notebooks").glob("your-model-*.ipynb"))  # the "beyond the papers" pages
+    yours = sorted(
+        p.stem for p in (ROOT / "notebooks").glob("your-model-*.ipynb")
+    )  # the "beyond the papers" pages
     assert len(yours) >= 2 and all(body(n) == body(yours[0]) for n in yours)
     for n in yours:
         assert knobs.defaults(ROOT / "notebooks" / f"{n}.ipynb")["page_name"] == n

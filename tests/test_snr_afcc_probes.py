@@ -1,17 +1,17 @@
 """SNR equations, per-label SNR, AFCC, dilution and the probe solvers."""
+
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
-from helpers.method import afcc
-from helpers.method import filters
+from helpers.figures import universal_afcc as afcc_pages
+from helpers.method import afcc, filters, snr
+from helpers.method import study as method
 from helpers.reference import printed as paper
-from helpers.train import probes
-from helpers.train import profiles
-from helpers.method import snr
-from helpers.figures import universal
+from helpers.train import probes, profiles
+from helpers.train import taps as taps_mod
 
 
 def test_universal_eqs_on_table1_layer10():
@@ -98,23 +98,38 @@ def test_afcc_retrains_on_the_device_given(monkeypatch):
     p = probes.train_probe(xtr, ytr, xte, yte, 4, epochs=5, progress=False)
     la = filters.analyze_layer(p.W, torch.stack([xtr[ytr == j].mean(0) for j in range(4)]))
     asked, real = [], afcc.train_probe
-    monkeypatch.setattr(afcc, "train_probe", lambda *a, device=None, **kw: asked.append(device)
-                        or real(*a, **dict(kw, epochs=2), device="cpu"))
+    monkeypatch.setattr(
+        afcc,
+        "train_probe",
+        lambda *a, device=None, **kw: asked.append(device) or real(*a, **dict(kw, epochs=2), device="cpu"),
+    )
     row = afcc.afcc_row("t", p, la, (xtr, ytr), (xte, yte), device="cuda:3")
     assert asked == ["cuda:3", "cuda:3"] and row["kept"] > 0
     rows = []
-    monkeypatch.setattr(universal.afcc, "afcc_row", lambda *a, device=None, **kw: rows.append(device) or {})
-    study = SimpleNamespace(device="cuda:5", probes={"t": p}, layers={"t": la}, run=SimpleNamespace(test_acc=0.9),
-                            features=lambda split: ({"t": xtr}, ytr))
-    universal.afcc_experiment(study, ["t"], clusters_from="test")
-    stage8 = {universal.STAGE8: p}
-    monkeypatch.setattr(universal.taps_mod, "run_features", lambda *a, **kw: (stage8, ytr))
-    monkeypatch.setattr(universal.method, "fit_probes", lambda *a, **kw: stage8)
-    monkeypatch.setattr(universal.method, "analyze", lambda *a, **kw: ({}, {universal.STAGE8: la}))
+    monkeypatch.setattr(afcc, "afcc_row", lambda *a, device=None, **kw: rows.append(device) or {})
+    study = SimpleNamespace(
+        device="cuda:5",
+        probes={"t": p},
+        layers={"t": la},
+        run=SimpleNamespace(test_acc=0.9),
+        features=lambda split: ({"t": xtr}, ytr),
+    )
+    afcc_pages.afcc_experiment(study, ["t"], clusters_from="test")
+    stage8 = {afcc_pages.STAGE8: p}
+    monkeypatch.setattr(taps_mod, "run_features", lambda *a, **kw: (stage8, ytr))
+    monkeypatch.setattr(method, "fit_probes", lambda *a, **kw: stage8)
+    monkeypatch.setattr(method, "analyze", lambda *a, **kw: ({}, {afcc_pages.STAGE8: la}))
     run = SimpleNamespace(config=SimpleNamespace(model="efficientnet_b0"), test_acc=0.8)
-    page = SimpleNamespace(skipped=None, device="cuda:6", solver="sgd", threshold=0.3, rule="greedy",
-                           run=lambda seed: run, data_for=lambda cfg: SimpleNamespace(num_classes=4))
-    universal.stage8_afcc(page)
+    page = SimpleNamespace(
+        skipped=None,
+        device="cuda:6",
+        solver="sgd",
+        threshold=0.3,
+        rule="greedy",
+        run=lambda seed: run,
+        data_for=lambda cfg: SimpleNamespace(num_classes=4),
+    )
+    afcc_pages.stage8_afcc(page)
     assert rows == ["cuda:5", "cuda:6"]
 
 
@@ -123,7 +138,7 @@ def separable(N=800, N_f=20, F_s=3, N_l=4, seed=0):
     y = torch.arange(N) % N_l
     centers = torch.randn(N_l, N_f, F_s, generator=g)
     x = torch.relu(centers[y] + 0.8 * torch.randn(N, N_f, F_s, generator=g))
-    return x[: N // 2], y[: N // 2], x[N // 2:], y[N // 2:]
+    return x[: N // 2], y[: N // 2], x[N // 2 :], y[N // 2 :]
 
 
 @pytest.mark.parametrize("solver", probes.SOLVERS)
@@ -133,7 +148,9 @@ def test_probe_solvers_learn_and_masks_hold(solver):
     assert p.test_acc > 0.9 and p.W.shape == (4, 20, 3)
     assert p.test_acc == probes.accuracy(p.W, xte, yte)
     mask = torch.rand(4, 20, 3, generator=torch.Generator().manual_seed(0)) < 0.3
-    pm = probes.train_probe(xtr, ytr, xte, yte, 4, solver=solver, epochs=20, mask=mask, W0=p.W, progress=False)
+    pm = probes.train_probe(
+        xtr, ytr, xte, yte, 4, solver=solver, epochs=20, mask=mask, W0=p.W, progress=False
+    )
     assert (pm.W[~mask] == 0).all() and (pm.W[mask] != 0).any()  # AFCC zeros still zero after retraining
     with pytest.raises(ValueError, match="solver"):
         probes.train_probe(xtr, ytr, xte, yte, 4, solver="adam")
@@ -163,14 +180,17 @@ def test_sgd_is_the_torch_nesterov_sgd_update():
     h = probes.Hyper(0.1, 0.975, 1e-3, 0.6, 1)  # decays every epoch: the schedule is exercised too
     mask = torch.rand(4, 20, 3, generator=torch.Generator().manual_seed(1)) < 0.5
     for m in (None, mask):
-        got = probes.train_probe(xtr, ytr, xte, yte, 4, solver="sgd", hyper=h, epochs=3, mask=m, seed=3,
-                                 progress=False)
+        got = probes.train_probe(
+            xtr, ytr, xte, yte, 4, solver="sgd", hyper=h, epochs=3, mask=m, seed=3, progress=False
+        )
         torch.manual_seed(3)
         layer = torch.nn.Linear(60, 4, bias=False)
         mf = None if m is None else m.reshape(4, -1).float()
         if mf is not None:
             layer.weight.data.mul_(mf)
-        opt = torch.optim.SGD(layer.parameters(), lr=h.eta, momentum=h.mu, weight_decay=h.alpha, nesterov=True)
+        opt = torch.optim.SGD(
+            layer.parameters(), lr=h.eta, momentum=h.mu, weight_decay=h.alpha, nesterov=True
+        )
         g, X = torch.Generator().manual_seed(3), xtr.reshape(len(xtr), -1)
         for epoch in range(1, 4):
             for group in opt.param_groups:
@@ -183,7 +203,9 @@ def test_sgd_is_the_torch_nesterov_sgd_update():
                 opt.step()
         assert torch.allclose(got.W.reshape(4, -1), layer.weight.detach(), atol=1e-5, rtol=1e-4)
         assert got.steps == 3 * 3 and got.stop == "3 epochs"
-    assert probes.DEFAULT_SOLVER == "sgd" and probes.PAPER_SGD == profiles.probe_hyper("vgg16")  # the papers' recipe
+    assert probes.DEFAULT_SOLVER == "sgd" and probes.PAPER_SGD == profiles.probe_hyper(
+        "vgg16"
+    )  # the papers' recipe
 
 
 def newton_minimum(X, y, N_l, alpha, iters=40):
@@ -246,7 +268,8 @@ def test_fig6_signal_noise_equals_a_label_by_label_loop():
         row = got.iloc[i]
         assert row.filters == len(inside) and row.strongest_wrong == j
         assert row.signal == pytest.approx(float(sig[i]), abs=1e-5)
-        assert row.noise_1 == pytest.approx(float(sig[j]), abs=1e-5) and row.noise_2 == pytest.approx(float(rest[j]),
-                                                                                                         abs=1e-5)
+        assert row.noise_1 == pytest.approx(float(sig[j]), abs=1e-5) and row.noise_2 == pytest.approx(
+            float(rest[j]), abs=1e-5
+        )
         wrong = float(total[j])
         assert row.SNR == (pytest.approx(float(sig[i]) / wrong, rel=1e-4) if wrong > 0 else float("inf"))

@@ -1,15 +1,11 @@
 """One pass gives every tap; cached features; the analysis on a CNN a reader brings (ResNet-18)."""
+
 import pytest
 import torch
 import torchvision
 
-from helpers.method import filters
-from helpers.train import models
-from helpers.train import probes
-from helpers.train import profiles
-from helpers.train import runs
-from helpers.method import snr
-from helpers.train import taps
+from helpers.method import filters, snr
+from helpers.train import models, probes, profiles, runs, taps
 
 
 def test_one_pass_equals_the_model_and_per_layer_reads(synth10):
@@ -46,20 +42,25 @@ def test_cached_features_are_reused_and_complete(tmp_path):
 def test_whole_analysis_on_a_torchvision_resnet18():
     torch.manual_seed(0)
     net = torchvision.models.resnet18(num_classes=10).eval()
-    reader_taps = [models.Tap("layer2", "layer2"), models.Tap("layer3", "layer3", grid=2),
-                   models.Tap("pool", "avgpool")]
+    reader_taps = [
+        models.Tap("layer2", "layer2"),
+        models.Tap("layer3", "layer3", grid=2),
+        models.Tap("pool", "avgpool"),
+    ]
     g = torch.Generator().manual_seed(0)
     y = torch.arange(120) % 10
     x = torch.rand(120, 3, 32, 32, generator=g) * 2 - 1 + 0.3 * torch.randn(10, 3, 1, 1, generator=g)[y]
-    feats, labels = taps.extract(net, [(x[i:i + 40], y[i:i + 40]) for i in range(0, 120, 40)], 120, reader_taps,
-                                 progress=False)
+    feats, labels = taps.extract(
+        net, [(x[i : i + 40], y[i : i + 40]) for i in range(0, 120, 40)], 120, reader_taps, progress=False
+    )
     assert feats["layer2"].shape == (120, 128, 16) and feats["layer3"].shape == (120, 256, 4)
     assert feats["pool"].shape == (120, 512, 1)
     table = taps.tap_table(net, 32, reader_taps)
     assert table["FC_s"].tolist() == [128 * 16, 256 * 4, 512]
     for name in feats:
-        p = probes.train_probe(feats[name][:80], labels[:80], feats[name][80:], labels[80:], 10, max_iter=30,
-                               progress=False)
+        p = probes.train_probe(
+            feats[name][:80], labels[:80], feats[name][80:], labels[80:], 10, max_iter=30, progress=False
+        )
         la = filters.analyze_layer(p.W, filters.class_means(feats[name][80:], labels[80:], 10))
         assert la.N_f == feats[name].shape[1] and la.n >= 0 and la.N_c > 0
         assert snr.snr_estimates(la.N_f, 10, la.n, la.N_c, la.C_s)["signal"] > 0

@@ -10,11 +10,8 @@ import pytest
 import torch
 from conftest import ROOT
 
-from helpers.train import data
-from helpers.train import profiles
-from helpers.train import runs
+from helpers.train import Hyper, data, profiles, runs
 from helpers.train import loop as train
-from helpers.train import Hyper
 
 
 def smoke(model="vgg16", **kw):
@@ -29,7 +26,7 @@ def same_weights(a, b):
 def test_step_decay_schedules():
     assert [Hyper(1, 0.9, 0, 0.6, 20).factor(e) for e in (1, 20, 21, 41)] == pytest.approx([1, 1, 0.6, 0.36])
     vgg6 = profiles.PAPER["vgg6"]["fc"]  # (0.65, 20) up to epoch 140, then (0.5, 20)
-    assert vgg6.factor(141) == pytest.approx(0.65 ** 7) and vgg6.factor(161) == pytest.approx(0.65 ** 7 * 0.5)
+    assert vgg6.factor(141) == pytest.approx(0.65**7) and vgg6.factor(161) == pytest.approx(0.65**7 * 0.5)
     avgg_fc = profiles.PAPER["avgg16"]["fc"]  # 10 epochs out of phase: first decay after epoch 30
     assert avgg_fc.factor(30) == 1 and avgg_fc.factor(31) == pytest.approx(0.65)
 
@@ -37,7 +34,13 @@ def test_step_decay_schedules():
 def test_paper_profile_is_the_papers():
     cfg = profiles.train_config("paper", "vgg16")
     assert (cfg.epochs, cfg.batch_size, cfg.width) == (200, 100, 1.0)
-    assert (cfg.conv.eta, cfg.conv.mu, cfg.conv.alpha, cfg.conv.q, cfg.conv.dt) == (0.028, 0.975, 1.5e-3, 0.6, 20)
+    assert (cfg.conv.eta, cfg.conv.mu, cfg.conv.alpha, cfg.conv.q, cfg.conv.dt) == (
+        0.028,
+        0.975,
+        1.5e-3,
+        0.6,
+        20,
+    )
     assert profiles.train_config("paper", "avgg16").epochs == 280
     assert profiles.train_config("cpu", "vgg16", epochs=3, eta=0.01).conv.eta == 0.01
     with pytest.raises(ValueError, match="unknown knob"):
@@ -98,7 +101,7 @@ def test_flip_evaluation_averages_the_softmax_of_each_image_and_its_mirror(synth
     metrics = train.train(model, synth10, cfg, progress=False)
     x, y = synth10.x_test, synth10.y_test
     with torch.no_grad():  # naive: probabilities of both views, averaged, one image at a time
-        xs = [data.to_float(x[i:i + 1]) for i in range(len(y))]
+        xs = [data.to_float(x[i : i + 1]) for i in range(len(y))]
         p = torch.cat([(model(v).softmax(1) + model(v.flip(3)).softmax(1)) / 2 for v in xs])
     loss, acc = train.evaluate(model, x, y, flip=True, batch_size=7)
     assert acc == pytest.approx((p.argmax(1) == y).float().mean().item())
@@ -132,7 +135,9 @@ def test_onecycle_schedule_rises_to_eta_then_falls_to_zero_step_by_step(synth10)
     run = smoke(epochs=2, eta=0.05, schedule="onecycle")
     metrics = train.train(runs.build_model(run, 10), synth10, run, progress=False)
     n = -(-len(synth10.y_train) // run.batch_size)  # steps an epoch; the epoch's lr is its last step's
-    assert [m["lr_conv"] for m in metrics] == pytest.approx([0.05 * run.cycle((e * n - 1) / (2 * n)) for e in (1, 2)])
+    assert [m["lr_conv"] for m in metrics] == pytest.approx(
+        [0.05 * run.cycle((e * n - 1) / (2 * n)) for e in (1, 2)]
+    )
     assert runs.run_key(run, synth10) != runs.run_key(smoke(epochs=2, eta=0.05), synth10)
 
 
@@ -144,8 +149,13 @@ def test_onecycle_run_resumed_after_an_epoch_ends_as_the_uninterrupted_one(synth
     cfg = smoke(epochs=3, eta=0.05, schedule="onecycle")
     saved = {}
     straight = runs.build_model(cfg, 10)
-    train.train(straight, synth10, cfg, progress=False,
-                on_epoch=lambda st: saved.setdefault("state", copy.deepcopy(st)) if st["epoch"] == 1 else None)
+    train.train(
+        straight,
+        synth10,
+        cfg,
+        progress=False,
+        on_epoch=lambda st: saved.setdefault("state", copy.deepcopy(st)) if st["epoch"] == 1 else None,
+    )
     resumed = runs.build_model(cfg, 10)
     metrics = train.train(resumed, synth10, cfg, state=saved["state"], progress=False)
     assert len(metrics) == 3 and same_weights(resumed, straight)
@@ -154,8 +164,10 @@ def test_onecycle_run_resumed_after_an_epoch_ends_as_the_uninterrupted_one(synth
 def test_label_smoothing_reaches_the_training_loss_and_is_checked(synth10):
     plain = smoke(epochs=1, eta=0.0)  # eta 0: both runs see the same logits on the same batches
     smoothed = smoke(epochs=1, eta=0.0, label_smoothing=0.5)
-    losses = [train.train(runs.build_model(c, 10), synth10, c, progress=False)[0]["train_loss"]
-              for c in (plain, smoothed)]
+    losses = [
+        train.train(runs.build_model(c, 10), synth10, c, progress=False)[0]["train_loss"]
+        for c in (plain, smoothed)
+    ]
     assert abs(losses[1] - losses[0]) > 1e-4  # only the targets differ
     assert runs.run_key(plain, synth10) != runs.run_key(smoothed, synth10)
     with pytest.raises(ValueError, match="label_smoothing must lie in"):
@@ -227,7 +239,12 @@ def test_a_torchvision_cnn_takes_the_profiles_recipe_for_other_networks():
 
     cfg = profiles.train_config("cpu", "resnet18")
     other = profiles.CPU[profiles.OTHER]
-    assert cfg.model == "resnet18" and cfg.width == 1.0 and cfg.epochs == other["epochs"] and cfg.input_size == 32
+    assert (
+        cfg.model == "resnet18"
+        and cfg.width == 1.0
+        and cfg.epochs == other["epochs"]
+        and cfg.input_size == 32
+    )
     assert profiles.train_config("smoke", "mobilenet_v3_small", epochs=2).epochs == 2
     with pytest.raises(ValueError, match="unknown model 'torchvision'"):
         profiles.train_config("cpu", profiles.OTHER)  # the table's entry for other models is not a model

@@ -16,18 +16,27 @@ What a user of the package calls (each loads its module on first use, so ``impor
   the method's steps on tensors;
 - ``paper_table(name)``: a table of the papers, as printed.
 """
+
 from __future__ import annotations
 
 import importlib
 
 __version__ = "0.1.0"
 
-_API = {"Page": ("book.page", "Page"), "train_config": ("train.profiles", "train_config"),
-        "load_cifar": ("train.data", "load_cifar"), "subset": ("train.data", "subset"),
-        "get_run": ("train.runs", "get_run"), "study": ("method.study", "study"),
-        "extract": ("train.taps", "extract"), "tap_table": ("train.taps", "tap_table"),
-        "analyze_layer": ("method.filters", "analyze_layer"), "snr_estimates": ("method.snr", "snr_estimates"),
-        "afcc_mask": ("method.afcc", "afcc_mask"), "paper_table": ("reference.printed", "table")}
+_API = {
+    "Page": ("book.page", "Page"),
+    "train_config": ("train.profiles", "train_config"),
+    "load_cifar": ("train.data", "load_cifar"),
+    "subset": ("train.data", "subset"),
+    "get_run": ("train.runs", "get_run"),
+    "study": ("method.study", "study"),
+    "extract": ("train.taps", "extract"),
+    "tap_table": ("train.taps", "tap_table"),
+    "analyze_layer": ("method.filters", "analyze_layer"),
+    "snr_estimates": ("method.snr", "snr_estimates"),
+    "afcc_mask": ("method.afcc", "afcc_mask"),
+    "paper_table": ("reference.printed", "table"),
+}
 __all__ = sorted(_API)
 
 

@@ -11,8 +11,12 @@ from __future__ import annotations
 import importlib
 import sys
 
-COMMANDS = {"build": "helpers.book.build", "plan": "helpers.book.jobs", "submit": "helpers.book.jobs",
-            "launch": "helpers.book.launch"}
+COMMANDS = {
+    "build": "helpers.book.build",
+    "plan": "helpers.book.jobs",
+    "submit": "helpers.book.jobs",
+    "launch": "helpers.book.launch",
+}
 
 
 def main(argv: list[str] | None = None) -> int:

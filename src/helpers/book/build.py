@@ -17,6 +17,7 @@ Then ``book/generated/overview.md`` gathers every number and claim the pages tag
 metadata of :class:`helpers.book.page.Shown`), and Jupyter Book 1 renders HTML with Sphinx
 warnings as errors.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,9 +35,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from helpers.figures import plots  # matplotlib and pandas, no torch: the overview's figures
-from helpers.infra.cache import LockHeld, owned_lock
+from helpers.book import overview  # matplotlib and pandas, no torch: the overview's figures
 from helpers.book.knobs import defaults
+from helpers.infra.cache import LockHeld, owned_lock
 from helpers.infra.paths import book_root, data_dir, notebooks_dir
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -104,11 +105,21 @@ def run_notebook(source: str, output: str, parameters_file: str) -> None:
     signal.signal(signal.SIGINT, _interrupt)  # also when started in the background, where SIGINT is ignored
     parameters = json.loads(Path(parameters_file).read_text())
     try:
-        pm.execute_notebook(source, output, parameters=parameters, kernel_name="python3", progress_bar=False,
-                            cwd=str(ROOT), stderr_file=sys.stderr)  # the kernel's stderr: the build echoes warnings
+        pm.execute_notebook(
+            source,
+            output,
+            parameters=parameters,
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(ROOT),
+            stderr_file=sys.stderr,
+        )  # the kernel's stderr: the build echoes warnings
     except pm.PapermillExecutionError as err:
-        print(f"FAILED: cell {err.cell_index} (execution count {err.exec_count}): {err.ename}: {err.evalue}",
-              file=sys.stderr, flush=True)
+        print(
+            f"FAILED: cell {err.cell_index} (execution count {err.exec_count}): {err.ename}: {err.evalue}",
+            file=sys.stderr,
+            flush=True,
+        )
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
@@ -138,7 +149,9 @@ class Job:
 
     path: Path
     key: str
-    tmp: Path  # the executed notebook, written by papermill under a unique name, renamed into place at the end
+    tmp: (
+        Path  # the executed notebook, written by papermill under a unique name, renamed into place at the end
+    )
     proc: subprocess.Popen
     slot: int = 0  # which of the --jobs slots runs it (and so which GPU, where there are several)
     started: float = field(default_factory=time.time)
@@ -184,8 +197,11 @@ def visible_gpus() -> list[str]:
         out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
         return []
-    return [str(i) for i, line in enumerate(out.stdout.splitlines()) if line.startswith("GPU ")] \
-        if out.returncode == 0 else []
+    return (
+        [str(i) for i, line in enumerate(out.stdout.splitlines()) if line.startswith("GPU ")]
+        if out.returncode == 0
+        else []
+    )
 
 
 def slot_env(slot: int, gpus: list[str]) -> dict:
@@ -208,9 +224,19 @@ def launch(path: Path, parameters: dict, key: str, slot: int = 0, gpus: list[str
     tmp.with_suffix(".json").write_text(json.dumps(parameters))
     with open(tmp.with_suffix(".log"), "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from helpers.book.build import run_notebook; run_notebook(*sys.argv[1:])",
-             str(path), str(tmp), str(tmp.with_suffix(".json"))], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-            env=slot_env(slot, list(gpus)))
+            [
+                sys.executable,
+                "-c",
+                "import sys; from helpers.book.build import run_notebook; run_notebook(*sys.argv[1:])",
+                str(path),
+                str(tmp),
+                str(tmp.with_suffix(".json")),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=slot_env(slot, list(gpus)),
+        )
     return Job(path, key, tmp, proc, slot)
 
 
@@ -221,11 +247,17 @@ def finish(job: Job, rc: int) -> tuple[str, str]:
     the next build tries it again; the failed execution is kept beside it as ``<name>.failed.ipynb``.
     """
     out_dir, name = generated_dir(), job.path.stem
-    out, key_file, failed = out_dir / f"{name}.ipynb", out_dir / f"{name}.key", out_dir / f"{name}.failed.ipynb"
+    out, key_file, failed = (
+        out_dir / f"{name}.ipynb",
+        out_dir / f"{name}.key",
+        out_dir / f"{name}.failed.ipynb",
+    )
     try:
         if rc == 0:
             nb = json.loads(job.tmp.read_text())  # complete and readable
-            for cell in nb["cells"]:  # the header lists every knob; papermill's cell would repeat the parameters
+            for cell in nb[
+                "cells"
+            ]:  # the header lists every knob; papermill's cell would repeat the parameters
                 tags = cell.setdefault("metadata", {}).setdefault("tags", [])
                 if "injected-parameters" in tags and "remove-cell" not in tags:
                     tags.append("remove-cell")
@@ -236,13 +268,21 @@ def finish(job: Job, rc: int) -> tuple[str, str]:
             (out_dir / f"{name}.md").unlink(missing_ok=True)
             reason = skipped_reason(out)
             return ("skipped", reason) if reason else ("ran", "")
-        log = job.tmp.with_suffix(".log").read_text(errors="replace") if job.tmp.with_suffix(".log").is_file() else ""
+        log = (
+            job.tmp.with_suffix(".log").read_text(errors="replace")
+            if job.tmp.with_suffix(".log").is_file()
+            else ""
+        )
         lines = [ln for ln in log.splitlines() if ln.strip()]
-        detail = next((ln[len("FAILED: "):] for ln in reversed(lines) if ln.startswith("FAILED: ")),
-                      lines[-1] if lines else f"the notebook's process ended with exit status {rc}")
+        detail = next(
+            (ln[len("FAILED: ") :] for ln in reversed(lines) if ln.startswith("FAILED: ")),
+            lines[-1] if lines else f"the notebook's process ended with exit status {rc}",
+        )
         if job.tmp.is_file() and job.tmp.stat().st_size:
             os.replace(job.tmp, failed)
-            detail += f"; see {failed.relative_to(book_root()) if failed.is_relative_to(book_root()) else failed}"
+            detail += (
+                f"; see {failed.relative_to(book_root()) if failed.is_relative_to(book_root()) else failed}"
+            )
         key_file.unlink(missing_ok=True)
         if out.is_file():
             mark_stale(out, detail)
@@ -263,11 +303,16 @@ def mark_stale(page: Path, detail: str) -> None:
     nb["cells"] = [c for c in nb["cells"] if STALE not in c.get("metadata", {}).get("tags", [])]
     when = time.strftime("%Y-%m-%d %H:%M")
     text = detail.replace("`", "'")
-    banner = {"cell_type": "markdown", "metadata": {"tags": [STALE]}, "source": [
-        "```{warning}\n",
-        f"**This page is stale.** Its notebook failed in the build of {when}: {text}. What follows is the page of "
-        "the last build that succeeded. Fix the cause and run `make book` again: the page is rebuilt.\n",
-        "```"]}
+    banner = {
+        "cell_type": "markdown",
+        "metadata": {"tags": [STALE]},
+        "source": [
+            "```{warning}\n",
+            f"**This page is stale.** Its notebook failed in the build of {when}: {text}. What follows is the page of "
+            "the last build that succeeded. Fix the cause and run `make book` again: the page is rebuilt.\n",
+            "```",
+        ],
+    }
     if any("id" in c for c in nb["cells"]):
         banner["id"] = STALE
     at = 1 if nb["cells"] and nb["cells"][0]["cell_type"] == "markdown" else 0  # below the title
@@ -311,17 +356,26 @@ def stop_processes(children: list[subprocess.Popen], grace: float = 5.0) -> None
 
 # --- reading the executed notebooks back -----------------------------------------------------------
 
+
 def page_metadata(path: Path) -> dict:
     """The metadata helpers.book.page attached to a notebook's outputs, merged by kind, and its title."""
     try:
         nb = json.loads(path.read_text())
     except ValueError as err:
-        raise ValueError(f"executed page {path} is not a readable notebook ({err}); delete it and its .key "
-                         f"file, then build again") from err
+        raise ValueError(
+            f"executed page {path} is not a readable notebook ({err}); delete it and its .key "
+            f"file, then build again"
+        ) from err
     found: dict = {"title": path.stem, "stale": nb.get("metadata", {}).get(STALE)}
     for cell in nb["cells"]:
-        if cell["cell_type"] == "markdown" and found["title"] == path.stem:  # the first heading, past its label
-            lines = [t for t in "".join(cell["source"]).splitlines() if t.strip() and not TARGET.fullmatch(t.strip())]
+        if (
+            cell["cell_type"] == "markdown" and found["title"] == path.stem
+        ):  # the first heading, past its label
+            lines = [
+                t
+                for t in "".join(cell["source"]).splitlines()
+                if t.strip() and not TARGET.fullmatch(t.strip())
+            ]
             first = lines[0] if lines else ""
             if first.startswith("# "):
                 found["title"] = first[2:].strip()
@@ -353,7 +407,11 @@ def _short(title: str) -> str:
     return title.replace("*", "").replace("`", "").replace("<", "").replace(">", "")
 
 
-KINDS = ("paper claim", "consistency check", "this book's addition")  # = helpers.reference.claims.KINDS (no torch import here)
+KINDS = (
+    "paper claim",
+    "consistency check",
+    "this book's addition",
+)  # = helpers.reference.claims.KINDS (no torch import here)
 VERDICTS = ("holds", "does not hold", "not testable here")
 
 
@@ -362,8 +420,13 @@ def _ledger(rows: list[tuple[str, str, dict]], quote: bool) -> list[str]:
     lines = [head, "|" + " --- |" * (6 if quote else 5)]
     for name, title, c in rows:
         verdict = f"**{c['verdict']}**" + (f" ({_cell(c['reason'])})" if c.get("reason") else "")
-        cells = [f"{{doc}}`{_short(title)} <{name}>`", _cell(c.get("claim")), verdict, _cell(c.get("test")),
-                 _cell(c.get("evidence"))]
+        cells = [
+            f"{{doc}}`{_short(title)} <{name}>`",
+            _cell(c.get("claim")),
+            verdict,
+            _cell(c.get("test")),
+            _cell(c.get("evidence")),
+        ]
         if quote:
             cells.append(f"{_cell(c.get('where'))}: “{_cell(c.get('quote'))}”" if c.get("quote") else "–")
         lines.append("| " + " | ".join(cells) + " |")
@@ -373,16 +436,23 @@ def _ledger(rows: list[tuple[str, str, dict]], quote: bool) -> list[str]:
 def overview_figure(name: str, title: str, rows: list[dict]) -> list[str]:
     """A page's per-layer numbers drawn, the paper's beside this run's (:func:`helpers.figures.plots.overview_figure`), as a
     MyST figure of ``overview.md`` (its PNG in ``overview-figures/``); no lines when the page has none to draw."""
-    fig = plots.overview_figure(name, title, rows)
+    fig = overview.overview_figure(name, title, rows)
     if fig is None:
         return []
     folder = generated_dir() / "overview-figures"
     folder.mkdir(exist_ok=True)
     (folder / f"{name}.png").write_bytes(fig.png())
     one_line = lambda t: " ".join(str(t).replace("$", "").split())
-    return [f"```{{figure}} overview-figures/{name}.png", f":alt: {one_line(fig.alt)}", f":name: overview-{name}",
-            f":width: {round(fig.get_figwidth() * 96)}px", "",
-            one_line(fig.what), "```", ""]
+    return [
+        f"```{{figure}} overview-figures/{name}.png",
+        f":alt: {one_line(fig.alt)}",
+        f":name: overview-{name}",
+        f":width: {round(fig.get_figwidth() * 96)}px",
+        "",
+        one_line(fig.what),
+        "```",
+        "",
+    ]
 
 
 def write_overview(profile: str, statuses: dict[str, str]) -> Path:
@@ -403,20 +473,27 @@ def write_overview(profile: str, statuses: dict[str, str]) -> Path:
     count = {k: {v: sum(c["verdict"] == v for _, _, c in by_kind[k]) for v in VERDICTS} for k in KINDS}
     paper_counts = count[KINDS[0]]
     lines = [
-        "# Results overview and claims ledger", "",
+        "# Results overview and claims ledger",
+        "",
         f"Generated by the build from the executed pages (profile `{profile}`, {time.strftime('%Y-%m-%d %H:%M')}); "
-        "nothing here is typed in. Each row links to its page, which shows the profile, the knobs and the data.", "",
+        "nothing here is typed in. Each row links to its page, which shows the profile, the knobs and the data.",
+        "",
         f"**Paper claims: {paper_counts['holds']} hold, {paper_counts['does not hold']} do not hold, "
         f"{paper_counts['not testable here']} are not testable here**, over {len(pages)} pages"
-        + (f" ({len(skipped)} skipped: data missing)" if skipped else "") + ". "
+        + (f" ({len(skipped)} skipped: data missing)" if skipped else "")
+        + ". "
         "A claim is *not testable here* when a precondition computed on the run fails (too few labels for it, a "
         "network below 0.8 of the paper's accuracy for the experiment, a confounded comparison): the run cannot "
         "decide it either way. At a reduced profile a claim that does not hold is a statement about this scale, "
-        "not about the paper: each page says how its run differs from the paper's experiment.", "",
+        "not about the paper: each page says how its run differs from the paper's experiment.",
+        "",
         f"Beside them, not counted as confirmations: {sum(count['consistency check'].values())} consistency checks of "
         f"our own arithmetic ({count['consistency check']['holds']} hold) and "
-        f"{sum(count[KINDS[2]].values())} checks this book adds ({count[KINDS[2]]['holds']} hold).", "",
-        "## Paper claims", ""]
+        f"{sum(count[KINDS[2]].values())} checks this book adds ({count[KINDS[2]]['holds']} hold).",
+        "",
+        "## Paper claims",
+        "",
+    ]
     for verdict in VERDICTS:
         rows = [x for x in by_kind["paper claim"] if x[2]["verdict"] == verdict]
         if rows:
@@ -425,12 +502,23 @@ def write_overview(profile: str, statuses: dict[str, str]) -> Path:
     lines += ["## Consistency checks (our own arithmetic: shown, never counted)", ""]
     lines += _ledger(by_kind["consistency check"], quote=False) + [""]
     if unreadable:
-        lines[4:4] = ["```{warning}", "Pages left out, unreadable: " + "; ".join(map(_cell, unreadable)), "```", ""]
+        lines[4:4] = [
+            "```{warning}",
+            "Pages left out, unreadable: " + "; ".join(map(_cell, unreadable)),
+            "```",
+            "",
+        ]
     stale = [(name, m["stale"]) for name, m in pages if m.get("stale")]
     if stale:
-        lines[4:4] = ["```{warning}", f"{len(stale)} page(s) are stale: their notebook failed in the last build and "
-                      "they show the results of the build before (see each page's banner): "
-                      + ", ".join(f"{{doc}}`{n} <{n}>` ({_cell(s['failed'])})" for n, s in stale) + ".", "```", ""]
+        lines[4:4] = [
+            "```{warning}",
+            f"{len(stale)} page(s) are stale: their notebook failed in the last build and "
+            "they show the results of the build before (see each page's banner): "
+            + ", ".join(f"{{doc}}`{n} <{n}>` ({_cell(s['failed'])})" for n, s in stale)
+            + ".",
+            "```",
+            "",
+        ]
     if skipped:
         lines += ["## Skipped pages", ""] + [f"- {{doc}}`{n} <{n}>`: data missing" for n in skipped] + [""]
     lines += ["## Every reproduced number beside the paper's", ""]
@@ -452,7 +540,11 @@ def write_overview(profile: str, statuses: dict[str, str]) -> Path:
 
 # --- the command -------------------------------------------------------------------------------------
 
-PROFILES = ("smoke", "cpu", "paper")  # = helpers.train.profiles.PROFILES (not imported: it pulls in torch; tested)
+PROFILES = (
+    "smoke",
+    "cpu",
+    "paper",
+)  # = helpers.train.profiles.PROFILES (not imported: it pulls in torch; tested)
 
 
 def knob_values(notebooks: list[Path], given: list[tuple[str, str]]) -> dict[Path, dict]:
@@ -461,19 +553,31 @@ def knob_values(notebooks: list[Path], given: list[tuple[str, str]]) -> dict[Pat
     known = sorted(set().union(*declared.values())) if declared else []
     unknown = sorted({k for k, _ in given} - set(known))
     if unknown:
-        raise ValueError(f"unknown knob(s) {unknown}: the chosen notebooks declare {known} (each notebook's "
-                         "parameters cell; the README's \"Rerun one notebook\" says which knobs each profile exposes)")
+        raise ValueError(
+            f"unknown knob(s) {unknown}: the chosen notebooks declare {known} (each notebook's "
+            'parameters cell; the README\'s "Rerun one notebook" says which knobs each profile exposes)'
+        )
     return {p: {k: parse_value(v) for k, v in given if k in declared[p]} for p in notebooks}
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profile", default=os.environ.get("PROFILE", "cpu"), choices=PROFILES)
-    ap.add_argument("-p", nargs=2, action="append", default=[], metavar=("KNOB", "VALUE"),
-                    help="override a knob of every notebook that declares it")
+    ap.add_argument(
+        "-p",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("KNOB", "VALUE"),
+        help="override a knob of every notebook that declares it",
+    )
     ap.add_argument("--only", nargs="*", help="notebook names (without .ipynb) to execute")
-    ap.add_argument("--jobs", type=positive, default=os.environ.get("JOBS", str(max(1, (os.cpu_count() or 2) // 2))),
-                    help="notebooks executed at once (default: $JOBS, else one per two cores)")
+    ap.add_argument(
+        "--jobs",
+        type=positive,
+        default=os.environ.get("JOBS", str(max(1, (os.cpu_count() or 2) // 2))),
+        help="notebooks executed at once (default: $JOBS, else one per two cores)",
+    )
     ap.add_argument("--no-html", action="store_true", help="execute the notebooks only")
     args = ap.parse_args(argv)
     if args.profile not in PROFILES:  # argparse does not check a default (here $PROFILE)
@@ -497,8 +601,11 @@ def main(argv=None) -> int:
         with owned_lock(out_dir / ".build.lock", wait=False):
             return _build(args, notebooks, todo, knobs)
     except LockHeld as held:
-        print(f"error: another build of this book is running ({held}); wait for it to end, or stop it (Ctrl-C in "
-              "its terminal), then run this one again", file=sys.stderr)
+        print(
+            f"error: another build of this book is running ({held}); wait for it to end, or stop it (Ctrl-C in "
+            "its terminal), then run this one again",
+            file=sys.stderr,
+        )
         return 3
 
 
@@ -507,10 +614,13 @@ def warn_paper_on_cpu(device: str | None = None) -> None:
     import torch
 
     if device == "cpu" or not torch.cuda.is_available():
-        print("warning: profile paper on a machine without a GPU. It trains the papers' networks at full width for "
-              "200-280 epochs each: weeks on a CPU (each run prints its projected time when it starts). Use "
-              "--profile cpu here, or a GPU; Ctrl-C stops the build and the next one resumes.", file=sys.stderr,
-              flush=True)
+        print(
+            "warning: profile paper on a machine without a GPU. It trains the papers' networks at full width for "
+            "200-280 epochs each: weeks on a CPU (each run prints its projected time when it starts). Use "
+            "--profile cpu here, or a GPU; Ctrl-C stops the build and the next one resumes.",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 class Signals:
@@ -521,8 +631,10 @@ class Signals:
         self.received: list[int] = []
 
     def __enter__(self):
-        self.previous = {sig: signal.signal(sig, lambda signum, frame: self.received.append(signum))
-                         for sig in (signal.SIGINT, signal.SIGTERM)}
+        self.previous = {
+            sig: signal.signal(sig, lambda signum, frame: self.received.append(signum))
+            for sig in (signal.SIGINT, signal.SIGTERM)
+        }
         return self
 
     def __exit__(self, *exc):
@@ -542,15 +654,20 @@ def _build(args, notebooks: list[Path], todo: list[Path], knobs: dict[Path, dict
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 2) // args.jobs)))
     for p in notebooks:
         if not (out_dir / f"{p.stem}.ipynb").is_file() and not (out_dir / f"{p.stem}.md").is_file():
-            placeholder(p.stem, f"Not executed yet: run `make book` (or `python -m helpers build --only {p.stem}`).")
+            placeholder(
+                p.stem, f"Not executed yet: run `make book` (or `python -m helpers build --only {p.stem}`)."
+            )
     pending = [(p, {"profile": args.profile, **knobs[p]}) for p in todo]
     statuses, failures, running, t_start = {}, [], [], time.time()
 
     def report(name: str, status: str, detail: str, seconds: float) -> None:
         statuses[name] = status
         brief = detail if status == "failed" else detail.split(":")[0]  # a skipped page's reason, in short
-        print(f"[{len(statuses)}/{len(todo)}] {name}: {status} ({seconds:.0f} s; {time.time() - t_start:.0f} s in "
-              f"all){' - ' + brief if brief else ''}", flush=True)
+        print(
+            f"[{len(statuses)}/{len(todo)}] {name}: {status} ({seconds:.0f} s; {time.time() - t_start:.0f} s in "
+            f"all){' - ' + brief if brief else ''}",
+            flush=True,
+        )
         if status == "failed":
             failures.append((name, detail))
 
@@ -558,14 +675,21 @@ def _build(args, notebooks: list[Path], todo: list[Path], knobs: dict[Path, dict
         print(f"interrupted: stopping {len(running)} running notebook(s)", file=sys.stderr, flush=True)
         stop(running)
         left = [j.path.stem for j in running] + [p.stem for p, _ in pending]
-        print(f"stopped. Not finished: {left}. Nothing half-written is left; run the build again to resume (trained "
-              f"epochs are kept in the run cache).", file=sys.stderr, flush=True)
+        print(
+            f"stopped. Not finished: {left}. Nothing half-written is left; run the build again to resume (trained "
+            f"epochs are kept in the run cache).",
+            file=sys.stderr,
+            flush=True,
+        )
         return 130
 
     gpus = visible_gpus() if args.jobs > 1 else []
     free = list(range(args.jobs))  # the slots no notebook runs in
-    print(f"executing {len(todo)} notebooks at profile {args.profile}, {args.jobs} at a time"
-          + (f", each slot on its own GPU of {', '.join(gpus)}" if len(gpus) >= 2 else ""), flush=True)
+    print(
+        f"executing {len(todo)} notebooks at profile {args.profile}, {args.jobs} at a time"
+        + (f", each slot on its own GPU of {', '.join(gpus)}" if len(gpus) >= 2 else ""),
+        flush=True,
+    )
     with Signals() as signals:
         try:
             while pending or running:
@@ -605,25 +729,36 @@ def _build(args, notebooks: list[Path], todo: list[Path], knobs: dict[Path, dict
             statuses.setdefault(p.stem, "not run")
         write_overview(args.profile, statuses)
         counts = {s: sum(v == s for v in statuses.values()) for s in ("ran", "cached", "skipped", "failed")}
-        print("summary: " + ", ".join(f"{v} {k}" for k, v in counts.items()) +
-              "".join(f"\n  skipped {n}" for n, s in statuses.items() if s == "skipped"), flush=True)
+        print(
+            "summary: "
+            + ", ".join(f"{v} {k}" for k, v in counts.items())
+            + "".join(f"\n  skipped {n}" for n, s in statuses.items() if s == "skipped"),
+            flush=True,
+        )
         rc = 0
         if not args.no_html:
             jb = Path(sys.executable).parent / "jupyter-book"
-            html = subprocess.Popen([str(jb), "build", str(book_root()), "--warningiserror", "--nitpick",
-                                     "--keep-going"])
+            html = subprocess.Popen(
+                [str(jb), "build", str(book_root()), "--warningiserror", "--nitpick", "--keep-going"]
+            )
             while html.poll() is None:
                 if signals.received:
                     stop_processes([html])
-                    print("interrupted while rendering HTML: run the build again (pages are in place)",
-                          file=sys.stderr, flush=True)
+                    print(
+                        "interrupted while rendering HTML: run the build again (pages are in place)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     return 130
                 time.sleep(0.2)
             rc = html.returncode
     for name, detail in failures:
         kept = (out_dir / f"{name}.ipynb").is_file()
-        print(f"FAILED notebook {name}: {detail}" + (" (its last good page is kept, marked stale)" if kept else ""),
-              file=sys.stderr)
+        print(
+            f"FAILED notebook {name}: {detail}"
+            + (" (its last good page is kept, marked stale)" if kept else ""),
+            file=sys.stderr,
+        )
     return 1 if failures or rc else 0
 
 

@@ -23,6 +23,7 @@ happened (trained, cached, failed and why: one failure does not stop the others)
 let one job train a run and every other job or page wait for it or move on, and once the runs are in it
 ``make book PROFILE=paper`` only analyses. Book page ``cluster`` has the commands and the hours per page.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,17 +40,16 @@ from pathlib import Path
 
 import torch
 
-from helpers.train import data as data_mod
-from helpers.figures import mechanism
-from helpers.train import models
 from helpers.book import page as pages_mod
-from helpers.train import profiles
-from helpers.train import runs
-from helpers.figures import universal
 from helpers.book.build import PROFILES, knob_values, visible_gpus
-from helpers.infra.cache import LockHeld, claim_holder
 from helpers.book.knobs import defaults
+from helpers.figures import mechanism_fig7_vgg6 as fig7
+from helpers.figures import universal_afcc as afcc_pages
+from helpers.figures import universal_k_sweep as k_tables
+from helpers.infra.cache import LockHeld, claim_holder
 from helpers.infra.paths import cache_root, data_dir, notebooks_dir
+from helpers.train import data as data_mod
+from helpers.train import models, runs
 from helpers.train.loop import TrainConfig
 
 # The training speed assumed when nothing was measured: 20 TFLOP/s of useful work, about 10,000 img/s for the
@@ -59,6 +59,7 @@ ASSUMED_TFLOPS = 20.0
 
 
 # --- which runs each page trains (its notebook's calls, at its knobs) ---------------------------------------
+
 
 def _seeds(page, knobs) -> list[TrainConfig]:
     """``page.study(seed=s)`` for s < seeds (``mechanism.layer_accuracy``), or ``page.study()``: seed 0."""
@@ -73,7 +74,9 @@ def _with_vgg16(page, knobs) -> list[TrainConfig]:
 def _with_vgg16_seeds(page, knobs) -> list[TrainConfig]:
     """Fig. 7: its VGG-6 per seed, and VGG-16 per seed for the accuracy gap (``mechanism.network_accuracies`` over
     ``mechanism.vgg16_networks``; seed 0's also for ``page.study(model='vgg16', taps=['13'])``)."""
-    return _seeds(page, knobs) + [page.config_for(model="vgg16", seed=s) for s in range(mechanism.vgg16_networks(page))]
+    return _seeds(page, knobs) + [
+        page.config_for(model="vgg16", seed=s) for s in range(fig7.vgg16_networks(page))
+    ]
 
 
 def _models(page, knobs) -> list[TrainConfig]:
@@ -83,12 +86,14 @@ def _models(page, knobs) -> list[TrainConfig]:
 
 def _k_sweep(page, knobs) -> list[TrainConfig]:
     """One run per K of the sweep (``universal.k_sweep`` over ``universal.Ks_for``)."""
-    return [page.config_for(K=K) for K in universal.Ks_for(page, knobs["table"], knobs["Ks"])]
+    return [page.config_for(K=K) for K in k_tables.Ks_for(page, knobs["table"], knobs["Ks"])]
 
 
 def _shortened(page, knobs) -> list[TrainConfig]:
     """The full EfficientNet-B0 (also stage 8's AFCC) and the shortened ones (``universal.shortened``)."""
-    return [page.config_for(seed=0)] + [page.config_for(seed=0, blocks=b) for b in universal.SHORTENED_BLOCKS.values()]
+    return [page.config_for(seed=0)] + [
+        page.config_for(seed=0, blocks=b) for b in afcc_pages.SHORTENED_BLOCKS.values()
+    ]
 
 
 def _none(page, knobs) -> list[TrainConfig]:
@@ -99,17 +104,23 @@ def _none(page, knobs) -> list[TrainConfig]:
 # The pages that train more than their own model's run per seed (or none); every other page is ``_seeds``
 # (tests/test_cluster.py reads each such notebook's code to check that it asks for nothing more).
 PAGE_RUNS = {
-    "architectures-taps": _none, "universal-table3-effnet-imagenet": _none,
-    "mechanism-fig7-vgg6": _with_vgg16_seeds, "mechanism-fig8-avgg16": _with_vgg16,
+    "architectures-taps": _none,
+    "universal-table3-effnet-imagenet": _none,
+    "mechanism-fig7-vgg6": _with_vgg16_seeds,
+    "mechanism-fig8-avgg16": _with_vgg16,
     "mechanism-dilution-filters": _models,
-    "universal-table4-vgg16-cifar-k100": _k_sweep, "universal-table5-effnet-cifar-k100": _k_sweep,
-    "universal-table6-vgg16-cifar-k10": _k_sweep, "universal-effnet-afcc": _shortened,
+    "universal-table4-vgg16-cifar-k100": _k_sweep,
+    "universal-table5-effnet-cifar-k100": _k_sweep,
+    "universal-table6-vgg16-cifar-k10": _k_sweep,
+    "universal-effnet-afcc": _shortened,
 }
 
 
 def runs_of(name: str):
     """The function that lists the runs page ``name`` trains (:data:`PAGE_RUNS`, else one per seed)."""
     return PAGE_RUNS.get(name, _seeds)
+
+
 PAGE_ARGS = ("model", "dataset", "paper_dataset", "seeds", "stand_in", "imagenet", "epochs", "width")
 
 
@@ -139,6 +150,7 @@ def datasets_loaded_once():
 
 # --- the plan --------------------------------------------------------------------------------------------
 
+
 @dataclass
 class PlannedRun:
     """One training the chosen pages need, and what the cache holds of it."""
@@ -159,11 +171,25 @@ class PlannedRun:
 
     def record(self) -> dict:
         c = self.config
-        return dict(key=self.key, model=c.model, dataset=self.data, K=c.K, seed=c.seed, width=c.width, epochs=c.epochs,
-                    input_size=c.input_size, blocks=[list(b) for b in c.blocks], n_train=self.n_train,
-                    status=self.status, done_epochs=self.done_epochs, claimed_by=self.claimed_by,
-                    gflops_per_image=self.train_flops / 1e9, hours=self.hours, remaining_hours=self.remaining_hours,
-                    pages=self.pages)
+        return dict(
+            key=self.key,
+            model=c.model,
+            dataset=self.data,
+            K=c.K,
+            seed=c.seed,
+            width=c.width,
+            epochs=c.epochs,
+            input_size=c.input_size,
+            blocks=[list(b) for b in c.blocks],
+            n_train=self.n_train,
+            status=self.status,
+            done_epochs=self.done_epochs,
+            claimed_by=self.claimed_by,
+            gflops_per_image=self.train_flops / 1e9,
+            hours=self.hours,
+            remaining_hours=self.remaining_hours,
+            pages=self.pages,
+        )
 
 
 @dataclass
@@ -176,17 +202,24 @@ class Plan:
 
     def missing(self) -> list[PlannedRun]:
         """The runs to train, longest first (so that a job array's last tasks are short ones)."""
-        return sorted((r for r in self.runs if r.status in ("missing", "partial")), key=lambda r: -r.remaining_hours)
+        return sorted(
+            (r for r in self.runs if r.status in ("missing", "partial")), key=lambda r: -r.remaining_hours
+        )
 
     def page_hours(self) -> dict[str, float]:
         by_key = {r.key: r for r in self.runs}
         return {p: sum(by_key[k].hours for k in keys) for p, keys in self.pages.items()}
 
     def record(self) -> dict:
-        return dict(profile=self.profile, speed=self.speed, runs=[r.record() for r in self.runs],
-                    pages={p: dict(runs=keys, hours=self.page_hours()[p]) for p, keys in self.pages.items()},
-                    skipped=self.skipped, total_hours=sum(r.hours for r in self.runs),
-                    remaining_hours=sum(r.remaining_hours for r in self.runs))
+        return dict(
+            profile=self.profile,
+            speed=self.speed,
+            runs=[r.record() for r in self.runs],
+            pages={p: dict(runs=keys, hours=self.page_hours()[p]) for p, keys in self.pages.items()},
+            skipped=self.skipped,
+            total_hours=sum(r.hours for r in self.runs),
+            remaining_hours=sum(r.remaining_hours for r in self.runs),
+        )
 
 
 def chosen_notebooks(only: list[str] | None) -> list[Path]:
@@ -198,8 +231,15 @@ def chosen_notebooks(only: list[str] | None) -> list[Path]:
     return [p for p in books if not only or p.stem in only]
 
 
-def plan(profile: str, only: list[str] | None = None, given: list[tuple[str, str]] = (), *,
-         measure: bool = False, tflops: float | None = None, device: str | None = None) -> Plan:
+def plan(
+    profile: str,
+    only: list[str] | None = None,
+    given: list[tuple[str, str]] = (),
+    *,
+    measure: bool = False,
+    tflops: float | None = None,
+    device: str | None = None,
+) -> Plan:
     """Every training the chosen pages need at ``profile`` with the ``-p`` knobs ``given``, deduplicated by run key,
     with its cache status and hours (see the module's docstring for the speed)."""
     if profile not in PROFILES:
@@ -221,7 +261,9 @@ def plan(profile: str, only: list[str] | None = None, given: list[tuple[str, str
                 subsets[which] = page.data_for(cfg)
             ds = subsets[which]
             key = runs.run_key(cfg, ds)
-            r = by_key.setdefault(key, PlannedRun(key, cfg, ds.name, len(ds.y_train), len(ds.y_test), ds.num_classes))
+            r = by_key.setdefault(
+                key, PlannedRun(key, cfg, ds.name, len(ds.y_train), len(ds.y_test), ds.num_classes)
+            )
             if name not in r.pages:
                 r.pages.append(name)
             if key not in page_keys[name]:
@@ -234,8 +276,11 @@ def plan(profile: str, only: list[str] | None = None, given: list[tuple[str, str
     for r in planned:
         rate = speed["tflops"].get(r.config.model, speed["default_tflops"]) * 1e12
         r.hours = run_flops(r) / rate / 3600
-        r.remaining_hours = 0.0 if r.status in ("cached", "claimed") else \
-            r.hours * (r.config.epochs - r.done_epochs) / r.config.epochs
+        r.remaining_hours = (
+            0.0
+            if r.status in ("cached", "claimed")
+            else r.hours * (r.config.epochs - r.done_epochs) / r.config.epochs
+        )
     return Plan(profile, planned, page_keys, skipped, speed)
 
 
@@ -252,8 +297,11 @@ def _cache_status(r: PlannedRun) -> None:
         pass
     holder = claim_holder(path)
     if holder is not None:
-        r.status, r.claimed_by = "claimed", f"pid {holder.get('pid')} on {holder.get('host')}" + (
-            f", job {holder['job']}" if holder.get("job") else "")
+        r.status, r.claimed_by = (
+            "claimed",
+            f"pid {holder.get('pid')} on {holder.get('host')}"
+            + (f", job {holder['job']}" if holder.get("job") else ""),
+        )
 
 
 # --- cost: FLOPs and speed -------------------------------------------------------------------------------
@@ -268,8 +316,15 @@ def forward_flops(cfg: TrainConfig, num_classes: int) -> float:
     arch = (cfg.model, cfg.width, cfg.input_size, cfg.blocks, cfg.batch_norm, num_classes)
     if arch not in _FLOPS:
         with torch.device("meta"):
-            net = models.build(cfg.model, num_classes, cfg.width, batch_norm=cfg.batch_norm,
-                               input_size=cfg.input_size, load_weights=False, blocks=cfg.blocks).eval()
+            net = models.build(
+                cfg.model,
+                num_classes,
+                cfg.width,
+                batch_norm=cfg.batch_norm,
+                input_size=cfg.input_size,
+                load_weights=False,
+                blocks=cfg.blocks,
+            ).eval()
             side = cfg.input_size or 32
             with FlopCounterMode(display=False) as counter:
                 net(torch.zeros(2, 3, side, side))
@@ -290,8 +345,13 @@ def run_flops(r: PlannedRun) -> float:
     return r.train_flops * r.n_train * cfg.epochs + r.train_flops / 3 * r.n_test * tests
 
 
-def speed_of(planned: list[PlannedRun], *, measure: bool = False, tflops: float | None = None,
-             device: str | None = None) -> dict:
+def speed_of(
+    planned: list[PlannedRun],
+    *,
+    measure: bool = False,
+    tflops: float | None = None,
+    device: str | None = None,
+) -> dict:
     """TFLOP/s per model: ``tflops`` if given; else measured now on ``device`` (``measure``); else from the runs in
     the cache that trained on a GPU (their FLOPs over their wall time); else :data:`ASSUMED_TFLOPS`."""
     if tflops is not None:
@@ -302,21 +362,42 @@ def speed_of(planned: list[PlannedRun], *, measure: bool = False, tflops: float 
         for r in planned:
             if r.config.model not in rates:
                 rates[r.config.model] = measured_tflops(r.config, r.num_classes, dev)
-        return dict(source=f"measured now on {runs.device_name(dev)} ({dev.type}), a few mini-batches per model",
-                    tflops=rates, default_tflops=statistics.median(rates.values()) if rates else ASSUMED_TFLOPS)
+        return dict(
+            source=f"measured now on {runs.device_name(dev)} ({dev.type}), a few mini-batches per model",
+            tflops=rates,
+            default_tflops=statistics.median(rates.values()) if rates else ASSUMED_TFLOPS,
+        )
     rates = cached_gpu_tflops()
     if rates:
-        return dict(source="measured: the runs trained on a GPU in the cache (FLOPs over wall time)",
-                    tflops=rates, default_tflops=statistics.median(rates.values()))
-    return dict(source=f"ASSUMED {ASSUMED_TFLOPS:g} TFLOP/s (nothing measured: no GPU run in the cache; --measure on "
-                       "the GPU machine measures it)", tflops={}, default_tflops=ASSUMED_TFLOPS)
+        return dict(
+            source="measured: the runs trained on a GPU in the cache (FLOPs over wall time)",
+            tflops=rates,
+            default_tflops=statistics.median(rates.values()),
+        )
+    return dict(
+        source=f"ASSUMED {ASSUMED_TFLOPS:g} TFLOP/s (nothing measured: no GPU run in the cache; --measure on "
+        "the GPU machine measures it)",
+        tflops={},
+        default_tflops=ASSUMED_TFLOPS,
+    )
 
 
 def measured_tflops(cfg: TrainConfig, num_classes: int, device: torch.device, steps: int = 5) -> float:
     """Training TFLOP/s of ``cfg``'s network on ``device``: ``steps`` timed mini-batches after two warm-up ones
     (synchronized on a GPU), at the config's batch size, input size and memory layout."""
-    net = models.build(cfg.model, num_classes, cfg.width, batch_norm=cfg.batch_norm, input_size=cfg.input_size,
-                       load_weights=False, blocks=cfg.blocks).to(device).train()
+    net = (
+        models.build(
+            cfg.model,
+            num_classes,
+            cfg.width,
+            batch_norm=cfg.batch_norm,
+            input_size=cfg.input_size,
+            load_weights=False,
+            blocks=cfg.blocks,
+        )
+        .to(device)
+        .train()
+    )
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     net = net.to(memory_format=fmt)
     opt = torch.optim.SGD(net.parameters(), lr=1e-3, momentum=0.9, nesterov=True)
@@ -359,36 +440,51 @@ def cached_gpu_tflops() -> dict[str, float]:
 
 # --- printing --------------------------------------------------------------------------------------------
 
+
 def describe(r: PlannedRun) -> str:
     c = r.config
-    extra = "".join([f" K={c.K}" if c.K else "", f" seed={c.seed}" if c.seed else "",
-                     f" blocks={list(map(list, c.blocks))}" if c.blocks else "",
-                     f" {c.input_size}px" if c.input_size else ""])
+    extra = "".join(
+        [
+            f" K={c.K}" if c.K else "",
+            f" seed={c.seed}" if c.seed else "",
+            f" blocks={list(map(list, c.blocks))}" if c.blocks else "",
+            f" {c.input_size}px" if c.input_size else "",
+        ]
+    )
     return f"{c.model} w{c.width:g} {c.epochs}ep {r.data}{extra}"
 
 
 def format_plan(p: Plan) -> str:
     """The plan as a table: every run (status, GPU-hours, pages), then the hours per page and in all."""
-    lines = [f"profile {p.profile}: {len(p.runs)} distinct training(s) for {len(p.pages)} page(s); speed: "
-             f"{p.speed['source']}", "",
-             f"{'run key':16}  {'network':66}  {'status':22}  {'GPU-h':>7}  pages"]
+    lines = [
+        f"profile {p.profile}: {len(p.runs)} distinct training(s) for {len(p.pages)} page(s); speed: "
+        f"{p.speed['source']}",
+        "",
+        f"{'run key':16}  {'network':66}  {'status':22}  {'GPU-h':>7}  pages",
+    ]
     for r in p.runs:
         status = r.status if r.status != "partial" else f"partial ({r.done_epochs}/{r.config.epochs} ep)"
         status = status if r.status != "claimed" else f"claimed ({r.claimed_by})"
-        lines.append(f"{r.key:16}  {describe(r)[:66]:66}  {status[:22]:22}  {r.hours:7.2f}  {len(r.pages)}: "
-                     + ", ".join(r.pages))
+        lines.append(
+            f"{r.key:16}  {describe(r)[:66]:66}  {status[:22]:22}  {r.hours:7.2f}  {len(r.pages)}: "
+            + ", ".join(r.pages)
+        )
     lines += ["", "GPU-hours per page (a shared run counted on every page that uses it):"]
     for name, hours in p.page_hours().items():
         why = f"  (trains nothing here: {p.skipped[name].split(':')[0]})" if name in p.skipped else ""
         lines.append(f"  {name:40} {hours:8.2f}  {len(p.pages[name])} run(s){why}")
     total, left = sum(r.hours for r in p.runs), sum(r.remaining_hours for r in p.runs)
     n_left = len(p.missing())
-    lines += ["", f"in all: {total:.2f} GPU-hours for {len(p.runs)} run(s); to train: {left:.2f} GPU-hours for "
-              f"{n_left} run(s) (submit: python -m helpers submit --profile {p.profile} ...)"]
+    lines += [
+        "",
+        f"in all: {total:.2f} GPU-hours for {len(p.runs)} run(s); to train: {left:.2f} GPU-hours for "
+        f"{n_left} run(s) (submit: python -m helpers submit --profile {p.profile} ...)",
+    ]
     return "\n".join(lines)
 
 
 # --- submitting ------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RunSpec:
@@ -417,17 +513,25 @@ def train_spec(spec: RunSpec, loaded: dict | None = None, wait: bool = False) ->
     ds = data_mod.subset(loaded[cfg.dataset], cfg.K, cfg.n_train, cfg.n_test)
     key = runs.run_key(cfg, ds)
     if key != spec.key:
-        raise RuntimeError(f"run {spec.key} ({cfg.model}) now has the key {key}: the training code (data, models, "
-                           "train) or the data changed since it was planned; run `python -m helpers submit` again")
+        raise RuntimeError(
+            f"run {spec.key} ({cfg.model}) now has the key {key}: the training code (data, models, "
+            "train) or the data changed since it was planned; run `python -m helpers submit` again"
+        )
     t0 = time.time()
     try:
         run = runs.get_run(cfg, ds, device=spec.device, wait=wait)
     except LockHeld as held:
         return dict(key=key, status=f"held by {held}: left to it", seconds=0.0)
     mine = (run.info.get("segments") or [{}])[-1].get("pid") == os.getpid()
-    return dict(key=key, status="trained" if mine else "cached", test_acc=run.test_acc, seconds=time.time() - t0,
-                resumed_from_epoch=run.info.get("resumed_from_epoch"), host=run.info["provenance"]["host"],
-                device=run.info["provenance"]["device_name"])
+    return dict(
+        key=key,
+        status="trained" if mine else "cached",
+        test_acc=run.test_acc,
+        seconds=time.time() - t0,
+        resumed_from_epoch=run.info.get("resumed_from_epoch"),
+        host=run.info["provenance"]["host"],
+        device=run.info["provenance"]["device_name"],
+    )
 
 
 DONE = ("trained", "cached")
@@ -441,7 +545,9 @@ def attempt(spec: RunSpec, loaded: dict, wait: bool) -> dict:
         res = train_spec(spec, loaded, wait=wait)
     except Exception as err:  # noqa: BLE001 (one run's failure must not stop the others)
         tail = "".join(traceback.format_exception(err)[-3:])
-        res = dict(key=spec.key, status="failed", error=f"{type(err).__name__}: {err}", traceback=tail[-4000:])
+        res = dict(
+            key=spec.key, status="failed", error=f"{type(err).__name__}: {err}", traceback=tail[-4000:]
+        )
     return dict(res, pid=os.getpid(), started=started, ended=time.time())
 
 
@@ -470,34 +576,59 @@ class Trainer:
 
 def rotated(items: list, k: int) -> list:
     """``items`` starting at position ``k`` (worker k takes run k first, then helps with the others)."""
-    return items[k % len(items):] + items[:k % len(items)] if items else []
+    return items[k % len(items) :] + items[: k % len(items)] if items else []
 
 
 def _submitit():
     try:
         import submitit
     except ImportError:
-        raise SystemExit("error: submitit is not installed in this environment; install the cluster extra: "
-                         ".venv/bin/python -m pip install -e '.[cluster]' (make venv does it)") from None
+        raise SystemExit(
+            "error: submitit is not installed in this environment; install the cluster extra: "
+            ".venv/bin/python -m pip install -e '.[cluster]' (make venv does it)"
+        ) from None
     return submitit
 
 
-def submit_slurm(specs: list[RunSpec], folder: Path, *, partition=None, account=None, time_min=24 * 60,
-                 array_parallelism=16, cpus_per_task=8, mem_gb=32, gpus_per_task=1, max_requeue=10,
-                 setup=()) -> list:
+def submit_slurm(
+    specs: list[RunSpec],
+    folder: Path,
+    *,
+    partition=None,
+    account=None,
+    time_min=24 * 60,
+    array_parallelism=16,
+    cpus_per_task=8,
+    mem_gb=32,
+    gpus_per_task=1,
+    max_requeue=10,
+    setup=(),
+) -> list:
     """One Slurm job array, one run and ``gpus_per_task`` GPU(s) per task, at most ``array_parallelism`` at once;
     ``--requeue`` and submitit's USR2 handler bring a preempted or timed-out task back where it stopped."""
     submitit = _submitit()
     ex = submitit.SlurmExecutor(folder, max_num_timeout=max_requeue)
-    ex.update_parameters(job_name="mech-runs", partition=partition, account=account, time=int(time_min),
-                         nodes=1, ntasks_per_node=1, gpus_per_node=gpus_per_task, cpus_per_task=cpus_per_task,
-                         mem=f"{mem_gb}GB", array_parallelism=array_parallelism, signal_delay_s=120,
-                         additional_parameters=dict(requeue=True), setup=list(setup) or None)
+    ex.update_parameters(
+        job_name="mech-runs",
+        partition=partition,
+        account=account,
+        time=int(time_min),
+        nodes=1,
+        ntasks_per_node=1,
+        gpus_per_node=gpus_per_task,
+        cpus_per_task=cpus_per_task,
+        mem=f"{mem_gb}GB",
+        array_parallelism=array_parallelism,
+        signal_delay_s=120,
+        additional_parameters=dict(requeue=True),
+        setup=list(setup) or None,
+    )
     return ex.map_array(Trainer(), [[s] for s in specs])
 
 
-def submit_local(specs: list[RunSpec], folder: Path, *, gpus: list[str], workers: int | None = None,
-                 time_min=24 * 60) -> list:
+def submit_local(
+    specs: list[RunSpec], folder: Path, *, gpus: list[str], workers: int | None = None, time_min=24 * 60
+) -> list:
     """One worker process per GPU of ``gpus`` (``CUDA_VISIBLE_DEVICES`` set to it: entries as the machine numbers
     them, :func:`local_gpus`), or ``workers`` CPU processes without GPUs; each walks the whole list from its own
     starting point and trains what no other worker holds."""
@@ -530,8 +661,10 @@ def local_gpus(asked: str | None = None) -> list[str]:
     idx = [int(g) for g in asked.split(",") if g.strip()]
     bad = [i for i in idx if not 0 <= i < len(visible)]
     if bad:
-        raise ValueError(f"--gpus {asked}: no GPU {bad} here; this process sees {len(visible)} GPU(s) "
-                         f"({', '.join(visible) or 'none'}: CUDA_VISIBLE_DEVICES or nvidia-smi), numbered from 0")
+        raise ValueError(
+            f"--gpus {asked}: no GPU {bad} here; this process sees {len(visible)} GPU(s) "
+            f"({', '.join(visible) or 'none'}: CUDA_VISIBLE_DEVICES or nvidia-smi), numbered from 0"
+        )
     return [visible[i] for i in idx]
 
 
@@ -544,53 +677,95 @@ def report(jobs) -> int:
             results = job.result()
         except Exception as err:  # noqa: BLE001 (a job that died: its log says why)
             failed += 1
-            print(f"  job {job.job_id} FAILED: {type(err).__name__}: {str(err)[-2000:]}\n  logs: {job.paths.stderr}",
-                  file=sys.stderr)
+            print(
+                f"  job {job.job_id} FAILED: {type(err).__name__}: {str(err)[-2000:]}\n  logs: {job.paths.stderr}",
+                file=sys.stderr,
+            )
             continue
         for res in results:
             if res["status"] == "failed":
                 failed += 1
-                print(f"  {res['key']}: FAILED in job {job.job_id}: {res['error']}\n{res.get('traceback', '')}"
-                      f"  logs: {job.paths.stderr}", file=sys.stderr)
+                print(
+                    f"  {res['key']}: FAILED in job {job.job_id}: {res['error']}\n{res.get('traceback', '')}"
+                    f"  logs: {job.paths.stderr}",
+                    file=sys.stderr,
+                )
                 continue
-            print(f"  {res['key']}: {res['status']}" + (f", test accuracy {res['test_acc']:.4f} in "
-                  f"{res['seconds']:.0f} s on {res['device']}" if "test_acc" in res else ""), flush=True)
+            print(
+                f"  {res['key']}: {res['status']}"
+                + (
+                    f", test accuracy {res['test_acc']:.4f} in {res['seconds']:.0f} s on {res['device']}"
+                    if "test_acc" in res
+                    else ""
+                ),
+                flush=True,
+            )
     return failed
 
 
 # --- the command ----------------------------------------------------------------------------------------
 
+
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m helpers", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m helpers", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = ap.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--profile", default=os.environ.get("PROFILE", "paper"), choices=PROFILES)
-    common.add_argument("--only", nargs="*", help="page names (notebooks without .ipynb); default: every page")
-    common.add_argument("-p", nargs=2, action="append", default=[], metavar=("KNOB", "VALUE"),
-                        help="a knob of every chosen page that declares it, as for the build (-p seeds 4)")
-    common.add_argument("--tflops", type=float, help="the training speed to assume, TFLOP/s (default: measured "
-                        f"from the cache's GPU runs, else {ASSUMED_TFLOPS:g} assumed)")
+    common.add_argument(
+        "--only", nargs="*", help="page names (notebooks without .ipynb); default: every page"
+    )
+    common.add_argument(
+        "-p",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("KNOB", "VALUE"),
+        help="a knob of every chosen page that declares it, as for the build (-p seeds 4)",
+    )
+    common.add_argument(
+        "--tflops",
+        type=float,
+        help="the training speed to assume, TFLOP/s (default: measured "
+        f"from the cache's GPU runs, else {ASSUMED_TFLOPS:g} assumed)",
+    )
     common.add_argument("--measure", action="store_true", help="time a few mini-batches of each network here")
     common.add_argument("--device", help="device to train and measure on (default: CUDA when present)")
-    p = sub.add_parser("plan", parents=[common], help="list the runs the pages need, cached or not, and their hours")
+    p = sub.add_parser(
+        "plan", parents=[common], help="list the runs the pages need, cached or not, and their hours"
+    )
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     s = sub.add_parser("submit", parents=[common], help="train the missing runs through submitit")
     s.add_argument("--executor", choices=("slurm", "local"), required=True)
-    s.add_argument("--folder", default=None, help="submitit's folder: scripts, pickles, logs (default: "
-                   "$MECH_CACHE/submitit/<date>)")
+    s.add_argument(
+        "--folder",
+        default=None,
+        help="submitit's folder: scripts, pickles, logs (default: $MECH_CACHE/submitit/<date>)",
+    )
     s.add_argument("--partition")
     s.add_argument("--account")
-    s.add_argument("--time", type=int, default=24 * 60, help="minutes per job before Slurm's timeout (the job is "
-                   "then requeued and resumes); default 1440")
+    s.add_argument(
+        "--time",
+        type=int,
+        default=24 * 60,
+        help="minutes per job before Slurm's timeout (the job is then requeued and resumes); default 1440",
+    )
     s.add_argument("--array-parallelism", type=int, default=16, help="array tasks running at once (GPUs)")
     s.add_argument("--cpus-per-task", type=int, default=8)
     s.add_argument("--mem-gb", type=int, default=32)
     s.add_argument("--max-requeue", type=int, default=10, help="timeouts a job may be requeued after")
-    s.add_argument("--setup", action="append", default=[], help="a shell line each Slurm job runs first "
-                   "(module load ..., source .venv/bin/activate)")
-    s.add_argument("--gpus", help="local: this process's CUDA indices (0,1 ...: of CUDA_VISIBLE_DEVICES when set), "
-                   "one worker each (default: every GPU here)")
+    s.add_argument(
+        "--setup",
+        action="append",
+        default=[],
+        help="a shell line each Slurm job runs first (module load ..., source .venv/bin/activate)",
+    )
+    s.add_argument(
+        "--gpus",
+        help="local: this process's CUDA indices (0,1 ...: of CUDA_VISIBLE_DEVICES when set), "
+        "one worker each (default: every GPU here)",
+    )
     s.add_argument("--workers", type=int, help="local, without GPUs: processes side by side (default 1)")
     s.add_argument("--wait", action="store_true", help="wait for the jobs and print what each did")
     s.add_argument("--dry-run", action="store_true", help="print what would be submitted, submit nothing")
@@ -603,7 +778,9 @@ def main(argv=None) -> int:
     if any(k == "profile" for k, _ in args.p):
         ap.error("the profile is chosen with --profile, not -p profile")
     try:
-        p = plan(args.profile, args.only, args.p, measure=args.measure, tflops=args.tflops, device=args.device)
+        p = plan(
+            args.profile, args.only, args.p, measure=args.measure, tflops=args.tflops, device=args.device
+        )
     except ValueError as err:
         ap.error(str(err))
     if args.command == "plan":
@@ -611,8 +788,10 @@ def main(argv=None) -> int:
         return 0
     todo = p.missing()
     held = [r for r in p.runs if r.status == "claimed"]
-    print(f"{len(p.runs)} run(s) planned: {sum(r.status == 'cached' for r in p.runs)} cached, {len(held)} held by "
-          f"running jobs (left to them), {len(todo)} to train ({sum(r.remaining_hours for r in todo):.2f} GPU-hours)")
+    print(
+        f"{len(p.runs)} run(s) planned: {sum(r.status == 'cached' for r in p.runs)} cached, {len(held)} held by "
+        f"running jobs (left to them), {len(todo)} to train ({sum(r.remaining_hours for r in todo):.2f} GPU-hours)"
+    )
     if not todo:
         print(f"nothing to submit; build the book: make book PROFILE={args.profile}")
         return 0
@@ -623,19 +802,32 @@ def main(argv=None) -> int:
             print(f"  would train {r.key}  {describe(r)}  {r.remaining_hours:.2f} GPU-h")
         return 0
     if args.executor == "slurm":
-        jobs = submit_slurm(specs, folder, partition=args.partition, account=args.account, time_min=args.time,
-                            array_parallelism=args.array_parallelism, cpus_per_task=args.cpus_per_task,
-                            mem_gb=args.mem_gb, max_requeue=args.max_requeue, setup=args.setup)
+        jobs = submit_slurm(
+            specs,
+            folder,
+            partition=args.partition,
+            account=args.account,
+            time_min=args.time,
+            array_parallelism=args.array_parallelism,
+            cpus_per_task=args.cpus_per_task,
+            mem_gb=args.mem_gb,
+            max_requeue=args.max_requeue,
+            setup=args.setup,
+        )
     else:
         try:
             gpus = local_gpus(args.gpus)
         except ValueError as err:
             ap.error(str(err))
         jobs = submit_local(specs, folder, gpus=gpus, workers=args.workers, time_min=args.time)
-    print(f"submitted {len(jobs)} job(s) for {len(specs)} run(s) through submitit's {args.executor} executor: "
-          f"{', '.join(j.job_id for j in jobs[:8])}{' ...' if len(jobs) > 8 else ''}; scripts and logs in {folder}")
-    print(f"progress: python -m helpers plan --profile {args.profile}; when every run is cached: "
-          f"make book PROFILE={args.profile}")
+    print(
+        f"submitted {len(jobs)} job(s) for {len(specs)} run(s) through submitit's {args.executor} executor: "
+        f"{', '.join(j.job_id for j in jobs[:8])}{' ...' if len(jobs) > 8 else ''}; scripts and logs in {folder}"
+    )
+    print(
+        f"progress: python -m helpers plan --profile {args.profile}; when every run is cached: "
+        f"make book PROFILE={args.profile}"
+    )
     if not args.wait:
         return 0
     return 1 if report(jobs) else 0

@@ -10,6 +10,7 @@ makes it an error that lists the knobs the notebook declares. No torch here: the
     >>> rerun_line("mechanism-fig5-cluster-statistics", {"profile": "cpu", "threshold": 0.4})
     '.venv/bin/papermill notebooks/mechanism-fig5-cluster-statistics.ipynb /tmp/... -p profile cpu -p threshold 0.4'
 """
+
 from __future__ import annotations
 
 import ast
@@ -29,7 +30,9 @@ def _code_cells(path: Path) -> list[dict]:
     try:
         nb = json.loads(Path(path).read_text())
     except (OSError, ValueError) as err:
-        raise ValueError(f"notebook {path} cannot be read ({err}); restore it with `git checkout {path}`") from err
+        raise ValueError(
+            f"notebook {path} cannot be read ({err}); restore it with `git checkout {path}`"
+        ) from err
     return [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
 
 
@@ -80,8 +83,10 @@ def overrides(name: str, namespace: dict) -> dict:
         given = {k: namespace[k] for k in declared if k in namespace}
     unknown = sorted(set(given) - set(declared))
     if unknown:
-        raise ValueError(f"unknown knob(s) {unknown} for page {name}: its knobs are {sorted(declared)} "
-                         f"(the notebook's parameters cell). Check the spelling of the -p options.")
+        raise ValueError(
+            f"unknown knob(s) {unknown} for page {name}: its knobs are {sorted(declared)} "
+            f"(the notebook's parameters cell). Check the spelling of the -p options."
+        )
     return {k: v for k, v in given.items() if v != declared[k]}
 
 
@@ -116,7 +121,10 @@ def papermill_command() -> str:
 
 def rerun_line(name: str, values: dict) -> str:
     """The shell line (from the repository's root) that reruns page ``name`` with ``values``, data and cache."""
-    moved = {"MECH_DATA": data_dir() != repo_root() / "data", "MECH_CACHE": cache_root() != repo_root() / ".cache"}
+    moved = {
+        "MECH_DATA": data_dir() != repo_root() / "data",
+        "MECH_CACHE": cache_root() != repo_root() / ".cache",
+    }
     env = [f"{k}={shlex.quote(os.environ[k])}" for k in ENVIRONMENT if os.environ.get(k) and moved[k]]
     args = [papermill_command(), f"notebooks/{name}.ipynb", f"/tmp/{name}.ipynb"]
     for k, v in values.items():

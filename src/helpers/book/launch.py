@@ -17,6 +17,7 @@ Colab opens the committed notebook, so the cell has to carry the URL itself. ``p
 ``_config.yml``'s URL into every notebook's first cell (``--check`` only reports); ``tests/test_launch.py`` fails
 while the two disagree.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -140,6 +141,7 @@ def sync(root: Path | None = None, check: bool = False) -> list[Path]:
 
 # --- the Sphinx extension ------------------------------------------------------------------------------------
 
+
 def gate(theme_options: dict) -> dict:
     """The book's buttons from its repository URL, in place: with a URL, the repository button on and
     ``launch_buttons`` as configured; without one, neither."""
@@ -148,7 +150,12 @@ def gate(theme_options: dict) -> dict:
     else:
         theme_options.pop("repository_url", None)
         theme_options.pop("launch_buttons", None)
-        for key in ("use_repository_button", "use_issues_button", "use_edit_page_button", "use_source_button"):
+        for key in (
+            "use_repository_button",
+            "use_issues_button",
+            "use_edit_page_button",
+            "use_source_button",
+        ):
             theme_options[key] = False
     return theme_options
 
@@ -160,7 +167,7 @@ def launch_target(pagename: str, page: Path | None = None) -> str | None:
     """The notebook a page's launch buttons open, relative to the repository, for an executed page
     ``book/generated/NAME``: the source notebook papermill recorded in ``page`` (one notebook may give several
     pages), else ``notebooks/NAME.ipynb``; ``None`` for every other page."""
-    if not pagename.startswith(GENERATED) or "/" in pagename[len(GENERATED):]:
+    if not pagename.startswith(GENERATED) or "/" in pagename[len(GENERATED) :]:
         return None
     try:
         source = json.loads(page.read_text())["metadata"]["papermill"]["input_path"] if page else None
@@ -168,7 +175,7 @@ def launch_target(pagename: str, page: Path | None = None) -> str | None:
         source = None
     if source and Path(source).parent.name == "notebooks":  # the build executes the notebooks of notebooks/
         return f"notebooks/{Path(source).name}"
-    return f"notebooks/{pagename[len(GENERATED):]}.ipynb"
+    return f"notebooks/{pagename[len(GENERATED) :]}.ipynb"
 
 
 def point_launch_at_sources(app, pagename, templatename, context, doctree) -> None:
@@ -194,9 +201,13 @@ def setup(app):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description="Write _config.yml's repository URL into every notebook's first "
-                                 "cell (the cell that installs helpers where it is not importable).")
-    ap.add_argument("--check", action="store_true", help="only report the notebooks that disagree; exit 1 if any")
+    ap = argparse.ArgumentParser(
+        description="Write _config.yml's repository URL into every notebook's first "
+        "cell (the cell that installs helpers where it is not importable)."
+    )
+    ap.add_argument(
+        "--check", action="store_true", help="only report the notebooks that disagree; exit 1 if any"
+    )
     args = ap.parse_args(argv)
     url, branch = repository()
     changed = sync(check=args.check)

@@ -16,6 +16,7 @@ A page whose dataset is missing does not fail (DESIGN, "Conventions"): ``page.sk
 the reason, the page explains what is missing and how to get it, and every step returns
 ``None`` so the notebook's cells still run through and only the paper's values show.
 """
+
 from __future__ import annotations
 
 import base64
@@ -32,19 +33,16 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 from markdown_it import MarkdownIt
 
+from helpers.book import knobs as knobs_mod
+from helpers.book import timings
+from helpers.figures import style
+from helpers.method import filters
+from helpers.method import study as method
 from helpers.reference import claims as claims_mod
 from helpers.train import data as data_mod
-from helpers.method import filters
-from helpers.book import knobs as knobs_mod
-from helpers.method import study as method
-from helpers.train import models
-from helpers.train import probes
-from helpers.train import profiles
-from helpers.figures import plots
-from helpers.train import runs
-from helpers.train import taps as taps_mod
-from helpers.book import timings
 from helpers.train import loop as train
+from helpers.train import models, probes, profiles, runs
+from helpers.train import taps as taps_mod
 from helpers.train.data import DataNotFoundError
 
 META = "mechanism_book"
@@ -53,14 +51,14 @@ PAPER_DATASET = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "imagenet": "Im
 STAND_IN = {"cifar100": "cifar10"}  # where the paper's dataset is missing, the same analysis runs on this one
 HOW_TO_GET = {
     "cifar10": "torchvision downloads it where the network allows; else put `cifar10.npz` or torchvision's "
-               "`cifar-10-batches-py/` in the data directory (`MECH_DATA`). The project's machines hold a lossy "
-               "copy: `MECH_DATA=../shared/data`.",
+    "`cifar-10-batches-py/` in the data directory (`MECH_DATA`). The project's machines hold a lossy "
+    "copy: `MECH_DATA=../shared/data`.",
     "cifar100": "torchvision downloads it where the network allows; else put `cifar100.npz` or torchvision's "
-                "`cifar-100-python/` in the data directory (`MECH_DATA`, e.g. copied from "
-                "https://www.cs.toronto.edu/~kriz/cifar.html). The project's machines do not have it.",
+    "`cifar-100-python/` in the data directory (`MECH_DATA`, e.g. copied from "
+    "https://www.cs.toronto.edu/~kriz/cifar.html). The project's machines do not have it.",
     "imagenet": "ImageNet (ILSVRC2012) comes from https://image-net.org under its terms; give the folder of its "
-                "50,000 validation images, sorted into one sub-folder per class, as the `imagenet` knob. "
-                "The project's machines do not have it.",
+    "50,000 validation images, sorted into one sub-folder per class, as the `imagenet` knob. "
+    "The project's machines do not have it.",
 }
 
 
@@ -69,6 +67,7 @@ def skippable(*names, skipped=None):
     when any of the named arguments (default: the first) is ``None`` or a :class:`Page` whose data is missing, so
     ``None`` flows from a skipped page through every step to its tables, figures and claims, and only the paper's
     values show. Use as ``@skippable``, ``@skippable("views", "study")`` or ``@skippable(skipped=(None, None))``."""
+
     def decorate(fn, names=names):
         params = list(inspect.signature(fn).parameters)
         names = names or (params[0],)
@@ -79,6 +78,7 @@ def skippable(*names, skipped=None):
             if any(bound.get(n) is None or getattr(bound.get(n), "skipped", None) for n in names):
                 return skipped
             return fn(*args, **kwargs)
+
         return step
 
     if len(names) == 1 and callable(names[0]):  # bare @skippable
@@ -87,11 +87,23 @@ def skippable(*names, skipped=None):
 
 
 DYNAMICS = "training-dynamics"  # the page that watches the analysis during training (helpers.figures.training_dynamics)
-PAGE_KNOBS = ("model", "dataset", "paper_dataset", "taps", "threshold", "seeds", "solver", "rule", "device",
-              "imagenet", "stand_in")
+PAGE_KNOBS = (
+    "model",
+    "dataset",
+    "paper_dataset",
+    "taps",
+    "threshold",
+    "seeds",
+    "solver",
+    "rule",
+    "device",
+    "imagenet",
+    "stand_in",
+)
 
 
 # --- validation ----------------------------------------------------------------------------------
+
 
 def check_choice(name: str, value, choices) -> None:
     if value not in choices:
@@ -120,33 +132,57 @@ def check_seeds(seeds) -> int:
 def plain_header(name: str, namespace: dict, **values) -> Shown:
     """The header of a page without a :class:`Page` (no data, no training): its knobs checked against the
     notebook's, shown with the software and the line that reruns it."""
-    line = knobs_mod.rerun_line(name, dict(profile=values.get("profile", "cpu"),
-                                           **{k: v for k, v in knobs_mod.overrides(name, namespace).items()
-                                              if k != "profile"}))
-    frame = pd.DataFrame([(k, repr(v)) for k, v in values.items()] + [("software", software())],
-                         columns=["knob", "value"])
-    return Shown(frame, f"Rerun this page (from the repository root): `{line}`\n\n"
-                        + timings.time_line(name, values.get("profile")),
-                 dict(header=dict(page=name, profile=values.get("profile"), skipped=None, label="", rerun=line,
-                                  knobs={k: str(v) for k, v in frame.values})))
+    line = knobs_mod.rerun_line(
+        name,
+        dict(
+            profile=values.get("profile", "cpu"),
+            **{k: v for k, v in knobs_mod.overrides(name, namespace).items() if k != "profile"},
+        ),
+    )
+    frame = pd.DataFrame(
+        [(k, repr(v)) for k, v in values.items()] + [("software", software())], columns=["knob", "value"]
+    )
+    return Shown(
+        frame,
+        f"Rerun this page (from the repository root): `{line}`\n\n"
+        + timings.time_line(name, values.get("profile")),
+        dict(
+            header=dict(
+                page=name,
+                profile=values.get("profile"),
+                skipped=None,
+                label="",
+                rerun=line,
+                knobs={k: str(v) for k, v in frame.values},
+            )
+        ),
+    )
 
 
 def schedule_line(cfg: train.TrainConfig) -> str:
     """The learning-rate schedule of ``cfg`` in words, for the page's header (a departure from the papers' step
     decay where the profile takes another schedule)."""
+
     def one(h: train.Hyper) -> str:
         if cfg.schedule == "onecycle":
-            return (f"one-cycle, set every step: {h.eta * cfg.cycle(0.0):g} up to {h.eta:g} over the first "
-                    f"{cfg.WARMUP:.0%} of the steps, then down to 0 (not the papers' step decay)")
+            return (
+                f"one-cycle, set every step: {h.eta * cfg.cycle(0.0):g} up to {h.eta:g} over the first "
+                f"{cfg.WARMUP:.0%} of the steps, then down to 0 (not the papers' step decay)"
+            )
         if cfg.schedule == "linear":
-            return (f"{h.eta:g}, down linearly to {h.eta * cfg.factor(h, cfg.epochs):g} in the last epoch (not the "
-                    "papers' step decay)")
+            return (
+                f"{h.eta:g}, down linearly to {h.eta * cfg.factor(h, cfg.epochs):g} in the last epoch (not the "
+                "papers' step decay)"
+            )
         if h.dt + h.offset >= cfg.epochs:
             return f"{h.eta:g} throughout (step decay, none within {cfg.epochs} epoch{'s' if cfg.epochs > 1 else ''})"
-        late = f" ({h.q_late:g} after epoch {h.switch})" if h.q_late is not None and h.switch is not None else ""
+        late = (
+            f" ({h.q_late:g} after epoch {h.switch})" if h.q_late is not None and h.switch is not None else ""
+        )
         start = f" from epoch {h.dt + h.offset + 1}" if h.offset else ""
         every = "every epoch" if h.dt == 1 else f"every {h.dt} epochs"
         return f"{h.eta:g}, x {h.q:g}{late} {every}{start} (step decay, the papers' schedule family)"
+
     conv, fc = one(cfg.conv), one(cfg.fc)
     return conv if conv == fc else f"convolutions: {conv}; FC layers: {fc}"
 
@@ -154,13 +190,20 @@ def schedule_line(cfg: train.TrainConfig) -> str:
 def software() -> str:
     """The commit and library versions that produced a page, and the machine (the runs record theirs)."""
     p = runs.provenance(train.pick_device())
-    commit = f"commit {p['commit'][:10]}" + (" with local changes" if p["dirty"] else "") if p["commit"] else \
-        "not a git checkout"
-    return (f"{commit}; Python {p['python']}, torch {p['torch']}, torchvision {p['torchvision']}, numpy {p['numpy']}"
-            + (f", CUDA {p['cuda']}, cuDNN {p['cudnn']}" if "cuda" in p else "") + f"; {p['device_name']}")
+    commit = (
+        f"commit {p['commit'][:10]}" + (" with local changes" if p["dirty"] else "")
+        if p["commit"]
+        else "not a git checkout"
+    )
+    return (
+        f"{commit}; Python {p['python']}, torch {p['torch']}, torchvision {p['torchvision']}, numpy {p['numpy']}"
+        + (f", CUDA {p['cuda']}, cuDNN {p['cudnn']}" if "cuda" in p else "")
+        + f"; {p['device_name']}"
+    )
 
 
 # --- display with metadata -------------------------------------------------------------------------
+
 
 @dataclass
 class Shown:
@@ -179,7 +222,9 @@ class Shown:
             parts_html.append(self.frame.to_html(index=False, float_format=_fmt, na_rep="–", escape=True))
             parts_text.append(self.frame.to_string(index=False))
         for caption, extra in self.more:
-            parts_html.append(_md_to_html(caption) + extra.to_html(index=False, float_format=_fmt, na_rep="–"))
+            parts_html.append(
+                _md_to_html(caption) + extra.to_html(index=False, float_format=_fmt, na_rep="–")
+            )
             parts_text += [caption, extra.to_string(index=False)]
         bundle = {"text/plain": "\n\n".join(parts_text)}
         if self.markdown and self.frame is None:
@@ -221,6 +266,7 @@ def _json(v):
 
 # --- the page --------------------------------------------------------------------------------------
 
+
 def summary(claims_shown: Shown, timing: str = "", label: str = "") -> Shown:
     """The page's summary, written from its claims (:func:`claims_table`) so that no sentence can disagree with
     the verdicts above it: the paper claims with their verdicts and evidence, the count of our own checks."""
@@ -232,18 +278,33 @@ def summary(claims_shown: Shown, timing: str = "", label: str = "") -> Shown:
         text = "**This run:** no verdicts, the data is missing (see the top of the page)."
     else:
         n = claims_mod.counts(records)[claims_mod.PAPER]
-        text = (f"**This run's verdicts.** Of the paper's {len(paper)} claim(s) checked on this page, "
+        text = (
+            (
+                f"**This run's verdicts.** Of the paper's {len(paper)} claim(s) checked on this page, "
                 f"{n[claims_mod.HOLDS]} hold, {n[claims_mod.FAILS]} do not hold and {n[claims_mod.UNTESTABLE]} are "
-                "not testable here:\n\n") if paper else \
-            "**This run's verdicts.** This page checks no claim of the paper."
-        text += "".join(f"- {c['claim']}: **{c['verdict']}**" + (f" ({c['reason']})" if c.get("reason") else "")
-                        + (f"; {c['evidence']}" if c.get("evidence") else "") + ".\n" for c in paper)
+                "not testable here:\n\n"
+            )
+            if paper
+            else "**This run's verdicts.** This page checks no claim of the paper."
+        )
+        text += "".join(
+            f"- {c['claim']}: **{c['verdict']}**"
+            + (f" ({c['reason']})" if c.get("reason") else "")
+            + (f"; {c['evidence']}" if c.get("evidence") else "")
+            + ".\n"
+            for c in paper
+        )
         if own:
             held = sum(c["verdict"] == claims_mod.HOLDS for c in own)
-            text += (f"\nBeside them, {len(own)} check(s) of our own (consistency checks and this book's additions, "
-                     f"never counted as confirmations): {held} hold.")
-            text += "".join(f"\n- {c['verdict']} ({c['kind']}): {c['claim']}." for c in own
-                            if c["verdict"] != claims_mod.HOLDS)
+            text += (
+                f"\nBeside them, {len(own)} check(s) of our own (consistency checks and this book's additions, "
+                f"never counted as confirmations): {held} hold."
+            )
+            text += "".join(
+                f"\n- {c['verdict']} ({c['kind']}): {c['claim']}."
+                for c in own
+                if c["verdict"] != claims_mod.HOLDS
+            )
     if label:
         text = f"{label}\n\n{text}"
     if timing:
@@ -256,8 +317,10 @@ def claims_table(page: str, rows: list[claims_mod.Claim], label: str = "") -> Sh
     """Claims (:class:`helpers.reference.claims.Claim`) as a table with their kinds and verdicts, tagged for the claims ledger."""
     meta = [dict(c.record(), page=page, label=label) for c in rows]
     n = claims_mod.counts(meta)[claims_mod.PAPER]
-    text = (f"Paper claims: {n[claims_mod.HOLDS]} hold, {n[claims_mod.FAILS]} do not hold, {n[claims_mod.UNTESTABLE]} "
-            f"not testable here. {label}")
+    text = (
+        f"Paper claims: {n[claims_mod.HOLDS]} hold, {n[claims_mod.FAILS]} do not hold, {n[claims_mod.UNTESTABLE]} "
+        f"not testable here. {label}"
+    )
     return Shown(claims_mod.frame(rows), text.strip(), dict(claims=meta))
 
 
@@ -269,11 +332,25 @@ class Page:
     Knobs left ``None`` take the profile's value; the rest override it (``epochs``, ``width``, ``K`` ...).
     """
 
-    def __init__(self, name: str, profile: str, *, model: str = "vgg16", dataset: str = "cifar10",
-                 paper_dataset: str | None = None, taps=None, threshold: float = filters.THRESHOLD,
-                 seeds: int | None = 1, solver: str = probes.DEFAULT_SOLVER, rule: str = "greedy",
-                 device: str | None = None,
-                 imagenet: str | None = None, stand_in: bool = True, namespace: dict | None = None, **knobs):
+    def __init__(
+        self,
+        name: str,
+        profile: str,
+        *,
+        model: str = "vgg16",
+        dataset: str = "cifar10",
+        paper_dataset: str | None = None,
+        taps=None,
+        threshold: float = filters.THRESHOLD,
+        seeds: int | None = 1,
+        solver: str = probes.DEFAULT_SOLVER,
+        rule: str = "greedy",
+        device: str | None = None,
+        imagenet: str | None = None,
+        stand_in: bool = True,
+        namespace: dict | None = None,
+        **knobs,
+    ):
         self.overrides = knobs_mod.overrides(name, namespace) if namespace is not None else None
         check_choice("profile", profile, profiles.PROFILES)
         models.check_model(model)
@@ -283,12 +360,16 @@ class Page:
         filters.check_threshold(threshold)
         self.name, self.profile, self.model, self.dataset = name, profile, model, dataset
         self.paper_dataset = paper_dataset or dataset
-        seeds = profiles.seeds(profile, model) if seeds is None else seeds  # None: the profile's (trend pages)
+        seeds = (
+            profiles.seeds(profile, model) if seeds is None else seeds
+        )  # None: the profile's (trend pages)
         self.threshold, self.seeds, self.solver, self.rule = threshold, check_seeds(seeds), solver, rule
         self.device = device  # passed to every step that runs a network (no process-wide setting)
         self.knobs = {k: v for k, v in knobs.items() if v is not None}
         try:
-            self.config = profiles.train_config(profile, model, dataset=dataset, **self.knobs)  # checks the knobs
+            self.config = profiles.train_config(
+                profile, model, dataset=dataset, **self.knobs
+            )  # checks the knobs
         except ValueError as err:
             if "unknown knob" not in str(err):
                 raise
@@ -307,8 +388,9 @@ class Page:
         _CURRENT = self  # the page a figure shown bare belongs to (one page per notebook kernel)
         if dataset == "imagenet":
             if not imagenet or not os.path.isdir(imagenet):
-                self.skipped = (f"no ImageNet folder: the imagenet knob is {imagenet!r}" +
-                                ("" if not imagenet else ", which is not a directory here"))
+                self.skipped = f"no ImageNet folder: the imagenet knob is {imagenet!r}" + (
+                    "" if not imagenet else ", which is not a directory here"
+                )
         else:
             try:
                 self.full = data_mod.load_cifar(dataset)
@@ -331,12 +413,21 @@ class Page:
         if f is None:
             return
         c = self.config
-        model = models.build(self.model, 10, c.width, batch_norm=c.batch_norm, input_size=c.input_size,
-                             load_weights=False, blocks=c.blocks)
+        model = models.build(
+            self.model,
+            10,
+            c.width,
+            batch_norm=c.batch_norm,
+            input_size=c.input_size,
+            load_weights=False,
+            blocks=c.blocks,
+        )
         N_f = int(taps_mod.tap_table(model, c.input_size or 32).set_index("tap").loc[str(tap), "N_f"])
         if not isinstance(f, int) or isinstance(f, bool) or not 0 <= f < N_f:
-            raise ValueError(f"filter_index={f!r} is out of range: layer {tap} of {self.model} at width {c.width:g} "
-                             f"has N_f = {N_f} filters, so choose 0 to {N_f - 1} (or None: the representative one)")
+            raise ValueError(
+                f"filter_index={f!r} is out of range: layer {tap} of {self.model} at width {c.width:g} "
+                f"has N_f = {N_f} filters, so choose 0 to {N_f - 1} (or None: the representative one)"
+            )
 
     # -- what the page ran on
     @property
@@ -353,31 +444,46 @@ class Page:
 
     @property
     def papers_experiment(self) -> bool:
-        return (self.dataset == self.paper_dataset and not self.synthetic and self.profile == "paper"
-                and self.model in models.MODELS
-                and self.rule == "greedy" and self.solver == probes.DEFAULT_SOLVER)
+        return (
+            self.dataset == self.paper_dataset
+            and not self.synthetic
+            and self.profile == "paper"
+            and self.model in models.MODELS
+            and self.rule == "greedy"
+            and self.solver == probes.DEFAULT_SOLVER
+        )
 
     def label(self) -> str:
         """One sentence on how this run relates to the paper's experiment."""
         if self.skipped:
-            return (f"Skipped: {PAPER_DATASET[self.dataset]} is not on this machine, so only the paper's values "
-                    f"are shown.")
+            return (
+                f"Skipped: {PAPER_DATASET[self.dataset]} is not on this machine, so only the paper's values "
+                f"are shown."
+            )
         parts = []
         if self.synthetic:
             parts.append("SYNTHETIC data (generated for tests): the numbers below are not results")
         if self.missing:
-            parts.append(f"{PAPER_DATASET[self.paper_dataset]} is not on this machine, so the same analysis runs on "
-                         f"{PAPER_DATASET[self.dataset]} as a stand-in: not the paper's experiment, and the claims "
-                         f"that need {PAPER_DATASET[self.paper_dataset]} are not testable here")
+            parts.append(
+                f"{PAPER_DATASET[self.paper_dataset]} is not on this machine, so the same analysis runs on "
+                f"{PAPER_DATASET[self.dataset]} as a stand-in: not the paper's experiment, and the claims "
+                f"that need {PAPER_DATASET[self.paper_dataset]} are not testable here"
+            )
         elif self.dataset != self.paper_dataset:
-            parts.append(f"run on {PAPER_DATASET[self.dataset]}, not on the paper's {PAPER_DATASET[self.paper_dataset]}"
-                         f": not the paper's experiment")
+            parts.append(
+                f"run on {PAPER_DATASET[self.dataset]}, not on the paper's {PAPER_DATASET[self.paper_dataset]}"
+                f": not the paper's experiment"
+            )
         if self.profile != "paper":
-            parts.append(f"`{self.profile}` profile: reduced scale (width {self.config.width:g}, "
-                         f"{self.config.epochs} epochs), so the numbers differ from the paper's")
+            parts.append(
+                f"`{self.profile}` profile: reduced scale (width {self.config.width:g}, "
+                f"{self.config.epochs} epochs), so the numbers differ from the paper's"
+            )
         if self.model not in models.MODELS:
-            parts.append(f"{self.model} is not a network of the papers: their claims are tested on it as this "
-                         "book's additions")
+            parts.append(
+                f"{self.model} is not a network of the papers: their claims are tested on it as this "
+                "book's additions"
+            )
         if self.rule != "greedy":
             parts.append("clusters by the order-independent rule, not the papers' greedy one")
         if self.solver != probes.DEFAULT_SOLVER:
@@ -420,21 +526,38 @@ class Page:
         self._runs[run.key] = run
         return run
 
-    def study(self, seed: int | None = None, K: int | None = None, model: str | None = None,
-              threshold: float | None = None, taps=None, **knobs):
+    def study(
+        self,
+        seed: int | None = None,
+        K: int | None = None,
+        model: str | None = None,
+        threshold: float | None = None,
+        taps=None,
+        **knobs,
+    ):
         """:func:`helpers.method.study` of one run: probes and the filter analysis of the page's taps."""
         if self.skipped:
             return None
         threshold = self.threshold if threshold is None else threshold
         mdl = model or self.model
-        tap_names = check_taps(mdl, taps if taps is not None else (self.taps if mdl == self.model else None),
-                               self.config_for(seed, K, model, **knobs).input_size)
+        tap_names = check_taps(
+            mdl,
+            taps if taps is not None else (self.taps if mdl == self.model else None),
+            self.config_for(seed, K, model, **knobs).input_size,
+        )
         key = (seed, K, mdl, threshold, tuple(tap_names), tuple(sorted(knobs.items())))
         if key not in self._studies:
             run = self.run(seed, K, model, **knobs)
             chosen = [t for t in run.model.taps if t.name in tap_names]
-            self._studies[key] = method.study(run, self.data_for(run.config), threshold=threshold, rule=self.rule,
-                                              solver=self.solver, taps=chosen, device=self.device)
+            self._studies[key] = method.study(
+                run,
+                self.data_for(run.config),
+                threshold=threshold,
+                rule=self.rule,
+                solver=self.solver,
+                taps=chosen,
+                device=self.device,
+            )
         return self._studies[key]
 
     # -- display
@@ -443,41 +566,92 @@ class Page:
 
     def header(self) -> Shown:
         """The knobs and data of the page, its label, and (when skipped) what is missing and how to get it."""
-        rows = [("page", self.name), ("profile", self.profile), ("model", self.model), ("dataset", self.dataset),
-                ("taps", ", ".join(self.taps)), ("threshold", self.threshold),
-                ("cluster rule", "the papers' greedy rule" if self.rule == "greedy" else
-                 "order-independent (this book's variant, not the papers')"), ("seeds", self.seeds),
-                ("probe solver", self.solver)]
+        rows = [
+            ("page", self.name),
+            ("profile", self.profile),
+            ("model", self.model),
+            ("dataset", self.dataset),
+            ("taps", ", ".join(self.taps)),
+            ("threshold", self.threshold),
+            (
+                "cluster rule",
+                "the papers' greedy rule"
+                if self.rule == "greedy"
+                else "order-independent (this book's variant, not the papers')",
+            ),
+            ("seeds", self.seeds),
+            ("probe solver", self.solver),
+        ]
         rows += [(k, v) for k, v in self.knobs.items()]
         c = self.config
-        rows += [("width", c.width), ("epochs", c.epochs), ("learning rate", schedule_line(c)),
-                 ("train images", c.n_train or "all"),
-                 ("test images", c.n_test or "all"), ("input size", c.input_size or 32),
-                 ("batch norm", "yes, after every convolution (DESIGN allows it; the papers are silent, the group's "
-                                "published VGG-16 code has it)" if getattr(c, "batch_norm", False) else "no"),
-                 *([("FC head", f"two hidden FC layers of {models.scaled(512, c.width)} units with ReLU, then the "
-                                "bias-free output layer (the papers: \"3 fully connected layers\"; the group's "
-                                "published VGG-16 code: 512 -> 4096 -> 4096, no activation between them)")]
-                   if self.model in ("vgg16", "avgg16") else []),
-                 ("probe", f"{self.solver}: " + ("the papers' SGD, 100 epochs" if self.solver == "sgd" else
-                                                 "full-batch L-BFGS to the loss's minimum") + "; how each probe "
-                                                 "stopped: end of the page"),
-                 ("data", self.full.provenance if self.full is not None else "–"),
-                 ("software", software())]
+        rows += [
+            ("width", c.width),
+            ("epochs", c.epochs),
+            ("learning rate", schedule_line(c)),
+            ("train images", c.n_train or "all"),
+            ("test images", c.n_test or "all"),
+            ("input size", c.input_size or 32),
+            (
+                "batch norm",
+                "yes, after every convolution (DESIGN allows it; the papers are silent, the group's "
+                "published VGG-16 code has it)"
+                if getattr(c, "batch_norm", False)
+                else "no",
+            ),
+            *(
+                [
+                    (
+                        "FC head",
+                        f"two hidden FC layers of {models.scaled(512, c.width)} units with ReLU, then the "
+                        'bias-free output layer (the papers: "3 fully connected layers"; the group\'s '
+                        "published VGG-16 code: 512 -> 4096 -> 4096, no activation between them)",
+                    )
+                ]
+                if self.model in ("vgg16", "avgg16")
+                else []
+            ),
+            (
+                "probe",
+                f"{self.solver}: "
+                + (
+                    "the papers' SGD, 100 epochs"
+                    if self.solver == "sgd"
+                    else "full-batch L-BFGS to the loss's minimum"
+                )
+                + "; how each probe "
+                "stopped: end of the page",
+            ),
+            ("data", self.full.provenance if self.full is not None else "–"),
+            ("software", software()),
+        ]
         frame = pd.DataFrame([(k, str(v)) for k, v in rows], columns=["knob", "value"])
         where = " (from the repository root)" if self.overrides is not None else ""
-        text = self.label() + f"\n\nRerun this page{where}: `{self.rerun_line()}`\n\n" + \
-            timings.time_line(self.name, self.profile)
+        text = (
+            self.label()
+            + f"\n\nRerun this page{where}: `{self.rerun_line()}`\n\n"
+            + timings.time_line(self.name, self.profile)
+        )
         if self.missing:
-            text += (f"\n\nWhat is missing: {self.missing}\n\nHow to get it: {HOW_TO_GET[self.paper_dataset]}\n\n"
-                     f"`-p stand_in False` skips the page instead.")
+            text += (
+                f"\n\nWhat is missing: {self.missing}\n\nHow to get it: {HOW_TO_GET[self.paper_dataset]}\n\n"
+                f"`-p stand_in False` skips the page instead."
+            )
         if self.skipped:
-            text += (f"\n\nWhat is missing: {self.skipped}\n\nHow to get it: {HOW_TO_GET[self.dataset]}\n\n"
-                     f"Or run the same analysis on a dataset that is here, labelled as not the paper's experiment: "
-                     f"`-p dataset cifar10`.")
-        meta = dict(page=self.name, profile=self.profile, skipped=self.skipped, label=self.label(),
-                    stand_in=self.dataset if self.missing else None, rerun=self.rerun_line(),
-                    knobs={k: str(v) for k, v in rows}, papers_experiment=self.papers_experiment)
+            text += (
+                f"\n\nWhat is missing: {self.skipped}\n\nHow to get it: {HOW_TO_GET[self.dataset]}\n\n"
+                f"Or run the same analysis on a dataset that is here, labelled as not the paper's experiment: "
+                f"`-p dataset cifar10`."
+            )
+        meta = dict(
+            page=self.name,
+            profile=self.profile,
+            skipped=self.skipped,
+            label=self.label(),
+            stand_in=self.dataset if self.missing else None,
+            rerun=self.rerun_line(),
+            knobs={k: str(v) for k, v in rows},
+            papers_experiment=self.papers_experiment,
+        )
         return Shown(frame, text, dict(header=meta))
 
     def rerun_line(self) -> str:
@@ -486,13 +660,26 @@ class Page:
 
         A page built from Python (no ``namespace``) gives the Python call that builds it again."""
         if self.overrides is None:
-            args = dict(model=self.model, dataset=self.paper_dataset if self.missing else self.dataset,
-                        paper_dataset=self.paper_dataset, taps=self.taps, threshold=self.threshold,
-                        seeds=self.seeds, solver=self.solver, rule=self.rule, **self.knobs)
-            return f"pages.Page({self.name!r}, {self.profile!r}, " + ", ".join(f"{k}={v!r}" for k, v in
-                                                                              args.items()) + ")"
-        return knobs_mod.rerun_line(self.name, dict(profile=self.profile, **{
-            k: v for k, v in self.overrides.items() if k != "profile"}))
+            args = dict(
+                model=self.model,
+                dataset=self.paper_dataset if self.missing else self.dataset,
+                paper_dataset=self.paper_dataset,
+                taps=self.taps,
+                threshold=self.threshold,
+                seeds=self.seeds,
+                solver=self.solver,
+                rule=self.rule,
+                **self.knobs,
+            )
+            return (
+                f"pages.Page({self.name!r}, {self.profile!r}, "
+                + ", ".join(f"{k}={v!r}" for k, v in args.items())
+                + ")"
+            )
+        return knobs_mod.rerun_line(
+            self.name,
+            dict(profile=self.profile, **{k: v for k, v in self.overrides.items() if k != "profile"}),
+        )
 
     def runs_used(self) -> Shown | None:
         """The cached runs this page used: key, config, data, test accuracy, wall time."""
@@ -501,25 +688,45 @@ class Page:
         rows, fitted = [], []
         for s in {id(s.run): s for s in self._studies.values()}.values():
             r = s.run
-            rows.append(dict(run=r.key, model=r.config.model, K=r.config.K, seed=r.config.seed,
-                             width=r.config.width, epochs=r.config.epochs, test_acc=r.test_acc,
-                             train_minutes=r.info.get("wall_seconds", 0) / 60,
-                             device=r.info.get("provenance", {}).get("device_name", r.info.get("device")),
-                             commit=(r.info.get("provenance", {}).get("commit") or "–")[:10]))
+            rows.append(
+                dict(
+                    run=r.key,
+                    model=r.config.model,
+                    K=r.config.K,
+                    seed=r.config.seed,
+                    width=r.config.width,
+                    epochs=r.config.epochs,
+                    test_acc=r.test_acc,
+                    train_minutes=r.info.get("wall_seconds", 0) / 60,
+                    device=r.info.get("provenance", {}).get("device_name", r.info.get("device")),
+                    commit=(r.info.get("provenance", {}).get("commit") or "–")[:10],
+                )
+            )
             fitted += [dict(run=r.key, tap=tap, **p.record()) for tap, p in s.probes.items()]
-        return Shown(pd.DataFrame(rows), f"Cached runs under `{runs.cache_root()}/runs/`:",
-                     more=[("The FC layers (probes) and how their solver stopped (loss = mean cross-entropy + "
-                            "α/2 |W|² on the training features; grad_max = its largest gradient element):",
-                            pd.DataFrame(fitted).drop_duplicates(["run", "tap"]))])
+        return Shown(
+            pd.DataFrame(rows),
+            f"Cached runs under `{runs.cache_root()}/runs/`:",
+            more=[
+                (
+                    "The FC layers (probes) and how their solver stopped (loss = mean cross-entropy + "
+                    "α/2 |W|² on the training features; grad_max = its largest gradient element):",
+                    pd.DataFrame(fitted).drop_duplicates(["run", "tap"]),
+                )
+            ],
+        )
 
     def compare(self, rows: list[tuple], note: str = "") -> Shown:
         """``(quantity, paper, this run)`` rows as one table; ``this run`` is blank on a skipped page."""
-        frame = pd.DataFrame([(q, p, None if self.skipped else r) for q, p, r in rows],
-                             columns=["quantity", "paper", "this run"])
+        frame = pd.DataFrame(
+            [(q, p, None if self.skipped else r) for q, p, r in rows],
+            columns=["quantity", "paper", "this run"],
+        )
         if self.missing:
-            note = (f"The paper's values are from its {PAPER_DATASET[self.paper_dataset]} experiment unless a row "
-                    f"names another table: a different experiment from this {PAPER_DATASET[self.dataset]} run. "
-                    + note).strip()
+            note = (
+                f"The paper's values are from its {PAPER_DATASET[self.paper_dataset]} experiment unless a row "
+                f"names another table: a different experiment from this {PAPER_DATASET[self.dataset]} run. "
+                + note
+            ).strip()
         meta = [dict(page=self.name, quantity=q, paper=_json(p), run=_json(r)) for q, p, r in frame.values]
         return Shown(frame, " ".join(x for x in (self.label(), note) if x), dict(results=meta))
 
@@ -530,15 +737,23 @@ class Page:
         """
         rows = None if any(g is None for g in groups) else [r for g in groups for r in g]
         if self.skipped or rows is None:
-            self._claims = Shown(None, "Claims: not checked, the data is missing (see above).",
-                                 dict(claims=[dict(page=self.name, claim=None, verdict="skipped")]))
+            self._claims = Shown(
+                None,
+                "Claims: not checked, the data is missing (see above).",
+                dict(claims=[dict(page=self.name, claim=None, verdict="skipped")]),
+            )
         else:
             self._claims = claims_table(self.name, rows, self.label())
-            if self.profile != "paper" and self.name != DYNAMICS and any(
-                    r.kind == claims_mod.PAPER and r.verdict == claims_mod.FAILS for r in rows):
-                self._claims.markdown += (" Whether the paper's claims that do not hold at this reduced scale move "
-                                          "toward the paper's values as training grows: [the training-dynamics page]"
-                                          f"({DYNAMICS}.html) (VGG-16 by default, `-p model` for another network).")
+            if (
+                self.profile != "paper"
+                and self.name != DYNAMICS
+                and any(r.kind == claims_mod.PAPER and r.verdict == claims_mod.FAILS for r in rows)
+            ):
+                self._claims.markdown += (
+                    " Whether the paper's claims that do not hold at this reduced scale move "
+                    "toward the paper's values as training grows: [the training-dynamics page]"
+                    f"({DYNAMICS}.html) (VGG-16 by default, `-p model` for another network)."
+                )
         return self._claims
 
     def summary(self) -> Shown:
@@ -548,8 +763,10 @@ class Page:
         timing = f"This page ran in {_duration(time.time() - self.started)} at the `{self.profile}` profile"
         trained = sum(r.info.get("wall_seconds", 0) for r in self._runs.values())
         if self._runs:
-            timing += (f"; the {len(self._runs)} network(s) it uses took {_duration(trained)} to train, once: they "
-                       "are cached and shared with the other pages")
+            timing += (
+                f"; the {len(self._runs)} network(s) it uses took {_duration(trained)} to train, once: they "
+                "are cached and shared with the other pages"
+            )
         return summary(self._claims, timing + ".", self.label())
 
     def table(self, frame: pd.DataFrame | None, text: str = "") -> Shown | None:
@@ -565,22 +782,33 @@ class Page:
         figure is drawn."""
         figs = list(fig) if isinstance(fig, (list, tuple)) else [fig]
         if fig is None or not figs or any(f is None for f in figs):
-            return Shown(None, "*No figure: " + ("the data is missing (see the top of the page); the paper's values "
-                                                 "are in the table below.*" if self.skipped else
-                                                 "nothing was computed for it.*"))
+            return Shown(
+                None,
+                "*No figure: "
+                + (
+                    "the data is missing (see the top of the page); the paper's values "
+                    "are in the table below.*"
+                    if self.skipped
+                    else "nothing was computed for it.*"
+                ),
+            )
         return FigureShown([show_figure(f, self, caption, alt, paper) for f in figs])
 
     def figure_context(self) -> str:
         """The caption's last sentence: the profile and scale the figure was built at, and what the data is."""
         c = self.config
         text = f"Built at the `{self.profile}` profile" + (
-            f" (width {c.width:g}, {c.epochs} epochs: reduced scale)" if self.profile != "paper" else
-            " (the paper's scale)")
+            f" (width {c.width:g}, {c.epochs} epochs: reduced scale)"
+            if self.profile != "paper"
+            else " (the paper's scale)"
+        )
         if self.synthetic:
             text += ", on SYNTHETIC data generated for tests: not a result"
         elif self.missing:
-            text += (f", on {PAPER_DATASET[self.dataset]} standing in for the paper's "
-                     f"{PAPER_DATASET[self.paper_dataset]}")
+            text += (
+                f", on {PAPER_DATASET[self.dataset]} standing in for the paper's "
+                f"{PAPER_DATASET[self.paper_dataset]}"
+            )
         elif self.dataset != self.paper_dataset:
             text += f", on {PAPER_DATASET[self.dataset]}, not the paper's {PAPER_DATASET[self.paper_dataset]}"
         return text + "."
@@ -590,8 +818,13 @@ _CURRENT: Page | None = None
 _BARE = [0]  # figures shown outside any page
 
 
-def show_figure(fig, page: Page | None = None, caption: str | None = None, alt: str | None = None,
-                paper: str | None = None) -> "FigureShown":
+def show_figure(
+    fig,
+    page: Page | None = None,
+    caption: str | None = None,
+    alt: str | None = None,
+    paper: str | None = None,
+) -> "FigureShown":
     """One figure of :mod:`helpers.figures.plots` as a numbered, captioned :class:`FigureShown` of ``page`` (default: the
     page this notebook built last; shown bare, a figure calls this itself)."""
     page = page if page is not None else _CURRENT
@@ -605,16 +838,27 @@ def show_figure(fig, page: Page | None = None, caption: str | None = None, alt: 
     what = caption or getattr(fig, "what", "")
     text = f"**Figure {number}.** {what}"
     if ref:
-        text += f" Paper: {ref}" + ("; its values are drawn beside this run's (grey, dashed, hollow squares, marked "
-                                    "\"paper\")." if getattr(fig, "with_paper", False) else ".")
+        text += f" Paper: {ref}" + (
+            '; its values are drawn beside this run\'s (grey, dashed, hollow squares, marked "paper").'
+            if getattr(fig, "with_paper", False)
+            else "."
+        )
     text += " " + (page.figure_context() if page is not None else "Drawn outside a page of the book.")
-    record = dict(page=page.name if page is not None else None, number=number, caption=text, paper=ref,
-                  alt=alt or getattr(fig, "alt", ""), profile=page.profile if page is not None else None,
-                  kind="explorer" if hasattr(fig, "frames") else "figure")
+    record = dict(
+        page=page.name if page is not None else None,
+        number=number,
+        caption=text,
+        paper=ref,
+        alt=alt or getattr(fig, "alt", ""),
+        profile=page.profile if page is not None else None,
+        kind="explorer" if hasattr(fig, "frames") else "figure",
+    )
     return FigureShown([dict(record, fig=fig)])
 
 
-plots.SHOW[:] = [show_figure]  # a figure of helpers.figures.plots displayed bare is numbered and captioned too
+style.SHOW[:] = [
+    show_figure
+]  # a figure of helpers.figures.plots displayed bare is numbered and captioned too
 
 
 class FigureShown:
@@ -638,8 +882,10 @@ def _caption_html(text: str) -> str:
 
 
 def _img(src: str, alt: str, width_px: int, extra: str = "") -> str:
-    return (f'<img src="{src}" alt="{html.escape(alt, quote=True)}" width="{width_px}" '
-            f'style="max-width:100%;height:auto" {extra}>')
+    return (
+        f'<img src="{src}" alt="{html.escape(alt, quote=True)}" width="{width_px}" '
+        f'style="max-width:100%;height:auto" {extra}>'
+    )
 
 
 FIGURE_STYLE = "margin:1.5em 0"
@@ -652,28 +898,41 @@ def _figure_html(item: dict) -> str:
     if not hasattr(fig, "frames"):
         src = "data:image/png;base64," + base64.b64encode(fig.png()).decode()
         width = int(round(fig.get_figwidth() * 96))
-        return (f'<figure class="mech-figure" id="figure-{number}" style="{FIGURE_STYLE}">'
-                f'{_img(src, item["alt"], width)}{caption}</figure>')
+        return (
+            f'<figure class="mech-figure" id="figure-{number}" style="{FIGURE_STYLE}">'
+            f"{_img(src, item['alt'], width)}{caption}</figure>"
+        )
     uid = "explorer-" + uuid.uuid4().hex[:8]
-    frames = [dict(src="data:image/png;base64," + base64.b64encode(f["png"]).decode(), alt=f["alt"], text=f["text"],
-                   value=f"{f['threshold']:.1f}") for f in fig.frames]
+    frames = [
+        dict(
+            src="data:image/png;base64," + base64.b64encode(f["png"]).decode(),
+            alt=f["alt"],
+            text=f["text"],
+            value=f"{f['threshold']:.1f}",
+        )
+        for f in fig.frames
+    ]
     first = frames[fig.start]
     width = int(round(fig.width * 96))
-    script = ("(function () {"
-              f"var frames = {json.dumps(frames)};"
-              f"var s = document.getElementById('{uid}-slider'), img = document.getElementById('{uid}-img'),"
-              f" out = document.getElementById('{uid}-value'), txt = document.getElementById('{uid}-text');"
-              "function show() { var f = frames[parseInt(s.value, 10)]; img.src = f.src; img.alt = f.alt;"
-              " out.textContent = f.value; txt.textContent = f.text; s.setAttribute('aria-valuetext', f.value); }"
-              "s.addEventListener('input', show);"
-              "})();")
-    return (f'<figure class="mech-figure mech-explorer" id="figure-{number}" style="{FIGURE_STYLE}">'
-            f'<div style="display:flex;align-items:center;gap:1em;margin-bottom:0.5em">'
-            f'<label for="{uid}-slider"><strong>{html.escape(fig.label)}</strong> '
-            f'<output id="{uid}-value" for="{uid}-slider">{first["value"]}</output></label>'
-            f'<input type="range" class="mech-explorer-slider" id="{uid}-slider" min="0" max="{len(frames) - 1}" '
-            f'step="1" value="{fig.start}" aria-valuetext="{first["value"]}" style="flex:1;max-width:30em">'
-            f'<span style="font-size:0.85em">{frames[0]["value"]} to {frames[-1]["value"]}</span></div>'
-            f'{_img(first["src"], first["alt"], width, f"id={chr(34)}{uid}-img{chr(34)}")}'
-            f'<p id="{uid}-text" aria-live="polite" style="font-size:0.9em;margin:0.3em 0">'
-            f'{html.escape(first["text"])}</p>{caption}<script>{script}</script></figure>')
+    script = (
+        "(function () {"
+        f"var frames = {json.dumps(frames)};"
+        f"var s = document.getElementById('{uid}-slider'), img = document.getElementById('{uid}-img'),"
+        f" out = document.getElementById('{uid}-value'), txt = document.getElementById('{uid}-text');"
+        "function show() { var f = frames[parseInt(s.value, 10)]; img.src = f.src; img.alt = f.alt;"
+        " out.textContent = f.value; txt.textContent = f.text; s.setAttribute('aria-valuetext', f.value); }"
+        "s.addEventListener('input', show);"
+        "})();"
+    )
+    return (
+        f'<figure class="mech-figure mech-explorer" id="figure-{number}" style="{FIGURE_STYLE}">'
+        f'<div style="display:flex;align-items:center;gap:1em;margin-bottom:0.5em">'
+        f'<label for="{uid}-slider"><strong>{html.escape(fig.label)}</strong> '
+        f'<output id="{uid}-value" for="{uid}-slider">{first["value"]}</output></label>'
+        f'<input type="range" class="mech-explorer-slider" id="{uid}-slider" min="0" max="{len(frames) - 1}" '
+        f'step="1" value="{fig.start}" aria-valuetext="{first["value"]}" style="flex:1;max-width:30em">'
+        f'<span style="font-size:0.85em">{frames[0]["value"]} to {frames[-1]["value"]}</span></div>'
+        f"{_img(first['src'], first['alt'], width, f'id={chr(34)}{uid}-img{chr(34)}')}"
+        f'<p id="{uid}-text" aria-live="polite" style="font-size:0.9em;margin:0.3em 0">'
+        f"{html.escape(first['text'])}</p>{caption}<script>{script}</script></figure>"
+    )

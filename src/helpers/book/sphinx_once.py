@@ -5,6 +5,7 @@ Jupyter Book 1 runs sphinx-thebe's ``env-before-read-docs`` hook twice, so every
 already been declared" (found by tests/test_book.py). This drops the repeated script entries.
 Enabled in ``_config.yml`` (``sphinx: extra_extensions``).
 """
+
 from __future__ import annotations
 
 

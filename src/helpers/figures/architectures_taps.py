@@ -1,14 +1,13 @@
 """Small display helpers of the architectures page: the taps beside the papers' tables, and their check."""
+
 from __future__ import annotations
 
 import pandas as pd
 
-from helpers.reference import claims
-from helpers.train import models
-from helpers.reference import printed as paper
-from helpers.train import profiles
-from helpers.train import taps
 from helpers.book.page import check_choice
+from helpers.reference import claims
+from helpers.reference import printed as paper
+from helpers.train import models, profiles, taps
 
 PAPER_TAP_TABLE = {"vgg16": ("table1", 32), "efficientnet_b0": ("table2", 224)}
 
@@ -29,14 +28,23 @@ def architecture(profile: str, model: str, width: float | None = None) -> pd.Dat
     run = taps.tap_table(models.build(model, 10, cfg.width, input_size=size), size)
     full_size = PAPER_TAP_TABLE.get(model, (None, 32))[1]
     full = taps.tap_table(models.build(model, 100), full_size)
-    out = run[["tap", "N_f", "F_s", "FC_s"]].rename(columns=lambda c: c if c == "tap" else f"{c} (width {cfg.width:g}, "
-                                                                                          f"{size}x{size})")
-    out = out.merge(full[["tap", "N_f", "F_s", "FC_s"]].rename(columns=lambda c: c if c == "tap" else
-                                                                f"{c} (full, {full_size}x{full_size})"), on="tap")
+    out = run[["tap", "N_f", "F_s", "FC_s"]].rename(
+        columns=lambda c: c if c == "tap" else f"{c} (width {cfg.width:g}, {size}x{size})"
+    )
+    out = out.merge(
+        full[["tap", "N_f", "F_s", "FC_s"]].rename(
+            columns=lambda c: c if c == "tap" else f"{c} (full, {full_size}x{full_size})"
+        ),
+        on="tap",
+    )
     if model in PAPER_TAP_TABLE:
         ref = paper.table(PAPER_TAP_TABLE[model][0])[["tap", "N_f", "F_s", "FC_s"]]
-        out = out.merge(ref.rename(columns=lambda c: c if c == "tap" else f"{c} (paper)"), on="tap", how="left")
-    return models.by_depth(out, deep_first=True).reset_index(drop=True)  # deepest first, as Tables 1-2 print it
+        out = out.merge(
+            ref.rename(columns=lambda c: c if c == "tap" else f"{c} (paper)"), on="tap", how="left"
+        )
+    return models.by_depth(out, deep_first=True).reset_index(
+        drop=True
+    )  # deepest first, as Tables 1-2 print it
 
 
 def tap_claims(tables: dict[str, pd.DataFrame]) -> list[claims.Claim]:
@@ -46,8 +54,15 @@ def tap_claims(tables: dict[str, pd.DataFrame]) -> list[claims.Claim]:
     for m, (name, size) in PAPER_TAP_TABLE.items():
         if m in tables:
             t = tables[m]
-            same = all((t[f"{c} (full, {size}x{size})"] == t[f"{c} (paper)"]).all() for c in ("N_f", "F_s", "FC_s"))
-            rows.append(claims.consistency(f"{m} at full width has the taps of universal "
-                                           f"{name.replace('table', 'Table ')}", bool(same),
-                                           f"{len(t)} taps, N_f/F_s/FC_s compared", test="every tap equal"))
+            same = all(
+                (t[f"{c} (full, {size}x{size})"] == t[f"{c} (paper)"]).all() for c in ("N_f", "F_s", "FC_s")
+            )
+            rows.append(
+                claims.consistency(
+                    f"{m} at full width has the taps of universal {name.replace('table', 'Table ')}",
+                    bool(same),
+                    f"{len(t)} taps, N_f/F_s/FC_s compared",
+                    test="every tap equal",
+                )
+            )
     return rows

@@ -10,6 +10,7 @@ toward the paper's value as training grows, or not.
     dynamics.distances(frame, model)          # each statistic's mean relative distance to the paper's values
     dynamics.claims_dynamics(frame, model)    # does each statistic approach the paper's values as training grows?
 """
+
 from __future__ import annotations
 
 import math
@@ -17,15 +18,14 @@ import math
 import numpy as np
 import pandas as pd
 
-from helpers.reference import claims
-from helpers.figures import mechanism
-from helpers.method import study as method
-from helpers.train import models
-from helpers.reference import printed as paper
-from helpers.train import runs
-from helpers.figures import universal
-from helpers.reference.claims import TOL, series
 from helpers.book.page import skippable
+from helpers.figures import mechanism_fig5_cluster_statistics as fig5
+from helpers.figures import universal_layer_tables as layer_tables
+from helpers.method import study as method
+from helpers.reference import claims
+from helpers.reference import printed as paper
+from helpers.reference.claims import TOL, series
+from helpers.train import models, runs
 
 STATS = paper.PER_LAYER_STATS
 
@@ -37,11 +37,24 @@ def over_training(page, seed: int | None = None) -> pd.DataFrame | None:
     and the kept epochs missing from the cache."""
     run = page.run(seed)
     data = page.data_for(run.config)
-    out = analysis_frame(runs.snapshots(run, data, device=page.device), data, page.taps, threshold=page.threshold,
-                         rule=page.rule, solver=page.solver, device=page.device)
-    out.attrs.update(model=run.config.model, epochs=run.config.epochs, schedule=run.config.schedule,
-                     network=run.test_acc, missing=runs.missing_snapshots(run), path=str(run.path),
-                     N_l=data.num_classes)
+    out = analysis_frame(
+        runs.snapshots(run, data, device=page.device),
+        data,
+        page.taps,
+        threshold=page.threshold,
+        rule=page.rule,
+        solver=page.solver,
+        device=page.device,
+    )
+    out.attrs.update(
+        model=run.config.model,
+        epochs=run.config.epochs,
+        schedule=run.config.schedule,
+        network=run.test_acc,
+        missing=runs.missing_snapshots(run),
+        path=str(run.path),
+        N_l=data.num_classes,
+    )
     return out
 
 
@@ -71,7 +84,9 @@ def _outcomes(t: pd.DataFrame, model: str, N_l: int) -> dict[str, str]:
     three (:func:`helpers.figures.universal.layers_claims`), by the claims' own names."""
     table = t.copy()
     table.attrs.update(network=math.inf, model=model, N_l=N_l)
-    found = mechanism.claims_noise(table.rename(columns={"tap": "layer"})) + universal.layers_claims(table, model)
+    found = fig5.claims_noise(table.rename(columns={"tap": "layer"})) + layer_tables.layers_claims(
+        table, model
+    )
     return {c.claim: c.verdict for c in found}
 
 
@@ -82,17 +97,25 @@ def tests_by_epoch(frame: pd.DataFrame | None) -> pd.DataFrame | None:
     verdicts before the accuracy floor, whose own verdict is the first column (the floor of the experiment that ran,
     :func:`helpers.figures.universal._floor_for`)."""
     model, N_l = frame.attrs.get("model", "vgg16"), frame.attrs.get("N_l", 10)
-    level = claims.FLOOR * universal.paper_accuracy(model, int(N_l))[0]  # the floor _floor_for tests against
+    level = (
+        claims.FLOOR * layer_tables.paper_accuracy(model, int(N_l))[0]
+    )  # the floor _floor_for tests against
     rows = []
     for epoch, t in frame.groupby("epoch", sort=True):
         t = models.by_depth(t, "tap").reset_index(drop=True)
         network = float(t["network"].iloc[0])
-        floor = universal._floor_for(N_l, network, model)
-        rows.append({"epoch": epoch, "network": network,
-                     "accuracy floor": f"{'above' if floor.ok else 'below'} {level:.3f}",
-                     **_outcomes(t, model, N_l),
-                     "the deepest layer reaches the whole network's accuracy":
-                         claims.HOLDS if t["accuracy"].iloc[-1] >= network - TOL else claims.FAILS})
+        floor = layer_tables.floor_for(N_l, network, model)
+        rows.append(
+            {
+                "epoch": epoch,
+                "network": network,
+                "accuracy floor": f"{'above' if floor.ok else 'below'} {level:.3f}",
+                **_outcomes(t, model, N_l),
+                "the deepest layer reaches the whole network's accuracy": claims.HOLDS
+                if t["accuracy"].iloc[-1] >= network - TOL
+                else claims.FAILS,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -107,8 +130,15 @@ def distances(frame: pd.DataFrame | None, model: str | None = None) -> pd.DataFr
         row = {"epoch": epoch}
         for s in STATS:
             common = [tap for tap in ref.index if tap in here.index and pd.notna(ref.loc[tap, s])]
-            row[s] = (float(np.mean([abs(here.loc[tap, s] - ref.loc[tap, s]) / abs(ref.loc[tap, s])
-                                     for tap in common])) if common else np.nan)
+            row[s] = (
+                float(
+                    np.mean(
+                        [abs(here.loc[tap, s] - ref.loc[tap, s]) / abs(ref.loc[tap, s]) for tap in common]
+                    )
+                )
+                if common
+                else np.nan
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -132,15 +162,24 @@ def claims_dynamics(frame: pd.DataFrame | None, model: str | None = None) -> lis
     out = []
     for s in STATS:
         v = d[s].to_numpy(float)
-        given = claims.Precondition(bool(np.isfinite(v).all()), f"the paper gives no per-layer {s} for this network")
-        approaches = bool(v[0] - v[-1] > MARGIN and v[-1] <= v[:-1].min() + MARGIN) \
-            if len(v) >= 2 and np.isfinite(v).all() else None
-        out.append(claims.addition(f"{s} approaches the paper's values as training grows", approaches,
-                                   "mean |run - paper| / paper by epoch: " + series([f"epoch {e}" for e in epochs], v,
-                                                                                    "{:.2f}"),
-                                   test=f"distance at the last epoch below the first kept epoch's by more than "
-                                        f"{MARGIN}, and at most {MARGIN} above every kept epoch's before it",
-                                   requires=[enough, given, shorter]))
+        given = claims.Precondition(
+            bool(np.isfinite(v).all()), f"the paper gives no per-layer {s} for this network"
+        )
+        approaches = (
+            bool(v[0] - v[-1] > MARGIN and v[-1] <= v[:-1].min() + MARGIN)
+            if len(v) >= 2 and np.isfinite(v).all()
+            else None
+        )
+        out.append(
+            claims.addition(
+                f"{s} approaches the paper's values as training grows",
+                approaches,
+                "mean |run - paper| / paper by epoch: " + series([f"epoch {e}" for e in epochs], v, "{:.2f}"),
+                test=f"distance at the last epoch below the first kept epoch's by more than "
+                f"{MARGIN}, and at most {MARGIN} above every kept epoch's before it",
+                requires=[enough, given, shorter],
+            )
+        )
     return out
 
 
@@ -149,19 +188,29 @@ def shorter_runs(schedule: str) -> claims.Precondition:
     alone. Under one-cycle (or linear decay) it depends on the share of the run done: the first epochs are the
     warm-up and the peak, only the last is annealed, so a distance that falls toward the end mixes training with
     annealing, and the direction "as training grows" cannot be read from one run's snapshots."""
-    return claims.Precondition(schedule == "step", f"the run's {schedule} learning rate makes each kept epoch a "
-                                                   "state mid-schedule (the first ones in the warm-up and at the "
-                                                   "peak, only the last annealed), not a shorter run; "
-                                                   "bench/budget_study.py compares completed runs of each budget")
+    return claims.Precondition(
+        schedule == "step",
+        f"the run's {schedule} learning rate makes each kept epoch a "
+        "state mid-schedule (the first ones in the warm-up and at the "
+        "peak, only the last annealed), not a shorter run; "
+        "bench/budget_study.py compares completed runs of each budget",
+    )
 
 
 def compare_last(frame: pd.DataFrame | None, model: str = "vgg16", N_l: int = 10) -> list[tuple]:
     """The paper's per-layer values beside this run's at its last epoch (only the paper's where the page skipped)."""
     ref = paper.per_layer(model, N_l if frame is None else frame.attrs.get("N_l", N_l))
     last = None if frame is None else frame[frame["epoch"] == frame["epoch"].max()].set_index("tap")
-    return [(f"{s}, layer {tap}", float(ref.loc[tap, s]),
-             None if last is None or tap not in last.index else float(last.loc[tap, s]))
-            for s in STATS for tap in ref.index if pd.notna(ref.loc[tap, s])]
+    return [
+        (
+            f"{s}, layer {tap}",
+            float(ref.loc[tap, s]),
+            None if last is None or tap not in last.index else float(last.loc[tap, s]),
+        )
+        for s in STATS
+        for tap in ref.index
+        if pd.notna(ref.loc[tap, s])
+    ]
 
 
 def missing_note(frame: pd.DataFrame | None) -> str:
@@ -169,6 +218,98 @@ def missing_note(frame: pd.DataFrame | None) -> str:
     and how to retrain the run with them."""
     if frame is None or not frame.attrs.get("missing"):
         return ""
-    return (f"The run was cached before its weights were kept during training: epochs "
-            f"{', '.join(map(str, frame.attrs['missing']))} are missing, so only the others are analysed. Delete its "
-            f"folder `{frame.attrs.get('path')}` to retrain it with them (the pages that share it retrain it too).")
+    return (
+        f"The run was cached before its weights were kept during training: epochs "
+        f"{', '.join(map(str, frame.attrs['missing']))} are missing, so only the others are analysed. Delete its "
+        f"folder `{frame.attrs.get('path')}` to retrain it with them (the pages that share it retrain it too)."
+    )
+
+
+import seaborn as sns
+
+from helpers.figures.style import NAME, BookFigure, describe, new_figure, sorted_taps, xy_series
+
+
+def plot_training_dynamics(
+    frame: pd.DataFrame | None, reference: pd.DataFrame | None = None, distance: pd.DataFrame | None = None
+) -> BookFigure | None:
+    """The analysis at each kept epoch (:func:`helpers.figures.training_dynamics.over_training`): accuracy (with the network's own),
+    n, N_c, C_s and SNR_E against the epoch, one line per tap from shallow (light) to deep (dark); the paper's
+    per-layer values (``reference``, tap x statistic) as dashed lines in the tap's colour; and each statistic's mean
+    relative distance to the paper (``distance``, :func:`helpers.figures.training_dynamics.distances`)."""
+    if frame is None:
+        return None
+    taps = sorted_taps(frame["tap"])
+    epochs = sorted(frame["epoch"].unique())
+    colors = dict(zip(taps, sns.color_palette("viridis_r", len(taps))))
+    N_l = frame.attrs.get("N_l")
+    fig, axes = new_figure(6.2, 2, 3)
+    cols = ("accuracy", "n", "N_c", "C_s", "SNR_E")
+    for ax, col in zip(axes.ravel(), cols):
+        for tap in taps:
+            t = frame[frame["tap"].astype(str) == tap].sort_values("epoch")
+            ax.plot(t["epoch"], t[col], marker="o", ms=4, color=colors[tap], label=f"tap {tap}")
+            if (
+                reference is not None
+                and tap in reference.index
+                and col in reference.columns
+                and pd.notna(reference.loc[tap, col])
+            ):
+                ax.axhline(float(reference.loc[tap, col]), color=colors[tap], ls="--", lw=1)
+        if col == "accuracy":
+            net = frame.groupby("epoch")["network"].first()
+            ax.plot(net.index, net.to_numpy(), color="k", marker="s", ms=4, label="whole network")
+            ax.set(ylim=(0, 1))
+        ax.set(xscale="log", xticks=epochs, xticklabels=[str(e) for e in epochs], xlabel="epoch", title=col)
+        ax.minorticks_off()
+    ax = axes[1][2]
+    if distance is not None and len(distance):
+        for col, mk in zip(("accuracy", "n", "N_c", "C_s"), "osD^"):
+            if distance[col].notna().any():
+                ax.plot(distance["epoch"], distance[col], marker=mk, ms=4, label=col)
+        ax.set(
+            xscale="log",
+            xticks=epochs,
+            xticklabels=[str(e) for e in epochs],
+            xlabel="epoch",
+            ylim=(0, None),
+            title="mean |run - paper| / paper",
+        )
+        ax.minorticks_off()
+        ax.legend(fontsize=7)
+    else:
+        ax.axis("off")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if reference is not None and len(reference):
+        handles.append(axes[0][0].plot([], [], color="0.3", ls="--", lw=1)[0])
+        labels.append("paper (dashed, the tap's colour)")
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 4), fontsize=8)
+    model = NAME.get(frame.attrs.get("model"), frame.attrs.get("model") or "the network")
+    last = frame[frame["epoch"] == epochs[-1]].set_index("tap").reindex(taps)
+    first = frame[frame["epoch"] == epochs[0]].set_index("tap").reindex(taps)
+    what = (
+        f"{model} at epoch{'s' if len(epochs) > 1 else ''} {', '.join(map(str, epochs))} of its training: the "
+        "FC layer's accuracy from each tap (and the whole network's), the noise per filter n, clusters per filter N_c, mean cluster size C_s "
+        f"and SNR_E = C_s N_c N_l / n (*universal* Eq. 4{'' if N_l is None else f', N_l = {N_l}'}), one line "
+        "per tap"
+        + (", the paper's values dashed" if reference is not None and len(reference) else "")
+        + (
+            ", and each statistic's mean relative distance to the paper's values"
+            if distance is not None
+            else ""
+        )
+        + "."
+    )
+    alt = (
+        f"Line charts over epochs {', '.join(map(str, epochs))} for taps {', '.join(taps)}. At epoch "
+        f"{epochs[0]}: accuracy {xy_series(first['accuracy'], '{:.3f}')}, n {xy_series(first['n'])}; at epoch "
+        f"{epochs[-1]}: accuracy {xy_series(last['accuracy'], '{:.3f}')}, n {xy_series(last['n'])}, N_c "
+        f"{xy_series(last['N_c'])}, C_s {xy_series(last['C_s'])}, SNR_E {xy_series(last['SNR_E'])}."
+    )
+    return describe(
+        fig,
+        what,
+        alt,
+        "none (this book's addition: neither paper shows the mechanism during training)",
+        False,
+    )

@@ -20,6 +20,7 @@ whose claim was taken over anyway (it had stood still, paused) learns it from it
 :meth:`Claim.check`, which the run cache calls before each checkpoint, and stops with :class:`ClaimLost`.
 No torch at import (the build uses the locks): the torch file functions import it when called.
 """
+
 from __future__ import annotations
 
 import ast
@@ -50,8 +51,11 @@ def _code_statements(module) -> list[str]:
         body = getattr(node, "body", None)
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body:
             first = body[0]
-            if isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant) \
-                    and isinstance(first.value.value, str):
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(getattr(first, "value", None), ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
                 node.body = body[1:] or [ast.Pass()]
     return [ast.dump(s) for s in tree.body if not isinstance(s, (ast.Import, ast.ImportFrom))]
 
@@ -112,7 +116,8 @@ def load_torch(path, what: str = "file"):
     except Exception as err:
         raise CorruptCacheError(
             f"cached {what} {path} is corrupt or unreadable ({type(err).__name__}: {err}); "
-            f"delete it (rm {path}) and run again to recompute it") from err
+            f"delete it (rm {path}) and run again to recompute it"
+        ) from err
 
 
 class LockHeld(RuntimeError):
@@ -132,11 +137,17 @@ def owned_lock(path: Path, wait: bool = True):
         held = owner.read_text().strip() if owner.is_file() else "another process"
         if not wait:
             raise LockHeld(held) from None
-        print(f"waiting for the lock on {path.parent}, held by {held} (it is computing what this call needs; "
-              f"this call then reads its result)", file=sys.stderr, flush=True)
+        print(
+            f"waiting for the lock on {path.parent}, held by {held} (it is computing what this call needs; "
+            f"this call then reads its result)",
+            file=sys.stderr,
+            flush=True,
+        )
         lock.acquire()
     try:
-        owner.write_text(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        owner.write_text(
+            f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}"
+        )
         yield
     finally:
         owner.unlink(missing_ok=True)
@@ -170,10 +181,15 @@ def whoami() -> dict:
     """This process as a claim names it: host and pid, the kernel's boot id and pid namespace (a hostname and a pid
     name one process only within them: containers may share a hostname, never a pid namespace), and its Slurm job,
     task (``SLURM_PROCID``) and life (``SLURM_RESTART_COUNT``: 0, then 1, 2 ... each time Slurm requeues the job)."""
-    return dict(host=socket.gethostname(), pid=os.getpid(), job=job_id(),
-                procid=os.environ.get("SLURM_PROCID"), restart=int(os.environ.get("SLURM_RESTART_COUNT") or 0),
-                boot=_read_or_none(lambda: Path("/proc/sys/kernel/random/boot_id").read_text().strip()),
-                pidns=_read_or_none(lambda: os.readlink("/proc/self/ns/pid")))
+    return dict(
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        job=job_id(),
+        procid=os.environ.get("SLURM_PROCID"),
+        restart=int(os.environ.get("SLURM_RESTART_COUNT") or 0),
+        boot=_read_or_none(lambda: Path("/proc/sys/kernel/random/boot_id").read_text().strip()),
+        pidns=_read_or_none(lambda: os.readlink("/proc/self/ns/pid")),
+    )
 
 
 def _alive(pid: int) -> bool:
@@ -215,15 +231,24 @@ def _why_stale(holder: dict, mtime: float, me: dict, watch: dict | None = None) 
       SIGKILLed by scancel or the OOM killer, a crashed node), or, with ``watch`` (a waiter's, which remembers since
       when by this process's own clock the mtime has not moved), it stood still for :data:`CLAIM_STALE_S`.
     """
-    if me["job"] and holder.get("job") == me["job"] and holder.get("procid") == me["procid"] \
-            and int(holder.get("restart") or 0) < me["restart"]:
+    if (
+        me["job"]
+        and holder.get("job") == me["job"]
+        and holder.get("procid") == me["procid"]
+        and int(holder.get("restart") or 0) < me["restart"]
+    ):
         return f"it is this job's own ({me['job']}), from before Slurm requeued it"
-    if all(holder.get(k) == me[k] for k in ("host", "boot", "pidns")) and isinstance(holder.get("pid"), int) \
-            and not _alive(holder["pid"]):
+    if (
+        all(holder.get(k) == me[k] for k in ("host", "boot", "pidns"))
+        and isinstance(holder.get("pid"), int)
+        and not _alive(holder["pid"])
+    ):
         return f"its process {holder['pid']} is gone"
     age = time.time() - mtime
     if age > CLAIM_STALE_S:
-        return f"its heartbeat stopped: last beat {age:.0f} s ago by this host's clock (> {CLAIM_STALE_S:.0f} s)"
+        return (
+            f"its heartbeat stopped: last beat {age:.0f} s ago by this host's clock (> {CLAIM_STALE_S:.0f} s)"
+        )
     if watch is not None:
         if watch.get("mtime") != mtime:
             watch.update(mtime=mtime, since=time.monotonic())
@@ -291,7 +316,8 @@ def _take_over(path: Path, holder: dict, mtime: float, me: dict) -> bool:
     it is still the one judged."""
     guard = path.with_name(path.name + ".takeover")
     if not _create(guard, me) and not (
-            _remove_if(guard, lambda h, m: time.time() - m > CLAIM_STALE_S) and _create(guard, me)):
+        _remove_if(guard, lambda h, m: time.time() - m > CLAIM_STALE_S) and _create(guard, me)
+    ):
         return False
     try:
         return _remove_if(path, lambda h, m: h == holder and m == mtime)
@@ -329,11 +355,13 @@ class Claim:
         """Raise :class:`ClaimLost` unless this process still holds the claim (call before writing what it guards)."""
         self.lost = self.lost or self._look()
         if self.lost:
-            raise ClaimLost(f"the claim on {self.path.parent} was taken over by another process ({self.lost}): this "
-                            f"process's heartbeat stood still for {CLAIM_STALE_S:.0f} s or more (paused, or its "
-                            "filesystem hung), so it was judged dead. Stopping without writing, so that two "
-                            "processes never write one result; run again: the call waits for the new holder or "
-                            "resumes from the last checkpoint.")
+            raise ClaimLost(
+                f"the claim on {self.path.parent} was taken over by another process ({self.lost}): this "
+                f"process's heartbeat stood still for {CLAIM_STALE_S:.0f} s or more (paused, or its "
+                "filesystem hung), so it was judged dead. Stopping without writing, so that two "
+                "processes never write one result; run again: the call waits for the new holder or "
+                "resumes from the last checkpoint."
+            )
 
 
 @contextlib.contextmanager
@@ -352,13 +380,23 @@ def claim(directory: str | os.PathLike, wait: bool = True, name: str = ""):
             continue  # released meanwhile
         why = _why_stale(holder, mtime, me, watch)
         if why and _take_over(path, holder, mtime, me):
-            print(f"took over the claim on {path.parent} of {_describe(holder)}: {why}", file=sys.stderr, flush=True)
+            print(
+                f"took over the claim on {path.parent} of {_describe(holder)}: {why}",
+                file=sys.stderr,
+                flush=True,
+            )
             continue
         if not wait:
-            raise LockHeld(_describe(holder) + (" (being taken over by another process)" if why else "")) from None
+            raise LockHeld(
+                _describe(holder) + (" (being taken over by another process)" if why else "")
+            ) from None
         if not said:
-            print(f"waiting for the lock on {path.parent}, held by {_describe(holder)} (its claim file; this "
-                  "call then reads its result)", file=sys.stderr, flush=True)
+            print(
+                f"waiting for the lock on {path.parent}, held by {_describe(holder)} (its claim file; this "
+                "call then reads its result)",
+                file=sys.stderr,
+                flush=True,
+            )
             said = True
         time.sleep(CLAIM_POLL_S)
     held, stop = Claim(path, me), threading.Event()
@@ -367,8 +405,11 @@ def claim(directory: str | os.PathLike, wait: bool = True, name: str = ""):
         while not stop.wait(CLAIM_BEAT_S) and held.beat():
             pass
         if held.lost and not stop.is_set():
-            print(f"LOST the claim on {path.parent}: {held.lost}; this process stops before its next write",
-                  file=sys.stderr, flush=True)
+            print(
+                f"LOST the claim on {path.parent}: {held.lost}; this process stops before its next write",
+                file=sys.stderr,
+                flush=True,
+            )
 
     heart = threading.Thread(target=beat, daemon=True, name=f"claim {path.parent.name}")
     heart.start()
@@ -377,7 +418,9 @@ def claim(directory: str | os.PathLike, wait: bool = True, name: str = ""):
     finally:
         stop.set()
         heart.join()
-        _remove_if(path, lambda h, m: h.get("token") == me["token"])  # not another's that took it over meanwhile
+        _remove_if(
+            path, lambda h, m: h.get("token") == me["token"]
+        )  # not another's that took it over meanwhile
 
 
 @contextlib.contextmanager

@@ -6,6 +6,7 @@ move them: ``MECH_DATA`` (data), ``MECH_CACHE`` (runs, features, probes), ``MECH
 of the book's sources, used by the tests); a relative value is taken from the repository's root
 (``make book`` exports ``MECH_DATA=../shared/data`` on the project's machines).
 """
+
 from __future__ import annotations
 
 import os
@@ -21,7 +22,11 @@ def repo_root() -> Path:
 
 def _from_env(name: str, default: str) -> Path:
     """``$name`` (relative to the repository's root), else ``default`` in the repository."""
-    return repo_root() / os.environ.get(name, "").strip() if os.environ.get(name, "").strip() else repo_root() / default
+    return (
+        repo_root() / os.environ.get(name, "").strip()
+        if os.environ.get(name, "").strip()
+        else repo_root() / default
+    )
 
 
 def data_dir(root: str | os.PathLike | None = None) -> Path:

@@ -8,6 +8,7 @@ the 204,800 weights of VGG-16 layer 10 on CIFAR-100 zeroed, the remaining ~10,80
 Dilution (step 11): silence k random filters of a tap (all their FC weights) and measure
 the accuracy: *mechanism* reports ~150 of 512 layer-13 filters removed at no cost.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -35,7 +36,7 @@ def random_mask_like(mask: torch.Tensor, seed: int = 0) -> torch.Tensor:
     """A mask keeping as many weights as ``mask``, chosen uniformly at random (the comparison)."""
     g = torch.Generator().manual_seed(seed)
     flat = torch.zeros(mask.numel(), dtype=torch.bool)
-    flat[torch.randperm(mask.numel(), generator=g)[:int(mask.sum())]] = True
+    flat[torch.randperm(mask.numel(), generator=g)[: int(mask.sum())]] = True
     return flat.view(mask.shape)
 
 
@@ -46,7 +47,9 @@ def silence_filters(W: torch.Tensor, filters) -> torch.Tensor:
     return W
 
 
-def dilution_curve(W: torch.Tensor, features: torch.Tensor, labels: torch.Tensor, ks, seeds=(0, 1, 2)) -> pd.DataFrame:
+def dilution_curve(
+    W: torch.Tensor, features: torch.Tensor, labels: torch.Tensor, ks, seeds=(0, 1, 2)
+) -> pd.DataFrame:
     """Test accuracy with k random filters silenced (no retraining), for each k and seed."""
     N_f = W.shape[1]
     rows = []
@@ -55,8 +58,14 @@ def dilution_curve(W: torch.Tensor, features: torch.Tensor, labels: torch.Tensor
             raise ValueError(f"k={k} filters cannot be silenced out of N_f={N_f}: need 0 <= k < N_f")
         for seed in seeds:
             drop = torch.randperm(N_f, generator=torch.Generator().manual_seed(seed))[:k]
-            rows.append(dict(k=k, seed=seed, kept=N_f - k, accuracy=accuracy(silence_filters(W, drop), features,
-                                                                               labels)))
+            rows.append(
+                dict(
+                    k=k,
+                    seed=seed,
+                    kept=N_f - k,
+                    accuracy=accuracy(silence_filters(W, drop), features, labels),
+                )
+            )
     return pd.DataFrame(rows)
 
 
@@ -72,8 +81,15 @@ def afcc_row(tap: str, probe, la, train, test, seed: int = 0, device: str | None
     pruned = train_probe(train_f, train_y, test_f, test_y, N_l, mask=mask, W0=probe.W, **kw)
     random = train_probe(train_f, train_y, test_f, test_y, N_l, mask=rand, W0=probe.W, **kw)
     total, kept = mask.numel(), int(mask.sum())
-    return dict(tap=tap, weights=total, zeroed=total - kept, kept=kept, kept_fraction=kept / total,
-                estimate=expected_nonzero(N_f, F_s, la.C_s, la.N_c) if la.sizes else 0.0,
-                accuracy_before=probe.test_acc,
-                accuracy_pruned_no_retraining=accuracy(probe.W * mask, test_f, test_y),
-                accuracy_after=pruned.test_acc, accuracy_random=random.test_acc)
+    return dict(
+        tap=tap,
+        weights=total,
+        zeroed=total - kept,
+        kept=kept,
+        kept_fraction=kept / total,
+        estimate=expected_nonzero(N_f, F_s, la.C_s, la.N_c) if la.sizes else 0.0,
+        accuracy_before=probe.test_acc,
+        accuracy_pruned_no_retraining=accuracy(probe.W * mask, test_f, test_y),
+        accuracy_after=pruned.test_acc,
+        accuracy_random=random.test_acc,
+    )

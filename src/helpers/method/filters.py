@@ -12,6 +12,7 @@ With all FC weights silenced but filter f's, the field on output j is
   order-independent variant,
 - noise (step 7) and the layer statistics n, N_c, C_s (step 8).
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -26,13 +27,18 @@ THRESHOLD = 0.3  # *mechanism* Fig. 4 (robust over 0.3-0.6, Supplementary)
 
 def check_threshold(threshold: float) -> float:
     if not 0.0 < float(threshold) < 1.0:
-        raise ValueError(f"threshold must lie strictly between 0 and 1 (the papers use 0.3-0.6), got {threshold!r}")
+        raise ValueError(
+            f"threshold must lie strictly between 0 and 1 (the papers use 0.3-0.6), got {threshold!r}"
+        )
     return float(threshold)
 
 
 # --- fields -------------------------------------------------------------------------------------
 
-def class_means(features: torch.Tensor, labels: torch.Tensor, num_labels: int, chunk: int = 4096) -> torch.Tensor:
+
+def class_means(
+    features: torch.Tensor, labels: torch.Tensor, num_labels: int, chunk: int = 4096
+) -> torch.Tensor:
     """Per-label mean activations ``(num_labels, N_f, F_s)`` of features ``(N, N_f, F_s)`` (any float dtype).
 
     Sums as one-hot matrix products, chunk by chunk (float16 memory-mapped caches welcome).
@@ -40,11 +46,13 @@ def class_means(features: torch.Tensor, labels: torch.Tensor, num_labels: int, c
     labels = torch.as_tensor(labels)
     counts = torch.bincount(labels, minlength=num_labels)[:num_labels]
     if (counts == 0).any():
-        raise ValueError(f"labels {(counts == 0).nonzero().flatten().tolist()} have no inputs: cannot average")
+        raise ValueError(
+            f"labels {(counts == 0).nonzero().flatten().tolist()} have no inputs: cannot average"
+        )
     sums = torch.zeros(num_labels, features[0].numel(), dtype=torch.float64)
     for s in range(0, len(features), chunk):
-        onehot = torch.nn.functional.one_hot(labels[s:s + chunk], num_labels).T.float()
-        sums += (onehot @ features[s:s + chunk].reshape(len(onehot.T), -1).float()).double()
+        onehot = torch.nn.functional.one_hot(labels[s : s + chunk], num_labels).T.float()
+        sums += (onehot @ features[s : s + chunk].reshape(len(onehot.T), -1).float()).double()
     return (sums / counts[:, None]).float().view(num_labels, *features.shape[1:])
 
 
@@ -56,8 +64,10 @@ def field_matrices(W: torch.Tensor, class_means: torch.Tensor) -> torch.Tensor:
     """
     W, class_means = torch.as_tensor(W), torch.as_tensor(class_means)
     if W.dim() != 3 or class_means.dim() != 3 or W.shape[1:] != class_means.shape[1:]:
-        raise ValueError(f"W must be (N_l, N_f, F_s) and class_means (N_labels, N_f, F_s) with the same N_f, F_s; "
-                         f"got {tuple(W.shape)} and {tuple(class_means.shape)}")
+        raise ValueError(
+            f"W must be (N_l, N_f, F_s) and class_means (N_labels, N_f, F_s) with the same N_f, F_s; "
+            f"got {tuple(W.shape)} and {tuple(class_means.shape)}"
+        )
     return torch.einsum("jfs,ifs->fij", W.float(), class_means.float())
 
 
@@ -86,8 +96,9 @@ def filter_fields(W: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
     return torch.einsum("nfs,jfs->nfj", features.float(), W.float())
 
 
-def decision_matrices(W: torch.Tensor, features: torch.Tensor, labels: torch.Tensor, num_labels: int,
-                      chunk: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def decision_matrices(
+    W: torch.Tensor, features: torch.Tensor, labels: torch.Tensor, num_labels: int, chunk: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Single-filter SR decision matrices (*mechanism* Fig. 3), all filters at once.
 
     Element [f, i, j]: fraction of label-i inputs that filter f alone classifies as j
@@ -97,15 +108,15 @@ def decision_matrices(W: torch.Tensor, features: torch.Tensor, labels: torch.Ten
     about 2**24 fields, 64 MB, whatever the layer's size).
     """
     N_l, N_f, _ = W.shape
-    chunk = chunk or max(1, 2 ** 24 // (N_f * N_l))
+    chunk = chunk or max(1, 2**24 // (N_f * N_l))
     labels = torch.as_tensor(labels)
     counts = torch.zeros(N_f * num_labels * N_l, dtype=torch.int64)
     f_idx = torch.arange(N_f)
     for s in range(0, len(features), chunk):
-        h = filter_fields(W, features[s:s + chunk])  # (c, N_f, N_l)
+        h = filter_fields(W, features[s : s + chunk])  # (c, N_f, N_l)
         alive = (h != 0).any(-1)  # (c, N_f)
         pred = h.argmax(-1)
-        y = labels[s:s + chunk, None].expand_as(pred)
+        y = labels[s : s + chunk, None].expand_as(pred)
         flat = (f_idx[None, :] * num_labels + y) * N_l + pred
         counts += torch.bincount(flat[alive], minlength=counts.numel())
     counts = counts.view(N_f, num_labels, N_l).double()
@@ -114,6 +125,7 @@ def decision_matrices(W: torch.Tensor, features: torch.Tensor, labels: torch.Ten
 
 
 # --- clusters -----------------------------------------------------------------------------------
+
 
 def _as_bool_numpy(B) -> np.ndarray:
     if isinstance(B, torch.Tensor):
@@ -335,9 +347,16 @@ class LayerAnalysis:
         return self.sum_other_rows / max(1, self.hist_other_rows.sum())
 
     def summary(self) -> dict:
-        return dict(N_f=self.N_f, n=self.n, N_c=self.N_c, C_s=self.C_s, dead_filters=int(self.dead.sum()),
-                    clustered_filters=int(self.clustered.sum()), n_clustered=self.n_clustered,
-                    N_c_clustered=self.N_c_clustered)
+        return dict(
+            N_f=self.N_f,
+            n=self.n,
+            N_c=self.N_c,
+            C_s=self.C_s,
+            dead_filters=int(self.dead.sum()),
+            clustered_filters=int(self.clustered.sum()),
+            n_clustered=self.n_clustered,
+            N_c_clustered=self.N_c_clustered,
+        )
 
 
 def _bin_counts(v: torch.Tensor) -> np.ndarray:
@@ -347,13 +366,18 @@ def _bin_counts(v: torch.Tensor) -> np.ndarray:
     """
     flat = v.reshape(-1)
     out = np.zeros(len(HIST_BINS) - 1, np.int64)
-    for s in range(0, flat.numel(), 2 ** 24):
-        out += torch.histc(flat[s:s + 2 ** 24], bins=len(out), min=-1.0, max=1.0).long().numpy()
+    for s in range(0, flat.numel(), 2**24):
+        out += torch.histc(flat[s : s + 2**24], bins=len(out), min=-1.0, max=1.0).long().numpy()
     return out
 
 
-def analyze_layer(W: torch.Tensor, class_means: torch.Tensor, threshold: float = THRESHOLD,
-                  rule: str = "greedy", chunk: int | None = None) -> LayerAnalysis:
+def analyze_layer(
+    W: torch.Tensor,
+    class_means: torch.Tensor,
+    threshold: float = THRESHOLD,
+    rule: str = "greedy",
+    chunk: int | None = None,
+) -> LayerAnalysis:
     """Field matrices -> normalized -> clipped -> clusters and noise, for every filter of a tap.
 
     ``W`` (N_l, N_f, F_s), ``class_means`` (N_l, N_f, F_s); filters are processed ``chunk``
@@ -370,9 +394,11 @@ def analyze_layer(W: torch.Tensor, class_means: torch.Tensor, threshold: float =
         raise ValueError(f"unknown cluster rule {rule!r}: choose one of {sorted(RULES)}")
     N_l, N_f, _ = W.shape
     if class_means.shape[0] != N_l:
-        raise ValueError(f"clusters need a square field matrix: {class_means.shape[0]} input labels, {N_l} outputs")
+        raise ValueError(
+            f"clusters need a square field matrix: {class_means.shape[0]} input labels, {N_l} outputs"
+        )
     find = RULES[rule]
-    chunk = chunk or max(1, 2 ** 26 // (N_l * N_l))
+    chunk = chunk or max(1, 2**26 // (N_l * N_l))
     nbins = len(HIST_BINS) - 1
     clusters_all, noise_all, dead_all = [], [], []
     block_counts, ones_counts = np.zeros((N_l, N_l), np.int64), np.zeros((N_l, N_l), np.int64)
@@ -380,7 +406,7 @@ def analyze_layer(W: torch.Tensor, class_means: torch.Tensor, threshold: float =
     hist_all, hist_rows = np.zeros(nbins, np.int64), np.zeros(nbins, np.int64)
     sum_all = sum_rows = 0.0
     for s in range(0, N_f, chunk):
-        Mn = field_matrices(W[:, s:s + chunk], class_means[:, s:s + chunk])
+        Mn = field_matrices(W[:, s : s + chunk], class_means[:, s : s + chunk])
         peak = Mn.amax(dim=(1, 2)).clamp_min(0.0)  # raw field = normalized field x peak (0 for a dead filter)
         Mn = normalize(Mn, inplace=True)
         B = Mn >= threshold
@@ -394,7 +420,11 @@ def analyze_layer(W: torch.Tensor, class_means: torch.Tensor, threshold: float =
         ones_counts += torch.count_nonzero(B, dim=0).numpy()
         above = torch.where(B, Mn, 0.0)
         ones_fields += (above.double() * peak.double()[:, None, None]).sum(0).numpy()
-        rows, Mn_np, peak_np = [], Mn.numpy(), peak.double().numpy()  # views: small reads are cheaper in numpy
+        rows, Mn_np, peak_np = (
+            [],
+            Mn.numpy(),
+            peak.double().numpy(),
+        )  # views: small reads are cheaper in numpy
         for k, cs in enumerate(clusters):
             for c in cs:
                 ix = np.ix_(c, c)
@@ -416,12 +446,20 @@ def analyze_layer(W: torch.Tensor, class_means: torch.Tensor, threshold: float =
             hist_rows += _bin_counts(r.clamp(min=-1.0))
             sum_rows += float(r.sum(dtype=torch.float64))
     return LayerAnalysis(
-        threshold=threshold, rule=rule, clusters=clusters_all,
+        threshold=threshold,
+        rule=rule,
+        clusters=clusters_all,
         noise=np.concatenate(noise_all) if noise_all else np.zeros(0, np.int64),
         dead=np.concatenate(dead_all) if dead_all else np.zeros(0, bool),
-        block_counts=block_counts, noise_counts=ones_counts - block_counts, block_fields=block_fields,
-        noise_fields=ones_fields - block_fields, hist_cluster_rows=hist_rows, hist_other_rows=hist_all - hist_rows,
-        sum_cluster_rows=sum_rows, sum_other_rows=sum_all - sum_rows)
+        block_counts=block_counts,
+        noise_counts=ones_counts - block_counts,
+        block_fields=block_fields,
+        noise_fields=ones_fields - block_fields,
+        hist_cluster_rows=hist_rows,
+        hist_other_rows=hist_all - hist_rows,
+        sum_cluster_rows=sum_rows,
+        sum_other_rows=sum_all - sum_rows,
+    )
 
 
 def naive_field_matrix(model_head, features: torch.Tensor, labels: torch.Tensor, f: int, num_labels: int):

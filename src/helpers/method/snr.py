@@ -18,6 +18,7 @@ Boolean means over labels equal Eq. (1) and Eq. (3) exactly, and Eq. (2) when al
 Note: *universal* quotes noise_E ~ 29 at VGG-16 layer 4, but Eq. (3) with that layer's
 N_f = 128 gives ~7.1; 29 is Eq. (3) with N_f = 512. We keep Eq. (3).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,17 +40,29 @@ def signal_noise(W: torch.Tensor, means: torch.Tensor, clusters: list[list[list[
     for f, cs in enumerate(clusters):
         for c in cs:
             member[f, c] = 1.0
-    sig_filters = torch.einsum("fi,fij->ij", member, Mn)  # fields of the filters whose clusters contain label i
+    sig_filters = torch.einsum(
+        "fi,fij->ij", member, Mn
+    )  # fields of the filters whose clusters contain label i
     rest = torch.einsum("fi,fij->ij", 1 - member, Mn)
     total = sig_filters + rest
-    wrong_j = total.masked_fill(torch.eye(N_l, dtype=torch.bool), float("-inf")).argmax(1)  # strongest wrong output
+    wrong_j = total.masked_fill(torch.eye(N_l, dtype=torch.bool), float("-inf")).argmax(
+        1
+    )  # strongest wrong output
     idx = torch.arange(N_l)
     signal, wrong = sig_filters[idx, idx], total[idx, wrong_j]
-    return pd.DataFrame(dict(label=idx.numpy(), filters=member.sum(0).long().numpy(), signal=signal.numpy(),
-                             noise_1=sig_filters[idx, wrong_j].numpy(), noise_2=rest[idx, wrong_j].numpy(),
-                             total_right=total[idx, idx].numpy(), strongest_wrong=wrong_j.numpy(),
-                             total_wrong=wrong.numpy(),
-                             SNR=torch.where(wrong > 0, signal / wrong, torch.full_like(signal, float("inf"))).numpy()))
+    return pd.DataFrame(
+        dict(
+            label=idx.numpy(),
+            filters=member.sum(0).long().numpy(),
+            signal=signal.numpy(),
+            noise_1=sig_filters[idx, wrong_j].numpy(),
+            noise_2=rest[idx, wrong_j].numpy(),
+            total_right=total[idx, idx].numpy(),
+            strongest_wrong=wrong_j.numpy(),
+            total_wrong=wrong.numpy(),
+            SNR=torch.where(wrong > 0, signal / wrong, torch.full_like(signal, float("inf"))).numpy(),
+        )
+    )
 
 
 def snr_estimates(N_f: float, N_l: float, n: float, N_c: float, C_s: float) -> dict[str, float]:
@@ -58,10 +71,14 @@ def snr_estimates(N_f: float, N_l: float, n: float, N_c: float, C_s: float) -> d
         raise ValueError(f"signal and noise need at least 2 labels, got N_l={N_l}")
     signal = C_s * N_c * N_f / N_l
     noise_I = (C_s - 1) / (N_l - 1) * signal
-    noise_E = n * N_f / N_l ** 2
-    return dict(signal=signal, noise_I=noise_I, noise_E=noise_E,
-                SNR_I=signal / noise_I if noise_I > 0 else float("inf"),
-                SNR_E=signal / noise_E if noise_E > 0 else float("inf"))
+    noise_E = n * N_f / N_l**2
+    return dict(
+        signal=signal,
+        noise_I=noise_I,
+        noise_E=noise_E,
+        SNR_I=signal / noise_I if noise_I > 0 else float("inf"),
+        SNR_E=signal / noise_E if noise_E > 0 else float("inf"),
+    )
 
 
 def per_label(analysis: LayerAnalysis, weighted: bool = False) -> pd.DataFrame:
@@ -72,11 +89,20 @@ def per_label(analysis: LayerAnalysis, weighted: bool = False) -> pd.DataFrame:
     signal = np.diag(block)
     noise_I = (block.sum(1) - signal) / (N_l - 1)
     noise_E = noise.sum(1) / N_l
-    return pd.DataFrame(dict(label=np.arange(N_l), signal=signal, noise_I=noise_I, noise_E=noise_E,
-                             noise_I_plus_E=noise_I + noise_E))
+    return pd.DataFrame(
+        dict(
+            label=np.arange(N_l),
+            signal=signal,
+            noise_I=noise_I,
+            noise_E=noise_E,
+            noise_I_plus_E=noise_I + noise_E,
+        )
+    )
 
 
-def label_fields(W: torch.Tensor, class_means: torch.Tensor, filters: torch.Tensor | None = None) -> torch.Tensor:
+def label_fields(
+    W: torch.Tensor, class_means: torch.Tensor, filters: torch.Tensor | None = None
+) -> torch.Tensor:
     """Summed output fields per input label (*mechanism* Fig. 6, measured): ``[i, j]`` = sum over
     ``filters`` (default all) of the mean field on output j of label-i inputs."""
     W = torch.as_tensor(W).float()

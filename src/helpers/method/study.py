@@ -5,6 +5,7 @@
 
 Field matrices are taken over the test inputs (*mechanism* Fig. 4; DESIGN step 4).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,11 +13,10 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from helpers.method import filters
-from helpers.train import probes
-from helpers.method import snr
-from helpers.train import taps as taps_mod
+from helpers.method import filters, snr
 from helpers.method.filters import LayerAnalysis
+from helpers.train import probes
+from helpers.train import taps as taps_mod
 from helpers.train.probes import Probe
 
 
@@ -41,26 +41,55 @@ class Study:
             W = self.probes[name].W
             N_l, N_f, F_s = W.shape
             est = snr.snr_estimates(N_f, N_l, la.n, la.N_c, la.C_s) if N_l > 1 else {}
-            rows.append(dict(tap=name, N_f=N_f, F_s=F_s, FC_s=N_f * F_s, accuracy=self.probes[name].test_acc,
-                             n=la.n, N_c=la.N_c, C_s=la.C_s, **{k: est.get(k) for k in ("signal", "noise_E",
-                                                                                           "SNR_E")}))
+            rows.append(
+                dict(
+                    tap=name,
+                    N_f=N_f,
+                    F_s=F_s,
+                    FC_s=N_f * F_s,
+                    accuracy=self.probes[name].test_acc,
+                    n=la.n,
+                    N_c=la.N_c,
+                    C_s=la.C_s,
+                    **{k: est.get(k) for k in ("signal", "noise_E", "SNR_E")},
+                )
+            )
         out = pd.DataFrame(rows)
-        out.attrs.update(network=None if self.run is None else self.run.test_acc,
-                         model=None if self.run is None else self.run.config.model,
-                         N_l=next(iter(self.probes.values())).W.shape[0] if self.probes else None)
+        out.attrs.update(
+            network=None if self.run is None else self.run.test_acc,
+            model=None if self.run is None else self.run.config.model,
+            N_l=next(iter(self.probes.values())).W.shape[0] if self.probes else None,
+        )
         return out
 
 
-def fit_probes(train: tuple[dict, torch.Tensor], test: tuple[dict, torch.Tensor], N_l: int, *,
-               solver: str = probes.DEFAULT_SOLVER, seed: int = 0, **probe_kw) -> dict[str, Probe]:
+def fit_probes(
+    train: tuple[dict, torch.Tensor],
+    test: tuple[dict, torch.Tensor],
+    N_l: int,
+    *,
+    solver: str = probes.DEFAULT_SOLVER,
+    seed: int = 0,
+    **probe_kw,
+) -> dict[str, Probe]:
     """Stage 2 on features already in memory (not cached): an FC layer from each tap to the ``N_l`` outputs."""
     (tr_f, tr_y), (te_f, te_y) = train, test
-    return {name: probes.train_probe(tr_f[name], tr_y, te_f[name], te_y, N_l, solver=solver, seed=seed,
-                                     progress=False, **probe_kw) for name in tr_f}
+    return {
+        name: probes.train_probe(
+            tr_f[name], tr_y, te_f[name], te_y, N_l, solver=solver, seed=seed, progress=False, **probe_kw
+        )
+        for name in tr_f
+    }
 
 
-def analyze(trained: dict[str, Probe], inputs: tuple[dict, torch.Tensor], N_l: int, *,
-            threshold: float = filters.THRESHOLD, rule: str = "greedy") -> tuple[dict, dict]:
+def analyze(
+    trained: dict[str, Probe],
+    inputs: tuple[dict, torch.Tensor],
+    N_l: int,
+    *,
+    threshold: float = filters.THRESHOLD,
+    rule: str = "greedy",
+) -> tuple[dict, dict]:
     """Stage 3, the one entry point every path calls (pages, ImageNet, stage 8): each tap's per-label mean
     activations over ``inputs`` (features, labels), the field matrices with its FC layer's weights, clusters and
     noise (DESIGN steps 4-7). Returns ``(means, layers)`` keyed by tap."""
@@ -71,12 +100,29 @@ def analyze(trained: dict[str, Probe], inputs: tuple[dict, torch.Tensor], N_l: i
     return means, layers
 
 
-def study(run, data, *, threshold: float = filters.THRESHOLD, rule: str = "greedy", solver: str = probes.DEFAULT_SOLVER,
-          taps: list | None = None, progress: bool = True, device: str | None = None, **probe_kw) -> Study:
+def study(
+    run,
+    data,
+    *,
+    threshold: float = filters.THRESHOLD,
+    rule: str = "greedy",
+    solver: str = probes.DEFAULT_SOLVER,
+    taps: list | None = None,
+    progress: bool = True,
+    device: str | None = None,
+    **probe_kw,
+) -> Study:
     """Probe every tap of ``run`` (cached) and :func:`analyze` every filter of it (test-set field matrices)."""
     filters.check_threshold(threshold)
     taps = taps or run.model.taps
-    trained = probes.layer_probes(run, data, solver=solver, taps=taps, progress=progress, device=device, **probe_kw)
+    trained = probes.layer_probes(
+        run, data, solver=solver, taps=taps, progress=progress, device=device, **probe_kw
+    )
     test = taps_mod.run_features(run, data, "test", progress=progress, device=device)  # all taps: one cache
-    return Study(run, data, trained, *analyze(trained, test, data.num_classes, threshold=threshold, rule=rule),
-                 device=device)
+    return Study(
+        run,
+        data,
+        trained,
+        *analyze(trained, test, data.num_classes, threshold=threshold, rule=rule),
+        device=device,
+    )

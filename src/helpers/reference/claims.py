@@ -17,6 +17,7 @@ confirmation) and **this book's addition** (a check the papers do not state).
                        "L2: 19.6, L4: 18.3, ...", test="n[m+1] < n[m] for each consecutive pair",
                        requires=[claims.accuracy_floor(0.79, 0.94)])
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -95,20 +96,25 @@ def addition(claim: str, holds, evidence: str, *, test: str, source: str = "", r
 
 # --- preconditions, computed on the run ------------------------------------------------------------
 
+
 def labels_at_least(N_l: int, needed: int, why: str) -> Precondition:
     """The claim needs ``needed`` labels (e.g. CIFAR-100's 100); ``why`` says what depends on it."""
     return Precondition(N_l >= needed, f"needs {needed} labels ({why}); this run has {N_l}")
 
 
-def accuracy_floor(accuracy: float | None, paper_accuracy: float, what: str = "the network",
-                   fraction: float = FLOOR) -> Precondition:
+def accuracy_floor(
+    accuracy: float | None, paper_accuracy: float, what: str = "the network", fraction: float = FLOOR
+) -> Precondition:
     """The run's network reaches ``fraction`` of the paper's accuracy for the same experiment: below it, the
     network is too far from the trained regime the claim describes."""
     floor = fraction * paper_accuracy
     if accuracy is None:
         return Precondition(False, f"{what}'s accuracy is unknown")
-    return Precondition(accuracy >= floor, f"{what} reaches {accuracy:.3f}, below the floor {floor:.3f} "
-                                           f"({fraction:g} of the paper's {paper_accuracy:g})")
+    return Precondition(
+        accuracy >= floor,
+        f"{what} reaches {accuracy:.3f}, below the floor {floor:.3f} "
+        f"({fraction:g} of the paper's {paper_accuracy:g})",
+    )
 
 
 BUDGET = ("width", "epochs", "n_train", "input_size", "pretrained", "schedule")
@@ -118,13 +124,17 @@ def same_budget(a, b, names: tuple[str, str], epochs_ratio: float = 1.5) -> Prec
     """Two training configs compare as the paper compares them: the same width, training images, input size,
     initialization and learning-rate schedule, epochs within ``epochs_ratio`` of each other; else the comparison is
     confounded."""
-    diff = [f"{k} {getattr(a, k)} vs {getattr(b, k)}" for k in BUDGET if k != "epochs"
-            and getattr(a, k, None) != getattr(b, k, None)]
+    diff = [
+        f"{k} {getattr(a, k)} vs {getattr(b, k)}"
+        for k in BUDGET
+        if k != "epochs" and getattr(a, k, None) != getattr(b, k, None)
+    ]
     ea, eb = a.epochs, b.epochs
     if max(ea, eb) > epochs_ratio * min(ea, eb):
         diff.append(f"epochs {ea} vs {eb}")
-    return Precondition(not diff, f"confounded: {names[0]} and {names[1]} were trained differently ("
-                                  + ", ".join(diff) + ")")
+    return Precondition(
+        not diff, f"confounded: {names[0]} and {names[1]} were trained differently (" + ", ".join(diff) + ")"
+    )
 
 
 def beyond_spread(effect: float, spread: float | None, what: str) -> Precondition:
@@ -133,8 +143,10 @@ def beyond_spread(effect: float, spread: float | None, what: str) -> Preconditio
     two layers' standard deviations over seeds, summed); ``None`` (one network: no spread measured) passes."""
     if spread is None or spread != spread:
         return Precondition(True, "")
-    return Precondition(abs(effect) > spread, f"{what} ({effect:+.3f}) is within the spread over the trained "
-                                              f"networks ({spread:.3f})")
+    return Precondition(
+        abs(effect) > spread,
+        f"{what} ({effect:+.3f}) is within the spread over the trained networks ({spread:.3f})",
+    )
 
 
 def at_least(count: int, needed: int, what: str) -> Precondition:
@@ -174,14 +186,16 @@ def series(labels, values, fmt: str = "{:.3g}") -> str:
 
 # --- display --------------------------------------------------------------------------------------------
 
+
 def frame(claims: list[Claim]) -> pd.DataFrame:
     """The claims as a table: claim, kind, verdict (with its reason), test, evidence, the paper's sentence."""
     rows = []
     for c in claims:
         verdict = c.verdict + (f" ({c.reason})" if c.reason else "")
         said = f"{c.where}: “{c.quote}”" if c.source else ""
-        rows.append(dict(claim=c.claim, kind=c.kind, verdict=verdict, test=c.test, evidence=c.evidence,
-                         paper=said))
+        rows.append(
+            dict(claim=c.claim, kind=c.kind, verdict=verdict, test=c.test, evidence=c.evidence, paper=said)
+        )
     return pd.DataFrame(rows, columns=["claim", "kind", "verdict", "test", "evidence", "paper"])
 
 

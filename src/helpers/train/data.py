@@ -14,6 +14,7 @@ packed ``cifar10.npz`` / ``cifar100.npz`` (arrays ``x_train``, ``y_train``, ``x_
 ``cifar-100-python/``); else a torchvision download where the network allows; else
 :class:`DataNotFoundError` naming the directory and the files expected.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,8 +36,14 @@ from helpers.infra.paths import data_dir, repo_root
 
 CIFAR = {"cifar10": 10, "cifar100": 100}
 _TV_LAYOUT = {
-    "cifar10": ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"],
-                "batches.meta", "labels", "label_names"),
+    "cifar10": (
+        "cifar-10-batches-py",
+        [f"data_batch_{i}" for i in range(1, 6)],
+        ["test_batch"],
+        "batches.meta",
+        "labels",
+        "label_names",
+    ),
     "cifar100": ("cifar-100-python", ["train"], ["test"], "meta", "fine_labels", "fine_label_names"),
 }
 PAD = 4  # translation of up to 4 pixels in each direction (both papers)
@@ -75,12 +82,16 @@ class ImageData:
         h = hashlib.sha256()
         for t in (self.x_train.flatten()[::97], self.y_train, self.x_test.flatten()[::97], self.y_test):
             h.update(t.contiguous().numpy().tobytes())
-        h.update(f"{self.name}|{self.class_names}|{tuple(self.x_train.shape)}|{tuple(self.x_test.shape)}".encode())
+        h.update(
+            f"{self.name}|{self.class_names}|{tuple(self.x_train.shape)}|{tuple(self.x_test.shape)}".encode()
+        )
         return h.hexdigest()[:16]
 
     def __repr__(self) -> str:
-        return (f"ImageData({self.name!r}, train={tuple(self.x_train.shape)}, test={tuple(self.x_test.shape)}, "
-                f"classes={self.num_classes}, provenance={self.provenance[:60]!r})")
+        return (
+            f"ImageData({self.name!r}, train={tuple(self.x_train.shape)}, test={tuple(self.x_test.shape)}, "
+            f"classes={self.num_classes}, provenance={self.provenance[:60]!r})"
+        )
 
 
 def _download_allowed(download: bool | None) -> bool:
@@ -89,8 +100,9 @@ def _download_allowed(download: bool | None) -> bool:
     return os.environ.get("MECH_DOWNLOAD", "1") not in ("0", "false", "no")
 
 
-def load_cifar(name: str = "cifar10", root: str | os.PathLike | None = None,
-               download: bool | None = None) -> ImageData:
+def load_cifar(
+    name: str = "cifar10", root: str | os.PathLike | None = None, download: bool | None = None
+) -> ImageData:
     """Load CIFAR-10 or CIFAR-100 (all 50,000 + 10,000 images) as uint8 tensors.
 
     ``download=None`` follows ``$MECH_DOWNLOAD`` (default on); a failed download ends in
@@ -111,15 +123,19 @@ def load_cifar(name: str = "cifar10", root: str | os.PathLike | None = None,
             return _from_torchvision_layout(root, name)
         except Exception as err:  # no network, refused, interrupted: say what to do instead
             offline = isinstance(err, (URLError, ConnectionError, socket.timeout, socket.gaierror))
-            reason = ("torchvision could not download it: no network here" if offline else
-                      f"torchvision could not download it ({type(err).__name__}: {err})")
+            reason = (
+                "torchvision could not download it: no network here"
+                if offline
+                else f"torchvision could not download it ({type(err).__name__}: {err})"
+            )
     else:
         reason = "downloading is switched off (MECH_DOWNLOAD=0 or download=False)"
     raise DataNotFoundError(
         f"{name} not found in the data directory {_shown(root)}: expected {packed.name} "
         f"(arrays x_train, y_train, x_test, y_test, uint8 HWC) or torchvision's folder {layout.name}/; "
         f"{reason}. Put one of them there, or point MECH_DATA at a directory that has them "
-        f"(on the project's machines: MECH_DATA=../shared/data, which holds cifar10.npz only).")
+        f"(on the project's machines: MECH_DATA=../shared/data, which holds cifar10.npz only)."
+    )
 
 
 def _shown(path: Path) -> str:
@@ -138,12 +154,15 @@ def _from_npz(path: Path, name: str) -> ImageData:
             class_names = tuple(str(c) for c in d["class_names"]) if "class_names" in d.files else None
             provenance = str(d["provenance"]) if "provenance" in d.files else f"{path}"
     except KeyError as err:
-        raise ValueError(f"{path} lacks array {err}: a packed CIFAR file needs x_train, y_train, x_test, "
-                         "y_test") from err
+        raise ValueError(
+            f"{path} lacks array {err}: a packed CIFAR file needs x_train, y_train, x_test, y_test"
+        ) from err
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
-        raise DataCorruptError(f"{path} is not a readable .npz file ({type(err).__name__}: {err}): it is truncated "
-                               f"or damaged, e.g. by an interrupted copy. Replace it with a good copy (or delete it: "
-                               f"torchvision then downloads the dataset where the network allows)") from err
+        raise DataCorruptError(
+            f"{path} is not a readable .npz file ({type(err).__name__}: {err}): it is truncated "
+            f"or damaged, e.g. by an interrupted copy. Replace it with a good copy (or delete it: "
+            f"torchvision then downloads the dataset where the network allows)"
+        ) from err
     n = CIFAR[name]
     return _make(name, arrays, class_names or tuple(str(i) for i in range(n)), provenance)
 
@@ -153,8 +172,10 @@ def _unpickle(path: Path) -> dict:
         with open(path, "rb") as f:
             return pickle.load(f, encoding="latin1")
     except Exception as err:  # a damaged pickle raises almost anything (EOFError, KeyError, ImportError...)
-        raise DataCorruptError(f"{path} cannot be read ({type(err).__name__}: {err}): it is truncated or damaged. "
-                               f"Delete its folder {path.parent} and download or copy the dataset again") from err
+        raise DataCorruptError(
+            f"{path} cannot be read ({type(err).__name__}: {err}): it is truncated or damaged. "
+            f"Delete its folder {path.parent} and download or copy the dataset again"
+        ) from err
 
 
 def _from_torchvision_layout(root: Path, name: str) -> ImageData:
@@ -172,8 +193,11 @@ def _from_torchvision_layout(root: Path, name: str) -> ImageData:
 
     x_train, y_train = read(train_files)
     x_test, y_test = read(test_files)
-    names = tuple(_unpickle(base / meta)[names_key]) if (base / meta).is_file() else tuple(
-        str(i) for i in range(CIFAR[name]))
+    names = (
+        tuple(_unpickle(base / meta)[names_key])
+        if (base / meta).is_file()
+        else tuple(str(i) for i in range(CIFAR[name]))
+    )
     arrays = dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
     return _make(name, arrays, names, f"torchvision layout at {base}")
 
@@ -195,12 +219,20 @@ def _make(name, arrays, class_names, provenance) -> ImageData:
 
     y_train = torch.as_tensor(np.asarray(arrays["y_train"]), dtype=torch.int64)
     y_test = torch.as_tensor(np.asarray(arrays["y_test"]), dtype=torch.int64)
-    return ImageData(name, images(arrays["x_train"]), y_train, images(arrays["x_test"]), y_test,
-                     tuple(class_names), provenance)
+    return ImageData(
+        name,
+        images(arrays["x_train"]),
+        y_train,
+        images(arrays["x_test"]),
+        y_test,
+        tuple(class_names),
+        provenance,
+    )
 
 
-def subset(data: ImageData, K: int | None = None, n_train: int | None = None,
-           n_test: int | None = None) -> ImageData:
+def subset(
+    data: ImageData, K: int | None = None, n_train: int | None = None, n_test: int | None = None
+) -> ImageData:
     """CIFAR-K/N (*universal* Tables 4-6) and/or a balanced size limit.
 
     The K-label subset keeps labels 0..K-1, so the sets are nested (CIFAR-3/10 inside
@@ -210,7 +242,9 @@ def subset(data: ImageData, K: int | None = None, n_train: int | None = None,
     N = data.num_classes
     K = N if K is None else K
     if not isinstance(K, (int, np.integer)) or not 1 <= K <= N:
-        raise ValueError(f"K={K!r} is out of range: {data.name} has {N} labels, so K must be an integer in 1..{N}")
+        raise ValueError(
+            f"K={K!r} is out of range: {data.name} has {N} labels, so K must be an integer in 1..{N}"
+        )
 
     def pick(x, y, n):
         keep = y < K
@@ -228,19 +262,28 @@ def subset(data: ImageData, K: int | None = None, n_train: int | None = None,
     x_train, y_train = pick(data.x_train, data.y_train, n_train)
     x_test, y_test = pick(data.x_test, data.y_test, n_test)
     name = data.name if K == N else f"{data.name}-K{K}"
-    return replace(data, name=name, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
-                   class_names=data.class_names[:K])
+    return replace(
+        data,
+        name=name,
+        x_train=x_train,
+        y_train=y_train,
+        x_test=x_test,
+        y_test=y_test,
+        class_names=data.class_names[:K],
+    )
 
 
-def synthetic_cifar(num_classes: int = 10, n_train: int = 500, n_test: int = 200, seed: int = 0,
-                    size: int = 32) -> ImageData:
+def synthetic_cifar(
+    num_classes: int = 10, n_train: int = 500, n_test: int = 200, seed: int = 0, size: int = 32
+) -> ImageData:
     """Small generated data of CIFAR's shape with a learnable class signal (for tests; never results).
 
     Each label has its own random low-frequency colour pattern; images are that pattern plus noise.
     """
     g = torch.Generator().manual_seed(seed)
-    protos = F.interpolate(torch.rand(num_classes, 3, 4, 4, generator=g), size=(size, size), mode="bilinear",
-                           align_corners=False)
+    protos = F.interpolate(
+        torch.rand(num_classes, 3, 4, 4, generator=g), size=(size, size), mode="bilinear", align_corners=False
+    )
 
     def draw(n):
         y = torch.arange(n) % num_classes
@@ -249,10 +292,16 @@ def synthetic_cifar(num_classes: int = 10, n_train: int = 500, n_test: int = 200
 
     x_train, y_train = draw(n_train)
     x_test, y_test = draw(n_test)
-    return ImageData(f"synthetic{num_classes}", x_train, y_train, x_test, y_test,
-                     tuple(f"class{i}" for i in range(num_classes)),
-                     # the cached runs were keyed with this string (helpers.infra.cache.code_version)
-                     f"SYNTHETIC: generated by helpers.data.synthetic_cifar(seed={seed}); not CIFAR")
+    return ImageData(
+        f"synthetic{num_classes}",
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        tuple(f"class{i}" for i in range(num_classes)),
+        # the cached runs were keyed with this string (helpers.infra.cache.code_version)
+        f"SYNTHETIC: generated by helpers.data.synthetic_cifar(seed={seed}); not CIFAR",
+    )
 
 
 def to_float(x: torch.Tensor) -> torch.Tensor:
@@ -284,14 +333,22 @@ def augment(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.
     return padded[torch.arange(B)[:, None, None, None], torch.arange(C)[None, :, None, None], rows, cols]
 
 
-def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int = 100, *, shuffle: bool = False,
-            augmented: bool = False, generator: torch.Generator | None = None, size: int | None = None,
-            device: str | torch.device = "cpu") -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def batches(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int = 100,
+    *,
+    shuffle: bool = False,
+    augmented: bool = False,
+    generator: torch.Generator | None = None,
+    size: int | None = None,
+    device: str | torch.device = "cpu",
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Mini-batches ``(float images in [-1, 1], labels)`` from uint8 tensors, augmented on the fly."""
     n = len(x)
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     for start in range(0, n, batch_size):
-        idx = order[start:start + batch_size]
+        idx = order[start : start + batch_size]
         xb = x[idx]
         if augmented:
             xb = augment(xb, generator)
@@ -302,6 +359,7 @@ def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int = 100, *, shuffle:
 
 
 # --- ImageNet (*universal* Table 3) -------------------------------------------------------------
+
 
 def imagenet_split(folder: str | os.PathLike, n_train: int = 40_000, seed: int = 0, size: int = 224):
     """ImageNet validation images from an ImageFolder, split for the FC layers as in *universal*.
@@ -318,9 +376,15 @@ def imagenet_split(folder: str | os.PathLike, n_train: int = 40_000, seed: int =
         raise DataNotFoundError(
             f"ImageNet folder {folder.resolve()} not found: give the path of an ImageFolder (one sub-folder "
             f"of images per class, e.g. ILSVRC2012 'val' sorted into its 1000 class folders). ImageNet is not "
-            f"on the project's machines; it must come from image-net.org under its terms.")
-    tf = T.Compose([T.PILToTensor(), T.Resize(int(round(size * 256 / 224)), interpolation=T.InterpolationMode.BICUBIC,
-                                              antialias=True), T.CenterCrop(size)])
+            f"on the project's machines; it must come from image-net.org under its terms."
+        )
+    tf = T.Compose(
+        [
+            T.PILToTensor(),
+            T.Resize(int(round(size * 256 / 224)), interpolation=T.InterpolationMode.BICUBIC, antialias=True),
+            T.CenterCrop(size),
+        ]
+    )
     ds = torchvision.datasets.ImageFolder(str(folder), transform=tf)
     n = len(ds)
     if not 0 < n_train < n:
@@ -331,9 +395,12 @@ def imagenet_split(folder: str | os.PathLike, n_train: int = 40_000, seed: int =
     return train, test, tuple(ds.classes)
 
 
-def folder_batches(dataset, batch_size: int = 100, num_workers: int = 0,
-                   device: str | torch.device = "cpu") -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def folder_batches(
+    dataset, batch_size: int = 100, num_workers: int = 0, device: str | torch.device = "cpu"
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Mini-batches ``(float images in [-1, 1], labels)`` from a dataset of uint8 images (e.g. ImageNet)."""
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers
+    )
     for xb, yb in loader:
         yield to_float(xb.to(device)), yb.to(device)

@@ -5,6 +5,7 @@ mini-batches of 100, learning rate multiplied by q every Δt epochs: (q, Δt). T
 give the conv layers and the FC layers their own (η, μ, α, schedule), so the optimizer has
 two parameter groups, ``conv`` (``model.features``) and ``fc`` (everything else).
 """
+
 from __future__ import annotations
 
 import math
@@ -68,10 +69,14 @@ class TrainConfig:
     channels_last: bool = True
     blocks: tuple[tuple[int, int], ...] = ()  # EfficientNet-B0 stages cut short: (stage, layers kept)
     test_every: int = 1  # test after every this many epochs and after the last; 0: after the last only
-    schedule: str = "step"  # "step": eta x q every dt epochs (the papers'); "linear": eta to 0 over the epochs;
+    schedule: str = (
+        "step"  # "step": eta x q every dt epochs (the papers'); "linear": eta to 0 over the epochs;
+    )
     # "onecycle": per step, eta/10 up to eta over the first 20% of the steps, then down to 0 (bench/train_tricks.py)
     label_smoothing: float = 0.0  # of the training loss (the papers': 0); used only by bench/vgg16_target.py
-    test_flip: bool = False  # also record the flip-averaged test accuracy (:func:`evaluate`); bench/vgg16_target.py
+    test_flip: bool = (
+        False  # also record the flip-averaged test accuracy (:func:`evaluate`); bench/vgg16_target.py
+    )
 
     # knobs that do not change the trained weights, so not part of a run's cache key
     NOT_IN_KEY = ("test_every", "test_flip")
@@ -152,13 +157,21 @@ def set_random_states(state: dict) -> None:
         np.random.set_state(state["numpy"])
     if "python" in state:
         random.setstate(state["python"])
-    if "cuda" in state and torch.cuda.is_available():  # a job resumed on fewer GPUs than it saved: the first ones
-        for i, gpu_state in enumerate(state["cuda"][:torch.cuda.device_count()]):  # (a run trains on cuda:0)
+    if (
+        "cuda" in state and torch.cuda.is_available()
+    ):  # a job resumed on fewer GPUs than it saved: the first ones
+        for i, gpu_state in enumerate(state["cuda"][: torch.cuda.device_count()]):  # (a run trains on cuda:0)
             torch.cuda.set_rng_state(gpu_state, i)
 
 
-def estimate_seconds(model: nn.Module, data: ImageData, cfg: TrainConfig, epochs: int | None = None,
-                     device: torch.device | str = "cpu", steps: int = 2) -> float:
+def estimate_seconds(
+    model: nn.Module,
+    data: ImageData,
+    cfg: TrainConfig,
+    epochs: int | None = None,
+    device: torch.device | str = "cpu",
+    steps: int = 2,
+) -> float:
     """Projected training time: ``steps`` timed mini-batches (after one warm-up) of a copy of ``model`` times the
     batches of ``epochs`` epochs. The run itself is untouched (its random states included)."""
     import copy
@@ -185,9 +198,13 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.SGD:
     conv = list(model.features.parameters())
     conv_ids = {id(p) for p in conv}
     rest = [p for p in model.parameters() if id(p) not in conv_ids]
-    groups = [dict(params=conv, lr=cfg.conv.eta, momentum=cfg.conv.mu, weight_decay=cfg.conv.alpha, name="conv"),
-              dict(params=rest, lr=cfg.fc.eta, momentum=cfg.fc.mu, weight_decay=cfg.fc.alpha, name="fc")]
-    return torch.optim.SGD([g for g in groups if g["params"]], lr=cfg.conv.eta, momentum=cfg.conv.mu, nesterov=True)
+    groups = [
+        dict(params=conv, lr=cfg.conv.eta, momentum=cfg.conv.mu, weight_decay=cfg.conv.alpha, name="conv"),
+        dict(params=rest, lr=cfg.fc.eta, momentum=cfg.fc.mu, weight_decay=cfg.fc.alpha, name="fc"),
+    ]
+    return torch.optim.SGD(
+        [g for g in groups if g["params"]], lr=cfg.conv.eta, momentum=cfg.conv.mu, nesterov=True
+    )
 
 
 def set_epoch_lr(opt: torch.optim.SGD, cfg: TrainConfig, epoch: int, done: float | None = None) -> None:
@@ -199,8 +216,16 @@ def set_epoch_lr(opt: torch.optim.SGD, cfg: TrainConfig, epoch: int, done: float
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, size: int | None = None,
-             device: torch.device | str = "cpu", batch_size: int = 500, flip: bool = False) -> tuple[float, float]:
+def evaluate(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    size: int | None = None,
+    device: torch.device | str = "cpu",
+    batch_size: int = 500,
+    flip: bool = False,
+) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of ``model`` on uint8 images ``x``.
 
     ``flip``: the prediction is the mean of the softmax outputs for each image and its mirror image (left-right),
@@ -217,9 +242,16 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, size: int | 
     return loss / len(y), correct / len(y)
 
 
-def train(model: nn.Module, data: ImageData, cfg: TrainConfig, *, device: torch.device | str = "cpu",
-          state: dict | None = None, on_epoch: Callable[[dict], None] | None = None,
-          progress: bool = True) -> list[dict]:
+def train(
+    model: nn.Module,
+    data: ImageData,
+    cfg: TrainConfig,
+    *,
+    device: torch.device | str = "cpu",
+    state: dict | None = None,
+    on_epoch: Callable[[dict], None] | None = None,
+    progress: bool = True,
+) -> list[dict]:
     """Train ``model`` on ``data`` for ``cfg.epochs`` epochs; returns per-epoch metrics.
 
     ``state`` (from a checkpoint) resumes after its last finished epoch: model, optimizer,
@@ -248,10 +280,23 @@ def train(model: nn.Module, data: ImageData, cfg: TrainConfig, *, device: torch.
         model.train()
         t0 = time.perf_counter()
         total, correct, loss_sum = 0, 0, 0.0
-        bar = tqdm(batches(data.x_train, data.y_train, cfg.batch_size, shuffle=True, augmented=True,
-                           generator=gen, size=size, device=device),
-                   total=n_batches, desc=f"{cfg.model} epoch {epoch}/{cfg.epochs}", disable=not progress,
-                   leave=False, mininterval=2.0)
+        bar = tqdm(
+            batches(
+                data.x_train,
+                data.y_train,
+                cfg.batch_size,
+                shuffle=True,
+                augmented=True,
+                generator=gen,
+                size=size,
+                device=device,
+            ),
+            total=n_batches,
+            desc=f"{cfg.model} epoch {epoch}/{cfg.epochs}",
+            disable=not progress,
+            leave=False,
+            mininterval=2.0,
+        )
         for i, (xb, yb) in enumerate(bar):
             if cfg.schedule == "onecycle":
                 set_epoch_lr(opt, cfg, epoch, ((epoch - 1) * n_batches + i) / (cfg.epochs * n_batches))
@@ -270,17 +315,36 @@ def train(model: nn.Module, data: ImageData, cfg: TrainConfig, *, device: torch.
         test_loss, test_acc = None, None
         if cfg.tests_after(epoch):
             test_loss, test_acc = evaluate(model, data.x_test, data.y_test, size=size, device=device)
-        m = dict(epoch=epoch, lr_conv=opt.param_groups[0]["lr"], train_loss=loss_sum / total,
-                 train_acc=correct / total, test_loss=test_loss, test_acc=test_acc, seconds=train_time)
+        m = dict(
+            epoch=epoch,
+            lr_conv=opt.param_groups[0]["lr"],
+            train_loss=loss_sum / total,
+            train_acc=correct / total,
+            test_loss=test_loss,
+            test_acc=test_acc,
+            seconds=train_time,
+        )
         if cfg.test_flip and test_acc is not None:
-            m["test_acc_flip"] = evaluate(model, data.x_test, data.y_test, size=size, device=device, flip=True)[1]
+            m["test_acc_flip"] = evaluate(
+                model, data.x_test, data.y_test, size=size, device=device, flip=True
+            )[1]
         metrics.append(m)
         if progress:
             tested = "" if test_acc is None else f" test {test_acc:.3f}"
-            tqdm.write(f"{cfg.model} epoch {epoch}/{cfg.epochs}: loss {m['train_loss']:.3f} "
-                       f"train {m['train_acc']:.3f}{tested} ({train_time:.0f} s)")
+            tqdm.write(
+                f"{cfg.model} epoch {epoch}/{cfg.epochs}: loss {m['train_loss']:.3f} "
+                f"train {m['train_acc']:.3f}{tested} ({train_time:.0f} s)"
+            )
         if on_epoch is not None:
-            on_epoch(dict(epoch=epoch, model=model.state_dict(), optimizer=opt.state_dict(),
-                          generator=gen.get_state(), metrics=metrics, **random_states()))
+            on_epoch(
+                dict(
+                    epoch=epoch,
+                    model=model.state_dict(),
+                    optimizer=opt.state_dict(),
+                    generator=gen.get_state(),
+                    metrics=metrics,
+                    **random_states(),
+                )
+            )
     model.eval()
     return metrics

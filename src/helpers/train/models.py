@@ -12,6 +12,7 @@
 Both papers train the output layer **without bias**, so that every filter's field shows.
 A tap is a graph node name, read with torchvision's ``feature_extraction`` (:mod:`helpers.train.taps`).
 """
+
 from __future__ import annotations
 
 import functools
@@ -70,8 +71,17 @@ def scaled(channels: int, width: float) -> int:
 class VGG(nn.Module):
     """A VGG-style network for 32x32 inputs with named layers (``features.conv3``, ``features.pool4``...)."""
 
-    def __init__(self, arch: str, channels: list[int], pools: dict, n_fc: int, num_classes: int,
-                 width: float = 1.0, batch_norm: bool = True, input_size: int = 32):
+    def __init__(
+        self,
+        arch: str,
+        channels: list[int],
+        pools: dict,
+        n_fc: int,
+        num_classes: int,
+        width: float = 1.0,
+        batch_norm: bool = True,
+        input_size: int = 32,
+    ):
         super().__init__()
         layers: OrderedDict[str, nn.Module] = OrderedDict()
         c_in, side = 3, input_size
@@ -121,8 +131,16 @@ class ImageNetInput(nn.Module):
 class EfficientNetB0(nn.Module):
     """torchvision's EfficientNet-B0 with a bias-free output layer; stage s = ``features[s-1]``."""
 
-    def __init__(self, num_classes: int, width: float = 1.0, pretrained: bool = False, input_size: int = 224,
-                 dropout: float = 0.2, load_weights: bool = True, blocks=()):
+    def __init__(
+        self,
+        num_classes: int,
+        width: float = 1.0,
+        pretrained: bool = False,
+        input_size: int = 224,
+        dropout: float = 0.2,
+        load_weights: bool = True,
+        blocks=(),
+    ):
         super().__init__()
         from torchvision.models import efficientnet as tv
 
@@ -130,24 +148,32 @@ class EfficientNetB0(nn.Module):
             if width != 1.0:
                 raise ValueError("pretrained EfficientNet-B0 weights exist for width=1.0 only")
             try:
-                net = tv.efficientnet_b0(weights=tv.EfficientNet_B0_Weights.IMAGENET1K_V1 if load_weights else None)
+                net = tv.efficientnet_b0(
+                    weights=tv.EfficientNet_B0_Weights.IMAGENET1K_V1 if load_weights else None
+                )
             except Exception as err:
                 raise RuntimeError(
                     "could not load torchvision's ImageNet weights for EfficientNet-B0 "
                     f"({type(err).__name__}: {err}). They download from download.pytorch.org on first use and are "
                     "cached in $TORCH_HOME "
                     "(default ~/.cache/torch/hub/checkpoints/efficientnet_b0_rwightman-7f5810bc.pth); "
-                    "copy that file there on a machine without network, or use pretrained=False.") from err
+                    "copy that file there on a machine without network, or use pretrained=False."
+                ) from err
             self.input_norm = ImageNetInput()
         else:
-            settings, last_channel = tv._efficientnet_conf("efficientnet_b0", width_mult=width, depth_mult=1.0)
+            settings, last_channel = tv._efficientnet_conf(
+                "efficientnet_b0", width_mult=width, depth_mult=1.0
+            )
             net = tv.EfficientNet(settings, dropout=dropout, last_channel=last_channel)
             self.input_norm = nn.Identity()
         self.features = shorten(net.features, blocks)
         self.avgpool = net.avgpool
-        self.classifier = nn.Sequential(OrderedDict(
-            dropout=nn.Dropout(p=dropout, inplace=True),
-            out=nn.Linear(net.classifier[1].in_features, num_classes, bias=False)))
+        self.classifier = nn.Sequential(
+            OrderedDict(
+                dropout=nn.Dropout(p=dropout, inplace=True),
+                out=nn.Linear(net.classifier[1].in_features, num_classes, bias=False),
+            )
+        )
         self.arch = "efficientnet_b0"
         self.input_size = input_size
         self.taps = [Tap(f"stage {s}", f"features.{s - 1}", g) for s, g in sorted(EFFNET_STAGE_GRIDS.items())]
@@ -177,8 +203,11 @@ def shorten(features: nn.Sequential, blocks=()) -> nn.Sequential:
 # --- any torchvision classification CNN ("your model", *universal*'s question beyond VGG and EfficientNet) ------
 
 # torchvision models with a width knob; the others are built at their own width
-TORCHVISION_WIDTH = {"mobilenet_v2": "width_mult", "mobilenet_v3_small": "width_mult",
-                     "mobilenet_v3_large": "width_mult"}
+TORCHVISION_WIDTH = {
+    "mobilenet_v2": "width_mult",
+    "mobilenet_v3_small": "width_mult",
+    "mobilenet_v3_large": "width_mult",
+}
 _NOT_CNN = ("vit_", "swin_", "maxvit_")  # transformers: no spatial stages of filters
 
 
@@ -186,17 +215,22 @@ def torchvision_cnns() -> list[str]:
     """torchvision's classification CNNs by name (``torchvision.models.list_models``), the papers' own excluded."""
     import torchvision
 
-    return [m for m in torchvision.models.list_models(module=torchvision.models)
-            if not m.startswith(_NOT_CNN) and m not in MODELS]
+    return [
+        m
+        for m in torchvision.models.list_models(module=torchvision.models)
+        if not m.startswith(_NOT_CNN) and m not in MODELS
+    ]
 
 
 def check_model(name: str) -> str:
     """``name`` is one of the papers' models or a torchvision classification CNN; else a clear error."""
     if name in MODELS or (isinstance(name, str) and name in torchvision_cnns()):
         return name
-    raise ValueError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}, or any torchvision "
-                     f"classification CNN by name (e.g. resnet18, mobilenet_v3_small; "
-                     f"torchvision.models.list_models() lists them; transformers are not CNNs)")
+    raise ValueError(
+        f"unknown model {name!r}: choose one of {', '.join(MODELS)}, or any torchvision "
+        f"classification CNN by name (e.g. resnet18, mobilenet_v3_small; "
+        f"torchvision.models.list_models() lists them; transformers are not CNNs)"
+    )
 
 
 def _parent(model: nn.Module, qualified: str) -> tuple[nn.Module, str]:
@@ -209,6 +243,7 @@ def _blocks(net: nn.Module, input_size: int) -> list[tuple[str, int | None, int 
     shrinks its square maps more than twofold (``features`` of MobileNet, 32 -> 1) is replaced by its children,
     recursively, so that each block changes the resolution at most once (ResNet's ``layer2``, a stride-2 conv).
     Sides are ``None`` where a tensor is not a square 4-D map (flattened, or channels-last)."""
+
     def side(t):
         return int(t.shape[2]) if torch.is_tensor(t) and t.dim() == 4 and t.shape[2] == t.shape[3] else None
 
@@ -263,10 +298,14 @@ def stage_taps(net: nn.Module, input_size: int = 32) -> list[Tap]:
                 break  # the global pooling or the classifier: the head follows
             continue
         pooling = isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)) and a is not None
-        last[a if pooling else b] = name  # a pooling layer closes the stage it pools: the tap reads its output
+        last[a if pooling else b] = (
+            name  # a pooling layer closes the stage it pools: the tap reads its output
+        )
     if not last:
-        raise ValueError(f"{type(net).__name__} has no square feature maps at {input_size}x{input_size} inputs: "
-                         "not a CNN, or the inputs are too small")
+        raise ValueError(
+            f"{type(net).__name__} has no square feature maps at {input_size}x{input_size} inputs: "
+            "not a CNN, or the inputs are too small"
+        )
     return [Tap(f"stage {k}", last[side]) for k, side in enumerate(sorted(last, reverse=True), start=1)]
 
 
@@ -282,8 +321,10 @@ class TorchvisionCNN(nn.Module):
         kw = {}
         if width != 1.0:
             if name not in TORCHVISION_WIDTH:
-                raise ValueError(f"{name} has no width knob in torchvision: use width=1.0 (models with one: "
-                                 f"{', '.join(TORCHVISION_WIDTH)})")
+                raise ValueError(
+                    f"{name} has no width knob in torchvision: use width=1.0 (models with one: "
+                    f"{', '.join(TORCHVISION_WIDTH)})"
+                )
             kw[TORCHVISION_WIDTH[name]] = width
         if name in ("googlenet", "inception_v3"):
             kw["aux_logits"] = False  # one output in training too: the auxiliary heads are not the method's
@@ -296,9 +337,11 @@ class TorchvisionCNN(nn.Module):
                 m.inplace = False
         linears = [n for n, m in self.net.named_modules() if isinstance(m, nn.Linear)]
         if not linears:
-            raise ValueError(f"{name}'s classifier does not end in a linear layer (SqueezeNet's is a convolution): "
-                             "the method reads the filters of the layers before a fully connected output; choose "
-                             "another CNN")
+            raise ValueError(
+                f"{name}'s classifier does not end in a linear layer (SqueezeNet's is a convolution): "
+                "the method reads the filters of the layers before a fully connected output; choose "
+                "another CNN"
+            )
         parent, leaf = _parent(self.net, linears[-1])
         old = getattr(parent, leaf)
         setattr(parent, leaf, nn.Linear(old.in_features, old.out_features, bias=False))
@@ -308,8 +351,9 @@ class TorchvisionCNN(nn.Module):
         try:
             self.taps = [Tap(t.name, f"net.{t.node}") for t in stage_taps(self.net, input_size)]
         except RuntimeError as err:
-            raise ValueError(f"{name} does not run on {input_size}x{input_size} inputs ({err}): choose a larger "
-                             "input_size") from None
+            raise ValueError(
+                f"{name} does not run on {input_size}x{input_size} inputs ({err}): choose a larger input_size"
+            ) from None
 
     @property
     def features(self) -> nn.ModuleList:
@@ -321,9 +365,17 @@ class TorchvisionCNN(nn.Module):
         return self.net(x)
 
 
-def build(name: str, num_classes: int, width: float = 1.0, *, batch_norm: bool = True,
-          input_size: int | None = None, pretrained: bool = False, load_weights: bool = True,
-          blocks=()) -> nn.Module:
+def build(
+    name: str,
+    num_classes: int,
+    width: float = 1.0,
+    *,
+    batch_norm: bool = True,
+    input_size: int | None = None,
+    pretrained: bool = False,
+    load_weights: bool = True,
+    blocks=(),
+) -> nn.Module:
     """Build one of the papers' models: ``vgg16``, ``vgg6``, ``avgg16`` or ``efficientnet_b0``, or any torchvision
     classification CNN by name, untrained (:class:`TorchvisionCNN`: ``resnet18``, ``mobilenet_v3_small``...).
 
@@ -339,11 +391,19 @@ def build(name: str, num_classes: int, width: float = 1.0, *, batch_norm: bool =
     if not width > 0:
         raise ValueError(f"width must be positive, got {width!r}")
     if name == "efficientnet_b0":
-        return EfficientNetB0(num_classes, width, pretrained=pretrained, input_size=input_size or 224,
-                              load_weights=load_weights, blocks=blocks)
+        return EfficientNetB0(
+            num_classes,
+            width,
+            pretrained=pretrained,
+            input_size=input_size or 224,
+            load_weights=load_weights,
+            blocks=blocks,
+        )
     if name not in MODELS:
         if blocks or pretrained:
-            raise ValueError(f"{name} is built untrained and whole: blocks and pretrained are not knobs of it")
+            raise ValueError(
+                f"{name} is built untrained and whole: blocks and pretrained are not knobs of it"
+            )
         return TorchvisionCNN(name, num_classes, width, input_size or 32)
     if blocks:
         raise ValueError(f"blocks cuts EfficientNet-B0's stages; {name} has none")

@@ -29,6 +29,7 @@ run's, :func:`helpers.train.loop.pick_device`: CUDA when present): the features 
 float32, the mini-batch order still comes from a CPU generator (the same order on any device), and the
 weights come back to the CPU. A ``mask`` (AFCC) holds the masked weights at zero throughout training.
 """
+
 from __future__ import annotations
 
 import sys
@@ -39,11 +40,11 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from helpers.train import taps as taps_mod
 from helpers.infra.cache import code_version, key_of, load_torch, locked, save_torch
 from helpers.infra.paths import cache_root
-from helpers.train.profiles import probe_hyper
+from helpers.train import taps as taps_mod
 from helpers.train.loop import Hyper, pick_device
+from helpers.train.profiles import probe_hyper
 
 PAPER_SGD = Hyper(0.1, 0.975, 1e-5, 0.6, 20)
 SOLVERS = ("sgd", "lbfgs")
@@ -71,14 +72,25 @@ class Probe:
     device: str = "cpu"  # where it was trained (probes cached before this field: the CPU)
 
     def __repr__(self) -> str:
-        return (f"Probe(W={tuple(self.W.shape)}, test_acc={self.test_acc:.4f}, train_acc={self.train_acc:.4f}, "
-                f"solver={self.solver}, {self.steps} steps, loss={self.loss:.4f}, |grad|max={self.grad_norm:.1e}, "
-                f"stop={self.stop!r}, {self.seconds:.1f} s on {self.device})")
+        return (
+            f"Probe(W={tuple(self.W.shape)}, test_acc={self.test_acc:.4f}, train_acc={self.train_acc:.4f}, "
+            f"solver={self.solver}, {self.steps} steps, loss={self.loss:.4f}, |grad|max={self.grad_norm:.1e}, "
+            f"stop={self.stop!r}, {self.seconds:.1f} s on {self.device})"
+        )
 
     def record(self) -> dict:
         """How the probe was trained and stopped, for a page's table."""
-        return dict(solver=self.solver, steps=self.steps, loss=self.loss, grad_max=self.grad_norm, stop=self.stop,
-                    seconds=self.seconds, device=self.device, train_acc=self.train_acc, test_acc=self.test_acc)
+        return dict(
+            solver=self.solver,
+            steps=self.steps,
+            loss=self.loss,
+            grad_max=self.grad_norm,
+            stop=self.stop,
+            seconds=self.seconds,
+            device=self.device,
+            train_acc=self.train_acc,
+            test_acc=self.test_acc,
+        )
 
 
 def _flat(features: torch.Tensor) -> torch.Tensor:
@@ -92,13 +104,14 @@ def accuracy(W: torch.Tensor, features: torch.Tensor, labels: torch.Tensor, chun
     labels = torch.as_tensor(labels).to(W.device)
     correct = 0
     for s in range(0, len(features), chunk):
-        xb = _flat(features[s:s + chunk]).to(W.device).float()
-        correct += ((xb @ Wf.T).argmax(1) == labels[s:s + chunk]).sum().item()
+        xb = _flat(features[s : s + chunk]).to(W.device).float()
+        correct += ((xb @ Wf.T).argmax(1) == labels[s : s + chunk]).sum().item()
     return correct / len(labels)
 
 
-def loss_and_grad(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, alpha: float,
-                  mask: torch.Tensor | None = None) -> tuple[float, torch.Tensor]:
+def loss_and_grad(
+    W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, alpha: float, mask: torch.Tensor | None = None
+) -> tuple[float, torch.Tensor]:
     """The probe's loss ``mean CE + α/2 |W|²`` at ``W`` (N_l, D) on flat features ``X`` (N, D), and its gradient
     (zero at masked weights)."""
     W = W.detach().requires_grad_(True)
@@ -107,11 +120,24 @@ def loss_and_grad(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, alpha: floa
     return float(loss.detach()), grad if mask is None else grad * mask
 
 
-def train_probe(train_features: torch.Tensor, train_labels: torch.Tensor, test_features: torch.Tensor,
-                test_labels: torch.Tensor, num_labels: int, *, solver: str = DEFAULT_SOLVER,
-                hyper: Hyper = PAPER_SGD, epochs: int = SGD_EPOCHS, max_iter: int = LBFGS_MAX_ITER,
-                tol: float = LBFGS_TOL, mask: torch.Tensor | None = None, W0: torch.Tensor | None = None,
-                seed: int = 0, progress: bool = True, device: str | torch.device | None = None) -> Probe:
+def train_probe(
+    train_features: torch.Tensor,
+    train_labels: torch.Tensor,
+    test_features: torch.Tensor,
+    test_labels: torch.Tensor,
+    num_labels: int,
+    *,
+    solver: str = DEFAULT_SOLVER,
+    hyper: Hyper = PAPER_SGD,
+    epochs: int = SGD_EPOCHS,
+    max_iter: int = LBFGS_MAX_ITER,
+    tol: float = LBFGS_TOL,
+    mask: torch.Tensor | None = None,
+    W0: torch.Tensor | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    device: str | torch.device | None = None,
+) -> Probe:
     """Train the FC layer (no bias) from a tap's features to ``num_labels`` outputs, on ``device`` (default:
     :func:`~helpers.train.loop.pick_device`); the returned weights are on the CPU.
 
@@ -123,7 +149,9 @@ def train_probe(train_features: torch.Tensor, train_labels: torch.Tensor, test_f
         raise ValueError(f"unknown probe solver {solver!r}: choose one of {SOLVERS}")
     dev = pick_device(device)
     shape = (num_labels, *train_features.shape[1:])
-    X = _flat(train_features).to(dev).float()  # one float32 copy on the device: both solvers sweep it many times
+    X = (
+        _flat(train_features).to(dev).float()
+    )  # one float32 copy on the device: both solvers sweep it many times
     y = torch.as_tensor(train_labels).to(dev)
     torch.manual_seed(seed)
     W = nn.Linear(X.shape[1], num_labels, bias=False).weight.detach().clone().to(dev)  # drawn on the CPU
@@ -168,7 +196,9 @@ def _sgd(W, X, y, h: Hyper, epochs, m, seed, progress) -> int:
     g = torch.Generator().manual_seed(seed)
     buf = torch.zeros_like(W)
     steps = 0
-    for epoch in tqdm(range(1, epochs + 1), desc="probe sgd", disable=not progress, leave=False, mininterval=2.0):
+    for epoch in tqdm(
+        range(1, epochs + 1), desc="probe sgd", disable=not progress, leave=False, mininterval=2.0
+    ):
         lr = h.eta * h.factor(epoch)
         for idx in torch.randperm(len(X), generator=g).to(X.device).split(100):
             xb, yb = X[idx], y[idx]
@@ -193,8 +223,16 @@ def _lbfgs(W, X, y, alpha, max_iter, tol, m) -> tuple[int, int]:
     with that part removed: L-BFGS then reaches the loss's unique minimum (tested against Newton's method).
     """
     param = nn.Parameter(W)  # shares W's storage
-    opt = torch.optim.LBFGS([param], lr=1, max_iter=max_iter, max_eval=2 * max_iter, history_size=20,
-                            line_search_fn="strong_wolfe", tolerance_grad=tol, tolerance_change=1e-12)
+    opt = torch.optim.LBFGS(
+        [param],
+        lr=1,
+        max_iter=max_iter,
+        max_eval=2 * max_iter,
+        history_size=20,
+        line_search_fn="strong_wolfe",
+        tolerance_grad=tol,
+        tolerance_change=1e-12,
+    )
 
     def closure():
         opt.zero_grad(set_to_none=True)
@@ -213,14 +251,35 @@ def probe_path(run, data, tap: str, *, solver: str, hyper: Hyper, seed: int, **s
     """Where the probe of ``tap`` of a cached run is cached: keyed by the run, the data, the tap, the solver and its
     settings, and the source of this module and of the taps."""
     code = code_version(sys.modules[__name__], taps_mod)
-    key = key_of(dict(run=run.key, data=data.fingerprint(), solver=solver, hyper=str(hyper), tap=tap, seed=seed,
-                      code=code, **settings))
+    key = key_of(
+        dict(
+            run=run.key,
+            data=data.fingerprint(),
+            solver=solver,
+            hyper=str(hyper),
+            tap=tap,
+            seed=seed,
+            code=code,
+            **settings,
+        )
+    )
     return cache_root() / "probes" / f"{key}.pt"
 
 
-def layer_probes(run, data, *, solver: str = DEFAULT_SOLVER, hyper: Hyper | None = None, epochs: int = SGD_EPOCHS,
-                 max_iter: int = LBFGS_MAX_ITER, tol: float = LBFGS_TOL, taps: list | None = None, seed: int = 0,
-                 progress: bool = True, device: str | None = None) -> dict[str, Probe]:
+def layer_probes(
+    run,
+    data,
+    *,
+    solver: str = DEFAULT_SOLVER,
+    hyper: Hyper | None = None,
+    epochs: int = SGD_EPOCHS,
+    max_iter: int = LBFGS_MAX_ITER,
+    tol: float = LBFGS_TOL,
+    taps: list | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    device: str | None = None,
+) -> dict[str, Probe]:
     """The FC layer of each of ``taps`` (default: all) of a cached run, trained on its training-set features.
 
     Each tap's probe is cached on its own (:func:`probe_path`) under a lock of its own, held while it is read or
@@ -238,9 +297,21 @@ def layer_probes(run, data, *, solver: str = DEFAULT_SOLVER, hyper: Hyper | None
             if split not in features:
                 features[split] = taps_mod.run_features(run, data, split, progress=progress, device=device)
         (train_f, train_y), (test_f, test_y) = features["train"], features["test"]
-        return train_probe(train_f[t.name], train_y, test_f[t.name], test_y, data.num_classes, solver=solver,
-                           hyper=hyper, epochs=epochs, max_iter=max_iter, tol=tol, seed=seed, progress=progress,
-                           device=device)
+        return train_probe(
+            train_f[t.name],
+            train_y,
+            test_f[t.name],
+            test_y,
+            data.num_classes,
+            solver=solver,
+            hyper=hyper,
+            epochs=epochs,
+            max_iter=max_iter,
+            tol=tol,
+            seed=seed,
+            progress=progress,
+            device=device,
+        )
 
     out = {}
     for t in tqdm(taps, desc="probes", disable=not progress, leave=False):

@@ -10,13 +10,14 @@
 
 Every knob a profile sets can be overridden: ``train_config("cpu", "vgg16", epochs=30)``.
 """
+
 from __future__ import annotations
 
 from dataclasses import fields, replace
 
 from helpers.reference import printed as paper
-from helpers.train.models import check_model
 from helpers.train.loop import Hyper, TrainConfig
+from helpers.train.models import check_model
 
 PROFILES = ("smoke", "cpu", "paper")
 
@@ -24,14 +25,25 @@ PROFILES = ("smoke", "cpu", "paper")
 _VGG16_PAPER = Hyper(0.028, 0.975, 1.5e-3, 0.6, 20)
 PAPER = {
     "vgg16": dict(epochs=200, conv=_VGG16_PAPER, fc=_VGG16_PAPER),
-    "vgg6": dict(epochs=200, conv=Hyper(0.0145, 0.97, 1e-3, 0.65, 20, q_late=0.55, switch=140),
-                 fc=Hyper(0.002, 0.975, 1.2e-3, 0.65, 20, q_late=0.5, switch=140)),
-    "avgg16": dict(epochs=280, conv=Hyper(0.00721, 0.98, 1.15e-3, 0.65, 20, q_late=0.55, switch=140),
-                   fc=Hyper(0.0045, 0.982, 1.35e-3, 0.65, 20, q_late=0.55, switch=150, offset=10)),
+    "vgg6": dict(
+        epochs=200,
+        conv=Hyper(0.0145, 0.97, 1e-3, 0.65, 20, q_late=0.55, switch=140),
+        fc=Hyper(0.002, 0.975, 1.2e-3, 0.65, 20, q_late=0.5, switch=140),
+    ),
+    "avgg16": dict(
+        epochs=280,
+        conv=Hyper(0.00721, 0.98, 1.15e-3, 0.65, 20, q_late=0.55, switch=140),
+        fc=Hyper(0.0045, 0.982, 1.35e-3, 0.65, 20, q_late=0.55, switch=150, offset=10),
+    ),
     # *universal*'s EfficientNet-B0 hyper-parameters are in its Supplementary Information, which we
     # do not have: transfer learning from ImageNet weights at 224x224 with VGG-16's optimizer family.
-    "efficientnet_b0": dict(epochs=30, pretrained=True, input_size=224,
-                            conv=Hyper(0.005, 0.9, 1e-4, 0.6, 10), fc=Hyper(0.05, 0.9, 1e-4, 0.6, 10)),
+    "efficientnet_b0": dict(
+        epochs=30,
+        pretrained=True,
+        input_size=224,
+        conv=Hyper(0.005, 0.9, 1e-4, 0.6, 10),
+        fc=Hyper(0.05, 0.9, 1e-4, 0.6, 10),
+    ),
 }
 
 # The FC layer (probe) from a tap to the outputs (*mechanism* Supplementary): (η, μ, α), (0.6, 20).
@@ -66,14 +78,20 @@ CPU = {
     # below the floor its claims need (0.666 after 5 epochs, 14 min; the paper's numbers are ImageNet transfer
     # learning), so at cpu its networks train on a 20,000-image subset (2,000 a label; a K-label run keeps as many a
     # label, helpers.book.page.Page.config_for): the pages show the analysis, not verdicts.
-    "efficientnet_b0": dict(width=0.25, epochs=2, input_size=64, n_train=20_000, conv=_CPU_SHORT, fc=_CPU_SHORT),
+    "efficientnet_b0": dict(
+        width=0.25, epochs=2, input_size=64, n_train=20_000, conv=_CPU_SHORT, fc=_CPU_SHORT
+    ),
 }
 for _knobs in CPU.values():
-    _knobs["test_every"] = 0  # the test set after the last epoch only: about 6% of a cpu run (bench/README.md)
+    _knobs["test_every"] = (
+        0  # the test set after the last epoch only: about 6% of a cpu run (bench/README.md)
+    )
 
 _SMOKE_HYPER = Hyper(0.02, 0.9, 5e-4, 0.6, 1)
-SMOKE = {m: dict(width=0.125, epochs=1, n_train=500, n_test=200, batch_size=20, conv=_SMOKE_HYPER, fc=_SMOKE_HYPER)
-         for m in PAPER}
+SMOKE = {
+    m: dict(width=0.125, epochs=1, n_train=500, n_test=200, batch_size=20, conv=_SMOKE_HYPER, fc=_SMOKE_HYPER)
+    for m in PAPER
+}
 SMOKE["efficientnet_b0"] = dict(SMOKE["efficientnet_b0"], input_size=32)
 
 # Any other torchvision CNN (the "your model" pages; the papers train none): VGG-16's recipe of each profile at the
@@ -85,8 +103,16 @@ SMOKE["efficientnet_b0"] = dict(SMOKE["efficientnet_b0"], input_size=32)
 OTHER = "torchvision"
 PAPER[OTHER] = dict(epochs=200, input_size=32, conv=_VGG16_PAPER, fc=_VGG16_PAPER)
 _CPU_OTHER = Hyper(0.08, 0.9, 5e-4, 0.6, 1, offset=1)
-CPU[OTHER] = dict(width=1.0, epochs=3, n_train=15_000, input_size=32, test_every=0, schedule="onecycle",
-                  conv=_CPU_OTHER, fc=_CPU_OTHER)
+CPU[OTHER] = dict(
+    width=1.0,
+    epochs=3,
+    n_train=15_000,
+    input_size=32,
+    test_every=0,
+    schedule="onecycle",
+    conv=_CPU_OTHER,
+    fc=_CPU_OTHER,
+)
 SMOKE[OTHER] = dict(SMOKE["vgg16"], width=1.0, input_size=32)
 
 _TABLES = {"paper": PAPER, "cpu": CPU, "smoke": SMOKE}

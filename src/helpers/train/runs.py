@@ -18,6 +18,7 @@ trained (judged dead: its heartbeat had stood still) stops with ``ClaimLost`` be
 ``python -m helpers plan|submit`` lists the runs the book's pages need and trains the missing ones on GPUs or
 a Slurm cluster (:mod:`helpers.book.jobs`, which this module's command hands over to).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -33,12 +34,21 @@ from pathlib import Path
 
 import torch
 
-from helpers.train import data as data_mod
-from helpers.train import models
-from helpers.train import loop as train_mod
-from helpers.infra.cache import CorruptCacheError, code_version, job_id, key_of, load_torch, locked, save_json, save_torch
-from helpers.train.data import ImageData
+from helpers.infra.cache import (
+    CorruptCacheError,
+    code_version,
+    job_id,
+    key_of,
+    load_torch,
+    locked,
+    save_json,
+    save_torch,
+)
 from helpers.infra.paths import cache_root, repo_root
+from helpers.train import data as data_mod
+from helpers.train import loop as train_mod
+from helpers.train import models
+from helpers.train.data import ImageData
 from helpers.train.loop import TrainConfig
 
 
@@ -46,14 +56,24 @@ def versions() -> dict:
     import numpy
     import torchvision
 
-    return dict(python=platform.python_version(), torch=torch.__version__, torchvision=torchvision.__version__,
-                numpy=numpy.__version__, machine=platform.machine(), threads=torch.get_num_threads())
+    return dict(
+        python=platform.python_version(),
+        torch=torch.__version__,
+        torchvision=torchvision.__version__,
+        numpy=numpy.__version__,
+        machine=platform.machine(),
+        threads=torch.get_num_threads(),
+    )
 
 
 def git_commit() -> dict:
     """The repository's commit and whether tracked files differ from it (``None`` outside a git checkout)."""
+
     def git(*args):
-        return subprocess.run(["git", "-C", str(repo_root()), *args], capture_output=True, text=True, timeout=30)
+        return subprocess.run(
+            ["git", "-C", str(repo_root()), *args], capture_output=True, text=True, timeout=30
+        )
+
     try:
         head = git("rev-parse", "HEAD")
         if head.returncode:
@@ -81,28 +101,47 @@ def provenance(device: torch.device | str = "cpu") -> dict:
     versions, compute capability and memory, and the settings that change its numbers (cuDNN deterministic and
     benchmark, TF32 for matmul and convolutions, ``torch.use_deterministic_algorithms``)."""
     device = torch.device(device)
-    out = dict(**git_commit(), **versions(), host=socket.gethostname(), device=str(device),
-               device_name=device_name(device), job=job_id(),
-               deterministic_algorithms=torch.are_deterministic_algorithms_enabled())
+    out = dict(
+        **git_commit(),
+        **versions(),
+        host=socket.gethostname(),
+        device=str(device),
+        device_name=device_name(device),
+        job=job_id(),
+        deterministic_algorithms=torch.are_deterministic_algorithms_enabled(),
+    )
     if device.type == "cuda":
         props = torch.cuda.get_device_properties(device)
-        out.update(cuda=torch.version.cuda, cudnn=torch.backends.cudnn.version(),
-                   cudnn_deterministic=torch.backends.cudnn.deterministic,
-                   cudnn_benchmark=torch.backends.cudnn.benchmark,
-                   tf32_matmul=torch.backends.cuda.matmul.allow_tf32, tf32_cudnn=torch.backends.cudnn.allow_tf32,
-                   compute_capability=f"{props.major}.{props.minor}",
-                   gpu_memory_gb=round(props.total_memory / 2**30, 1),
-                   cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))
+        out.update(
+            cuda=torch.version.cuda,
+            cudnn=torch.backends.cudnn.version(),
+            cudnn_deterministic=torch.backends.cudnn.deterministic,
+            cudnn_benchmark=torch.backends.cudnn.benchmark,
+            tf32_matmul=torch.backends.cuda.matmul.allow_tf32,
+            tf32_cudnn=torch.backends.cudnn.allow_tf32,
+            compute_capability=f"{props.major}.{props.minor}",
+            gpu_memory_gb=round(props.total_memory / 2**30, 1),
+            cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"),
+        )
     return out
 
 
 def segment(device: torch.device | str, first_epoch: int) -> dict:
     """Where one process trains a stretch of a run's epochs (``last_epoch`` is filled in as it goes)."""
-    return dict(first_epoch=first_epoch, last_epoch=None, host=socket.gethostname(), pid=os.getpid(), job=job_id(),
-                device=str(device), device_name=device_name(device), started=time.strftime("%Y-%m-%d %H:%M:%S"))
+    return dict(
+        first_epoch=first_epoch,
+        last_epoch=None,
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        job=job_id(),
+        device=str(device),
+        device_name=device_name(device),
+        started=time.strftime("%Y-%m-%d %H:%M:%S"),
+    )
 
 
 # --- runs ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class Run:
@@ -133,12 +172,27 @@ def run_key(cfg: TrainConfig, data: ImageData) -> str:
 def build_model(cfg: TrainConfig, num_classes: int, load_weights: bool = True) -> torch.nn.Module:
     """The untrained network of ``cfg``, initialized from ``cfg.seed``."""
     torch.manual_seed(cfg.seed)
-    return models.build(cfg.model, num_classes, cfg.width, batch_norm=cfg.batch_norm, input_size=cfg.input_size,
-                        pretrained=cfg.pretrained, load_weights=load_weights, blocks=cfg.blocks)
+    return models.build(
+        cfg.model,
+        num_classes,
+        cfg.width,
+        batch_norm=cfg.batch_norm,
+        input_size=cfg.input_size,
+        pretrained=cfg.pretrained,
+        load_weights=load_weights,
+        blocks=cfg.blocks,
+    )
 
 
-def get_run(cfg: TrainConfig, data: ImageData, *, device: str | None = None, progress: bool = True,
-            train_if_missing: bool = True, wait: bool = True) -> Run:
+def get_run(
+    cfg: TrainConfig,
+    data: ImageData,
+    *,
+    device: str | None = None,
+    progress: bool = True,
+    train_if_missing: bool = True,
+    wait: bool = True,
+) -> Run:
     """The trained network for ``cfg`` on ``data``: from the cache, else trained (resuming if it can).
 
     While another process holds the run (training it), wait for it and read its result; ``wait=False`` raises
@@ -167,19 +221,38 @@ def get_run(cfg: TrainConfig, data: ImageData, *, device: str | None = None, pro
             s["segments"] = segments
             if s["epoch"] in snapshot_epochs(cfg.epochs):
                 save_torch(s["model"], path / "epochs" / f"{s['epoch']}.pt")
-                (path / "epochs" / f"{s['epoch']}.json").unlink(missing_ok=True)  # its accuracy: measured anew
+                (path / "epochs" / f"{s['epoch']}.json").unlink(
+                    missing_ok=True
+                )  # its accuracy: measured anew
             save_torch(s, path / "checkpoint.pt")
-            save_json(dict(epoch=s["epoch"], epochs=cfg.epochs, wall=s["wall"]), path / "progress.json")  # for plan
+            save_json(
+                dict(epoch=s["epoch"], epochs=cfg.epochs, wall=s["wall"]), path / "progress.json"
+            )  # for plan
 
         if dev.type == "cpu":
             _warn_if_long(model, data, cfg, done=state["epoch"] if state else 0)
-        metrics = train_mod.train(model, data, cfg, device=dev, state=state, on_epoch=on_epoch, progress=progress)
-        info = dict(key=key, config=cfg.to_dict(), data=dict(name=data.name, fingerprint=data.fingerprint(),
-                                                             provenance=data.provenance,
-                                                             n_train=len(data.y_train), n_test=len(data.y_test)),
-                    metrics=metrics, wall_seconds=wall_before + time.time() - started,
-                    resumed_from_epoch=state["epoch"] if state else None, device=str(dev), versions=versions(),
-                    provenance=provenance(dev), segments=segments, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+        metrics = train_mod.train(
+            model, data, cfg, device=dev, state=state, on_epoch=on_epoch, progress=progress
+        )
+        info = dict(
+            key=key,
+            config=cfg.to_dict(),
+            data=dict(
+                name=data.name,
+                fingerprint=data.fingerprint(),
+                provenance=data.provenance,
+                n_train=len(data.y_train),
+                n_test=len(data.y_test),
+            ),
+            metrics=metrics,
+            wall_seconds=wall_before + time.time() - started,
+            resumed_from_epoch=state["epoch"] if state else None,
+            device=str(dev),
+            versions=versions(),
+            provenance=provenance(dev),
+            segments=segments,
+            finished=time.strftime("%Y-%m-%d %H:%M:%S"),
+        )
         model.to("cpu")
         held.check()
         save_torch(model.state_dict(), path / "model.pt")
@@ -192,7 +265,7 @@ def get_run(cfg: TrainConfig, data: ImageData, *, device: str | None = None, pro
 def snapshot_epochs(epochs: int) -> list[int]:
     """The epochs before the last whose weights a run keeps: 1, 2, 4, 8, ... (a handful even at the papers' 200
     epochs; the last epoch's weights are ``model.pt``)."""
-    return [2 ** i for i in range(max(epochs, 1).bit_length()) if 2 ** i < epochs]
+    return [2**i for i in range(max(epochs, 1).bit_length()) if 2**i < epochs]
 
 
 def snapshots(run: Run, data: ImageData, device: str | None = None) -> dict[int, Run]:
@@ -201,7 +274,11 @@ def snapshots(run: Run, data: ImageData, device: str | None = None) -> dict[int,
     measured once (plain predictions, as the papers report them) and cached beside its weights. Epochs missing from
     the cache (a run trained before snapshots were kept) are left out: :func:`missing_snapshots` names them."""
     out = {}
-    size = run.config.input_size if run.config.input_size and run.config.input_size != data.x_test.shape[-1] else None
+    size = (
+        run.config.input_size
+        if run.config.input_size and run.config.input_size != data.x_test.shape[-1]
+        else None
+    )
     for epoch in snapshot_epochs(run.config.epochs):
         weights = run.path / "epochs" / f"{epoch}.pt"
         if not weights.is_file():
@@ -221,8 +298,13 @@ def snapshots(run: Run, data: ImageData, device: str | None = None) -> dict[int,
             save_json(dict(epoch=epoch, test_acc=test_acc, data=data.fingerprint()), tested)
         metrics = [dict(m) for m in run.info["metrics"][:epoch]]
         metrics[-1]["test_acc"] = test_acc
-        out[epoch] = Run(f"{run.key}@{epoch}", run.path, run.config, model.eval(),
-                         dict(run.info, metrics=metrics, snapshot_epoch=epoch))
+        out[epoch] = Run(
+            f"{run.key}@{epoch}",
+            run.path,
+            run.config,
+            model.eval(),
+            dict(run.info, metrics=metrics, snapshot_epoch=epoch),
+        )
     out[run.config.epochs] = run
     return out
 
@@ -240,11 +322,14 @@ def _warn_if_long(model, data: ImageData, cfg: TrainConfig, done: int = 0) -> fl
     :data:`LONG_RUN_HOURS`: the ``paper`` profile on a CPU takes days. Returns the projected seconds."""
     seconds = train_mod.estimate_seconds(model, data, cfg, epochs=cfg.epochs - done)
     if seconds > LONG_RUN_HOURS * 3600:
-        warnings.warn(f"{cfg.model} at width {cfg.width:g} for {cfg.epochs - done} more epochs on "
-                      f"{len(data.y_train)} images is projected to take {seconds / 3600:.0f} hours "
-                      f"({seconds / 86400:.1f} days) on this CPU ({device_name('cpu')}). The paper profile is meant "
-                      "for a GPU; on a CPU use the cpu profile. Ctrl-C stops it; every finished epoch is kept, and "
-                      "the next call resumes.", stacklevel=3)
+        warnings.warn(
+            f"{cfg.model} at width {cfg.width:g} for {cfg.epochs - done} more epochs on "
+            f"{len(data.y_train)} images is projected to take {seconds / 3600:.0f} hours "
+            f"({seconds / 86400:.1f} days) on this CPU ({device_name('cpu')}). The paper profile is meant "
+            "for a GPU; on a CPU use the cpu profile. Ctrl-C stops it; every finished epoch is kept, and "
+            "the next call resumes.",
+            stacklevel=3,
+        )
     return seconds
 
 
@@ -258,7 +343,9 @@ def _load(key: str, path: Path, cfg: TrainConfig, data: ImageData) -> Run:
     return Run(key, path, cfg, model.eval(), info)
 
 
-if __name__ == "__main__":  # python -m helpers plan|submit: the command lives in helpers.book.jobs, which reads
+if (
+    __name__ == "__main__"
+):  # python -m helpers plan|submit: the command lives in helpers.book.jobs, which reads
     import runpy  # the pages (they import this module, so this module cannot import it)
 
     runpy.run_module("helpers.book.jobs", run_name="__main__", alter_sys=True)

@@ -9,28 +9,27 @@ Features are stored as float16 by default (halves the 16384-wide taps); ``bench/
 measures what that costs in probe accuracy. Cached features live in
 ``$MECH_CACHE/taps/<key>/<split>-<tap>.npy`` and load memory-mapped.
 """
+
 from __future__ import annotations
 
+import sys
 import weakref
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torchvision.models.feature_extraction import create_feature_extractor
 from tqdm import tqdm
 
-import sys
-
-import pandas as pd
-
-from helpers.train import data as data_mod
 from helpers.infra.cache import CorruptCacheError, atomic_path, code_version, key_of, locked, save_json
-from helpers.train.models import Tap
 from helpers.infra.paths import cache_root
+from helpers.train import data as data_mod
 from helpers.train.loop import pick_device
+from helpers.train.models import Tap
 
 _EXTRACTORS: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
 
@@ -54,7 +53,9 @@ def shape_tap(t: Tap, out: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def extract_batch(model: nn.Module, x: torch.Tensor, taps: list[Tap] | None = None) -> dict[str, torch.Tensor]:
+def extract_batch(
+    model: nn.Module, x: torch.Tensor, taps: list[Tap] | None = None
+) -> dict[str, torch.Tensor]:
     """Tap outputs ``{name: (B, N_f, F_s)}`` of one batch, model in eval mode."""
     taps = taps or model.taps
     model.eval()
@@ -64,9 +65,15 @@ def extract_batch(model: nn.Module, x: torch.Tensor, taps: list[Tap] | None = No
 
 
 @torch.no_grad()
-def extract(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], n: int,
-            taps: list[Tap] | None = None, dtype: torch.dtype = torch.float16,
-            progress: bool = True, desc: str = "taps") -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def extract(
+    model: nn.Module,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    n: int,
+    taps: list[Tap] | None = None,
+    dtype: torch.dtype = torch.float16,
+    progress: bool = True,
+    desc: str = "taps",
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """Features of all ``taps`` over ``n`` inputs in one pass: ``({name: (n, N_f, F_s)}, labels)``."""
     taps = taps or model.taps
     feats: dict[str, torch.Tensor] = {}
@@ -77,26 +84,43 @@ def extract(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor
         for name, a in out.items():
             if name not in feats:
                 feats[name] = torch.empty((n, *a.shape[1:]), dtype=dtype)
-            feats[name][i:i + len(a)] = a.to("cpu", dtype)
-        labels[i:i + len(yb)] = yb.cpu()
+            feats[name][i : i + len(a)] = a.to("cpu", dtype)
+        labels[i : i + len(yb)] = yb.cpu()
         i += len(yb)
     if i != n:
         raise ValueError(f"expected {n} inputs, the batches held {i}")
     return feats, labels
 
 
-def features_key(run_key: str, data_fingerprint: str, split: str, taps: list[Tap], dtype: torch.dtype,
-                 input_size: int | None) -> str:
+def features_key(
+    run_key: str,
+    data_fingerprint: str,
+    split: str,
+    taps: list[Tap],
+    dtype: torch.dtype,
+    input_size: int | None,
+) -> str:
     """The cache key of a run's features (the run's key covers the model's code; this module's code is added)."""
-    return key_of(dict(run=run_key, data=data_fingerprint, split=split, taps=[(t.name, t.node, t.grid) for t in taps],
-                       dtype=str(dtype), size=input_size, code=code_version(sys.modules[__name__])))
+    return key_of(
+        dict(
+            run=run_key,
+            data=data_fingerprint,
+            split=split,
+            taps=[(t.name, t.node, t.grid) for t in taps],
+            dtype=str(dtype),
+            size=input_size,
+            code=code_version(sys.modules[__name__]),
+        )
+    )
 
 
 def _safe(name: str) -> str:
     return name.replace(" ", "_").replace("/", "_")
 
 
-def cached_features(key: str, compute, taps: list[Tap], split: str) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def cached_features(
+    key: str, compute, taps: list[Tap], split: str
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """Load ``{split}`` features under ``key`` from the cache, else ``compute()`` and store them.
 
     Each array is written atomically and ``done.json`` last, so an interrupted write is
@@ -111,8 +135,10 @@ def cached_features(key: str, compute, taps: list[Tap], split: str) -> tuple[dic
                 _save_npy(a.numpy(), path / f"{split}-{_safe(name)}.npy")
             _save_npy(labels.numpy(), path / f"{split}-labels.npy")
             save_json(dict(taps=[t.name for t in taps], n=len(labels)), done)
-        return ({t.name: _load_npy(path / f"{split}-{_safe(t.name)}.npy", mmap_mode="c") for t in taps},
-                _load_npy(path / f"{split}-labels.npy"))
+        return (
+            {t.name: _load_npy(path / f"{split}-{_safe(t.name)}.npy", mmap_mode="c") for t in taps},
+            _load_npy(path / f"{split}-labels.npy"),
+        )
 
 
 def _load_npy(path: Path, **kw) -> torch.Tensor:
@@ -120,8 +146,10 @@ def _load_npy(path: Path, **kw) -> torch.Tensor:
     try:
         return torch.from_numpy(np.load(path, **kw))
     except (OSError, ValueError, EOFError) as err:
-        raise CorruptCacheError(f"cached features {path} are corrupt or unreadable ({type(err).__name__}: {err}); "
-                                f"delete their folder (rm -r {path.parent}) and run again to recompute them") from err
+        raise CorruptCacheError(
+            f"cached features {path} are corrupt or unreadable ({type(err).__name__}: {err}); "
+            f"delete their folder (rm -r {path.parent}) and run again to recompute them"
+        ) from err
 
 
 def _save_npy(a: np.ndarray, path: Path) -> None:
@@ -130,9 +158,16 @@ def _save_npy(a: np.ndarray, path: Path) -> None:
             np.save(f, a)
 
 
-def run_features(run, data, split: str = "test", taps: list[Tap] | None = None, dtype: torch.dtype = torch.float16,
-                 batch_size: int = 500, device: str | None = None,
-                 progress: bool = True) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def run_features(
+    run,
+    data,
+    split: str = "test",
+    taps: list[Tap] | None = None,
+    dtype: torch.dtype = torch.float16,
+    batch_size: int = 500,
+    device: str | None = None,
+    progress: bool = True,
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """Cached features of a :class:`~helpers.train.runs.Run` on ``data``'s ``train`` or ``test`` split (no augmentation)."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
@@ -144,8 +179,15 @@ def run_features(run, data, split: str = "test", taps: list[Tap] | None = None, 
     def compute():
         dev = pick_device(device)
         model = run.model.to(dev)
-        out = extract(model, data_mod.batches(x, y, batch_size, size=size, device=dev), len(y), taps, dtype, progress,
-                      desc=f"{run.config.model} {split} taps")
+        out = extract(
+            model,
+            data_mod.batches(x, y, batch_size, size=size, device=dev),
+            len(y),
+            taps,
+            dtype,
+            progress,
+            desc=f"{run.config.model} {split} taps",
+        )
         run.model.to("cpu")
         return out
 
@@ -165,7 +207,15 @@ def tap_table(model: nn.Module, input_size: int | None = None, taps: list[Tap] |
     rows = []
     for t in taps:
         _, N_f, F_s = outputs[t.name].shape
-        side = int(round(F_s ** 0.5))
-        rows.append(dict(tap=t.name, node=t.node, N_f=int(N_f), F_s=int(F_s), grid=f"{side}x{side}",
-                         FC_s=int(N_f * F_s)))
+        side = int(round(F_s**0.5))
+        rows.append(
+            dict(
+                tap=t.name,
+                node=t.node,
+                N_f=int(N_f),
+                F_s=int(F_s),
+                grid=f"{side}x{side}",
+                FC_s=int(N_f * F_s),
+            )
+        )
     return pd.DataFrame(rows)

@@ -1,0 +1,397 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from helpers.book.page import skippable
+from helpers.figures.common import P, frame_floor, shallow_to_deep
+from helpers.figures.style import (
+    NAME,
+    PAPER,
+    PAPER_T6,
+    RUN,
+    BookFigure,
+    describe,
+    label_axis,
+    new_figure,
+    paper_line,
+    paper_vgg16,
+    sorted_taps,
+    xy_series,
+)
+from helpers.method import filters
+from helpers.method import study as method
+from helpers.reference import claims
+from helpers.reference import printed as paper_mod
+from helpers.reference.claims import falls, series
+
+
+@skippable
+def claims_noise(stats: pd.DataFrame | None) -> list[claims.Claim] | None:
+    """*mechanism*: "the average noise per filter decreases with layers toward the output" (Fig. 5A), layer by layer."""
+    s = shallow_to_deep(stats)
+    return [
+        claims.paper_claim(
+            "noise_falls_layer_by_layer__mechanism",
+            "the noise per filter n falls layer by layer toward the output",
+            falls(s["n"]) if len(s) >= 2 else None,
+            series([f"L{t}" for t in s["layer"]], s["n"], "{:.2f}"),
+            test="n of each layer < n of the layer before it",
+            requires=[frame_floor(stats)],
+        )
+    ]
+
+
+@skippable
+def layer_statistics(study) -> pd.DataFrame | None:
+    """Per layer: n, N_c, C_s, dead filters and the expected label appearances (Eq. 1)."""
+    rows = []
+    for tap, la in study.layers.items():
+        rows.append(
+            dict(
+                layer=tap,
+                N_f=la.N_f,
+                accuracy=study.probes[tap].test_acc,
+                n=la.n,
+                N_c=la.N_c,
+                C_s=la.C_s,
+                dead=int(la.dead.sum()),
+                appearances=la.N_c * la.C_s * la.N_f / la.N_l if la.sizes else 0.0,
+                with_clusters=int(la.clustered.sum()),
+                n_clustered=la.n_clustered,
+                N_c_clustered=la.N_c_clustered,
+                **{f"size {k}": la.size_fraction.get(k, 0.0) for k in (1, 2, 3)},
+                **{"size > 3": sum(v for k, v in la.size_fraction.items() if k > 3)},
+            )
+        )
+    out = pd.DataFrame(rows)
+    run = study.run
+    out.attrs.update(
+        network=None if run is None else run.test_acc,
+        model=None if run is None else run.config.model,
+        config=None if run is None else run.config,
+        N_l=None if study.data is None else study.data.num_classes,
+    )
+    return out
+
+
+@skippable
+def rule_comparison(study) -> pd.DataFrame | None:
+    """n, N_c and C_s per layer under each cluster rule (:data:`helpers.method.filters.RULES`) on the same field matrices:
+    the papers' greedy rule depends on the order of the labels, the order-independent one does not."""
+    rows = []
+    for tap, la in study.layers.items():
+        for rule in filters.RULES:
+            other = (
+                la
+                if rule == la.rule
+                else filters.analyze_layer(study.probes[tap].W, study.means[tap], la.threshold, rule)
+            )
+            rows.append(dict(layer=tap, rule=rule, n=other.n, N_c=other.N_c, C_s=other.C_s))
+    return pd.DataFrame(rows)
+
+
+@skippable
+def size_fractions(study) -> pd.DataFrame | None:
+    """Fraction of each layer's clusters of each size (*mechanism* Fig. 5A, right)."""
+    return pd.DataFrame(
+        [
+            dict(layer=t, size=k, fraction=v)
+            for t, la in study.layers.items()
+            for k, v in la.size_fraction.items()
+        ]
+    )
+
+
+def compare_fig5(stats: pd.DataFrame | None, model: str = "vgg16") -> list[tuple]:
+    ref = P[model]
+    s = None if stats is None else stats.set_index("layer")
+    get = (
+        (lambda t, c: None)
+        if s is None
+        else (lambda t, c: float(s.loc[t, c]) if t in s.index and c in s.columns else None)
+    )
+    rows = [(f"noise n, layer {t}", v, get(t, "n")) for t, v in ref["noise"].items()]
+    rows += [(f"C_s, layer {t}", v, get(t, "C_s")) for t, v in ref["C_s"].items()]
+    rows += [(f"N_c, layer {t}", v, get(t, "N_c")) for t, v in ref["N_c"].items()]
+    rows += [
+        (f"appearances per label, layer {t}", v, get(t, "appearances"))
+        for t, v in ref.get("appearances", {}).items()
+    ]
+    return rows
+
+
+NC_TOL = 0.1  # "only one diagonal cluster" per filter: N_c within 0.1 of 1
+
+
+CS_RANGE = (2.5, 3.5)  # "an average size close to 3" (2.88)
+
+
+APPEARANCE_TOL = 0.3  # "slightly fluctuates around their average values": every label within 30% of the mean
+
+
+LARGE_CLUSTERS = 0.05  # layer 10: clusters "practically vanish above size 3": at most 5% of them
+
+
+SAME_CLUSTERS = (
+    0.9  # "almost identical": at least 90% of the filters with the same clusters, n and C_s within 10%
+)
+
+
+def fig5_evidence(study, deep: str = "13") -> dict | None:
+    """What *mechanism* Fig. 5's claims read beyond the per-layer table, at layer ``deep``: each label's appearances
+    in the clusters, the mean sub-threshold field of cluster rows, and the layer analysed on training-set class
+    means against the test set's (same clusters, n, C_s)."""
+    if study is None or deep not in study.layers:
+        return None
+    la = study.layers[deep]
+    train_f, train_y = study.features("train")
+    tr = method.analyze(
+        {deep: study.probes[deep]}, (train_f, train_y), la.N_l, threshold=la.threshold, rule=la.rule
+    )[1][deep]
+    return dict(
+        tap=deep,
+        appearances=la.appearances.tolist(),
+        mean_cluster_rows=la.mean_cluster_rows,
+        same_clusters=float(np.mean([a == b for a, b in zip(la.clusters, tr.clusters)])),
+        n=(tr.n, la.n),
+        C_s=(tr.C_s, la.C_s),
+    )
+
+
+@skippable
+def claims_fig5(stats: pd.DataFrame | None, study) -> list[claims.Claim] | None:
+    """*mechanism* Fig. 5 and its text, from the per-layer table and :func:`fig5_evidence`."""
+    return fig5_claims(stats, fig5_evidence(study))
+
+
+def fig5_claims(stats: pd.DataFrame, ev: dict | None) -> list[claims.Claim]:
+    s = stats.set_index("layer")
+    req = [frame_floor(stats)]
+    out = claims_noise(stats)
+    if "13" in s.index:
+        r = s.loc["13"]
+        sizes = {k: float(r.get(f"size {k}", 0.0)) for k in (1, 2, 3)} | {4: float(r.get("size > 3", 0.0))}
+        out += [
+            claims.paper_claim(
+                "Nc_about_1_layer13__mechanism",
+                "each layer-13 filter has one cluster",
+                abs(r["N_c"] - 1) <= NC_TOL,
+                f"N_c = {r['N_c']:.2f}",
+                test=f"|N_c - 1| <= {NC_TOL}",
+                requires=req,
+            ),
+            claims.paper_claim(
+                "Cs_layer13",
+                "layer-13 clusters are of size about 3, most often exactly 3",
+                CS_RANGE[0] <= r["C_s"] <= CS_RANGE[1] and max(sizes, key=sizes.get) == 3,
+                f"C_s = {r['C_s']:.2f}; fractions of sizes 1, 2, 3, > 3: "
+                + ", ".join(f"{v:.2f}" for v in sizes.values()),
+                test=f"{CS_RANGE[0]} <= C_s <= {CS_RANGE[1]} and size 3 the most frequent",
+                requires=req,
+            ),
+        ]
+    if "10" in s.index:
+        r10 = s.loc["10"]
+        frac = [float(r10.get(c, 0.0)) for c in ("size 1", "size 2", "size 3", "size > 3")]
+        out.append(
+            claims.paper_claim(
+                "Cs_layer10_distribution",
+                "the number of layer-10 clusters decreases with "
+                "their size and practically vanishes above size 3",
+                frac[-1] <= LARGE_CLUSTERS and all(b <= a for a, b in zip(frac, frac[1:])),
+                "fractions of sizes 1, 2, 3, > 3: " + ", ".join(f"{v:.2f}" for v in frac),
+                test=f"fractions non-increasing in the size, at most {LARGE_CLUSTERS:.0%} above 3",
+                requires=req,
+            )
+        )
+    if ev is not None:
+        app, deep = np.asarray(ev["appearances"], float), ev["tap"]
+        dev = float(np.abs(app / app.mean() - 1).max()) if app.mean() > 0 else float("inf")
+        N_f = int(s.loc[deep, "N_f"])
+        tr_n, te_n = ev["n"]
+        tr_c, te_c = ev["C_s"]
+        out += [
+            claims.paper_claim(
+                "appearances_equal",
+                f"each label appears about equally often in layer {deep}'s clusters",
+                dev <= APPEARANCE_TOL,
+                f"appearances {int(app.min())}-{int(app.max())}, mean {app.mean():.1f} "
+                f"({app.mean() / N_f:.3f} per filter; the paper: 150 of 512 = 0.293)",
+                test=f"every label within {APPEARANCE_TOL:.0%} of the mean",
+                requires=req,
+            ),
+            claims.paper_claim(
+                "subthreshold_negative__mechanism",
+                f"the sub-threshold fields of cluster rows are negative on average (layer {deep})",
+                ev["mean_cluster_rows"] < 0,
+                f"mean {ev['mean_cluster_rows']:.4f}",
+                test="mean < 0",
+                requires=req,
+            ),
+            claims.paper_claim(
+                "train_vs_test_stats__mechanism",
+                f"the clusters and noise of layer {deep} are almost identical on training and test inputs",
+                ev["same_clusters"] >= SAME_CLUSTERS and _close(tr_n, te_n) and _close(tr_c, te_c),
+                f"{ev['same_clusters']:.0%} of filters with identical clusters; n {tr_n:.2f} "
+                f"(train) vs {te_n:.2f} (test); C_s {tr_c:.2f} vs {te_c:.2f}",
+                test=f">= {SAME_CLUSTERS:.0%} of the filters with identical clusters, n and C_s within 10%",
+                requires=req,
+            ),
+        ]
+    return out
+
+
+def _close(a: float, b: float, rel: float = 0.1) -> bool:
+    return abs(a - b) <= rel * max(abs(b), 1e-12)
+
+
+def cluster_statistics(
+    stats: pd.DataFrame | None, sizes: pd.DataFrame | None, title: str = "", model: str = "vgg16"
+):
+    """*mechanism* Fig. 5A (VGG-16) or 7 (VGG-6): n, N_c, C_s per layer beside the paper's, and the fraction of
+    clusters of each size, two panels a row."""
+    if stats is None:
+        return None
+    s = stats.assign(layer=stats["layer"].astype(str))
+    s = paper_mod.by_depth(s, "layer")
+    layers = list(s["layer"])
+    x = np.arange(len(s))
+    fig, axes = new_figure(6.4, 2, 2)
+    drawn = []
+    labels = {"n": "noise per filter n", "N_c": "clusters per filter N_c", "C_s": "mean cluster size C_s"}
+    for ax, col in zip(axes.ravel()[:3], ("n", "N_c", "C_s")):
+        ax.plot(x, s[col], **RUN)
+        if model == "vgg16":
+            ref = paper_vgg16(col)
+            ax.plot(x, [ref.get(t, np.nan) for t in layers], **dict(PAPER, label="paper (Table 6, K = 10)"))
+            drawn.append(col)
+        else:
+            ref = paper_line(col, model)
+            if ref:
+                ax.plot(
+                    [layers.index(t) for t in ref if t in layers],
+                    [ref[t] for t in ref if t in layers],
+                    **dict(PAPER, ls="none", ms=8, label="paper (text)"),
+                )
+                drawn.append(col)
+        ax.set(xticks=x, xticklabels=layers, xlabel="layer", ylabel=col, title=labels[col], ylim=(0, None))
+    axes[0][0].legend(fontsize=8)
+    ax = axes[1][1]
+    if sizes is not None and len(sizes):
+        z = sizes.assign(layer=sizes["layer"].astype(str))
+        ks = sorted(z["size"].unique())
+        w = 0.8 / max(1, len(layers))
+        colors = sns.color_palette("viridis", len(layers))
+        for i, t in enumerate(layers):
+            f = z[z["layer"] == t].set_index("size")["fraction"].reindex(ks).fillna(0)
+            ax.bar(
+                np.arange(len(ks)) + (i - (len(layers) - 1) / 2) * w,
+                f,
+                w,
+                color=colors[i],
+                label=f"layer {t}",
+            )
+        ax.set(xticks=np.arange(len(ks)), xticklabels=[str(k) for k in ks])
+        ax.legend(fontsize=7, ncol=2)
+    ax.set(xlabel="cluster size", ylabel="fraction of the layer's clusters", title="cluster sizes")
+    name = NAME.get(model, model)
+    what = (
+        f"{title + ': ' if title else ''}Per layer of {name}, shallow to deep: the mean noise per filter n, "
+        "clusters per filter N_c and mean cluster size C_s"
+        + (
+            f" beside the paper's ({PAPER_T6})"
+            if model == "vgg16"
+            else " with the paper's values where its text gives them"
+            if drawn
+            else ""
+        )
+        + "; and the fraction of each layer's clusters of each size."
+    )
+    alt = (
+        f"Four panels over layers {', '.join(layers)}: n {xy_series(s['n'])}; N_c {xy_series(s['N_c'])}; "
+        f"C_s {xy_series(s['C_s'])}"
+        + (
+            f"; the paper's n {xy_series([paper_vgg16('n').get(t, np.nan) for t in layers], '{:.1f}')}"
+            if model == "vgg16"
+            else ""
+        )
+        + "; and grouped bars of the fraction of clusters of size 1, 2, 3 and more per layer."
+    )
+    return describe(
+        fig, what, alt, "*mechanism* Fig. 5A" if model == "vgg16" else "*mechanism* Fig. 7C", bool(drawn)
+    )
+
+
+def appearances(study, taps, names=None) -> BookFigure | None:
+    """*mechanism* Fig. 5B: appearances of each label in a layer's clusters, with the expected mean and the
+    paper's (its count of 512 filters scaled to this layer's N_f), a layer a row, shallow to deep."""
+    if study is None or not taps:
+        return None
+    taps = sorted_taps(taps)
+    names = names if names is not None else getattr(getattr(study, "data", None), "class_names", None)
+    fig, axes = new_figure(2.9 * len(taps) + 0.3, len(taps), 1)
+    parts = []
+    for ax, tap in zip(axes[:, 0], taps):
+        la = study.layers[tap]
+        app = np.asarray(la.appearances)
+        ax.bar(range(len(app)), app, color=sns.color_palette()[1], label="this run")
+        mean = la.N_c * la.C_s * la.N_f / la.N_l if la.sizes else 0
+        ax.axhline(mean, c="k", ls=":", label=f"N_c C_s N_f / N_l = {mean:.1f}")
+        ref = P["vgg16"]["appearances"].get(tap)
+        if ref is not None:
+            scaled = ref * la.N_f / 512
+            ax.axhline(
+                scaled,
+                c=PAPER["color"],
+                ls="--",
+                label=f"paper: {ref} of 512 filters = {scaled:.1f} of {la.N_f}",
+            )
+        label_axis(ax, names, len(app), "x")
+        ax.set(ylabel="clusters holding it", title=f"layer {tap}: {la.N_f} filters")
+        ax.legend(fontsize=7, loc="lower right")
+        parts.append(
+            f"layer {tap}: {int(app.min())} to {int(app.max())}, mean {app.mean():.1f}"
+            + (f" (the paper: {ref} of 512 filters, {ref * la.N_f / 512:.1f} at this N_f)" if ref else "")
+        )
+    axes[-1, 0].set_xlabel("label")
+    what = (
+        "How many of the layer's filters hold each label in one of their clusters, against the mean "
+        "N_c C_s N_f / N_l that equal appearances give: " + "; ".join(parts) + "."
+    )
+    alt = "Bar charts, one bar per label, one chart per layer: " + "; ".join(parts) + "."
+    return describe(fig, what, alt, "*mechanism* Fig. 5B", True)
+
+
+def histograms(study, tap: str) -> BookFigure | None:
+    """*mechanism* Fig. 5C: sub-threshold normalized fields of cluster rows (left) and other rows (right)."""
+    if study is None:
+        return None
+    la = study.layers[tap]
+    centers = (la.bins[1:] + la.bins[:-1]) / 2
+    fig, axes = new_figure(3.3, 1, 2, sharex=True, sharey=True)
+    for ax, h, what, mean in (
+        (axes[0][0], la.hist_cluster_rows, "rows of cluster labels", la.mean_cluster_rows),
+        (axes[0][1], la.hist_other_rows, "other rows", la.mean_other_rows),
+    ):
+        total = max(1, h.sum())
+        ax.bar(centers, h / total, width=la.bins[1] - la.bins[0])
+        ax.axvline(mean, c="k", ls="--", label=f"mean {mean:.3f}")
+        ax.set(
+            xlabel="normalized field (below threshold)", title=f"layer {tap}: {what}", xlim=(-1, la.threshold)
+        )
+        ax.legend(fontsize=8)
+    axes[0][0].set_ylabel("fraction of the elements")
+    what = (
+        f"Layer {tap}: the normalized fields below the threshold ({la.threshold:g}) of every filter, in the rows "
+        f"of labels that are in one of the filter's clusters (mean {la.mean_cluster_rows:.3f}) and in the other "
+        f"rows (mean {la.mean_other_rows:.3f}); the paper finds the first negative on average."
+    )
+    alt = (
+        f"Two histograms of sub-threshold normalized fields from -1 to {la.threshold:g} at layer {tap}: cluster "
+        f"rows with mean {la.mean_cluster_rows:.3f}, other rows with mean {la.mean_other_rows:.3f}."
+    )
+    return describe(fig, what, alt, "*mechanism* Fig. 5C")

@@ -1,0 +1,103 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from helpers.book.page import skippable
+from helpers.figures.common import P, mechanism_floor
+from helpers.figures.mechanism_fig5_cluster_statistics import layer_statistics, size_fractions
+from helpers.figures.style import BookFigure, describe, new_figure
+from helpers.reference import claims
+
+
+def size_fractions_by_model(studies: dict) -> dict[str, pd.DataFrame] | None:
+    """:func:`size_fractions` of several models' studies (``None`` if any is missing)."""
+    if any(s is None for s in studies.values()):
+        return None
+    return {m: size_fractions(s) for m, s in studies.items()}
+
+
+@skippable("avgg", "vgg")
+def claims_avgg16(avgg, vgg) -> list[claims.Claim] | None:
+    """*mechanism* Fig. 8's comparison at layer 13, from the two studies."""
+    return avgg16_claims(layer_statistics(avgg), layer_statistics(vgg))
+
+
+def avgg16_claims(avgg: pd.DataFrame, vgg: pd.DataFrame) -> list[claims.Claim]:
+    """The same from the two per-layer tables (their ``attrs`` carry the networks' accuracies and configs)."""
+    a, v = avgg.set_index("layer").loc["13"], vgg.set_index("layer").loc["13"]
+    acc_a, acc_v = avgg.attrs.get("network"), vgg.attrs.get("network")
+    req = [mechanism_floor(acc_a, "avgg16"), mechanism_floor(acc_v, "vgg16")]
+    if "config" in avgg.attrs and "config" in vgg.attrs:
+        req.append(claims.same_budget(avgg.attrs["config"], vgg.attrs["config"], ("AVGG-16", "VGG-16")))
+    return [
+        claims.paper_claim(
+            "avgg16",
+            "AVGG-16's layer 13 is less noisy than VGG-16's",
+            a["n"] < v["n"],
+            f"n {a['n']:.2f} vs {v['n']:.2f} (the paper: 1.1 vs 1.5)",
+            test="n smaller",
+            requires=req,
+        ),
+        claims.paper_claim(
+            "avgg16",
+            "AVGG-16's layer-13 clusters are smaller than VGG-16's",
+            a["C_s"] < v["C_s"],
+            f"C_s {a['C_s']:.2f} vs {v['C_s']:.2f} (the paper: 2.5 vs 2.88)",
+            test="C_s smaller",
+            requires=req,
+        ),
+        claims.paper_claim(
+            "avgg16",
+            "AVGG-16 is more accurate than VGG-16",
+            None if acc_a is None or acc_v is None else acc_a > acc_v,
+            f"{acc_a:.3f} vs {acc_v:.3f} (the paper: 0.955 vs 0.94)" if acc_a and acc_v else "",
+            test="network accuracy higher",
+            requires=req,
+        ),
+    ]
+
+
+def size_distributions(frames: dict[str, pd.DataFrame] | None, tap: str = "13") -> BookFigure | None:
+    """*mechanism* Fig. 8: the cluster-size distribution of one layer in several models, with the paper's mean
+    cluster sizes (AVGG-16 2.5, VGG-16 2.88) marked."""
+    if frames is None:
+        return None
+    fig, ((ax,),) = new_figure(3.8)
+    models_ = list(frames)
+    colors = dict(zip(models_, sns.color_palette()))
+    ks = sorted({int(k) for f in frames.values() for k in f[f["layer"].astype(str) == tap]["size"]})
+    w = 0.8 / len(models_)
+    parts = []
+    for i, m in enumerate(models_):
+        f = frames[m]
+        f = f[f["layer"].astype(str) == tap].set_index("size")["fraction"].reindex(ks).fillna(0)
+        pos = np.arange(len(ks)) + (i - (len(models_) - 1) / 2) * w
+        ax.bar(pos, f, w, color=colors[m], label=f"{m}, this run")
+        mean = float((f.index.to_numpy() * f.to_numpy()).sum())
+        ref = P.get(m, {}).get("C_s", {}).get(tap)
+        if ref is not None and ks:
+            ax.axvline(
+                np.interp(ref, ks, np.arange(len(ks))),
+                c=colors[m],
+                ls="--",
+                label=f"{m}, paper: mean size {ref:g}",
+            )
+        parts.append(f"{m}: mean size {mean:.2f}" + (f" (the paper: {ref:g})" if ref is not None else ""))
+    ax.set(
+        xticks=np.arange(len(ks)),
+        xticklabels=[str(k) for k in ks],
+        xlabel="cluster size",
+        ylabel="fraction of the clusters",
+        title=f"layer {tap}",
+    )
+    ax.legend(fontsize=8)
+    what = (
+        f"Layer {tap}: the fraction of clusters of each size in each network, with the paper's mean cluster "
+        f"sizes as dashed lines: " + "; ".join(parts) + "."
+    )
+    alt = f"Grouped bars of cluster-size fractions at layer {tap} per network: " + "; ".join(parts) + "."
+    return describe(fig, what, alt, "*mechanism* Fig. 8", True)

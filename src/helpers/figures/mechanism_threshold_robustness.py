@@ -1,0 +1,142 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from helpers.book.page import skippable
+from helpers.figures.common import frame_floor, shallow_to_deep
+from helpers.figures.mechanism_fig5_cluster_statistics import NC_TOL
+from helpers.figures.style import (
+    PAPER,
+    PAPER_T6,
+    BookFigure,
+    describe,
+    new_figure,
+    paper_vgg16,
+    sorted_taps,
+    xy_series,
+)
+from helpers.method import filters
+from helpers.reference import claims
+from helpers.reference.claims import falls, series
+
+
+def check_thresholds(thresholds) -> list[float]:
+    """The thresholds of a sweep, each checked (:func:`helpers.method.filters.check_threshold`) before anything trains."""
+    if isinstance(thresholds, (int, float)) or not len(thresholds):
+        raise ValueError(
+            f"thresholds must be a non-empty list of values in (0, 1), e.g. [0.3, 0.4], got {thresholds!r}"
+        )
+    return [filters.check_threshold(th) for th in thresholds]
+
+
+@skippable
+def threshold_sweep(page, thresholds=(0.3, 0.4, 0.5, 0.6)) -> pd.DataFrame | None:
+    """n, N_c, C_s per layer for each threshold (*mechanism* Supplementary, "Robustness")."""
+    rows = []
+    for th in thresholds:
+        s = page.study(threshold=th)
+        for tap, la in s.layers.items():
+            rows.append(dict(threshold=th, layer=tap, n=la.n, N_c=la.N_c, C_s=la.C_s))
+    out = pd.DataFrame(rows)
+    out.attrs.update(network=s.run.test_acc, model=s.run.config.model)
+    return out
+
+
+@skippable
+def at_threshold(sw: pd.DataFrame | None, threshold: float) -> pd.DataFrame | None:
+    """The rows of a threshold sweep at one threshold."""
+    return sw[sw["threshold"] == threshold]
+
+
+@skippable
+def claims_threshold(sw: pd.DataFrame | None) -> list[claims.Claim] | None:
+    """*mechanism* Supplementary, "Robustness": over thresholds 0.3-0.6 the noise falls layer by layer, layer 13 has
+    the lowest noise and one cluster per filter."""
+    req = [frame_floor(sw)]
+    out, by = [], {th: shallow_to_deep(g) for th, g in sw.groupby("threshold")}
+    ev = "; ".join(
+        f"{th:g}: " + series([f"L{t}" for t in g["layer"]], g["n"], "{:.2f}") for th, g in by.items()
+    )
+    out.append(
+        claims.paper_claim(
+            "noise_falls_every_threshold",
+            "at every threshold the noise falls layer by layer",
+            all(falls(g["n"]) for g in by.values()),
+            ev,
+            test="n of each layer < n of the layer before it, at each threshold",
+            requires=req,
+        )
+    )
+    if all("13" in set(g["layer"]) for g in by.values()):
+        low = all(g.set_index("layer")["n"].idxmin() == "13" for g in by.values())
+        nc = {th: float(g.set_index("layer").loc["13", "N_c"]) for th, g in by.items()}
+        out += [
+            claims.paper_claim(
+                "noise_falls_every_threshold",
+                "at every threshold layer 13 has the lowest noise",
+                low,
+                ev,
+                test="argmin of n over layers is 13, at each threshold",
+                requires=req,
+            ),
+            claims.paper_claim(
+                "noise_falls_every_threshold",
+                "at every threshold each layer-13 filter has one cluster",
+                all(abs(v - 1) <= NC_TOL for v in nc.values()),
+                ", ".join(f"{th:g}: N_c {v:.2f}" for th, v in nc.items()),
+                test=f"|N_c - 1| <= {NC_TOL} at each threshold",
+                requires=req,
+            ),
+        ]
+    per = sw.pivot(index="layer", columns="threshold", values="n")
+    out.append(
+        claims.addition(
+            "the noise falls as the threshold rises, at every layer",
+            bool((per.diff(axis=1).iloc[:, 1:] <= 1e-9).all().all()),
+            "n per layer, thresholds ascending",
+            test="non-increasing in the threshold",
+        )
+    )
+    return out
+
+
+def plot_threshold_sweep(sw: pd.DataFrame | None, model: str = "vgg16") -> BookFigure | None:
+    """n, N_c, C_s per layer (shallow to deep) for each threshold, with the paper's values at 0.3."""
+    if sw is None:
+        return None
+    s = sw.assign(layer=sw["layer"].astype(str))
+    layers = sorted_taps(s["layer"])
+    ths = sorted(s["threshold"].unique())
+    x = np.arange(len(layers))
+    fig, axes = new_figure(3.6, 1, 3)
+    colors = sns.color_palette("viridis", len(ths))
+    for ax, col in zip(axes[0], ("n", "N_c", "C_s")):
+        for c, th in zip(colors, ths):
+            g = s[s["threshold"] == th].set_index("layer").reindex(layers)
+            ax.plot(x, g[col], "o-", c=c, label=f"threshold {th:g}")
+        if model == "vgg16":
+            ref = paper_vgg16(col)
+            ax.plot(x, [ref.get(t, np.nan) for t in layers], **dict(PAPER, label="paper at 0.3 (Table 6)"))
+        ax.set(xticks=x, xticklabels=layers, xlabel="layer", title=col, ylim=(0, None))
+    axes[0][0].legend(fontsize=7)
+    n_at = {th: s[s["threshold"] == th].set_index("layer").reindex(layers)["n"] for th in ths}
+    what = (
+        "The mean noise per filter n, clusters per filter N_c and mean cluster size C_s per layer, shallow to "
+        f"deep, at each threshold ({', '.join(f'{t:g}' for t in ths)})"
+        + (f", beside the paper's at 0.3 ({PAPER_T6})" if model == "vgg16" else "")
+        + "."
+    )
+    alt = (
+        "Three line charts over layers "
+        + ", ".join(layers)
+        + ", one line per threshold: n "
+        + "; ".join(f"at {th:g}: {xy_series(v)}" for th, v in n_at.items())
+        + "."
+    )
+    return describe(
+        fig, what, alt, "*mechanism* Supplementary (robustness to the threshold)", model == "vgg16"
+    )

@@ -1,0 +1,358 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from helpers.book.page import skippable
+from helpers.figures.style import PAPER, BookFigure, describe, new_figure, sorted_taps
+from helpers.figures.universal_layer_tables import floor_for
+from helpers.method import afcc
+from helpers.method import study as method
+from helpers.reference import claims
+from helpers.reference import printed as paper
+from helpers.reference import printed as paper_mod
+from helpers.reference.claims import TOL, labels_at_least
+from helpers.train import taps as taps_mod
+from helpers.train.models import Tap
+
+AFCC_CLUSTERS = ("train", "test")
+
+
+def check_afcc_clusters(clusters_from: str) -> str:
+    if clusters_from not in AFCC_CLUSTERS:
+        raise ValueError(
+            f"afcc_clusters={clusters_from!r}: choose 'train' (clusters from training-set class means, "
+            f"the default: the test set only scores) or 'test' (the papers' literal reading)"
+        )
+    return clusters_from
+
+
+def afcc_experiment(study, taps, seed: int = 0, clusters_from: str = "train") -> pd.DataFrame | None:
+    """AFCC on each of ``taps``: weights kept by clusters vs the estimate ``N_f F_s C_s N_c``, accuracy
+    before, after retraining with the zeros held, and with the same number of weights kept at random.
+
+    The clusters that choose the mask come from the training set's class means (``clusters_from="train"``),
+    so the test set only scores; ``"test"`` reads them from the test set, as the papers' figures do
+    (*universal*: "the same filter clusters were detected for both training and test sets")."""
+    check_afcc_clusters(clusters_from)
+    if study is None:
+        return None
+    train_f, train_y = study.features("train")
+    test_f, test_y = study.features("test")
+    rows = []
+    for tap in taps:
+        p, la = study.probes[tap], study.layers[tap]
+        if clusters_from == "train":
+            la = method.analyze({tap: p}, (train_f, train_y), la.N_l, threshold=la.threshold, rule=la.rule)[
+                1
+            ][tap]  # the mask's clusters from the training set
+        rows.append(
+            dict(
+                afcc.afcc_row(
+                    tap, p, la, (train_f[tap], train_y), (test_f[tap], test_y), seed, device=study.device
+                ),
+                clusters_from=clusters_from,
+                N_l=la.N_l,
+                network=study.run.test_acc,
+                model=getattr(getattr(study.run, "config", None), "model", None),
+            )
+        )
+    return pd.DataFrame(rows)
+
+
+STAGE8 = "stage 8"
+
+
+def stage8_afcc(page, seed: int = 0, clusters_from: str = "train") -> pd.DataFrame | None:
+    """*universal* Results: EfficientNet-B0 with stage 9 removed, stage 8 (320 filters) connected to the
+    output through AFCC. Stage 8 is ``features[7]`` read at a 1x1 grid; its FC layer, clusters and AFCC
+    are computed as for any tap (the layers below stay as trained), the mask's clusters from
+    ``clusters_from`` as in :func:`afcc_experiment`."""
+    check_afcc_clusters(clusters_from)
+    if page.skipped:
+        return None
+    run = page.run(seed=seed)
+    data = page.data_for(run.config)
+    tap = Tap(STAGE8, "features.7", 1)
+    (tr_f, tr_y), (te_f, te_y) = (
+        taps_mod.run_features(run, data, split, taps=[tap], device=page.device) for split in ("train", "test")
+    )
+    probe = method.fit_probes(
+        (tr_f, tr_y), (te_f, te_y), data.num_classes, solver=page.solver, seed=seed, device=page.device
+    )[STAGE8]
+    inputs = (tr_f, tr_y) if clusters_from == "train" else (te_f, te_y)
+    la = method.analyze({STAGE8: probe}, inputs, data.num_classes, threshold=page.threshold, rule=page.rule)[
+        1
+    ][STAGE8]
+    row = afcc.afcc_row(
+        STAGE8, probe, la, (tr_f[STAGE8], tr_y), (te_f[STAGE8], te_y), seed, device=page.device
+    )
+    return pd.DataFrame(
+        [
+            dict(
+                row,
+                N_f=la.N_f,
+                n=la.n,
+                N_c=la.N_c,
+                C_s=la.C_s,
+                clusters_from=clusters_from,
+                N_l=la.N_l,
+                network=run.test_acc,
+                model=run.config.model,
+            )
+        ]
+    )
+
+
+# *universal* Results: the stages cut short, as (stage, MBConv layers kept) for models.shorten.
+SHORTENED_BLOCKS = {
+    "stages 3 and 4 cut to one layer": ((3, 1), (4, 1)),
+    "stage 5 cut from 3 to 2 layers": ((5, 2),),
+}
+
+
+@skippable
+def shortened(page, seed: int = 0) -> pd.DataFrame | None:
+    """*universal* Results: EfficientNet-B0 with stages 3 and 4 cut to one layer, and with stage 5 cut
+    from 3 to 2 layers, each trained as the full model is (the page's profile); test accuracy, MBConv
+    layers and parameters beside the full model's."""
+    rows = []
+    for name, blocks in {"full model": (), **SHORTENED_BLOCKS}.items():
+        run = page.run(seed=seed, blocks=blocks)  # blocks=() is the full model's own run (same cache key)
+        rows.append(
+            dict(
+                model=name,
+                mbconv_layers=sum(len(s) for s in run.model.features[1:-1]),
+                parameters=sum(p.numel() for p in run.model.parameters()),
+                accuracy=run.test_acc,
+            )
+        )
+    out = pd.DataFrame(rows)
+    out.attrs.update(N_l=page.data_for(run.config).num_classes)
+    return out
+
+
+def compare_shortened(short: pd.DataFrame | None, cut: pd.DataFrame | None = None) -> list[tuple]:
+    """The shortened models and the stage-8 shortcut against the paper's accuracies (*universal* Results)."""
+    key = "stage 9 removed, stage 8 (320 filters) through AFCC"
+    acc = None if cut is None else cut.set_index("model")["accuracy"]
+    return [
+        (name + ": accuracy", paper.SHORTENED[name], None if acc is None else float(acc[name]))
+        for name in SHORTENED_BLOCKS
+    ] + [
+        (
+            key + ": accuracy",
+            paper.SHORTENED[key],
+            None if short is None else float(short["accuracy_after"][0]),
+        )
+    ]
+
+
+@skippable
+def claims_shortened(cut: pd.DataFrame | None) -> list[claims.Claim] | None:
+    """*universal*: cutting stages 3-5 short costs practically no accuracy (0.864 and 0.862 against 0.867)."""
+    acc = cut.set_index("model")["accuracy"]
+    floor = floor_for(cut.attrs.get("N_l"), float(acc["full model"]), "efficientnet_b0")
+    return [
+        claims.paper_claim(
+            "shortened_effnet",
+            f"{name}: the accuracy approaches the full model's",
+            acc[name] >= acc["full model"] - TOL,
+            f"{acc[name]:.3f} vs {acc['full model']:.3f}",
+            test=f"within {TOL} of the full model",
+            requires=[floor],
+        )
+        for name in SHORTENED_BLOCKS
+    ]
+
+
+def compare_afcc(res: pd.DataFrame | None, key) -> list[tuple]:
+    ref = paper.AFCC[key]
+    r = None if res is None else res.set_index("tap").loc[key[2]]
+    get = lambda c: None if r is None else float(r[c])
+    rows = [
+        ("FC weights", ref["weights"], get("weights")),
+        ("weights kept", ref["kept"], get("kept")),
+        ("kept fraction", ref["kept"] / ref["weights"], get("kept_fraction")),
+    ]
+    if "estimate" in ref:
+        rows.append(("estimate N_f F_s C_s N_c", ref["estimate"], get("estimate")))
+    return rows + [
+        ("accuracy before", ref["accuracy_before"], get("accuracy_before")),
+        ("accuracy after AFCC + retraining", ref["accuracy_after"], get("accuracy_after")),
+    ]
+
+
+def afcc_long(*results) -> pd.DataFrame | None:
+    """AFCC results in long form for a bar chart: accuracy before, after, and with random pruning, per tap."""
+    if any(r is None for r in results):
+        return None
+    names = dict(
+        accuracy_before="before", accuracy_after="AFCC, retrained", accuracy_random="random, retrained"
+    )
+    return (
+        pd.concat(results)
+        .melt(id_vars="tap", value_vars=list(names), var_name="FC layer", value_name="accuracy")
+        .replace({"FC layer": names})
+    )
+
+
+def claims_afcc(*results: pd.DataFrame | None, reduction: float = 0.9) -> list[claims.Claim] | None:
+    """Per tap (*universal*, "AFCC"): about 95% of the FC weights zeroed with no loss of accuracy after retraining;
+    for stage 8 of EfficientNet-B0, the full model's accuracy reached. Beside them: AFCC against random pruning of
+    the same count (this book's addition) and the kept weights against N_f F_s C_s N_c (equal by construction)."""
+    if not results or any(r is None for r in results):
+        return None
+    res = pd.concat(results)
+    out = []
+    for r in res.itertuples():
+        model = (
+            r.model
+            if isinstance(getattr(r, "model", None), str)
+            else ("efficientnet_b0" if str(r.tap).startswith("stage") else "vgg16")
+        )  # rows written before the column
+        req = [floor_for(int(r.N_l), float(r.network), model)]
+        src = "afcc_zeroes__effnet" if model == "efficientnet_b0" else "afcc_zeroes__vgg"
+        out += [
+            claims.paper_claim(
+                src,
+                f"{r.tap}: AFCC zeroes about 95% of the FC weights",
+                1 - r.kept_fraction >= reduction,
+                f"{r.zeroed} of {r.weights} zeroed ({1 - r.kept_fraction:.1%}); the clusters keep "
+                f"C_s N_c / N_l = {r.estimate / r.weights:.2f} of them",
+                test=f">= {reduction:.0%} zeroed",
+                requires=req
+                + [labels_at_least(int(r.N_l), 100, "the clusters keep C_s N_c / N_l of the weights")],
+            ),
+            claims.paper_claim(
+                src,
+                f"{r.tap}: no loss of accuracy after AFCC and retraining",
+                r.accuracy_after >= r.accuracy_before - TOL,
+                f"{r.accuracy_before:.3f} -> {r.accuracy_after:.3f} (clusters from the "
+                f"{r.clusters_from} set)",
+                test=f"after >= before - {TOL}",
+                requires=req,
+            ),
+        ]
+        if r.tap == STAGE8 and model == "efficientnet_b0":
+            out.append(
+                claims.paper_claim(
+                    "stage8_afcc",
+                    "stage 9 removed, stage 8 through AFCC reaches the full model's accuracy",
+                    r.accuracy_after >= r.network - TOL,
+                    f"{r.accuracy_after:.3f} vs the full network {r.network:.3f}",
+                    test=f"stage-8 AFCC accuracy >= the network's - {TOL}",
+                    requires=req,
+                )
+            )
+        out += [
+            claims.addition(
+                f"{r.tap}: AFCC beats random pruning of the same count",
+                r.accuracy_after > r.accuracy_random,
+                f"{r.accuracy_after:.3f} vs random {r.accuracy_random:.3f}",
+                test="retrained accuracy higher",
+                requires=req,
+            ),
+            claims.consistency(
+                f"{r.tap}: weights kept = N_f F_s C_s N_c",
+                abs(r.kept - r.estimate) <= 1e-6 * r.estimate if r.estimate > 0 else None,
+                f"{r.kept} vs {r.estimate:.0f}",
+                test="equal by construction (a filter's clusters are disjoint); the paper's "
+                "10,800 vs 10,600 is its rounding",
+                source=src,
+            ),
+        ]
+    return out
+
+
+def accuracy_bars(
+    frame: pd.DataFrame | None,
+    x: str,
+    y: str = "accuracy",
+    hue: str | None = None,
+    title: str = "",
+    paper: dict | None = None,
+    reproduces: str = "",
+) -> BookFigure | None:
+    """A bar chart of accuracies (AFCC before/after, shortened models); ``paper`` maps ``(x, hue)`` (or ``x``) to the
+    paper's accuracy, drawn as a hollow square on its bar. Taps run shallow to deep."""
+    if frame is None:
+        return None
+    f = frame.copy()
+    f[x] = f[x].astype(str)
+    xs = list(dict.fromkeys(f[x]))
+    if all(re.fullmatch(r"(stage |layer )?\d+", v) for v in xs):
+        xs = sorted_taps(xs)
+    hues = list(dict.fromkeys(f[hue])) if hue else [None]
+    fig, ((ax,),) = new_figure(3.8, width=7.5)
+    w = 0.8 / len(hues)
+    parts, marked = [], False
+    for i, h in enumerate(hues):
+        g = f if h is None else f[f[hue] == h]
+        vals = g.groupby(x)[y].mean().reindex(xs)
+        pos = np.arange(len(xs)) + (i - (len(hues) - 1) / 2) * w
+        ax.bar(pos, vals, w, label=h if h is not None else None, color=sns.color_palette()[i])
+        for p, xv, v in zip(pos, xs, vals):
+            ax.text(p, v + 0.01, f"{v:.3f}", ha="center", va="bottom", fontsize=7)
+            ref = (paper or {}).get((xv, h) if h is not None else xv)
+            if ref is not None:
+                ax.plot([p], [ref], **dict(PAPER, ls="none", ms=9, label=None if marked else "paper"))
+                marked = True
+        parts.append(
+            (f"{h}: " if h is not None else "") + ", ".join(f"{xv} {v:.3f}" for xv, v in zip(xs, vals))
+        )
+    ax.set(xticks=np.arange(len(xs)), xticklabels=xs, ylim=(0, 1.08), ylabel=y, xlabel=x, title=title)
+    ax.tick_params(axis="x", labelrotation=10)
+    if hue or marked:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    what = (
+        f"{title + ': ' if title else ''}{y.capitalize()} per {x}"
+        + (f" and {hue}" if hue else "")
+        + ": "
+        + "; ".join(parts)
+        + (" (hollow squares: the paper's)" if marked else "")
+        + "."
+    )
+    alt = f"Bar chart of {y} per {x}" + (f", grouped by {hue}" if hue else "") + ": " + "; ".join(parts) + "."
+    return describe(
+        fig, what, alt, reproduces or "*universal*, AFCC (numbers in its text, no figure)", marked
+    )
+
+
+def afcc_bars(frame: pd.DataFrame | None, model: str = "vgg16") -> BookFigure | None:
+    """:func:`accuracy_bars` of AFCC results in long form (:func:`helpers.figures.universal.afcc_long`), with the paper's
+    accuracies before and after AFCC (*universal*, "AFCC": VGG-16 layer 10, EfficientNet-B0 stage 9)."""
+    ref = {}
+    for (m, _, tap), r in paper_mod.AFCC.items():
+        if m == model:
+            ref[(tap, "before")] = r["accuracy_before"]
+            ref[(tap, "AFCC, retrained")] = r["accuracy_after"]
+    if model == "efficientnet_b0":
+        ref[("stage 8", "AFCC, retrained")] = paper_mod.SHORTENED[
+            "stage 9 removed, stage 8 (320 filters) through AFCC"
+        ]
+    return accuracy_bars(
+        frame,
+        x="tap",
+        hue="FC layer",
+        paper=ref,
+        reproduces="*universal*, AFCC (numbers in its text, no figure)",
+    )
+
+
+def shortened_bars(cut: pd.DataFrame | None) -> BookFigure | None:
+    """EfficientNet-B0's shortened models beside the full one, with the paper's accuracies (*universal*, Results)."""
+    ref = dict(paper_mod.SHORTENED)
+    ref["full model"] = float(paper_mod.table("table2").set_index("tap").loc["stage 9", "accuracy"])
+    return accuracy_bars(
+        cut,
+        x="model",
+        y="accuracy",
+        paper=ref,
+        reproduces="*universal*, Results (shortened stages; numbers in its text, no figure)",
+    )
