@@ -16,11 +16,13 @@ import time
 import numpy as np
 import torch
 
-from helpers.method import filters, snr
+from helpers.method import fields, snr
+from helpers.method.layer import analyze_layer
 
 
 def heavy_tailed_tap(N: int, N_f: int, F_s: int, N_l: int, seed: int = 0):
-    """ReLU-like activations with a label signal, and heavy-tailed weights: sparse clipped matrices as in the papers."""
+    """ReLU-like activations with a label signal, and heavy-tailed weights: sparse clipped matrices as in the
+    papers."""
     g = torch.Generator().manual_seed(seed)
     labels = torch.arange(N) % N_l
     pref = torch.randn(N_l, N_f, F_s, generator=g)
@@ -36,21 +38,21 @@ def bench_a(N: int = 10_000, N_f: int = 512, F_s: int = 4, N_l: int = 10, thresh
     head.weight.data = W.reshape(N_l, -1)
 
     t0 = time.perf_counter()
-    la = filters.analyze_layer(W, filters.class_means(feats, labels, N_l), threshold)
+    la = analyze_layer(W, fields.class_means(feats, labels, N_l), threshold)
     fast = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     naive_clusters, naive_noise, naive_M = [], [], []
     for f in range(N_f):  # silence all but filter f, push every input through, average per label
-        M = filters.naive_field_matrix(head, feats, labels, f, N_l)
-        B = filters.clip(filters.normalize(M[None]), threshold)[0]
-        c = filters.greedy_clusters(B)
+        M = fields.naive_field_matrix(head, feats, labels, f, N_l)
+        B = fields.clip(fields.normalize(M[None]), threshold)[0]
+        c = fields.greedy_clusters(B)
         naive_clusters.append(c)
-        naive_noise.append(filters.noise_count(B, c))
+        naive_noise.append(fields.noise_count(B, c))
         naive_M.append(M)
     naive = time.perf_counter() - t0
 
-    M_fast = filters.field_matrices(W, filters.class_means(feats, labels, N_l))
+    M_fast = fields.field_matrices(W, fields.class_means(feats, labels, N_l))
     same = la.clusters == naive_clusters and la.noise.tolist() == naive_noise
     err = (M_fast - torch.stack(naive_M)).abs().max().item()
     print(f"(a) VGG-16 layer-10 shape: {N_f} filters x {F_s} positions, {N_l} labels, {N} inputs")
@@ -66,7 +68,7 @@ def bench_b(N_f: int = 1280, N_l: int = 1000, threshold: float = 0.3):
     means = torch.relu(torch.randn(N_l, N_f, 1, generator=g)) ** 3  # mean activation per label and filter
     W = means + 0.3 * torch.randn(N_l, N_f, 1, generator=g)  # trained weights favour the labels a filter sees
     t0 = time.perf_counter()
-    la = filters.analyze_layer(W, means, threshold)
+    la = analyze_layer(W, means, threshold)
     t1 = time.perf_counter()
     a, _b = snr.per_label(la), snr.per_label(la, weighted=True)
     e = snr.snr_estimates(la.N_f, la.N_l, la.n, la.N_c, la.C_s)
@@ -82,7 +84,8 @@ def bench_b(N_f: int = 1280, N_l: int = 1000, threshold: float = 0.3):
     )
     print(
         f"    synthetic statistics: n={la.n:.1f} N_c={la.N_c:.2f} C_s={la.C_s:.2f}; "
-        f"signal={e['signal']:.1f} noise_E={e['noise_E']:.2f}; labels with zero signal: {(a.signal == 0).sum()}"
+        f"signal={e['signal']:.1f} noise_E={e['noise_E']:.2f}; labels with zero signal: "
+        f"{(a.signal == 0).sum()}"
     )
 
 

@@ -3,15 +3,16 @@
     MECH_DATA=../shared/data .venv/bin/python bench/budget_study.py \
         [--budgets "epochs=10,eta=0.08,schedule=step" "epochs=6" "epochs=10" "epochs=36"]
 
-Each budget is a set of knobs of ``helpers.train.profiles.train_config("cpu", "vgg16", ...)`` (``epochs``, ``width``,
-``eta``, ``q``, ``offset``, ``schedule``, ``label_smoothing`` ...), over the profile's one-cycle at a peak of
-0.12: the default's first is the former `cpu` network (10 epochs of step decay, 0.08 for 3 epochs, then x 0.6), its
-second the current one (6 epochs of one-cycle). Every network comes from the run cache (trained if missing: ``bench/vgg16_target.py`` trains the same configurations and prints their
-accuracy per epoch). For each, the whole analysis of the book's pages runs at the five taps of *mechanism* Fig. 2
-(the papers' SGD probes, clusters at threshold 0.3) and the verdicts of the layer-by-layer claims are those of the
-Fig. 5 and Table pages (the functions of ``helpers.figures.training_dynamics.tests_by_epoch``, which also has the accuracy floor as
-a column), with each statistic's mean relative distance to the paper's values (*universal* Table 6, K = 10).
-Figures go in bench/README.md.
+Each budget is a set of knobs of ``helpers.train.profiles.train_config("cpu", "vgg16", ...)`` (``epochs``,
+``width``, ``eta``, ``q``, ``offset``, ``schedule``, ``label_smoothing`` ...), over the profile's one-cycle at
+a peak of 0.12: the default's first is the former `cpu` network (10 epochs of step decay, 0.08 for 3 epochs,
+then x 0.6), its second the current one (6 epochs of one-cycle). Every network comes from the run cache
+(trained if missing: ``bench/vgg16_target.py`` trains the same configurations and prints their accuracy per
+epoch). For each, the whole analysis of the book's pages runs at the five taps of *mechanism* Fig. 2 (the
+papers' SGD probes, clusters at threshold 0.3) and the verdicts of the layer-by-layer claims are those of the
+Fig. 5 and Table pages (the functions of ``helpers.figures.training_dynamics.tests_by_epoch``, which also has
+the accuracy floor as a column), with each statistic's mean relative distance to the paper's values
+(*universal* Table 6, K = 10). Figures go in bench/README.md.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from helpers.train import data, models, profiles, runs
 
 
 def knobs(text: str) -> dict:
-    """``"epochs=36,eta=0.12,schedule=onecycle"`` -> ``{"epochs": 36, "eta": 0.12, "schedule": "onecycle"}``."""
+    """``"epochs=36,eta=0.12,schedule=onecycle"`` -> ``{"epochs": 36, "eta": 0.12, "schedule":
+    "onecycle"}``."""
     out = {}
     for item in filter(None, text.split(",")):
         k, sep, v = (p.strip() for p in item.partition("="))
@@ -58,7 +60,8 @@ def main():
         t0 = time.perf_counter()
         by_budget[i] = runs.get_run(profiles.train_config("cpu", "vgg16", **knobs(label)), cifar)
         print(
-            f"budget {i}: {label}: {by_budget[i]} ({(time.perf_counter() - t0) / 60:.1f} min to train or load)",
+            f"budget {i}: {label}: {by_budget[i]} ({(time.perf_counter() - t0) / 60:.1f} min to "
+            f"train or load)",
             flush=True,
         )
     frame = dynamics.analysis_frame(

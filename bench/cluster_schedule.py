@@ -1,19 +1,22 @@
-"""A simulated schedule of the whole ``paper`` profile on 1, 4 and 16 GPUs (book page "cluster", bench/README.md).
+"""A simulated schedule of the whole ``paper`` profile on 1, 4 and 16 GPUs (book page "cluster",
+bench/README.md).
 
     .venv/bin/python bench/cluster_schedule.py [--gpus 1 4 16] [--with-cifar100] [-p seeds 4] [--tflops 20]
 
-The runs are ``python -m helpers.train.runs plan --profile paper``'s (every page, deduplicated by run key). Two costs per
-run: the plan's (FLOPs over one rate, ``--tflops``, for every network), and the cost measured here at small scale
-and scaled by FLOPs: a few training mini-batches of each network at its ``cpu``-profile width give this machine's
-FLOP/s per network (:func:`helpers.book.jobs.measured_tflops`, best of ``--rounds`` interleaved rounds), so the
-networks that use their FLOPs badly (EfficientNet-B0's depthwise convolutions) keep that handicap at full size;
-one factor then maps this CPU's VGG-16 rate to ``--tflops`` (the GPU's, assumed: no GPU was measured). The
-schedule is ``submit``'s: one run per GPU, longest first (greedy list scheduling, as a Slurm array with
-``slurm_array_parallelism`` = GPUs runs it), beside the plan's own order for comparison.
+The runs are ``python -m helpers.train.runs plan --profile paper``'s (every page, deduplicated by run key).
+Two costs per run: the plan's (FLOPs over one rate, ``--tflops``, for every network), and the cost measured
+here at small scale and scaled by FLOPs: a few training mini-batches of each network at its ``cpu``-profile
+width give this machine's FLOP/s per network (:func:`helpers.book.flops.measured_tflops`, best of ``--rounds``
+interleaved rounds), so the networks that use their FLOPs badly (EfficientNet-B0's depthwise convolutions)
+keep that handicap at full size; one factor then maps this CPU's VGG-16 rate to ``--tflops`` (the GPU's,
+assumed: no GPU was measured). The schedule is ``submit``'s: one run per GPU, longest first (greedy list
+scheduling, as a Slurm array with ``slurm_array_parallelism`` = GPUs runs it), beside the plan's own order for
+comparison.
 
 ``--with-cifar100`` plans as if CIFAR-100 were here (a generated stand-in of its shape in a temporary data
 directory, for the plan only: the CIFAR-100 pages then plan the paper's CIFAR-100 runs instead of the CIFAR-10
-stand-ins they train on these machines). ``-p seeds 4`` trains the papers' four samples where a page has the knob.
+stand-ins they train on these machines). ``-p seeds 4`` trains the papers' four samples where a page has the
+knob.
 """
 
 from __future__ import annotations
@@ -30,13 +33,15 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_speed import images_per_second  # noqa: E402  (the hour's speed, as bench/README.md records it)
 
-from helpers.book import jobs as cluster  # noqa: E402
+from helpers.book import flops  # noqa: E402
+from helpers.book import plan as plan_mod
 from helpers.infra import paths
 from helpers.train import data, profiles
 
 
 def schedule(hours: list[float], gpus: int) -> float:
-    """Makespan of greedy list scheduling: each run, in the given order, starts on the GPU that frees first."""
+    """Makespan of greedy list scheduling: each run, in the given order, starts on the GPU that frees
+    first."""
     free = [0.0] * gpus
     for h in hours:
         i = min(range(gpus), key=free.__getitem__)
@@ -44,7 +49,7 @@ def schedule(hours: list[float], gpus: int) -> float:
     return max(free) if hours else 0.0
 
 
-def cpu_rates(plan: cluster.Plan, steps: int, rounds: int) -> dict[str, float]:
+def cpu_rates(plan: plan_mod.Plan, steps: int, rounds: int) -> dict[str, float]:
     """This CPU's training TFLOP/s per network at its cpu-profile width: ``steps`` mini-batches of 100, in
     ``rounds`` interleaved rounds, the best round kept (this machine's load varies from minute to minute)."""
     nets = {r.config.model: r.num_classes for r in plan.runs}
@@ -52,12 +57,12 @@ def cpu_rates(plan: cluster.Plan, steps: int, rounds: int) -> dict[str, float]:
     for _ in range(rounds):
         for m, nc in nets.items():
             found[m].append(
-                cluster.measured_tflops(profiles.train_config("cpu", m), nc, torch.device("cpu"), steps)
+                flops.measured_tflops(profiles.train_config("cpu", m), nc, torch.device("cpu"), steps)
             )
     for m, nc in nets.items():
         cfg = profiles.train_config("cpu", m)
         print(
-            f"  {m:18} width {cfg.width:g}, {cfg.input_size or 32}px, {cluster.train_flops(cfg, nc) / 1e9:.3f} "
+            f"  {m:18} width {cfg.width:g}, {cfg.input_size or 32}px, {flops.train_flops(cfg, nc) / 1e9:.3f} "
             f"GFLOP an image: {max(found[m]) * 1e3:6.1f} GFLOP/s (rounds: "
             f"{', '.join(f'{x * 1e3:.1f}' for x in found[m])})",
             flush=True,
@@ -66,7 +71,8 @@ def cpu_rates(plan: cluster.Plan, steps: int, rounds: int) -> dict[str, float]:
 
 
 def with_cifar100(tmp: Path) -> None:
-    """A data directory with this machine's CIFAR-10 and a generated CIFAR-100 of the real shape (plan only)."""
+    """A data directory with this machine's CIFAR-10 and a generated CIFAR-100 of the real shape (plan
+    only)."""
     import numpy as np
 
     here = paths.data_dir()
@@ -90,7 +96,7 @@ def main():
     ap.add_argument(
         "--tflops",
         type=float,
-        default=cluster.ASSUMED_TFLOPS,
+        default=flops.ASSUMED_TFLOPS,
         help="the GPU's training TFLOP/s on VGG-16 (assumed; default %(default)s)",
     )
     ap.add_argument("--with-cifar100", action="store_true")
@@ -100,7 +106,8 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(os.cpu_count() or 2)
     print(
-        f"{time.strftime('%Y-%m-%d %H:%M')}, torch {torch.__version__}, {torch.get_num_threads()} threads; the "
+        f"{time.strftime('%Y-%m-%d %H:%M')}, torch {torch.__version__}, {torch.get_num_threads()} "
+        f"threads; the "
         f"hour's speed (bench/train_speed.py, VGG-16 cpu profile, channels_last): "
         f"{images_per_second(profiles.train_config('cpu', 'vgg16'), 8, True):.0f} img/s",
         flush=True,
@@ -109,9 +116,10 @@ def main():
         if args.with_cifar100:
             with_cifar100(Path(tmp))
         os.environ.setdefault("MECH_CACHE", str(Path(tmp) / "empty-cache"))  # every run counted as to train
-        plan = cluster.plan("paper", None, args.p, tflops=args.tflops)
+        plan = plan_mod.plan("paper", None, args.p, tflops=args.tflops)
     print(
-        f"plan: {len(plan.runs)} runs, {sum(r.hours for r in plan.runs):.1f} GPU-hours at {args.tflops:g} TFLOP/s "
+        f"plan: {len(plan.runs)} runs, {sum(r.hours for r in plan.runs):.1f} GPU-hours at "
+        f"{args.tflops:g} TFLOP/s "
         "for every network (FLOPs only)"
     )
     rates = cpu_rates(plan, args.steps, args.rounds)
@@ -119,7 +127,7 @@ def main():
     costs = {
         "FLOPs only": {r.key: r.hours for r in plan.runs},
         "FLOPs at this CPU's rate per network": {
-            r.key: cluster.run_flops(r) / (rates[r.config.model] * gpu_per_cpu * 1e12) / 3600
+            r.key: plan_mod.run_flops(r) / (rates[r.config.model] * gpu_per_cpu * 1e12) / 3600
             for r in plan.runs
         },
     }
@@ -127,7 +135,7 @@ def main():
     print(f"\n{'run':60} {'GFLOP/img':>9} {'epochs':>6} {'GPU-h (FLOPs)':>13} {'GPU-h (rate)':>12}")
     for r in sorted(plan.runs, key=lambda r: -measured[r.key]):
         print(
-            f"{cluster.describe(r)[:60]:60} {r.train_flops / 1e9:9.2f} {r.config.epochs:6d} {r.hours:13.2f} "
+            f"{plan_mod.describe(r)[:60]:60} {r.train_flops / 1e9:9.2f} {r.config.epochs:6d} {r.hours:13.2f} "
             f"{measured[r.key]:12.2f}"
         )
     for name, hours in costs.items():

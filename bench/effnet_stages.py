@@ -1,13 +1,14 @@
-"""EfficientNet-B0's stage accuracies (*universal* Table 2's column) after each epoch of one longer `cpu` training.
+"""EfficientNet-B0's stage accuracies (*universal* Table 2's column) after each epoch of one longer `cpu`
+training.
 
     MECH_DATA=../shared/data .venv/bin/python bench/effnet_stages.py --epochs 4
 
-Trains the `cpu` profile's EfficientNet-B0 on CIFAR-10 (width 0.25, 64x64, eta x 0.6 an epoch) for ``--epochs``
-epochs, snapshots the weights after every epoch, and trains each stage's FC layer (the page's probes) on every
-snapshot from epoch 2 on. The schedule depends on the epoch only, so the epoch-e snapshot is the e-epoch run (the
-epoch-2 one is the `cpu` profile's network). Shows whether the book's failing claim "accuracy rises with the stage"
-is the 2-epoch network being underfit. Nothing is cached but the probes and features (``$MECH_CACHE``); figures go
-in bench/README.md.
+Trains the `cpu` profile's EfficientNet-B0 on CIFAR-10 (width 0.25, 64x64, eta x 0.6 an epoch) for
+``--epochs`` epochs, snapshots the weights after every epoch, and trains each stage's FC layer (the page's
+probes) on every snapshot from epoch 2 on. The schedule depends on the epoch only, so the epoch-e snapshot is
+the e-epoch run (the epoch-2 one is the `cpu` profile's network). Shows whether the book's failing claim
+"accuracy rises with the stage" is the 2-epoch network being underfit. Nothing is cached but the probes and
+features (``$MECH_CACHE``); figures go in bench/README.md.
 """
 
 from __future__ import annotations

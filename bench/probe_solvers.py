@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from helpers.method import afcc, filters
+from helpers.method import afcc, fields
+from helpers.method.layer import analyze_layer
 from helpers.train import data, probes, profiles, runs
 from helpers.train import taps as taps_mod
 
@@ -40,7 +41,10 @@ def compare(ref, la_ref, p, la, F_s: int) -> dict:
     same = np.mean([a == b for a, b in zip(la.clusters, la_ref.clusters)])
     m, m_ref = afcc.afcc_mask(la.clusters, la.N_l, F_s), afcc.afcc_mask(la_ref.clusters, la.N_l, F_s)
     iou = float((m & m_ref).sum() / max(1, (m | m_ref).sum()))
-    rel = lambda a, b: (a - b) / b if b else float("nan")
+
+    def rel(a, b):
+        return (a - b) / b if b else float("nan")
+
     return dict(
         loss=p.loss,
         grad_max=p.grad_norm,
@@ -70,12 +74,12 @@ def study(model: str, taps: list[str] | None, sgd_epochs: int, variants=VARIANTS
     rows = []
     for tap in taps or [t.name for t in run.model.taps]:
         args = (train_f[tap], train_y, test_f[tap], test_y, 10)
-        means = filters.class_means(test_f[tap], test_y, 10)
+        means = fields.class_means(test_f[tap], test_y, 10)
         F_s = train_f[tap].shape[2]
         ref = la_ref = None
         for name, kw in variants:
             p = probes.train_probe(*args, hyper=hyper, epochs=sgd_epochs, progress=False, **kw)
-            la = filters.analyze_layer(p.W, means)
+            la = analyze_layer(p.W, means)
             if ref is None:
                 ref, la_ref = p, la
             row = dict(model=model, tap=tap, probe=name, **compare(ref, la_ref, p, la, F_s), stop=p.stop)
@@ -114,7 +118,8 @@ def sgd_speed(model: str = "vgg16", tap: str = "13", epochs: int = 3) -> None:
     t = time.perf_counter() - t0
     diff = float((layer.weight.detach() - p.W.reshape(10, -1)).abs().max())
     print(
-        f"\nSGD, {model} tap {tap}, {epochs} epochs: written out {p.seconds:.1f} s, torch.optim.SGD {t:.1f} s "
+        f"\nSGD, {model} tap {tap}, {epochs} epochs: written out {p.seconds:.1f} s, "
+        f"torch.optim.SGD {t:.1f} s "
         f"(ratio {t / p.seconds:.1f}x); max |W difference| {diff:.1e}"
     )
 

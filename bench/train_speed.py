@@ -1,14 +1,16 @@
 """Training images/s of each model at the ``cpu`` profile, with the options tried side by side.
 
     .venv/bin/python bench/train_speed.py [--batches 15] [--models vgg16 vgg6 avgg16 efficientnet_b0]
-    .venv/bin/python bench/train_speed.py --sizes [--model vgg16] [--widths 0.25 0.375 0.5] [--batch-sizes 100 250 500]
+    .venv/bin/python bench/train_speed.py --sizes [--model vgg16] [--widths 0.25 0.375 0.5] [--batch-sizes 100
+    250 500]
         [--input-sizes 32 64]
 
 The first form trains ``--batches`` mini-batches of 100 augmented CIFAR-shaped images (after 3
 warm-up batches) with the profile's optimizer for each variant (memory layout, bf16 autocast,
 ``torch.compile``); the ratio column compares each variant with the default (contiguous NCHW,
 float32) of the same model. The second form sizes one model (channels-last, VGG-16 unless
-``--model``): widths against mini-batch sizes, the ratio against the first of each. Figures go in bench/README.md.
+``--model``): widths against mini-batch sizes, the ratio against the first of each. Figures go in
+bench/README.md.
 """
 
 from __future__ import annotations

@@ -1,32 +1,37 @@
 """Training tricks of the fastest CIFAR-10 trainers, each against the `cpu` recipe, side by side in one run.
 
-    MECH_DATA=../shared/data .venv/bin/python bench/train_tricks.py [--epochs 5] [--variants base base@1 altflip ...]
+    MECH_DATA=../shared/data .venv/bin/python bench/train_tricks.py [--epochs 5] [--variants base base@1
+    altflip ...]
 
-Every variant trains the `cpu` VGG-16 (width 0.25, the lossy CIFAR-10 of ../shared/data) for the same number of
-epochs, from the same initial weights (seed 0; ``base@1``: seed 1, the noise floor of one network), with the
-profile's optimizer (SGD, Nesterov momentum 0.9, L2 5e-4, mini-batches of 100) and its schedule compressed to
-``--epochs``: eta 0.08 held for the first 30% of the epochs, then decayed geometrically to eta/36 in the last one
-(the 10-epoch profile's 0.08 -> 0.0022). One trick changes per variant:
+Every variant trains the `cpu` VGG-16 (width 0.25, the lossy CIFAR-10 of ../shared/data) for the same number
+of epochs, from the same initial weights (seed 0; ``base@1``: seed 1, the noise floor of one network), with
+the profile's optimizer (SGD, Nesterov momentum 0.9, L2 5e-4, mini-batches of 100) and its schedule compressed
+to ``--epochs``: eta 0.08 held for the first 30% of the epochs, then decayed geometrically to eta/36 in the
+last one (the 10-epoch profile's 0.08 -> 0.0022). One trick changes per variant:
 
-- ``altflip``: derandomized flips (airbench): each image's flip is drawn once, then alternates epoch by epoch, so
+- ``altflip``: derandomized flips (airbench): each image's flip is drawn once, then alternates epoch by epoch,
+so
   that every two epochs see both mirror images;
 - ``smooth``: label smoothing 0.2 of the training targets (airbench; the papers use none);
 - ``ema``: the test uses an exponential moving average of the weights and batch-norm statistics (decay 0.998 a
   step, a horizon of about one epoch; ``torch.optim.swa_utils``);
-- ``onecycle``: a per-step triangular schedule, eta rising linearly from eta/10 to 1.5 eta over the first 20% of
+- ``onecycle``: a per-step triangular schedule, eta rising linearly from eta/10 to 1.5 eta over the first 20%
+of
   the steps, then linearly to 0 (Smith's one-cycle, Page's DAWNBench ResNets);
-- ``batch250``: mini-batches of 250 with eta x 2.5 (the linear scaling rule): 14-16% more images/s at width 0.25
+- ``batch250``: mini-batches of 250 with eta x 2.5 (the linear scaling rule): 14-16% more images/s at width
+0.25
   (the ``--sizes`` table of bench/README.md);
 - ``all``: every trick above whose accuracy beat ``base`` by more than the seed spread (given with
   ``--all altflip smooth ...``).
 
-Reported per variant: the test accuracy with plain predictions (what the papers and the pages use) and with flips,
-the training accuracy of the last epoch, and the seconds of training. A finished variant is cached as JSON under
-``$MECH_CACHE/bench/train_tricks`` (written atomically; keyed by variant and epochs only, so delete it after a change
-to the data or the models), and a rerun prints it without training. The training loop is this script's own, so that
-a trick needs no change to ``helpers.train.data`` or ``helpers.train.loop`` (whose source is part of every cached run's key).
-The one-cycle schedule that paid here is now ``helpers.train.loop``'s ``schedule="onecycle"``, which starts at eta/10 of
-its peak (this variant: 1/15). Figures go in bench/README.md.
+Reported per variant: the test accuracy with plain predictions (what the papers and the pages use) and with
+flips, the training accuracy of the last epoch, and the seconds of training. A finished variant is cached as
+JSON under ``$MECH_CACHE/bench/train_tricks`` (written atomically; keyed by variant and epochs only, so delete
+it after a change to the data or the models), and a rerun prints it without training. The training loop is
+this script's own, so that a trick needs no change to ``helpers.train.data`` or ``helpers.train.loop`` (whose
+source is part of every cached run's key). The one-cycle schedule that paid here is now
+``helpers.train.loop``'s ``schedule="onecycle"``, which starts at eta/10 of its peak (this variant: 1/15).
+Figures go in bench/README.md.
 """
 
 from __future__ import annotations
@@ -72,8 +77,8 @@ def flips(n: int, epoch: int, g: torch.Generator, drawn: dict) -> torch.Tensor:
 
 
 def translate(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """The translation half of :func:`helpers.train.data.augment` (up to 4 pixels, black padding), copied here so that
-    ``helpers.train.data`` (part of every cached run's key) stays untouched."""
+    """The translation half of :func:`helpers.train.data.augment` (up to 4 pixels, black padding), copied here
+    so that ``helpers.train.data`` (part of every cached run's key) stays untouched."""
     B, C, H, W = x.shape
     pad = data.PAD
     padded = nn.functional.pad(x, (pad, pad, pad, pad))
@@ -181,7 +186,8 @@ def main():
             save_json(row, path)
         rows.append(row)
         print(
-            f"{v:10} test {row['test_acc']:.4f}  flips {row['test_acc_flip']:.4f}  train {row['train_acc']:.4f}  "
+            f"{v:10} test {row['test_acc']:.4f}  flips {row['test_acc_flip']:.4f}  train "
+            f"{row['train_acc']:.4f}  "
             f"{row['seconds'] / 60:.1f} min",
             flush=True,
         )
@@ -191,8 +197,9 @@ def main():
     )
     ref = next((r for r in rows if r["variant"] == "base"), None)
     print(
-        f"\n| variant | test accuracy (plain) | change vs base | with flips | training accuracy | training (min) "
-        f"| time vs base |\n| --- | --- | --- | --- | --- | --- | --- |"
+        "\n| variant | test accuracy (plain) | change vs base | with flips | training accuracy | "
+        "training (min) "
+        "| time vs base |\n| --- | --- | --- | --- | --- | --- | --- |"
     )
     for r in rows:
         d = "" if ref is None else f"{r['test_acc'] - ref['test_acc']:+.4f}"

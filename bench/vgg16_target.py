@@ -1,4 +1,5 @@
-"""VGG-16 on CIFAR-10 towards the foundation issue's target: >= 0.85 test accuracy in <= 30 min of training here.
+"""VGG-16 on CIFAR-10 towards the foundation issue's target: >= 0.85 test accuracy in <= 30 min of training
+here.
 
     MECH_DATA=../shared/data .venv/bin/python bench/vgg16_target.py
 
@@ -14,7 +15,8 @@ from __future__ import annotations
 
 import argparse
 
-from helpers.train import TrainConfig, data, evaluate, profiles, runs
+from helpers.train import data, profiles, runs
+from helpers.train.loop import TrainConfig, evaluate
 
 
 def main():
@@ -63,7 +65,8 @@ def main():
     run = runs.get_run(cfg, cifar)
     sched = {
         "linear": f"eta {args.eta} falling linearly to {args.eta / args.epochs:.4g}",
-        "onecycle": f"eta {args.eta / 10:g} rising to {args.eta} over the first 20% of the steps, then falling "
+        "onecycle": f"eta {args.eta / 10:g} rising to {args.eta} over the first 20% of the steps, "
+        "then falling "
         f"linearly to 0",
         "step": f"eta {args.eta} held {args.hold} epochs, then x {args.q} every {args.dt} epoch(s)",
     }[args.schedule]
@@ -76,7 +79,8 @@ def main():
             " -    " if m.get(k) is None else f"{m[k]:.4f}" for k in ("test_acc", "test_acc_flip")
         )
         print(
-            f"  epoch {m['epoch']:>3}  train acc {m['train_acc']:.4f}  test acc {tested}  with flips {flipped}"
+            f"  epoch {m['epoch']:>3}  train acc {m['train_acc']:.4f}  test acc {tested}  with "
+            f"flips {flipped}"
             f"  {elapsed / 60:5.1f} min of training"
         )
     flip = run.info["metrics"][-1].get("test_acc_flip")  # recorded after the last epoch (test_flip=True) ...

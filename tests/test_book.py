@@ -1,6 +1,6 @@
 """The book as a reader gets it: the worked example is what the helpers compute, every citation resolves to an
-entry with a DOI or arXiv id of the right form, the build resumes after a kill, and the smoke-profile book opens in
-headless Chromium with every page, figure, claim, reference and launch button in place."""
+entry with a DOI or arXiv id of the right form, the build resumes after a kill, and the smoke-profile book
+opens in headless Chromium with every page, figure, claim, reference and launch button in place."""
 
 import functools
 import http.server
@@ -19,8 +19,9 @@ import torch
 import yaml
 from conftest import ROOT, write_npz
 
-from helpers.book import build, overview
-from helpers.method import afcc, filters, snr
+from helpers.book import generated, overview
+from helpers.method import afcc, fields, snr
+from helpers.method.layer import analyze_layer
 from helpers.train import data
 
 CHROMIUM = next(
@@ -116,19 +117,19 @@ def test_worked_example_on_the_method_page_is_what_the_helpers_compute():
     text = (ROOT / "book" / "method.md").read_text()
     W = torch.tensor([[1.0, 0.0], [0.8, 0.2], [0.0, 1.0], [-0.5, 0.1]])[:, None, :]
     means = torch.tensor([[2.0, 0.0], [1.5, 0.5], [0.7, 1.0], [0.0, 0.1]])[:, None, :]
-    M = filters.field_matrices(W, means)[0]
+    M = fields.field_matrices(W, means)[0]
     assert (
         M[2, 1].item() == pytest.approx(0.76) and "M_{2,1} = 0.8 \\cdot 0.7 + 0.2 \\cdot 1.0 = 0.76" in text
     )
     for row in M.tolist():
         assert "  ".join(f"{v:5.2f}" for v in row).strip() in text
-    B = filters.clip(filters.normalize(M), 0.3)
+    B = fields.clip(fields.normalize(M), 0.3)
     for row in B.int().tolist():
         assert " ".join(map(str, row)) in text
-    clusters = filters.greedy_clusters(B)
+    clusters = fields.greedy_clusters(B)
     assert clusters == [[0, 1], [2]] and "The clusters are `[[0, 1], [2]]`" in text
-    assert filters.noise_count(B, clusters) == 2 and "so the noise is 2" in text
-    la = filters.analyze_layer(W, means)
+    assert fields.noise_count(B, clusters) == 2 and "so the noise is 2" in text
+    la = analyze_layer(W, means)
     assert (la.n, la.N_c, la.C_s) == (2, 2, 1.5) and "$n = 2$, $N_c = 2$, $C_s = 1.5$" in text
     est = snr.snr_estimates(1, 4, la.n, la.N_c, la.C_s)
     for k, v in dict(signal=0.75, noise_I=0.125, noise_E=0.125, SNR_E=6).items():
@@ -142,8 +143,8 @@ def test_worked_example_on_the_method_page_is_what_the_helpers_compute():
 
 
 def test_method_page_numbers_universals_equations_as_the_paper_does():
-    """Sphinx numbers a page's labelled equations in order: the method page labels exactly universal's Eqs. (1)-(4),
-    in the paper's order, so every {eq} reference in the book reads "Eq. (k)" with the paper's k."""
+    """Sphinx numbers a page's labelled equations in order: the method page labels exactly universal's Eqs.
+    (1)-(4), in the paper's order, so every {eq} reference in the book reads "Eq. (k)" with the paper's k."""
     text = (ROOT / "book" / "method.md").read_text()
     assert re.findall(r"^\$\$ \((eq-[\w-]+)\)$", text, re.M) == [
         "eq-signal",
@@ -235,7 +236,7 @@ def test_smoke_book_in_headless_chromium(book_root):
     ]
     assert {f"{t}.html" for t in toc + ["book/intro"]} <= set(pages)
     metas = {
-        nb.stem: build.page_metadata(nb)
+        nb.stem: generated.page_metadata(nb)
         for nb in sorted((book_root / "book" / "generated").glob("*.ipynb"))
         if not nb.stem.endswith(".failed")
     }
@@ -328,19 +329,23 @@ def test_smoke_book_in_headless_chromium(book_root):
                         assert page.locator("a[href^='../references.html#']").count() >= 1, (
                             f"{p}: no citation link"
                         )
-            # the threshold explorer: its slider changes the image, the alt text and the line under it, no kernel
+            # the threshold explorer: its slider changes the image, the alt text and the line under it, no
+            # kernel
             page.goto(f"{base}/book/generated/mechanism-fig4-field-matrices.html", wait_until="load")
             slider, explorer = (
                 page.locator("input.mech-explorer-slider"),
                 page.locator("figure.mech-explorer"),
             )
             assert slider.count() == 1 and explorer.locator("figcaption").count() == 1
-            state = lambda: (
-                explorer.locator("img").get_attribute("src"),
-                explorer.locator("img").get_attribute("alt"),
-                explorer.locator("p").inner_text(),
-                explorer.locator("output").inner_text(),
-            )
+
+            def state():
+                return (
+                    explorer.locator("img").get_attribute("src"),
+                    explorer.locator("img").get_attribute("alt"),
+                    explorer.locator("p").inner_text(),
+                    explorer.locator("output").inner_text(),
+                )
+
             start = state()
             assert start[3] == "0.3" and start[2].startswith("Threshold 0.3")
             slider.focus()
@@ -383,7 +388,8 @@ def test_smoke_book_in_headless_chromium(book_root):
             links = [a for e in entries for a in e[2]]
             assert links and all(ARXIV_LINK.match(a) or DOI_LINK.match(a) for a in links), links
             anchors = {e[0] for e in entries}
-            # equations in MyST math, typeset by the book's own MathJax; {eq} and {ref} cross-references resolve
+            # equations in MyST math, typeset by the book's own MathJax; {eq} and {ref} cross-references
+            # resolve
             page.goto(f"{base}/book/method.html", wait_until="load")
             page.wait_for_selector("mjx-container", timeout=30000)
             assert page.locator("mjx-container[display='true']").count() >= 6

@@ -2,6 +2,7 @@
 counterexample, and is "not testable here" below its precondition (DESIGN.md, "Claims")."""
 
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,7 @@ import torch
 from conftest import ROOT
 
 from helpers.figures import architectures_taps as report
+from helpers.figures import common, your_model
 from helpers.figures import mechanism_dilution_filters as dilution
 from helpers.figures import mechanism_fig2_layer_accuracy as fig2
 from helpers.figures import mechanism_fig3_decision_matrices as fig3
@@ -23,11 +25,11 @@ from helpers.figures import universal_fig3_field_matrix as ufig3
 from helpers.figures import universal_fig4_label_snr as ufig4
 from helpers.figures import universal_k_sweep as k_tables
 from helpers.figures import universal_layer_tables as layer_tables
-from helpers.figures import your_model
-from helpers.method import afcc, filters
+from helpers.method import afcc, fields
 from helpers.method import kfit as subsets
 from helpers.method import study as method
-from helpers.reference import claims
+from helpers.method.layer import analyze_layer
+from helpers.reference import claims, quotes
 from helpers.reference import printed as paper
 from helpers.train import models, probes, profiles
 
@@ -58,7 +60,7 @@ def _flat(text: str) -> str:
 def test_every_quote_is_in_its_paper_word_for_word():
     files = {"mechanism": "002_5148be686b4ba132.txt", "universal": "000_b16ac10ad4f461fa.txt"}
     text = {k: _flat((PAPERS / f).read_text()) for k, f in files.items()}
-    for key, (which, where, quote) in paper.QUOTES.items():
+    for key, (which, where, quote) in quotes.QUOTES.items():
         for part in quote.split("..."):
             assert _flat(part).strip() in text[which], (key, part)
 
@@ -70,7 +72,7 @@ def test_a_failed_precondition_makes_a_claim_not_testable_and_says_why():
     c = claims.paper_claim("avgg16", "c", False, "e", test="t", requires=[ok, bad])
     assert (c.verdict, c.reason) == (UNTESTABLE, "needs 100 labels")
     assert claims.paper_claim("avgg16", "c", None, "e", test="t").verdict == UNTESTABLE  # undefined statistic
-    assert claims.paper_claim("avgg16", "c", True, "e", test="t").quote == paper.QUOTES["avgg16"][2]
+    assert claims.paper_claim("avgg16", "c", True, "e", test="t").quote == quotes.QUOTES["avgg16"][2]
     with pytest.raises(KeyError, match="no quoted sentence"):
         claims.paper_claim("no such sentence", "c", True, "e", test="t")
     assert claims.consistency("c", True, "e", test="t").kind == claims.CHECK
@@ -113,9 +115,9 @@ def test_fig2_claims():
 
 
 def test_fig2_rise_over_seeds_is_claimed_only_beyond_their_spread():
-    """DESIGN, "Claims": with several trained networks a trend holds only beyond the spread over them. The paper's
-    rise (0.72 -> 0.94) with seeds 0.01 apart holds; a rise of 0.02 with seeds 0.05 apart cannot be told from seed
-    noise (not testable here), although each seed's own curve rises."""
+    """DESIGN, "Claims": with several trained networks a trend holds only beyond the spread over them. The
+    paper's rise (0.72 -> 0.94) with seeds 0.01 apart holds; a rise of 0.02 with seeds 0.05 apart cannot be
+    told from seed noise (not testable here), although each seed's own curve rises."""
     acc = TABLE6.set_index("tap").loc[["2", "4", "7", "10", "13"], "accuracy"].to_numpy()
     two = pd.concat([fig2_acc(acc - 0.005, 0.94).assign(seed=0), fig2_acc(acc + 0.005, 0.94).assign(seed=1)])
     got = fig2.claims_fig2(two)
@@ -146,7 +148,7 @@ def stats_frame(n, N_c13=1.0, C_s13=2.88, size3=0.6, big10=0.02, network=0.94, m
     layers = ["13", "10", "7", "4", "2"]
     rows = [
         dict(
-            layer=l,
+            layer=lay,
             N_f=512,
             accuracy=0.9,
             n=v,
@@ -154,7 +156,7 @@ def stats_frame(n, N_c13=1.0, C_s13=2.88, size3=0.6, big10=0.02, network=0.94, m
             C_s=1.8,
             **{"size 1": 0.5, "size 2": 0.3, "size 3": 0.15, "size > 3": 0.05},
         )
-        for l, v in zip(layers, n)
+        for lay, v in zip(layers, n)
     ]
     rows[0].update(
         N_c=N_c13, C_s=C_s13, **{"size 2": 0.2, "size 3": size3, "size 1": 0.1, "size > 3": 0.7 - size3}
@@ -190,14 +192,17 @@ def test_fig5_claims():
         "subthreshold_negative__mechanism",
         "train_vs_test_stats__mechanism",
     ]
-    good = fig5.fig5_claims(stats_frame(PAPER_N), FIG5_EVIDENCE)
+    good = fig5.claims_fig5(stats_frame(PAPER_N), None, evidence=FIG5_EVIDENCE)
     assert [c.source for c in good] == keys and verdicts(good) == [HOLDS] * 7
     bad_ev = dict(FIG5_EVIDENCE, appearances=[300] + [100] * 9, mean_cluster_rows=0.02, same_clusters=0.5)
-    bad = fig5.fig5_claims(
-        stats_frame([1.5, 6.0, 5.0, 18.3, 19.6], N_c13=1.4, C_s13=1.9, size3=0.2, big10=0.2), bad_ev
+    bad = fig5.claims_fig5(
+        stats_frame([1.5, 6.0, 5.0, 18.3, 19.6], N_c13=1.4, C_s13=1.9, size3=0.2, big10=0.2),
+        None,
+        evidence=bad_ev,
     )
     assert verdicts(bad) == [FAILS] * 7
-    assert verdicts(fig5.fig5_claims(stats_frame(PAPER_N, network=0.5), FIG5_EVIDENCE)) == [UNTESTABLE] * 7
+    low = fig5.claims_fig5(stats_frame(PAPER_N, network=0.5), None, evidence=FIG5_EVIDENCE)
+    assert verdicts(low) == [UNTESTABLE] * 7
 
 
 def test_a_trend_over_one_layer_is_undecided():
@@ -208,22 +213,24 @@ def test_a_trend_over_one_layer_is_undecided():
 
 def test_noise_claim_is_layer_by_layer_not_end_to_end():
     # deepest below shallowest, but a rise from layer 7 to layer 10: the paper's "decreases with layers" fails
-    assert verdicts(fig5.claims_noise(stats_frame([1.5, 8.0, 6.4, 18.3, 19.6]))) == [FAILS]
+    assert verdicts(common.claims_noise(stats_frame([1.5, 8.0, 6.4, 18.3, 19.6]))) == [FAILS]
 
 
 def test_fig3_claim_needs_nearly_every_layer13_filter():
-    picked = lambda frac, network=0.94: {
-        "13": dict(
-            one_label_fraction=frac,
-            live=128,
-            labels_used=1,
-            filter=0,
-            top_share=0.9,
-            top_label=0,
-            network=network,
-        ),
-        "4": dict(labels_used=3),
-    }
+    def picked(frac, network=0.94):
+        return {
+            "13": dict(
+                one_label_fraction=frac,
+                live=128,
+                labels_used=1,
+                filter=0,
+                top_share=0.9,
+                top_label=0,
+                network=network,
+            ),
+            "4": dict(labels_used=3),
+        }
+
     assert verdicts(fig3.claims_fig3(picked(0.95), "13", "4")) == [HOLDS]
     assert verdicts(fig3.claims_fig3(picked(0.6), "13", "4")) == [FAILS]  # the best filter alone would pass
     assert verdicts(fig3.claims_fig3(picked(0.95, 0.4), "13", "4")) == [UNTESTABLE]
@@ -251,8 +258,8 @@ def test_vgg6_and_avgg16_against_vgg16():
     vgg6 = with_attrs(
         pd.DataFrame(
             [
-                dict(layer=str(l), accuracy=a, n=n, N_c=1.0 if l == 5 else 1.5, C_s=2.6)
-                for l, a, n in zip(range(1, 6), [0.5, 0.7, 0.85, 0.9, 0.92], [30, 20, 10, 5, 3.14])
+                dict(layer=str(lay), accuracy=a, n=n, N_c=1.0 if lay == 5 else 1.5, C_s=2.6)
+                for lay, a, n in zip(range(1, 6), [0.5, 0.7, 0.85, 0.9, 0.92], [30, 20, 10, 5, 3.14])
             ]
         ),
         network=0.92,
@@ -264,9 +271,9 @@ def test_vgg6_and_avgg16_against_vgg16():
     # several VGG-6 networks (the page's seeds): their mean against VGG-16, decided only beyond their spread
     acc = pd.DataFrame(
         [
-            dict(seed=k, layer=l, accuracy=0.9, network=net)
+            dict(seed=k, layer=lay, accuracy=0.9, network=net)
             for k, net in enumerate((0.91, 0.93))
-            for l in range(1, 6)
+            for lay in range(1, 6)
         ]
     )
     assert verdicts(fig7.claims_vgg6(vgg6, vgg16, acc))[4] == HOLDS  # 0.92 +- 0.014 vs 0.94
@@ -295,17 +302,17 @@ def test_vgg6_and_avgg16_against_vgg16():
         == gap.evidence
     )  # a network of unknown accuracy is left out
     avgg = stats_frame([1.1, 3, 5, 10, 12], C_s13=2.5, network=0.955, config=cpu["vgg16"])
-    assert verdicts(fig8.avgg16_claims(avgg, vgg16)) == [HOLDS] * 3  # the paper's 1.1, 2.5, 0.955
+    assert verdicts(fig8.claims_avgg16(avgg, vgg16)) == [HOLDS] * 3  # the paper's 1.1, 2.5, 0.955
     assert (
         verdicts(
-            fig8.avgg16_claims(
+            fig8.claims_avgg16(
                 stats_frame(PAPER_N, C_s13=3.2, network=0.93, config=cpu["vgg16"]),
                 stats_frame([1.4] + PAPER_N[1:], network=0.94, config=cpu["vgg16"]),
             )
         )
         == [FAILS] * 3
     )
-    confounded = fig8.avgg16_claims(with_attrs(avgg, config=cpu["avgg16"]), vgg16)
+    confounded = fig8.claims_avgg16(with_attrs(avgg, config=cpu["avgg16"]), vgg16)
     assert verdicts(confounded) == [UNTESTABLE] * 3 and "confounded" in confounded[0].reason
 
 
@@ -332,9 +339,9 @@ def test_dilution_claims():
 
 def sweep(n_by_th: dict, N_c13=1.0, network=0.94):
     rows = [
-        dict(threshold=th, layer=l, n=v, N_c=N_c13 if l == "13" else 1.5, C_s=2.0)
+        dict(threshold=th, layer=lay, n=v, N_c=N_c13 if lay == "13" else 1.5, C_s=2.0)
         for th, ns in n_by_th.items()
-        for l, v in zip(["13", "10", "7", "4", "2"], ns)
+        for lay, v in zip(["13", "10", "7", "4", "2"], ns)
     ]
     return with_attrs(pd.DataFrame(rows), network=network, model="vgg16")
 
@@ -357,7 +364,7 @@ def test_threshold_claims():
 def test_layer_claims_hold_on_the_papers_tables(name, model, N_l):
     t = paper.table(name)
     assert (
-        verdicts(layer_tables.layers_claims(with_attrs(t, N_l=N_l, network=t["accuracy"].max()), model))
+        verdicts(layer_tables.claims_layers(with_attrs(t, N_l=N_l, network=t["accuracy"].max()), model))
         == [HOLDS] * 3
     )
 
@@ -371,10 +378,10 @@ def test_layer_claims_read_the_taps_by_depth_not_by_row_order(name, model):
         0.0  # two accuracies out of line, so that the verdicts are not all alike
     )
     shuffled = with_attrs(t.sample(frac=1, random_state=3), N_l=100, network=0.9)
-    ref = [(c.claim, c.verdict, c.evidence) for c in layer_tables.layers_claims(t, model)]
-    assert [(c.claim, c.verdict, c.evidence) for c in layer_tables.layers_claims(shuffled, model)] == ref
+    ref = [(c.claim, c.verdict, c.evidence) for c in layer_tables.claims_layers(t, model)]
+    assert [(c.claim, c.verdict, c.evidence) for c in layer_tables.claims_layers(shuffled, model)] == ref
     assert [
-        (c.claim, c.verdict, c.evidence) for c in layer_tables.layers_claims(models.by_depth(t), model)
+        (c.claim, c.verdict, c.evidence) for c in layer_tables.claims_layers(models.by_depth(t), model)
     ] == ref
     assert FAILS in [v for _, v, _ in ref]
 
@@ -401,11 +408,11 @@ def test_linear_fit_recovers_a_line_and_matches_the_normal_equations():
 
 def test_layer_claims_fail_on_a_counterexample_and_need_a_trained_network():
     t = paper.table("table6", 10).copy()
-    assert verdicts(layer_tables.layers_claims(with_attrs(t, N_l=10, network=0.94))) == [HOLDS] * 3
+    assert verdicts(layer_tables.claims_layers(with_attrs(t, N_l=10, network=0.94))) == [HOLDS] * 3
     t.loc[t["tap"] == "4", "n"] = 30.0  # noise rises from layer 2 to 4 ...
     t.loc[t["tap"] == "7", "accuracy"] = 0.80  # ... and the accuracy falls from 4 to 7
-    assert verdicts(layer_tables.layers_claims(with_attrs(t, N_l=10, network=0.94))) == [FAILS] * 3
-    assert verdicts(layer_tables.layers_claims(with_attrs(t, N_l=10, network=0.5))) == [UNTESTABLE] * 3
+    assert verdicts(layer_tables.claims_layers(with_attrs(t, N_l=10, network=0.94))) == [FAILS] * 3
+    assert verdicts(layer_tables.claims_layers(with_attrs(t, N_l=10, network=0.5))) == [UNTESTABLE] * 3
 
 
 def paper_sweep(name, Ks, N_l, tap):
@@ -448,12 +455,21 @@ def test_K_claims_fail_on_a_counterexample():
     assert verdicts(k_tables.claims_K(s6, off, "10"))[2] == FAILS
 
 
+def universal_fig3_claim(C_s: float, N_l: int, network: float) -> claims.Claim:
+    """The paper claim of :func:`ufig3.claims_fig3` on layer 10 of a study with this C_s, N_l and accuracy."""
+    view = dict(tap="10", B=np.ones((N_l, N_l), bool), clusters=[[0, 1]])
+    layer = SimpleNamespace(C_s=C_s, sizes=[2], N_l=N_l)
+    study = SimpleNamespace(layers={"10": layer}, run=SimpleNamespace(test_acc=network))
+    (claim,) = [c for c in ufig3.claims_fig3(view, study) if c.kind == claims.PAPER]
+    return claim
+
+
 def test_universal_fig3_cluster_size_needs_100_labels():
-    assert ufig3.fig3_claim(2.0, 100, 0.752).verdict == HOLDS  # Table 1's layer 10: C_s 2.0 of 100 labels
-    assert ufig3.fig3_claim(7.7, 100, 0.752).verdict == FAILS  # Table 1's layer 13 would not be "small"
-    ten = ufig3.fig3_claim(1.6, 10, 0.79)
+    assert universal_fig3_claim(2.0, 100, 0.752).verdict == HOLDS  # Table 1's layer 10: C_s 2.0 of 100 labels
+    assert universal_fig3_claim(7.7, 100, 0.752).verdict == FAILS  # Table 1's layer 13 would not be "small"
+    ten = universal_fig3_claim(1.6, 10, 0.79)
     assert ten.verdict == UNTESTABLE and "needs 100 labels" in ten.reason
-    assert ufig3.fig3_claim(2.0, 100, 0.3).verdict == UNTESTABLE  # below the accuracy floor
+    assert universal_fig3_claim(2.0, 100, 0.3).verdict == UNTESTABLE  # below the accuracy floor
 
 
 def label_frames(signal, noise_I, noise_E, network=0.752, N_l=100):
@@ -513,9 +529,9 @@ def test_afcc_claims():
 
 
 def test_afcc_claims_read_each_rows_model_when_pages_concatenate_their_results():
-    """The EfficientNet-B0 AFCC page concatenates stage 9's rows with stage 8's: each row keeps its own model, so the
-    stage-8 claim and EfficientNet-B0's quote and floor survive the concatenation (and rows without the column, or
-    with a missing value after it, fall back to the tap's name)."""
+    """The EfficientNet-B0 AFCC page concatenates stage 9's rows with stage 8's: each row keeps its own model,
+    so the stage-8 claim and EfficientNet-B0's quote and floor survive the concatenation (and rows without the
+    column, or with a missing value after it, fall back to the tap's name)."""
     s9 = afcc_frame(3000, 0.868, network=0.867, tap="stage 9").assign(model="efficientnet_b0")
     s8 = afcc_frame(3000, 0.868, network=0.867, tap="stage 8")  # as written before the model column
     got = afcc_pages.claims_afcc(pd.concat([s9, s8], ignore_index=True))  # s8's model is NaN after the concat
@@ -530,9 +546,10 @@ def test_afcc_claims_read_each_rows_model_when_pages_concatenate_their_results()
 
 
 def test_shortened_claims():
-    cut = lambda a, b, full=0.867: with_attrs(
-        pd.DataFrame(dict(model=["full model", *afcc_pages.SHORTENED_BLOCKS], accuracy=[full, a, b])), N_l=100
-    )
+    def cut(a, b, full=0.867):
+        models = ["full model", *afcc_pages.SHORTENED_BLOCKS]
+        return with_attrs(pd.DataFrame(dict(model=models, accuracy=[full, a, b])), N_l=100)
+
     assert verdicts(afcc_pages.claims_shortened(cut(0.864, 0.862))) == [HOLDS, HOLDS]  # the paper's numbers
     assert verdicts(afcc_pages.claims_shortened(cut(0.80, 0.85))) == [FAILS, FAILS]
     assert verdicts(afcc_pages.claims_shortened(cut(0.5, 0.5, full=0.55))) == [UNTESTABLE, UNTESTABLE]
@@ -568,13 +585,13 @@ def test_afcc_mask_comes_from_the_training_set_by_default():
     x_tr = torch.relu(centers[y_tr] + 0.7 * torch.randn(1200, N_f, F_s, generator=g))
     x_te = torch.relu(centers[y_te] + 0.7 * torch.randn(600, N_f, F_s, generator=g))
     p = probes.train_probe(x_tr, y_tr, x_te, y_te, N_l, progress=False)
-    la_test = filters.analyze_layer(p.W, filters.class_means(x_te, y_te, N_l))
+    la_test = analyze_layer(p.W, fields.class_means(x_te, y_te, N_l))
     shuffled = y_te[torch.randperm(600, generator=g)]
     out = {}
     for name, labels in (("true", y_te), ("shuffled", shuffled)):
         study = _Study({"train": (x_tr, y_tr), "test": (x_te, labels)}, p, la_test)
         out[name] = afcc_pages.afcc_experiment(study, ["t"]).iloc[0]
-    la_train = filters.analyze_layer(p.W, filters.class_means(x_tr, y_tr, N_l))
+    la_train = analyze_layer(p.W, fields.class_means(x_tr, y_tr, N_l))
     kept = int(afcc.afcc_mask(la_train.clusters, N_l, F_s).sum())
     assert out["true"]["kept"] == out["shuffled"]["kept"] == kept  # the mask never saw a test label
     assert out["true"]["accuracy_after"] != out["shuffled"]["accuracy_after"]  # ... which only score
@@ -588,9 +605,9 @@ def test_afcc_mask_comes_from_the_training_set_by_default():
 
 
 def test_your_model_claims_are_additions_with_the_papers_sentences_and_vgg16s_floor():
-    """*universal*'s layer claims on a network the papers did not train: this book's additions, quoting the sentence
-    each extends; they hold on numbers shaped like the paper's, fail on a counterexample, and are not testable below
-    0.8 of the papers' VGG-16 accuracy on CIFAR-10."""
+    """*universal*'s layer claims on a network the papers did not train: this book's additions, quoting the
+    sentence each extends; they hold on numbers shaped like the paper's, fail on a counterexample, and are not
+    testable below 0.8 of the papers' VGG-16 accuracy on CIFAR-10."""
     t = paper.table("table6", 10).copy()
     t["tap"] = [
         f"stage {k}" for k in (5, 4, 3, 2, 1)

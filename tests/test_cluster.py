@@ -1,8 +1,9 @@
-"""Beyond one machine (helpers.book.jobs, `python -m helpers.train.runs plan|submit`), without a GPU or Slurm: the plan lists
-exactly the runs the pages then use; the local executor trains them in parallel processes and a following build
-trains nothing; the Slurm path writes submitit's sbatch script and calls a stand-in sbatch; a job killed
-mid-training resumes from its checkpoint when resubmitted; the claim files keep one run to one job across hosts; the
-build gives each --jobs slot its own GPU; the probes run on the device they are given."""
+"""Beyond one machine (helpers.book.plan and helpers.book.jobs, `python -m helpers.train.runs plan|submit`),
+without a GPU or Slurm: the plan lists exactly the runs the pages then use; the local executor trains them in
+parallel processes and a following build trains nothing; the Slurm path writes submitit's sbatch script and
+calls a stand-in sbatch; a job killed mid-training resumes from its checkpoint when resubmitted; the lease
+files keep one run to one job across hosts; the build gives each --jobs slot its own GPU; the probes run on
+the device they are given."""
 
 import errno
 import fcntl
@@ -24,20 +25,22 @@ import pytest
 import torch
 from conftest import ROOT, write_npz
 
-from helpers.book import build
-from helpers.book import jobs as cluster
-from helpers.infra import cache
+from helpers.book import execute, flops, jobs, worker
+from helpers.book import plan as plan_mod
+from helpers.infra import locks
 from helpers.train import data, probes, profiles, runs
 
 SMOKE_PAGES = ["mechanism-dilution-filters", "universal-table6-vgg16-cifar-k10"]
-# knobs that keep the pages cheap here (two smoke runs: a VGG-16 on CIFAR-3/10 and the full one, which both pages use)
+# knobs that keep the pages cheap here (two smoke runs: a VGG-16 on CIFAR-3/10 and the full one, which both
+# pages use)
 # while exercising a model list (dilution) and a K sweep (K = 10 is the full run, not a K-label one)
 SMOKE_KNOBS = [("models", "['vgg16']"), ("Ks", "[3, 10]")]
 
 
 @pytest.fixture
 def cifar(tmp_path, monkeypatch):
-    """Generated CIFAR-10 (and no CIFAR-100: those pages plan their stand-in) in MECH_DATA, an empty book root."""
+    """Generated CIFAR-10 (and no CIFAR-100: those pages plan their stand-in) in MECH_DATA, an empty book
+    root."""
     d = tmp_path / "data"
     d.mkdir()
     write_npz(d / "cifar10.npz", data.synthetic_cifar(10, n_train=600, n_test=300, seed=0))
@@ -51,7 +54,7 @@ def cifar(tmp_path, monkeypatch):
 def command(capsys, *args):
     """``python -m helpers.train.runs ...`` (its ``main``, in this process); what it printed."""
     capsys.readouterr()
-    assert cluster.main(list(args)) == 0
+    assert jobs.main(list(args)) == 0
     return capsys.readouterr().out
 
 
@@ -82,36 +85,37 @@ def run_dirs() -> dict:
 
 # helpers a notebook may hand its page to without training anything beyond the page's own run per seed
 ONE_RUN_PER_SEED = {
-    "mechanism.layer_accuracy",
-    "mechanism.threshold_sweep",
-    "universal.reference_rows",
-    "universal.layer_table",
-    "universal.table_notes",
-    "universal.Ks_for",
-    "universal.dry_run_frame",
+    "fig2.layer_accuracy",
+    "robustness.threshold_sweep",
+    "layer_tables.reference_rows",
+    "layer_tables.layer_table",
+    "layer_tables.table_notes",
+    "k_tables.Ks_for",
+    "table3.dry_run_frame",
     "dynamics.over_training",
 }  # the page's own run; its snapshots are kept by that run's training
 
 
 def test_every_page_not_listed_trains_one_run_per_seed():
-    """The plan's default (``cluster.runs_of``): a notebook outside ``PAGE_RUNS`` asks its page for no other model,
-    K or blocks, and hands the page only to helpers that train nothing more; a new kind of page must be listed."""
+    """The plan's default (``plan_mod.runs_of``): a notebook outside ``PAGE_RUNS`` asks its page for no other
+    model, K or blocks, and hands the page only to helpers that train nothing more; a new kind of page must be
+    listed."""
     books = {p.stem: p for p in (ROOT / "notebooks").glob("*.ipynb")}
-    assert set(cluster.PAGE_RUNS) <= set(books)  # no entry for a page that is gone
+    assert set(plan_mod.PAGE_RUNS) <= set(books)  # no entry for a page that is gone
     for name, path in books.items():
-        if name in cluster.PAGE_RUNS:
+        if name in plan_mod.PAGE_RUNS:
             continue
         cells = json.loads(path.read_text())["cells"]
         code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
         assert not re.search(r"page\.(study|run)\([^)]*\b(model|K|blocks)=", code), name
         handed = set(re.findall(r"([\w.]+)\((?:[^()]*,\s*)?page\s*[,)]", code))
         assert handed <= ONE_RUN_PER_SEED, (
-            f"{name} hands its page to {handed - ONE_RUN_PER_SEED}: list it in helpers.book.jobs.PAGE_RUNS"
+            f"{name} hands its page to {handed - ONE_RUN_PER_SEED}: list it in helpers.book.plan.PAGE_RUNS"
         )
 
 
 def test_plan_covers_every_page_and_deduplicates(cifar):
-    p = cluster.plan("smoke")
+    p = plan_mod.plan("smoke")
     assert set(p.pages) == {p.stem for p in (ROOT / "notebooks").glob("*.ipynb")}
     assert len({r.key for r in p.runs}) == len(p.runs)
     vgg16 = [r for r in p.runs if r.config.model == "vgg16" and r.config.K is None and not r.config.seed]
@@ -125,15 +129,15 @@ def test_plan_covers_every_page_and_deduplicates(cifar):
     )  # full + 2 shortened
     assert len(p.pages["universal-effnet-afcc"]) == 3
     with pytest.raises(ValueError, match="unknown knob"):
-        cluster.plan("smoke", ["mechanism-fig7-vgg6"], [("seeeds", "2")])
+        plan_mod.plan("smoke", ["mechanism-fig7-vgg6"], [("seeeds", "2")])
     with pytest.raises(ValueError, match="unknown page"):
-        cluster.plan("smoke", ["mechanism-fig99"])
+        plan_mod.plan("smoke", ["mechanism-fig99"])
 
 
 def test_fig7_plans_vgg16_per_seed_as_fig2_trains_it(cifar):
-    """Fig. 7's accuracy gap sets VGG-6 against as many VGG-16 as Fig. 2 trains at the profile (shared runs), never
-    more than its own VGG-6: at `cpu` 2 of each, the same VGG-16 runs as Fig. 2's."""
-    p = cluster.plan("cpu", ["mechanism-fig7-vgg6", "mechanism-fig2-layer-accuracy"])
+    """Fig. 7's accuracy gap sets VGG-6 against as many VGG-16 as Fig. 2 trains at the profile (shared runs),
+    never more than its own VGG-6: at `cpu` 2 of each, the same VGG-16 runs as Fig. 2's."""
+    p = plan_mod.plan("cpu", ["mechanism-fig7-vgg6", "mechanism-fig2-layer-accuracy"])
     fig7 = [r for r in p.runs if r.key in p.pages["mechanism-fig7-vgg6"]]
     assert sorted((r.config.model, r.config.seed) for r in fig7) == [
         ("vgg16", 0),
@@ -143,20 +147,20 @@ def test_fig7_plans_vgg16_per_seed_as_fig2_trains_it(cifar):
     ]
     vgg16 = {r.key for r in fig7 if r.config.model == "vgg16"}
     assert vgg16 == set(p.pages["mechanism-fig2-layer-accuracy"])
-    one = cluster.plan("cpu", ["mechanism-fig7-vgg6"], [("seeds", "1")])
+    one = plan_mod.plan("cpu", ["mechanism-fig7-vgg6"], [("seeds", "1")])
     assert sorted(r.config.model for r in one.runs) == ["vgg16", "vgg6"]
 
 
 def test_plan_speed_is_measured_when_asked_and_said_to_be_assumed_otherwise(cifar):
-    p = cluster.plan("smoke", ["mechanism-fig6-signal-noise"])
+    p = plan_mod.plan("smoke", ["mechanism-fig6-signal-noise"])
     assert p.speed["source"].startswith("ASSUMED")
-    measured = cluster.plan("smoke", ["mechanism-fig6-signal-noise"], measure=True, device="cpu")
+    measured = plan_mod.plan("smoke", ["mechanism-fig6-signal-noise"], measure=True, device="cpu")
     assert measured.speed["source"].startswith("measured now") and measured.speed["tflops"]["vgg16"] > 0
     r = p.runs[
         0
     ]  # FLOPs: 3x the forward pass, times images and epochs, plus the test set after the last epoch
-    assert cluster.run_flops(r) == pytest.approx(r.train_flops * (r.n_train + r.n_test / 3))
-    assert r.hours == pytest.approx(cluster.run_flops(r) / cluster.ASSUMED_TFLOPS / 1e12 / 3600)
+    assert plan_mod.run_flops(r) == pytest.approx(r.train_flops * (r.n_train + r.n_test / 3))
+    assert r.hours == pytest.approx(plan_mod.run_flops(r) / flops.ASSUMED_TFLOPS / 1e12 / 3600)
 
 
 @pytest.mark.slow
@@ -257,7 +261,7 @@ def test_slurm_submission_is_one_array_with_the_resources_asked(cifar, tmp_path,
         (bin_dir / tool).chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     folder = tmp_path / "submitit"
-    rc = cluster.main(
+    rc = jobs.main(
         [
             "submit",
             "--profile",
@@ -302,10 +306,10 @@ def test_slurm_submission_is_one_array_with_the_resources_asked(cifar, tmp_path,
     # one pickled task per run, each the Trainer on one planned run, longest first
     tasks = sorted(folder.glob("4242_*_submitted.pkl"), key=lambda p: int(p.name.split("_")[1]))
     delayed = [pickle.loads(p.read_bytes()) for p in tasks]
-    assert all(isinstance(d.function, cluster.Trainer) for d in delayed)
+    assert all(isinstance(d.function, worker.Trainer) for d in delayed)
     specs = [d.args[0] for d in delayed]
     assert all(len(s) == 1 for s in specs)
-    planned = cluster.plan("smoke", SMOKE_PAGES, [tuple(k) for k in SMOKE_KNOBS])
+    planned = plan_mod.plan("smoke", SMOKE_PAGES, [tuple(k) for k in SMOKE_KNOBS])
     assert [s[0].key for s in specs] == [r.key for r in planned.missing()]
     assert all(s[0].cache_dir == str(Path(os.environ["MECH_CACHE"]).resolve()) for s in specs)
     assert not run_dirs()  # nothing trained here
@@ -323,38 +327,39 @@ def wait_until(condition, seconds=300):
 
 @pytest.mark.slow
 def test_job_killed_mid_training_resumes_from_its_checkpoint(cifar, tmp_path):
-    p = cluster.plan("smoke", ["mechanism-fig7-vgg6"], [("epochs", "8")])
+    p = plan_mod.plan("smoke", ["mechanism-fig7-vgg6"], [("epochs", "8")])
     r = next(r for r in p.runs if r.config.model == "vgg6")
     run_dir = Path(os.environ["MECH_CACHE"]) / "runs" / r.key
-    job = cluster.submit_local([cluster.RunSpec.of(r)], tmp_path / "submitit", gpus=[])[0]
+    job = jobs.submit_local([worker.RunSpec.of(r)], tmp_path / "submitit", gpus=[])[0]
     wait_until(lambda: (run_dir / "progress.json").is_file())
-    holder = json.loads((run_dir / ".claim").read_text())
+    holder = json.loads((run_dir / ".lease").read_text())
     assert holder["pid"] != os.getpid()
     os.kill(holder["pid"], signal.SIGKILL)  # the training process dies (preempted, out of memory) mid-run
     wait_until(lambda: job.done())
     done = json.loads((run_dir / "progress.json").read_text())["epoch"]
     assert 1 <= done < 8 and not (run_dir / "model.pt").exists() and (run_dir / "checkpoint.pt").is_file()
-    after = {x.key: x for x in cluster.plan("smoke", ["mechanism-fig7-vgg6"], [("epochs", "8")]).runs}[r.key]
-    assert after.status == "partial" and after.done_epochs == done  # the dead process's claim does not count
-    again = cluster.submit_local([cluster.RunSpec.of(r)], tmp_path / "submitit", gpus=[])[0]
+    after = {x.key: x for x in plan_mod.plan("smoke", ["mechanism-fig7-vgg6"], [("epochs", "8")]).runs}[r.key]
+    assert after.status == "partial" and after.done_epochs == done  # the dead process's lease does not count
+    again = jobs.submit_local([worker.RunSpec.of(r)], tmp_path / "submitit", gpus=[])[0]
     (res,) = again.result()
     assert res["status"] == "trained" and res["resumed_from_epoch"] >= done
     info = json.loads((run_dir / "run.json").read_text())
     assert len(info["metrics"]) == 8 and [s["pid"] for s in info["segments"]][0] == holder["pid"]
     assert info["segments"][0]["first_epoch"] == 1 and info["segments"][-1]["last_epoch"] == 8
     assert len({s["pid"] for s in info["segments"]}) == 2
-    assert not (run_dir / ".claim").exists() and not (run_dir / "checkpoint.pt").exists()
+    assert not (run_dir / ".lease").exists() and not (run_dir / "checkpoint.pt").exists()
 
 
 def test_trainer_is_checkpointable_and_requeues_with_its_runs():
-    spec = cluster.RunSpec("k", {}, "/d", "/c")
-    delayed = cluster.Trainer().checkpoint([spec])
-    assert isinstance(delayed.function, cluster.Trainer) and delayed.args == ([spec],)
+    spec = worker.RunSpec("k", {}, "/d", "/c")
+    delayed = worker.Trainer().checkpoint([spec])
+    assert isinstance(delayed.function, worker.Trainer) and delayed.args == ([spec],)
 
 
 def test_a_worker_records_each_failure_and_walks_again_what_was_held_or_failed(monkeypatch):
-    """One failing run does not stop a worker's list; each run's result says what happened; a run held by another
-    process, or failed, is tried once more at the end, waiting for a holder this time (taken over if it died)."""
+    """One failing run does not stop a worker's list; each run's result says what happened; a run held by
+    another process, or failed, is tried once more at the end, waiting for a holder this time (taken over if
+    it died)."""
     calls, failures = [], {"broken": 2, "flaky": 1}
 
     def train_spec(spec, loaded, wait=False):  # stand-in: no training
@@ -366,9 +371,9 @@ def test_a_worker_records_each_failure_and_walks_again_what_was_held_or_failed(m
             return dict(key=spec.key, status="held by pid 7 on node-3: left to it", seconds=0.0)
         return dict(key=spec.key, status="trained", test_acc=0.5, seconds=1.0, device="cpu")
 
-    monkeypatch.setattr(cluster, "train_spec", train_spec)
-    specs = [cluster.RunSpec(k, {}, "/d", "/c") for k in ("broken", "flaky", "held", "fine")]
-    results = {r["key"]: r for r in cluster.Trainer()(specs)}
+    monkeypatch.setattr(worker, "train_spec", train_spec)
+    specs = [worker.RunSpec(k, {}, "/d", "/c") for k in ("broken", "flaky", "held", "fine")]
+    results = {r["key"]: r for r in worker.Trainer()(specs)}
     assert calls == [
         ("broken", False),
         ("flaky", False),
@@ -405,28 +410,28 @@ def test_report_counts_failed_runs_and_failed_jobs(capsys):
 
     ok = dict(key="a", status="trained", test_acc=0.5, seconds=3.0, device="cpu")
     bad = dict(key="b", status="failed", error="RuntimeError: boom", traceback="...")
-    assert cluster.report([Job("1", [ok]), Job("2", [ok, bad]), Job("3", RuntimeError("killed"))]) == 2
+    assert jobs.report([Job("1", [ok]), Job("2", [ok, bad]), Job("3", RuntimeError("killed"))]) == 2
     out = capsys.readouterr()
     assert (
         "a: trained" in out.out
         and "b: FAILED in job 2: RuntimeError: boom" in out.err
         and "job 3 FAILED" in out.err
     )
-    assert cluster.report([Job("1", [ok])]) == 0
+    assert jobs.report([Job("1", [ok])]) == 0
 
 
-# --- claims across hosts -------------------------------------------------------------------------------
+# --- leases across hosts -------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def quick_claims(monkeypatch):
-    monkeypatch.setattr(cache, "CLAIM_STALE_S", 0.6)
-    monkeypatch.setattr(cache, "CLAIM_POLL_S", 0.05)
-    monkeypatch.setattr(cache, "CLAIM_BEAT_S", 0.1)
+def quick_leases(monkeypatch):
+    monkeypatch.setattr(locks, "LEASE_STALE_S", 0.6)
+    monkeypatch.setattr(locks, "LEASE_POLL_S", 0.05)
+    monkeypatch.setattr(locks, "LEASE_BEAT_S", 0.1)
 
 
-def foreign_claim(directory, **holder):
-    """A claim file as another machine's process writes it (``holder`` overrides its fields); its path."""
+def foreign_lease(directory, **holder):
+    """A lease file as another machine's process writes it (``holder`` overrides its fields); its path."""
     directory.mkdir(parents=True, exist_ok=True)
     record = dict(
         host="node-17",
@@ -439,12 +444,12 @@ def foreign_claim(directory, **holder):
         token="theirs",
         since="then",
     )
-    (directory / ".claim").write_text(json.dumps(dict(record, **holder)))
-    return directory / ".claim"
+    (directory / ".lease").write_text(json.dumps(dict(record, **holder)))
+    return directory / ".lease"
 
 
 def here(**holder) -> dict:
-    """A claim's fields naming a process of this host, boot and pid namespace (``holder`` overrides them)."""
+    """A lease's fields naming a process of this host, boot and pid namespace (``holder`` overrides them)."""
     return dict(
         dict(
             host=socket.gethostname(),
@@ -461,180 +466,181 @@ def age(path, seconds):
     os.utime(path, (old, old))
 
 
-def test_a_claim_from_another_host_holds_until_its_heartbeat_stops(tmp_path, quick_claims, capfd):
-    foreign_claim(tmp_path / "run")
-    with pytest.raises(cache.LockHeld, match="pid 4321 on node-17"):
-        with cache.locked(tmp_path / "run", wait=False):
+def test_a_lease_from_another_host_holds_until_its_heartbeat_stops(tmp_path, quick_leases, capfd):
+    foreign_lease(tmp_path / "run")
+    with pytest.raises(locks.LockHeld, match="pid 4321 on node-17"):
+        with locks.locked(tmp_path / "run", wait=False):
             pass
     t0 = time.monotonic()
-    with cache.locked(
+    with locks.locked(
         tmp_path / "run"
-    ):  # waits, then takes over once the mtime stood still for CLAIM_STALE_S
-        assert json.loads((tmp_path / "run" / ".claim").read_text())["pid"] == os.getpid()
+    ):  # waits, then takes over once the mtime stood still for LEASE_STALE_S
+        assert json.loads((tmp_path / "run" / ".lease").read_text())["pid"] == os.getpid()
     assert time.monotonic() - t0 >= 0.6
     err = capfd.readouterr().err
     assert "waiting for the lock on" in err and "heartbeat stopped" in err
-    assert not (tmp_path / "run" / ".claim").exists()
+    assert not (tmp_path / "run" / ".lease").exists()
 
 
-def test_a_live_claim_keeps_its_heartbeat_and_is_never_taken_over(tmp_path, quick_claims):
+def test_a_live_lease_keeps_its_heartbeat_and_is_never_taken_over(tmp_path, quick_leases):
     held, release, got = threading.Event(), threading.Event(), threading.Event()
 
     def holder():
-        with cache.claim(tmp_path / "run"):
+        with locks.lease(tmp_path / "run"):
             held.set()
             release.wait(10)
 
     def waiter():
-        with cache.claim(tmp_path / "run"):
+        with locks.lease(tmp_path / "run"):
             got.set()
 
     first = threading.Thread(target=holder)
     first.start()
     held.wait(10)
-    mtime = (tmp_path / "run" / ".claim").stat().st_mtime_ns
+    mtime = (tmp_path / "run" / ".lease").stat().st_mtime_ns
     second = threading.Thread(target=waiter)
     second.start()
-    time.sleep(1.5)  # beyond CLAIM_STALE_S: only the heartbeat keeps the claim
-    assert not got.is_set() and (tmp_path / "run" / ".claim").stat().st_mtime_ns > mtime
+    time.sleep(1.5)  # beyond LEASE_STALE_S: only the heartbeat keeps the lease
+    assert not got.is_set() and (tmp_path / "run" / ".lease").stat().st_mtime_ns > mtime
     release.set()
     first.join()
     second.join(5)
     assert got.is_set()  # released: the waiter has it at once
 
 
-def test_a_requeued_job_and_a_dead_process_lose_their_claims_at_once(tmp_path, quick_claims, monkeypatch):
+def test_a_requeued_job_and_a_dead_process_lose_their_leases_at_once(tmp_path, quick_leases, monkeypatch):
     monkeypatch.setenv("SLURM_JOB_ID", "4242_3")
     monkeypatch.setenv("SLURM_RESTART_COUNT", "1")
-    foreign_claim(tmp_path / "run", job="4242_3")  # this job before Slurm requeued it on another node
-    with cache.claim(tmp_path / "run", wait=False):
+    foreign_lease(tmp_path / "run", job="4242_3")  # this job before Slurm requeued it on another node
+    with locks.lease(tmp_path / "run", wait=False):
         pass
     monkeypatch.delenv("SLURM_JOB_ID")
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    foreign_claim(tmp_path / "run", **here(pid=dead.pid))  # killed on this host
-    with cache.claim(tmp_path / "run", wait=False):
+    foreign_lease(tmp_path / "run", **here(pid=dead.pid))  # killed on this host
+    with locks.lease(tmp_path / "run", wait=False):
         pass
 
 
-def test_a_dead_claim_from_another_host_is_taken_over_at_one_look(tmp_path, quick_claims):
-    """Submit's workers lock with wait=False: a claim whose heartbeat is older than CLAIM_STALE_S by this host's
-    clock (its job SIGKILLed by scancel or the OOM killer, its node crashed: no `finally` ran) is taken over at
-    once, as plan (claim_holder) judges it; a fresh one raises LockHeld."""
-    path = foreign_claim(tmp_path / "run")
-    with pytest.raises(cache.LockHeld, match="pid 4321 on node-17"):
-        with cache.locked(tmp_path / "run", wait=False):
+def test_a_dead_lease_from_another_host_is_taken_over_at_one_look(tmp_path, quick_leases):
+    """Submit's workers lock with wait=False: a lease whose heartbeat is older than LEASE_STALE_S by this
+    host's clock (its job SIGKILLed by scancel or the OOM killer, its node crashed: no `finally` ran) is taken
+    over at once, as plan (lease_holder) judges it; a fresh one raises LockHeld."""
+    path = foreign_lease(tmp_path / "run")
+    with pytest.raises(locks.LockHeld, match="pid 4321 on node-17"):
+        with locks.locked(tmp_path / "run", wait=False):
             pass
     age(path, 60)
-    assert cache.claim_holder(tmp_path / "run") is None
-    with cache.locked(tmp_path / "run", wait=False):
+    assert locks.lease_holder(tmp_path / "run") is None
+    with locks.locked(tmp_path / "run", wait=False):
         assert json.loads(path.read_text())["pid"] == os.getpid()
     assert not path.exists()
 
 
-def test_a_live_task_of_the_same_allocation_keeps_its_claim(tmp_path, quick_claims, monkeypatch):
-    """Two live processes of one multi-node allocation share SLURM_JOB_ID: only a lower restart count of the same
-    task (SLURM_PROCID) marks the holder as this job before a requeue."""
+def test_a_live_task_of_the_same_allocation_keeps_its_lease(tmp_path, quick_leases, monkeypatch):
+    """Two live processes of one multi-node allocation share SLURM_JOB_ID: only a lower restart count of the
+    same task (SLURM_PROCID) marks the holder as this job before a requeue."""
     monkeypatch.setenv("SLURM_JOB_ID", "4242")
     monkeypatch.setenv("SLURM_PROCID", "1")
     for other in (
         dict(procid="0"),
         dict(procid="1"),
     ):  # another task of this allocation; this task, same life
-        foreign_claim(tmp_path / "run", job="4242", **other)
-        with pytest.raises(cache.LockHeld, match="node-17, job 4242"):
-            with cache.claim(tmp_path / "run", wait=False):
+        foreign_lease(tmp_path / "run", job="4242", **other)
+        with pytest.raises(locks.LockHeld, match="node-17, job 4242"):
+            with locks.lease(tmp_path / "run", wait=False):
                 pass
     monkeypatch.setenv("SLURM_RESTART_COUNT", "2")
-    foreign_claim(
+    foreign_lease(
         tmp_path / "run", job="4242", procid="0", restart=1
     )  # another task, even of an earlier life
-    with pytest.raises(cache.LockHeld):
-        with cache.claim(tmp_path / "run", wait=False):
+    with pytest.raises(locks.LockHeld):
+        with locks.lease(tmp_path / "run", wait=False):
             pass
-    foreign_claim(tmp_path / "run", job="4242", procid="1", restart=1)  # this task before Slurm requeued it
-    with cache.claim(tmp_path / "run", wait=False):
+    foreign_lease(tmp_path / "run", job="4242", procid="1", restart=1)  # this task before Slurm requeued it
+    with locks.lease(tmp_path / "run", wait=False):
         pass
 
 
-def test_a_pid_is_trusted_only_in_the_same_boot_and_pid_namespace(tmp_path, quick_claims):
-    """Containers may share a hostname but not a pid namespace: a claim naming this host and a pid that does not
-    exist here is taken over at once only when its boot id and pid namespace are this process's."""
+def test_a_pid_is_trusted_only_in_the_same_boot_and_pid_namespace(tmp_path, quick_leases):
+    """Containers may share a hostname but not a pid namespace: a lease naming this host and a pid that does
+    not exist here is taken over at once only when its boot id and pid namespace are this process's."""
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     for other in (dict(boot="another-boot"), dict(pidns="pid:[1]")):
-        path = foreign_claim(tmp_path / "run", **here(pid=dead.pid, **other))
+        path = foreign_lease(tmp_path / "run", **here(pid=dead.pid, **other))
         with pytest.raises(
-            cache.LockHeld
+            locks.LockHeld
         ):  # its process may be alive in another container: its heartbeat decides
-            with cache.claim(tmp_path / "run", wait=False):
+            with locks.lease(tmp_path / "run", wait=False):
                 pass
         age(path, 60)
-        with cache.claim(tmp_path / "run", wait=False):
+        with locks.lease(tmp_path / "run", wait=False):
             pass
 
 
-def test_takeovers_are_serialized_and_remove_only_the_claim_judged_stale(tmp_path, quick_claims):
-    path = foreign_claim(tmp_path / "run")
+def test_takeovers_are_serialized_and_remove_only_the_lease_judged_stale(tmp_path, quick_leases):
+    path = foreign_lease(tmp_path / "run")
     age(path, 60)
-    guard = tmp_path / "run" / ".claim.takeover"
+    guard = tmp_path / "run" / ".lease.takeover"
     guard.write_text(
         json.dumps(dict(host="node-9", pid=99, token="t9"))
     )  # another process is taking it over now
-    with pytest.raises(cache.LockHeld, match="being taken over"):
-        with cache.claim(tmp_path / "run", wait=False):
+    with pytest.raises(locks.LockHeld, match="being taken over"):
+        with locks.lease(tmp_path / "run", wait=False):
             pass
     assert json.loads(path.read_text())["pid"] == 4321  # left to that taker
     age(guard, 60)  # that taker died in the middle: its guard is removed, and this process takes over
-    with cache.claim(tmp_path / "run", wait=False):
+    with locks.lease(tmp_path / "run", wait=False):
         assert json.loads(path.read_text())["pid"] == os.getpid()
     assert not guard.exists() and not path.exists()
-    # a claim that beats again after it was judged stale (a paused holder) is put back, not deleted
-    me = dict(cache.whoami(), token="mine")
-    foreign_claim(tmp_path / "run")
-    holder, mtime = cache._read_claim(path)
+    # a lease that beats again after it was judged stale (a paused holder) is put back, not deleted
+    me = dict(locks.whoami(), token="mine")
+    foreign_lease(tmp_path / "run")
+    holder, mtime = locks._read_lease(path)
     os.utime(path, (mtime + 5, mtime + 5))  # its heartbeat, between the judgment and the takeover
-    assert not cache._take_over(path, holder, mtime, me)
+    assert not locks._take_over(path, holder, mtime, me)
     assert json.loads(path.read_text())["pid"] == 4321 and sorted(p.name for p in path.parent.iterdir()) == [
-        ".claim"
+        ".lease"
     ]
-    assert cache._take_over(path, holder, mtime + 5, me) and not path.exists()
+    assert locks._take_over(path, holder, mtime + 5, me) and not path.exists()
 
 
-def test_a_holder_learns_that_its_claim_was_taken_over(tmp_path, quick_claims, capfd):
-    with cache.locked(tmp_path / "run") as held:
+def test_a_holder_learns_that_its_lease_was_taken_over(tmp_path, quick_leases, capfd):
+    with locks.locked(tmp_path / "run") as held:
         held.check()  # still its own
-        foreign_claim(tmp_path / "run")  # judged dead while it was paused, and taken over
+        foreign_lease(tmp_path / "run")  # judged dead while it was paused, and taken over
         wait_until(lambda: held.lost, seconds=10)  # its heartbeat notices
-        with pytest.raises(cache.ClaimLost, match="taken over by another process .pid 4321 on node-17"):
+        with pytest.raises(locks.LeaseLost, match="taken over by another process .pid 4321 on node-17"):
             held.check()
     assert (
-        json.loads((tmp_path / "run" / ".claim").read_text())["pid"] == 4321
-    )  # the new holder's claim stays
-    assert "LOST the claim" in capfd.readouterr().err
+        json.loads((tmp_path / "run" / ".lease").read_text())["pid"] == 4321
+    )  # the new holder's lease stays
+    assert "LOST the lease" in capfd.readouterr().err
 
 
-def test_a_run_whose_claim_was_lost_writes_no_checkpoint(tmp_path, quick_claims, monkeypatch):
-    """The training loop's per-epoch save checks the claim first: a process whose claim another took over stops
-    with a clear error instead of writing checkpoint.pt and progress.json over the new holder's."""
+def test_a_run_whose_lease_was_lost_writes_no_checkpoint(tmp_path, quick_leases, monkeypatch):
+    """The training loop's per-epoch save checks the lease first: a process whose lease another took over
+    stops with a clear error instead of writing checkpoint.pt and progress.json over the new holder's."""
     cfg = profiles.train_config("smoke", "vgg16", n_train=None, n_test=None, epochs=2)
     ds = data.synthetic_cifar(10, n_train=100, n_test=50, seed=0)
 
     def train(model, ds, cfg, *, device, state, on_epoch, progress):  # stand-in: one epoch, then the save
-        foreign_claim(run_dir)  # meanwhile another process took the run over
+        foreign_lease(run_dir)  # meanwhile another process took the run over
         on_epoch(dict(epoch=1, model=model.state_dict()))
 
     run_dir = Path(os.environ["MECH_CACHE"]) / "runs" / runs.run_key(cfg, ds)
     monkeypatch.setattr(runs.train_mod, "train", train)
-    with pytest.raises(cache.ClaimLost, match="Stopping without writing"):
+    with pytest.raises(locks.LeaseLost, match="Stopping without writing"):
         runs.get_run(cfg, ds, progress=False)
     assert not (run_dir / "checkpoint.pt").exists() and not (run_dir / "progress.json").exists()
-    assert json.loads((run_dir / ".claim").read_text())["pid"] == 4321
+    assert json.loads((run_dir / ".lease").read_text())["pid"] == 4321
 
 
 def test_filelock_is_a_version_that_falls_back_to_a_soft_lock_without_flock(tmp_path, monkeypatch):
-    """The cache's docstring relies on filelock turning flock's ENOSYS (some network filesystems) into a soft lock:
-    filelock 3.24.0 and later do (earlier ones raise NotImplementedError); pyproject.toml asks for one of them."""
+    """The cache's docstring relies on filelock turning flock's ENOSYS (some network filesystems) into a soft
+    lock: filelock 3.24.0 and later do (earlier ones raise NotImplementedError); pyproject.toml asks for one
+    of them."""
     floor = re.search(r'"filelock>=([\d.]+)"', (ROOT / "pyproject.toml").read_text()).group(1)
     assert tuple(map(int, floor.split("."))) >= (3, 24, 0)
     assert tuple(map(int, filelock.__version__.split(".")[:3])) >= tuple(map(int, floor.split(".")))
@@ -643,18 +649,18 @@ def test_filelock_is_a_version_that_falls_back_to_a_soft_lock_without_flock(tmp_
         raise OSError(errno.ENOSYS, "Function not implemented")
 
     monkeypatch.setattr(fcntl, "flock", no_flock)
-    with pytest.warns(UserWarning, match="SoftFileLock"), cache.owned_lock(tmp_path / "nfs" / ".lock"):
-        with pytest.raises(cache.LockHeld):  # still exclusive
-            with cache.owned_lock(tmp_path / "nfs" / ".lock", wait=False):
+    with pytest.warns(UserWarning, match="SoftFileLock"), locks.owned_lock(tmp_path / "nfs" / ".lock"):
+        with pytest.raises(locks.LockHeld):  # still exclusive
+            with locks.owned_lock(tmp_path / "nfs" / ".lock", wait=False):
                 pass
 
 
-def test_plan_does_not_count_a_claim_whose_heartbeat_is_old(tmp_path, quick_claims):
-    foreign_claim(tmp_path / "run")
-    assert cache.claim_holder(tmp_path / "run")["host"] == "node-17"  # fresh: a running job holds it
+def test_plan_does_not_count_a_lease_whose_heartbeat_is_old(tmp_path, quick_leases):
+    foreign_lease(tmp_path / "run")
+    assert locks.lease_holder(tmp_path / "run")["host"] == "node-17"  # fresh: a running job holds it
     old = time.time() - 60
-    os.utime(tmp_path / "run" / ".claim", (old, old))
-    assert cache.claim_holder(tmp_path / "run") is None  # a crashed node's: submit trains the run again
+    os.utime(tmp_path / "run" / ".lease", (old, old))
+    assert locks.lease_holder(tmp_path / "run") is None  # a crashed node's: submit trains the run again
 
 
 # --- devices -------------------------------------------------------------------------------------------
@@ -662,16 +668,17 @@ def test_plan_does_not_count_a_claim_whose_heartbeat_is_old(tmp_path, quick_clai
 
 def test_build_gives_each_slot_its_own_gpu(monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,5")
-    gpus = build.visible_gpus()
+    gpus = execute.visible_gpus()
     assert gpus == ["2", "5"]
-    assert [build.slot_env(s, gpus)["CUDA_VISIBLE_DEVICES"] for s in range(3)] == ["2", "5", "2"]
-    assert build.slot_env(0, ["7"])["CUDA_VISIBLE_DEVICES"] == "2,5"  # one GPU: the build's own setting
+    assert [execute.slot_env(s, gpus)["CUDA_VISIBLE_DEVICES"] for s in range(3)] == ["2", "5", "2"]
+    assert execute.slot_env(0, ["7"])["CUDA_VISIBLE_DEVICES"] == "2,5"  # one GPU: the build's own setting
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
-    assert build.visible_gpus() == []
+    assert execute.visible_gpus() == []
 
 
 def fake_submitit(made: list):
-    """A stand-in for submitit whose LocalExecutor records its parameters (into ``made``) and starts nothing."""
+    """A stand-in for submitit whose LocalExecutor records its parameters (into ``made``) and starts
+    nothing."""
 
     class LocalExecutor:
         def __init__(self, folder):
@@ -691,7 +698,7 @@ def test_local_workers_get_the_gpus_this_process_may_use(cifar, tmp_path, monkey
     """Under CUDA_VISIBLE_DEVICES=2,3 the local workers get physical GPUs 2 and 3 (submitit sets each worker's
     CUDA_VISIBLE_DEVICES to what it is given), and --gpus names this process's CUDA indices."""
     made = []
-    monkeypatch.setattr(cluster, "_submitit", lambda: fake_submitit(made))
+    monkeypatch.setattr(jobs, "_submitit", lambda: fake_submitit(made))
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")
     args = [
         "submit",
@@ -710,18 +717,16 @@ def test_local_workers_get_the_gpus_this_process_may_use(cifar, tmp_path, monkey
     made.clear()
     command(capsys, *args, "--gpus", "1")  # cuda:1 here is physical GPU 3
     assert [m["visible_gpus"] for m in made] == [(3,)]
-    assert cluster.local_gpus() == build.visible_gpus() == ["2", "3"]  # one function maps them
+    assert jobs.local_gpus() == execute.visible_gpus() == ["2", "3"]  # one function maps them
     with pytest.raises(ValueError, match="no GPU \\[2\\] here; this process sees 2 GPU"):
-        cluster.local_gpus("2")
+        jobs.local_gpus("2")
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-5e1c,MIG-0a7f")  # UUIDs: submitit takes integers only
-    assert cluster._one_gpu("MIG-0a7f") == dict(
-        gpus_per_node=0, setup=["export CUDA_VISIBLE_DEVICES=MIG-0a7f"]
-    )
+    assert jobs._one_gpu("MIG-0a7f") == dict(gpus_per_node=0, setup=["export CUDA_VISIBLE_DEVICES=MIG-0a7f"])
 
 
 def test_each_probe_has_a_lock_of_its_own(tmp_path, monkeypatch):
-    """A process reading or training one probe does not hold up another probe; one wanting the same probe waits
-    for it and then reads it instead of training it again."""
+    """A process reading or training one probe does not hold up another probe; one wanting the same probe
+    waits for it and then reads it instead of training it again."""
     X, y = torch.randn(60, 4, 1, generator=torch.Generator().manual_seed(0)), torch.arange(60) % 3
     monkeypatch.setattr(probes.taps_mod, "run_features", lambda *a, **kw: ({"a": X, "b": X}, y))
     trained = []
@@ -738,7 +743,7 @@ def test_each_probe_has_a_lock_of_its_own(tmp_path, monkeypatch):
     held, release, done = threading.Event(), threading.Event(), {}
 
     def holder():  # another process, training probe a
-        with cache.locked(path_a.parent, name=path_a.stem):
+        with locks.locked(path_a.parent, name=path_a.stem):
             held.set()
             release.wait(30)
 
@@ -773,7 +778,8 @@ def test_probe_runs_on_the_device_given_and_returns_cpu_weights(monkeypatch):
         assert (
             c.device.startswith("cuda") and c.W.device.type == "cpu" and torch.allclose(a.W, c.W, atol=1e-4)
         )
-    # the device given reaches the solver: a stand-in device picker (the CPU named as a GPU) records what it is asked
+    # the device given reaches the solver: a stand-in device picker (the CPU named as a GPU) records what it
+    # is asked
     asked, solved_on, real_sgd = [], [], probes._sgd
     monkeypatch.setattr(
         probes, "pick_device", lambda device=None: asked.append(device) or torch.device("cpu")

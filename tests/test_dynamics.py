@@ -1,5 +1,6 @@
-"""The mechanism during training (helpers.figures.training_dynamics): a run keeps its weights at epochs 1, 2, 4, ...; each snapshot is
-the network a shorter run ends with; the tests and claims per epoch agree with a hand computation."""
+"""The mechanism during training (helpers.figures.training_dynamics): a run keeps its weights at epochs 1, 2,
+4, ...; each snapshot is the network a shorter run ends with; the tests and claims per epoch agree with a hand
+computation."""
 
 import json
 
@@ -10,7 +11,7 @@ import pytest
 import torch
 from conftest import ROOT
 
-from helpers.figures import mechanism_fig5_cluster_statistics as fig5
+from helpers.figures import common
 from helpers.figures import training_dynamics as dynamics
 from helpers.figures import universal_layer_tables as layer_tables
 from helpers.reference import claims
@@ -29,8 +30,9 @@ def test_snapshot_epochs_are_powers_of_two_below_the_last():
 
 @pytest.mark.slow
 def test_each_snapshot_is_the_network_a_run_of_that_many_epochs_ends_with(synth10):
-    """The step schedule depends on the epoch only, so a 2-epoch run ends where the 4-epoch one stood after epoch 2:
-    the kept weights must equal it bit for bit, and their cached test accuracy must be the plain one."""
+    """The step schedule depends on the epoch only, so a 2-epoch run ends where the 4-epoch one stood after
+    epoch 2: the kept weights must equal it bit for bit, and their cached test accuracy must be the plain
+    one."""
     cfg = profiles.train_config("smoke", "vgg16", epochs=4)
     run = runs.get_run(cfg, synth10, progress=False)
     snaps = runs.snapshots(run, synth10)
@@ -115,8 +117,8 @@ def test_one_cycle_snapshots_are_not_shorter_runs_so_the_direction_is_not_testab
 
 
 def test_the_books_layer_by_layer_claims_epoch_by_epoch_are_the_pages_own():
-    """Each column is a claim of the Fig. 5 or Table pages, decided by the same function with the floor lifted: on a
-    table whose network passes the floor, the columns are exactly those pages' verdicts."""
+    """Each column is a claim of the Fig. 5 or Table pages, decided by the same function with the floor
+    lifted: on a table whose network passes the floor, the columns are exactly those pages' verdicts."""
     good, bad = [19.6, 18.3, 6.4, 3.8, 1.5], [5, 6, 7, 8, 9]
     t = dynamics.tests_by_epoch(frame({1: bad, 8: good}, accuracy=(0.5, 0.6, 0.7, 0.8, 0.75), network=0.8))
     assert list(t["epoch"]) == [1, 8]
@@ -135,7 +137,7 @@ def test_the_books_layer_by_layer_claims_epoch_by_epoch_are_the_pages_own():
     one = frame({1: good}, network=0.94)
     table = one.reset_index(drop=True)
     table.attrs.update(network=0.94, model="vgg16", N_l=10)  # what the pages hand their claims
-    on_page = fig5.claims_noise(table.rename(columns={"tap": "layer"})) + layer_tables.layers_claims(table)
+    on_page = common.claims_noise(table.rename(columns={"tap": "layer"})) + layer_tables.claims_layers(table)
     assert all(c.verdict != claims.UNTESTABLE for c in on_page)
     row = dynamics.tests_by_epoch(one).iloc[0]
     assert [row[c.claim] for c in on_page] == [c.verdict for c in on_page]  # the claims' own names as columns

@@ -1,7 +1,7 @@
 """Each fault a user can meet, tried: bad knobs from every entry point, Ctrl-C during a build, a kernel killed
-mid-notebook, two builds at once, damaged data and cache files, the rerun line a page prints. Each gives its clear
-error or the promised recovery, with nothing lost and nothing half-written (book/rerun.md, "When something goes
-wrong")."""
+mid-notebook, two builds at once, damaged data and cache files, the rerun line a page prints. Each gives its
+clear error or the promised recovery, with nothing lost and nothing half-written (book/rerun.md, "When
+something goes wrong")."""
 
 import json
 import os
@@ -18,9 +18,9 @@ import pytest
 import torch
 from conftest import ROOT, write_npz
 
-from helpers.book import build, knobs
+from helpers.book import build, generated, knobs
 from helpers.book import page as pages
-from helpers.infra import cache, paths
+from helpers.infra import locks, paths
 from helpers.train import data, profiles, runs, taps
 from helpers.train import loop as train
 
@@ -180,7 +180,7 @@ def test_a_waiting_process_says_who_holds_the_lock(tmp_path, capfd):
     held, release = threading.Event(), threading.Event()
 
     def holder():
-        with cache.locked(tmp_path / "run"):
+        with locks.locked(tmp_path / "run"):
             held.set()
             release.wait(10)
 
@@ -188,7 +188,7 @@ def test_a_waiting_process_says_who_holds_the_lock(tmp_path, capfd):
     t.start()
     held.wait(10)
     threading.Timer(0.5, release.set).start()
-    with cache.locked(tmp_path / "run"):
+    with locks.locked(tmp_path / "run"):
         pass
     t.join()
     err = capfd.readouterr().err
@@ -196,7 +196,7 @@ def test_a_waiting_process_says_who_holds_the_lock(tmp_path, capfd):
 
 
 def test_two_builds_at_once(book):
-    with cache.owned_lock(book / ".build.lock", wait=False):  # as a first build holds it
+    with locks.owned_lock(book / ".build.lock", wait=False):  # as a first build holds it
         code, log = run_build("--only", FIG4)
     assert code == 3 and f"another build of this book is running (pid {os.getpid()}" in log
     assert not list(book.glob("*.ipynb")) and not list(book.glob("*.md"))  # the second build touched nothing
@@ -299,7 +299,7 @@ def test_damaged_cache_files_name_the_file_and_the_fix(synth10):
     page = runs.cache_root() / "page.ipynb"
     page.write_text('{"cells": [')
     with pytest.raises(ValueError, match="not a readable notebook.*delete it"):
-        build.page_metadata(page)
+        generated.page_metadata(page)
 
 
 # --- builds -----------------------------------------------------------------------------------------
@@ -310,7 +310,7 @@ def test_rerun_line_from_a_built_page_reproduces_it(book, tmp_path):
     code, log = run_build("--only", FIG4, "-p", "threshold", "0.4", "-p", "taps", "['13', '10']")
     assert code == 0, log
     first = json.loads((book / f"{FIG4}.ipynb").read_text())
-    line = build.page_metadata(book / f"{FIG4}.ipynb")["header"][0]["rerun"]
+    line = generated.page_metadata(book / f"{FIG4}.ipynb")["header"][0]["rerun"]
     assert "-p threshold 0.4" in line and '-y \'taps: ["13", "10"]\'' in line and "-r profile smoke" in line
     assert f"{knobs.papermill_command()} notebooks/{FIG4}.ipynb" in line
     line = line.replace(f"/tmp/{FIG4}.ipynb", str(tmp_path / "again.ipynb"))
@@ -325,7 +325,10 @@ def test_rerun_line_from_a_built_page_reproduces_it(book, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     again = json.loads((tmp_path / "again.ipynb").read_text())
     assert again["metadata"]["papermill"]["parameters"] == first["metadata"]["papermill"]["parameters"]
-    m1, m2 = (build.page_metadata(book / f"{FIG4}.ipynb"), build.page_metadata(tmp_path / "again.ipynb"))
+    m1, m2 = (
+        generated.page_metadata(book / f"{FIG4}.ipynb"),
+        generated.page_metadata(tmp_path / "again.ipynb"),
+    )
     assert m1["results"] == m2["results"] and m1["claims"] == m2["claims"]
     assert m1["header"][0]["knobs"] == m2["header"][0]["knobs"]
 
@@ -367,7 +370,7 @@ def test_dead_kernel_fails_its_notebook_only_and_keeps_the_last_good_page(book):
     assert proc.returncode == 1, log
     assert f"{FIG4}: failed" in log and "Kernel died" in log and f"{FIG5}: ran" in log
     stale = json.loads((book / f"{FIG4}.ipynb").read_text())
-    assert build.STALE in stale["cells"][1]["metadata"]["tags"] and "This page is stale" in "".join(
+    assert generated.STALE in stale["cells"][1]["metadata"]["tags"] and "This page is stale" in "".join(
         stale["cells"][1]["source"]
     )
     assert [c for c in stale["cells"] if c["cell_type"] == "code"] == [
@@ -377,11 +380,11 @@ def test_dead_kernel_fails_its_notebook_only_and_keeps_the_last_good_page(book):
     assert "1 page(s) are stale" in (book / "overview.md").read_text()
     code, log = run_build("--only", FIG4, FIG5, "--jobs", "1", "-p", "threshold", "0.35")
     assert code == 0 and f"{FIG4}: ran" in log and f"{FIG5}: cached" in log, log
-    assert build.STALE not in json.loads((book / f"{FIG4}.ipynb").read_text())["metadata"]
+    assert generated.STALE not in json.loads((book / f"{FIG4}.ipynb").read_text())["metadata"]
     code, log = run_build("--only", FIG5, "-p", "threshold", "1.5")  # a cell raises
     assert code == 1 and f"FAILED notebook {FIG5}: cell" in log
     assert "threshold must lie strictly between 0 and 1" in log and "marked stale" in log
-    assert (book / f"{FIG5}.failed.ipynb").is_file() and build.STALE in json.loads(
+    assert (book / f"{FIG5}.failed.ipynb").is_file() and generated.STALE in json.loads(
         (book / f"{FIG5}.ipynb").read_text()
     )["metadata"]
 
@@ -397,7 +400,8 @@ def test_build_echoes_a_notebooks_warnings_and_lock_waits(book):
     nb.cells = [
         params,
         nbformat.v4.new_code_cell(
-            "import sys, warnings\nfor i in range(3):\n    print(f'\\rprogress {i}', end='', file=sys.stderr)\n"
+            "import sys, warnings\nfor i in range(3):\n    print(f'\\rprogress {i}', end='', "
+            "file=sys.stderr)\n"
             "warnings.warn('projected to take 9 hours')\n"
             "print('waiting for the lock on X, held by pid 1', file=sys.stderr)"
         ),

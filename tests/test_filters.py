@@ -6,7 +6,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers.method import filters
+from helpers.method import fields
+from helpers.method.layer import analyze_layer
 
 
 def fig4b_matrix():
@@ -21,37 +22,38 @@ def fig4b_matrix():
 
 def test_mechanism_fig4b_worked_example():
     B = fig4b_matrix()
-    clusters = filters.greedy_clusters(B)
+    clusters = fields.greedy_clusters(B)
     assert clusters == [[0, 4, 9], [1, 2, 5], [7], [8]]
-    assert filters.display_order(clusters, 10) == [0, 4, 9, 1, 2, 5, 7, 8, 3, 6]
-    assert filters.noise_count(B, clusters) == 6
-    assert filters.greedy_clusters(torch.from_numpy(B)) == clusters  # numpy or torch
-    assert filters.order_independent_clusters(B) == clusters
+    assert fields.display_order(clusters, 10) == [0, 4, 9, 1, 2, 5, 7, 8, 3, 6]
+    assert fields.noise_count(B, clusters) == 6
+    assert fields.greedy_clusters(torch.from_numpy(B)) == clusters  # numpy or torch
+    assert fields.order_independent_clusters(B) == clusters
 
 
 def test_greedy_rule_depends_on_label_order_and_the_variant_does_not():
     # *mechanism* SI: "a filter with two clusters of sizes 3x3 and 1x1 retrieved by iterating from 0 to 9
-    # can yield in certain very rare scenarios, two clusters of size 2x2". Triangle {1,2,3} plus 0 linked to 3.
+    # can yield in certain very rare scenarios, two clusters of size 2x2". Triangle {1,2,3} plus 0 linked to
+    # 3.
     B = np.eye(4, dtype=bool)
     for i, j in [(1, 2), (1, 3), (2, 3), (0, 3)]:
         B[i, j] = B[j, i] = True
-    assert filters.greedy_clusters(B) == [[0, 3], [1, 2]]
-    assert filters.greedy_clusters(B, order=[3, 2, 1, 0]) == [[1, 2, 3], [0]]
-    assert filters.noise_count(B, [[0, 3], [1, 2]]) == 4 and filters.noise_count(B, [[1, 2, 3], [0]]) == 2
+    assert fields.greedy_clusters(B) == [[0, 3], [1, 2]]
+    assert fields.greedy_clusters(B, order=[3, 2, 1, 0]) == [[1, 2, 3], [0]]
+    assert fields.noise_count(B, [[0, 3], [1, 2]]) == 4 and fields.noise_count(B, [[1, 2, 3], [0]]) == 2
     for perm in ([0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]):
         P = np.asarray(perm)
         relabelled = B[np.ix_(P, P)]  # label k of the new matrix is label perm[k] of the old one
-        got = filters.order_independent_clusters(relabelled)
+        got = fields.order_independent_clusters(relabelled)
         assert sorted(sorted(int(P[i]) for i in c) for c in got) == [[0], [1, 2, 3]]
 
 
 def test_shapes_and_errors():
     with pytest.raises(ValueError, match="square"):
-        filters.greedy_clusters(np.ones((2, 3), bool))
+        fields.greedy_clusters(np.ones((2, 3), bool))
     with pytest.raises(ValueError, match="threshold"):
-        filters.clip(torch.zeros(1, 2, 2), 1.5)
+        fields.clip(torch.zeros(1, 2, 2), 1.5)
     with pytest.raises(ValueError, match="N_f, F_s"):
-        filters.field_matrices(torch.zeros(10, 4, 1), torch.zeros(10, 5, 1))
+        fields.field_matrices(torch.zeros(10, 4, 1), torch.zeros(10, 5, 1))
 
 
 bool_matrices = st.integers(1, 8).flatmap(
@@ -63,7 +65,7 @@ bool_matrices = st.integers(1, 8).flatmap(
 @given(bool_matrices)
 def test_cluster_properties(B):
     n = len(B)
-    for rule in (filters.greedy_clusters, filters.order_independent_clusters):
+    for rule in (fields.greedy_clusters, fields.order_independent_clusters):
         clusters = rule(B)
         members = [i for c in clusters for i in c]
         assert sorted(members) == sorted(
@@ -72,12 +74,12 @@ def test_cluster_properties(B):
         for c in clusters:
             assert B[np.ix_(c, c)].all()  # a cluster is a block of ones
         ones_in_blocks = sum(len(c) ** 2 for c in clusters)
-        assert ones_in_blocks + filters.noise_count(B, clusters) == B.sum()
-        order = filters.display_order(clusters, n)
+        assert ones_in_blocks + fields.noise_count(B, clusters) == B.sum()
+        order = fields.display_order(clusters, n)
         assert sorted(order) == list(range(n))
     # the order-independent variant never leaves more noise than the greedy rule
-    assert filters.noise_count(B, filters.order_independent_clusters(B)) <= filters.noise_count(
-        B, filters.greedy_clusters(B)
+    assert fields.noise_count(B, fields.order_independent_clusters(B)) <= fields.noise_count(
+        B, fields.greedy_clusters(B)
     )
 
 
@@ -87,9 +89,9 @@ def test_order_independent_statistics_ignore_relabelling(B, rnd):
     perm = list(range(len(B)))
     rnd.shuffle(perm)
     P = np.asarray(perm)
-    a, b = filters.order_independent_clusters(B), filters.order_independent_clusters(B[np.ix_(P, P)])
+    a, b = fields.order_independent_clusters(B), fields.order_independent_clusters(B[np.ix_(P, P)])
     assert sorted(map(len, a)) == sorted(map(len, b))
-    assert filters.noise_count(B, a) == filters.noise_count(B[np.ix_(P, P)], b)
+    assert fields.noise_count(B, a) == fields.noise_count(B[np.ix_(P, P)], b)
 
 
 def random_tap(N=600, N_f=12, F_s=4, N_l=5, seed=0):
@@ -107,15 +109,15 @@ def test_field_matrices_equal_the_naive_silenced_pass():
     feats, labels, W = random_tap()
     head = torch.nn.Linear(12 * 4, 5, bias=False)
     head.weight.data = W.reshape(5, -1)
-    M = filters.field_matrices(W, filters.class_means(feats, labels, 5))
+    M = fields.field_matrices(W, fields.class_means(feats, labels, 5))
     for f in range(12):
-        naive = filters.naive_field_matrix(head, feats, labels, f, 5)
+        naive = fields.naive_field_matrix(head, feats, labels, f, 5)
         assert torch.allclose(M[f], naive, atol=1e-5, rtol=1e-5)
 
 
 def test_decision_matrices_equal_a_loop_over_inputs():
     feats, labels, W = random_tap(N=200)
-    D, kept = filters.decision_matrices(W, feats, labels, 5, chunk=64)
+    D, kept = fields.decision_matrices(W, feats, labels, 5, chunk=64)
     for f in (0, 3, 7):
         counts = torch.zeros(5, 5)
         for x, y in zip(feats, labels):
@@ -130,9 +132,9 @@ def test_decision_matrices_equal_a_loop_over_inputs():
 
 def test_normalize_and_clip():
     M = torch.tensor([[[2.0, 1.0], [-1.0, 0.5]], [[-1.0, -2.0], [-3.0, -1.0]]])
-    Mn = filters.normalize(M)
+    Mn = fields.normalize(M)
     assert torch.equal(Mn[0], torch.tensor([[1.0, 0.5], [-0.5, 0.25]])) and not Mn[1].any()
-    assert filters.clip(Mn, 0.3).tolist() == [
+    assert fields.clip(Mn, 0.3).tolist() == [
         [[True, True], [False, False]],
         [[False, False], [False, False]],
     ]
@@ -140,13 +142,13 @@ def test_normalize_and_clip():
 
 def test_analyze_layer_agrees_with_filter_by_filter():
     feats, labels, W = random_tap(N_f=40, seed=3)
-    means = filters.class_means(feats, labels, 5)
+    means = fields.class_means(feats, labels, 5)
     for chunk in (7, 64):
-        la = filters.analyze_layer(W, means, threshold=0.3, chunk=chunk)
-        B = filters.clip(filters.normalize(filters.field_matrices(W, means)), 0.3)
-        clusters = [filters.greedy_clusters(b) for b in B]
+        la = analyze_layer(W, means, threshold=0.3, chunk=chunk)
+        B = fields.clip(fields.normalize(fields.field_matrices(W, means)), 0.3)
+        clusters = [fields.greedy_clusters(b) for b in B]
         assert la.clusters == clusters
-        assert la.noise.tolist() == [filters.noise_count(b, c) for b, c in zip(B, clusters)]
+        assert la.noise.tolist() == [fields.noise_count(b, c) for b, c in zip(B, clusters)]
         assert la.N_c == pytest.approx(np.mean([len(c) for c in clusters]))
         sizes = [len(x) for c in clusters for x in c]
         assert la.C_s == pytest.approx(np.mean(sizes))
@@ -156,27 +158,28 @@ def test_analyze_layer_agrees_with_filter_by_filter():
         total_sub = (~B).sum() - (~B[la.dead]).sum()
         assert la.hist_cluster_rows.sum() + la.hist_other_rows.sum() == total_sub
     with pytest.raises(ValueError, match="rule"):
-        filters.analyze_layer(W, means, rule="random")
+        analyze_layer(W, means, rule="random")
 
 
 def test_rule_comparison_runs_each_rule_on_the_same_field_matrices():
     """The cluster-statistics page's table: the study's own rule as analysed, the other rule recomputed on the
-    same W and class means (and the order-independent rule gives the same clusters whatever the label order)."""
+    same W and class means (and the order-independent rule gives the same clusters whatever the label
+    order)."""
     from types import SimpleNamespace
 
     from helpers.figures import mechanism_fig5_cluster_statistics as fig5
 
     g = torch.Generator().manual_seed(3)
     W, means = torch.randn(6, 40, 1, generator=g), torch.rand(6, 40, 1, generator=g)
-    la = filters.analyze_layer(W, means, 0.3, "greedy")
+    la = analyze_layer(W, means, 0.3, "greedy")
     study = SimpleNamespace(layers={"7": la}, probes={"7": SimpleNamespace(W=W)}, means={"7": means})
     table = fig5.rule_comparison(study).set_index("rule")
     assert table.loc["greedy", "n"] == la.n
-    other = filters.analyze_layer(W, means, 0.3, "order_independent")
+    other = analyze_layer(W, means, 0.3, "order_independent")
     assert (table.loc["order_independent", "n"], table.loc["order_independent", "C_s"]) == (
         other.n,
         other.C_s,
     )
     perm = torch.randperm(6, generator=g)
-    permuted = filters.analyze_layer(W[perm], means[perm], 0.3, "order_independent")
+    permuted = analyze_layer(W[perm], means[perm], 0.3, "order_independent")
     assert permuted.n == other.n and permuted.C_s == other.C_s

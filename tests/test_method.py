@@ -3,8 +3,9 @@
 import pytest
 import torch
 
-from helpers.method import filters, snr
+from helpers.method import snr
 from helpers.method import study as method
+from helpers.method.layer import analyze_layer
 from helpers.train import probes, profiles, runs
 
 
@@ -21,7 +22,7 @@ def test_study_table_and_cached_probes(synth10, monkeypatch):
     assert row.n == la.n and row.signal == pytest.approx(
         snr.snr_estimates(la.N_f, 10, la.n, la.N_c, la.C_s)["signal"]
     )
-    assert la.clusters == filters.analyze_layer(s.probes["10"].W, s.means["10"]).clusters
+    assert la.clusters == analyze_layer(s.probes["10"].W, s.means["10"]).clusters
 
     def no_training(*a, **k):
         raise AssertionError("probe retrained although cached")
@@ -35,7 +36,7 @@ def test_study_table_and_cached_probes(synth10, monkeypatch):
 
 def test_analyze_is_the_class_means_then_the_layer_analysis_and_fit_probes_trains_each_tap():
     """The one stage-3 entry point (pages, ImageNet, stage 8): per-label means of the given inputs, then
-    :func:`filters.analyze_layer`, checked against a naive per-label mean."""
+    :func:`analyze_layer`, checked against a naive per-label mean."""
     g = torch.Generator().manual_seed(0)
     y = torch.arange(60) % 4
     feats = {
@@ -47,7 +48,7 @@ def test_analyze_is_the_class_means_then_the_layer_analysis_and_fit_probes_train
     means, layers = method.analyze(trained, (feats, y), 4, threshold=0.4, rule="order_independent")
     naive = torch.stack([feats["a"][y == i].mean(0) for i in range(4)])
     assert torch.allclose(means["a"], naive)
-    expected = filters.analyze_layer(trained["a"].W, naive, 0.4, "order_independent")
+    expected = analyze_layer(trained["a"].W, naive, 0.4, "order_independent")
     assert layers["a"].clusters == expected.clusters and layers["a"].n == expected.n
     with pytest.raises(ValueError, match="threshold"):
         method.analyze(trained, (feats, y), 4, threshold=1.2)

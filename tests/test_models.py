@@ -97,7 +97,8 @@ def test_tap_names_without_building_are_the_built_models_taps(name):
     assert models.tap_names(name) == [t.name for t in models.build(name, 10, 0.125, input_size=size).taps]
 
 
-# --- any torchvision CNN ("your model" pages) ----------------------------------------------------------------------
+# --- any torchvision CNN ("your model" pages)
+# ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,15 @@
-"""helpers.book.page: knobs checked up front, each run trained on its own config's data, skipped pages inert."""
+"""helpers.book.page: knobs checked up front, each run trained on its own config's data, skipped pages
+inert."""
 
 import pytest
 from conftest import ROOT
 
-from helpers.book import knobs
+from helpers.book import knobs, show
 from helpers.book import page as pages
+from helpers.figures import steps
 from helpers.figures import universal_k_sweep as k_tables
 from helpers.figures import universal_layer_tables as layer_tables
+from helpers.reference import claims as claims_mod
 from helpers.train import profiles
 
 
@@ -48,7 +51,8 @@ def test_a_K_label_run_keeps_the_images_per_label_of_the_profiles_subset(data_di
 def test_K_sweeps_default_to_the_papers_K_values_or_their_ten_label_stand_ins(data_dir, monkeypatch):
     monkeypatch.setenv("MECH_DATA", str(data_dir))
     assert k_tables.default_Ks("table5", 100) == [10, 20, 40, 60, 100]
-    # CIFAR-10: VGG-16 takes Table 6's K (the paper's own CIFAR-K/10), EfficientNet-B0 Table 5's label fractions
+    # CIFAR-10: VGG-16 takes Table 6's K (the paper's own CIFAR-K/10), EfficientNet-B0 Table 5's label
+    # fractions
     assert k_tables.default_Ks("table4", 10) == list(layer_tables.PAPER_K["table6"])
     assert k_tables.default_Ks("table5", 10) == [2, 4, 6, 10]
     page = pages.Page("t", "smoke", model="efficientnet_b0", dataset="cifar10")
@@ -86,7 +90,7 @@ def test_a_skipped_page_shows_the_papers_values_and_does_nothing(tmp_path, monke
     shown = page.compare([("accuracy", 0.75, 0.5)])
     assert shown.frame["this run"].isna().all() and shown.frame["paper"].tolist() == [0.75]
     bundle, meta = page.header()._repr_mimebundle_()
-    assert meta[pages.META]["header"]["skipped"] and "How to get it" in bundle["text/plain"]
+    assert meta[show.META]["header"]["skipped"] and "How to get it" in bundle["text/plain"]
 
 
 def test_a_missing_cifar100_runs_on_cifar10_as_a_stand_in_unless_asked_strictly(data_dir, monkeypatch):
@@ -96,7 +100,7 @@ def test_a_missing_cifar100_runs_on_cifar10_as_a_stand_in_unless_asked_strictly(
     assert page.config == pages.Page("u", "smoke", dataset="cifar10").config  # the CIFAR-10 pages' own run
     assert "stand-in" in page.label() and "not the paper's experiment" in page.label()
     bundle, meta = page.header()._repr_mimebundle_()
-    assert meta[pages.META]["header"]["stand_in"] == "cifar10" and "stand_in False" in bundle["text/plain"]
+    assert meta[show.META]["header"]["stand_in"] == "cifar10" and "stand_in False" in bundle["text/plain"]
     strict = pages.Page("t", "smoke", dataset="cifar100", paper_dataset="cifar100", stand_in=False)
     assert strict.skipped and strict.dataset == "cifar100" and strict.study() is None
 
@@ -113,12 +117,12 @@ def test_device_knob_is_passed_not_set_for_the_whole_process(data_dir, monkeypat
 def test_skippable_returns_what_a_skipped_page_shows_without_running_the_step():
     calls = []
 
-    @pages.skippable
+    @steps.skippable
     def step(study, x=1):
         calls.append(study)
         return study
 
-    @pages.skippable("a", "b", skipped=(None, None))
+    @steps.skippable("a", "b", skipped=(None, None))
     def pair(a, b, c=None):
         return a, b
 
@@ -131,8 +135,9 @@ def test_skippable_returns_what_a_skipped_page_shows_without_running_the_step():
 
 
 def test_trend_pages_train_the_profiles_number_of_networks_unless_told(data_dir, monkeypatch):
-    """seeds=None takes the profile's: 2 networks at cpu (a trend must beat their spread), the papers' samples at
-    paper (VGG-16 4, VGG-6 5), 1 at smoke; an explicit count wins. Figs. 2 and 7 leave it to the profile."""
+    """seeds=None takes the profile's: 2 networks at cpu (a trend must beat their spread), the papers' samples
+    at paper (VGG-16 4, VGG-6 5), 1 at smoke; an explicit count wins. Figs. 2 and 7 leave it to the
+    profile."""
     monkeypatch.setenv("MECH_DATA", str(data_dir))
     assert [pages.Page("t", p, model="vgg16", seeds=None).seeds for p in ("smoke", "cpu", "paper")] == [
         1,
@@ -144,3 +149,20 @@ def test_trend_pages_train_the_profiles_number_of_networks_unless_told(data_dir,
     assert pages.Page("t", "cpu", model="resnet18", seeds=None).seeds == 2
     for name in ("mechanism-fig2-layer-accuracy", "mechanism-fig7-vgg6"):
         assert knobs.defaults(ROOT / "notebooks" / f"{name}.ipynb")["seeds"] is None
+
+
+def test_the_summary_opens_with_a_sentence_computed_from_the_verdicts():
+    def rec(verdict, kind=claims_mod.PAPER):
+        return dict(page="p", claim="c", kind=kind, verdict=verdict)
+
+    holds, fails, open_ = claims_mod.HOLDS, claims_mod.FAILS, claims_mod.UNTESTABLE
+    assert "all 2 of the paper's claims" in show.meaning(
+        [rec(holds), rec(holds), rec(fails, claims_mod.CHECK)]
+    )
+    mixed = show.meaning([rec(holds), rec(fails), rec(open_), rec(open_)])
+    assert (
+        "reproduces 1 of the paper's 4 claims" in mixed
+        and "1 do not hold" in mixed
+        and "2 cannot be decided" in mixed
+    )
+    assert show.meaning([rec(holds, claims_mod.ADDITION)]) == ""

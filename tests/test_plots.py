@@ -1,8 +1,8 @@
-"""Figures as a reader gets them: every plot of helpers.figures.plots knows what it shows (caption, alt text, the paper's
-figure), draws layers shallow to deep, class names on label axes and the paper's values beside this run's;
-page.figure numbers and captions them as HTML <figure>s; the threshold explorer's frames are the clipped
-matrices at each threshold; the overview draws the per-layer rows the pages record; each page has its measured
-times."""
+"""Figures as a reader gets them: every plot of helpers.figures.plots knows what it shows (caption, alt text,
+the paper's figure), draws layers shallow to deep, class names on label axes and the paper's values beside
+this run's; page.figure numbers and captions them as HTML <figure>s; the threshold explorer's frames are the
+clipped matrices at each threshold; the overview draws the per-layer rows the pages record; each page has its
+measured times."""
 
 import base64
 import io
@@ -15,7 +15,7 @@ import pytest
 from conftest import ROOT
 from PIL import Image
 
-from helpers.book import build, overview, timings
+from helpers.book import generated, overview, show, timings
 from helpers.book import page as pages
 from helpers.figures import mechanism_dilution_filters as dilution
 from helpers.figures import mechanism_fig2_layer_accuracy as fig2
@@ -30,7 +30,7 @@ from helpers.figures import universal_afcc as afcc_pages
 from helpers.figures import universal_fig4_label_snr as ufig4
 from helpers.figures import universal_k_sweep as k_tables
 from helpers.figures import universal_layer_tables as layer_tables
-from helpers.method import filters
+from helpers.method import fields
 from helpers.reference import printed as paper
 
 NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -39,15 +39,15 @@ NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse"
 def view(M, tap="13", f=3, threshold=0.3):
     """A filter view as mechanism.filter_view returns it, from a normalized field matrix."""
     B = np.asarray(M) >= threshold
-    clusters = filters.greedy_clusters(B)
+    clusters = fields.greedy_clusters(B)
     return dict(
         tap=tap,
         filter=f,
         M=np.asarray(M, float),
         B=B,
         clusters=clusters,
-        noise=filters.noise_count(B, clusters),
-        order=filters.display_order(clusters, len(M)),
+        noise=fields.noise_count(B, clusters),
+        order=fields.display_order(clusters, len(M)),
         threshold=threshold,
         names=NAMES[: len(M)],
     )
@@ -157,9 +157,9 @@ def test_threshold_explorer_frames_are_the_matrices_clipped_at_each_threshold():
         th = f["threshold"]
         for v in sorted(views, key=lambda v: int(v["tap"])):  # shallow to deep in the text too
             B = v["M"] >= th
-            c = filters.greedy_clusters(B)
+            c = fields.greedy_clusters(B)
             assert f"layer {v['tap']} filter {v['filter']}: " in f["text"]
-            assert f"noise {filters.noise_count(B, c)}" in f["text"].split(f"layer {v['tap']} filter")[1]
+            assert f"noise {fields.noise_count(B, c)}" in f["text"].split(f"layer {v['tap']} filter")[1]
         assert f["text"].index("layer 4") < f["text"].index("layer 13")
         assert Image.open(io.BytesIO(f["png"])).size[0] > 800
     assert len({f["png"] for f in ex.frames}) == len(ex.frames)  # every frame differs
@@ -175,7 +175,7 @@ def page(data_dir, monkeypatch):
 
 def html_of(shown):
     bundle, meta = shown._repr_mimebundle_()
-    return bundle, meta[pages.META]
+    return bundle, meta[show.META]
 
 
 def test_page_figure_is_a_numbered_captioned_figure_with_alt_text(page):
@@ -223,7 +223,9 @@ def test_explorer_html_has_a_slider_over_every_frame_and_needs_no_network(page):
     assert re.search(r'<img src="data:image/png;base64,[^"]+" alt="[^"]+"', html) and "<figcaption" in html
 
 
-def test_a_figure_shown_bare_is_captioned_by_the_current_page(page, monkeypatch):
+def test_a_figure_shown_bare_is_its_image_and_a_page_numbers_the_figures_it_shows(page, monkeypatch):
+    """No module state: a figure displayed outside ``page.figure`` is its plain image; the page numbers its
+    own."""
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
     table = pd.DataFrame(
@@ -239,8 +241,9 @@ def test_a_figure_shown_bare_is_captioned_by_the_current_page(page, monkeypatch)
     table.attrs.update(N_l=10, model="resnet18")
     fig = your_model.layer_profile(table)
     fig._ipython_display_()
-    bundle, meta = html_of(shown[0])
-    assert "<figcaption" in bundle["text/html"] and meta["figure"][0]["page"] == page.name
+    assert type(shown[0]).__name__ == "Image" and shown[0].data.startswith(b"\x89PNG")
+    first, second = (html_of(page.figure(fig))[1]["figure"][0] for _ in range(2))
+    assert (first["page"], first["number"], second["number"]) == (page.name, 1, 2)
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["stage 1", "stage 2"]
 
 
@@ -285,18 +288,37 @@ def _labelled(t):
 
 def test_the_overview_writes_a_myst_figure_with_its_png(tmp_path, monkeypatch):
     monkeypatch.setenv("MECH_BOOK_ROOT", str(tmp_path))
-    build.generated_dir().mkdir(parents=True)
+    generated.generated_dir().mkdir(parents=True)
     rows = [dict(quantity=q, paper=p, run=None) for q, p, r in fig5.compare_fig5(None)]
-    lines = build.overview_figure("mechanism-fig5-cluster-statistics", "*mechanism* Fig. 5", rows)
+    lines = overview.figure_markdown("mechanism-fig5-cluster-statistics", "*mechanism* Fig. 5", rows)
     assert lines[0] == "```{figure} overview-figures/mechanism-fig5-cluster-statistics.png"
     assert lines[1].startswith(":alt: ") and len(lines[1]) > 40 and lines[3] == ":width: 816px"
     assert lines[4] == "" and "skipped" in lines[5] and lines[6] == "```"  # the caption, after the options
-    Image.open(build.generated_dir() / "overview-figures" / "mechanism-fig5-cluster-statistics.png").verify()
+    Image.open(
+        generated.generated_dir() / "overview-figures" / "mechanism-fig5-cluster-statistics.png"
+    ).verify()
 
 
-def test_every_page_has_its_times_per_profile():
+def test_page_times_are_read_from_the_data_file_the_build_writes(tmp_path, monkeypatch):
+    monkeypatch.setenv("MECH_BOOK_ROOT", str(tmp_path))
+    assert timings.per_profile("p") == dict(smoke="not measured", cpu="not measured", paper="not estimated")
+    log = "executing 2 notebooks\n[1/2] p: ran (762 s; 762 s in all)\n[2/2] q: ran (9 s; 771 s in all)\n"
+    assert timings.from_log(log, "cpu", empty_cache=True) == 2
+    timings.record("smoke", "p", 8.04)
+    timings.record_plan(
+        dict(speed=dict(source="assumed"), pages=dict(p=dict(runs=["k1", "k2"], hours=1.123)))
+    )
+    line = timings.time_line("p", "cpu")
+    assert (
+        line.index("`cpu` (this page): 12.7 min (")
+        < line.index("; `smoke`: 8 s (")
+        < line.index("; `paper`: ")
+    )
+    assert "from an empty cache" in line and "1.12 GPU-hours estimated (2 training(s)" in line
+    assert json.loads((tmp_path / "book" / "page-times.json").read_text())["cpu"]["q"]["order"] == 2
+
+
+def test_the_committed_page_times_name_only_pages_of_the_book():
     names = {p.stem for p in (ROOT / "notebooks").glob("*.ipynb")}
-    assert names == set(timings.CPU) == set(timings.PAPER) == set(timings.SMOKE_SECONDS)
-    line = timings.time_line("mechanism-fig5-cluster-statistics", "cpu")
-    assert line.index("`cpu` (this page): ") < line.index("; `smoke`: ") < line.index("; `paper`: ")
-    assert "9-15 s" in line and "0.28 GPU-hours" in line
+    committed = json.loads((ROOT / "book" / "page-times.json").read_text())
+    assert committed and all(set(pages_) <= names for pages_ in committed.values())

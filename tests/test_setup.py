@@ -55,47 +55,6 @@ def test_notebooks_are_clean_and_parameterized():
         assert f"book/generated/{path.stem}" in toc, f"{path.name} is not in _toc.yml"
 
 
-def helper_imports() -> tuple[dict[str, set[str]], list[str]]:
-    """Each helpers module's sibling imports at module level, and every sibling import inside a function."""
-    import ast
-
-    modules = {p.stem: p for p in (ROOT / "src" / "helpers").glob("*.py")}
-
-    def siblings(node) -> set[str]:
-        """The helpers modules an import statement names (relative, or absolute through ``helpers``)."""
-        if isinstance(node, ast.ImportFrom) and (
-            node.level or (node.module or "").split(".")[0] == "helpers"
-        ):
-            module = (node.module or "").removeprefix("helpers").lstrip(".")
-            return {module.split(".")[0]} if module else {a.name for a in node.names}
-        if isinstance(node, ast.Import):
-            return {a.name.split(".")[1] for a in node.names if a.name.startswith("helpers.")}
-        return set()
-
-    graph, local = {}, []
-    for name, path in modules.items():
-        tree = ast.parse(path.read_text())
-        graph[name] = set().union(*(siblings(n) for n in ast.walk(tree))) & set(modules)
-        for fn in ast.walk(tree):
-            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                local += [f"{name}.{fn.name}" for n in ast.walk(fn) if siblings(n) & set(modules)]
-    return graph, local
-
-
-def test_helpers_import_graph_is_layered():
-    """No module imports a sibling inside a function, and the module-level imports have no circle, so a reader
-    sees each module's dependencies in its import lines (issue: one analysis core a newcomer can hold)."""
-    graph, local = helper_imports()
-    assert not local, f"sibling imports inside functions: {local}"
-    done, order = set(), []
-    while len(done) < len(graph):
-        ready = sorted(m for m in graph if m not in done and graph[m] <= done)
-        assert ready, f"import circle among {sorted(set(graph) - done)}"
-        done |= set(ready)
-        order += ready
-    assert order.index("cache") < order.index("taps") and order.index("models") < order.index("taps")
-
-
 def test_public_api_resolves_documented_and_light():
     import subprocess
     import sys

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from helpers.figures import universal_afcc as afcc_pages
-from helpers.method import afcc, filters, snr
+from helpers.method import afcc, fields, snr
 from helpers.method import study as method
+from helpers.method.layer import analyze_layer
 from helpers.reference import printed as paper
 from helpers.train import probes, profiles
 from helpers.train import taps as taps_mod
@@ -35,7 +36,7 @@ def layer(N_f=60, N_l=8, seed=0):
     g = torch.Generator().manual_seed(seed)
     W = torch.randn(N_l, N_f, 2, generator=g)
     means = torch.relu(torch.randn(N_l, N_f, 2, generator=g))
-    return W, means, filters.analyze_layer(W, means)
+    return W, means, analyze_layer(W, means)
 
 
 def test_per_label_means_match_the_equations():
@@ -46,17 +47,18 @@ def test_per_label_means_match_the_equations():
     assert pl["noise_E"].mean() == pytest.approx(e["noise_E"])
     assert pl["signal"].tolist() == la.appearances.tolist()
     # Eq. (2) is exact when every cluster has the same size: force singletons with a threshold of ~1
-    la1 = filters.analyze_layer(W, means, threshold=0.999)
+    la1 = analyze_layer(W, means, threshold=0.999)
     assert set(la1.sizes) == {1}
     assert snr.per_label(la1)["noise_I"].abs().max() == 0
 
 
 def test_fig4b_sums_the_raw_fields_of_the_above_threshold_elements():
-    """*universal* Fig. 4B, recomputed filter by filter from each raw field matrix with a naive loop: the signal,
-    noise_I and noise_E of each label weight each above-threshold element by its un-normalized field."""
+    """*universal* Fig. 4B, recomputed filter by filter from each raw field matrix with a naive loop: the
+    signal, noise_I and noise_E of each label weight each above-threshold element by its un-normalized
+    field."""
     W, means, la = layer()
     W = W * torch.linspace(0.5, 20, W.shape[1])[None, :, None]  # peaks that vary a lot among the filters
-    la = filters.analyze_layer(W, means)
+    la = analyze_layer(W, means)
     N_l = la.N_l
     signal, noise_I, noise_E = np.zeros(N_l), np.zeros(N_l), np.zeros(N_l)
     for f in range(W.shape[1]):
@@ -64,7 +66,7 @@ def test_fig4b_sums_the_raw_fields_of_the_above_threshold_elements():
         if M.max() <= 0:
             continue
         B = M / M.max() >= 0.3
-        clusters = filters.greedy_clusters(B)
+        clusters = fields.greedy_clusters(B)
         in_block = np.zeros_like(B)
         for c in clusters:
             for i in c:
@@ -92,11 +94,11 @@ def test_afcc_mask_counts_and_random_mask():
 
 
 def test_afcc_retrains_on_the_device_given(monkeypatch):
-    """afcc_row hands its device to both retrainings; universal passes the study's (afcc_experiment) and the page's
-    (stage8_afcc). A stand-in train_probe records the device it is given and trains on the CPU."""
+    """afcc_row hands its device to both retrainings; universal passes the study's (afcc_experiment) and the
+    page's (stage8_afcc). A stand-in train_probe records the device it is given and trains on the CPU."""
     xtr, ytr, xte, yte = separable()
     p = probes.train_probe(xtr, ytr, xte, yte, 4, epochs=5, progress=False)
-    la = filters.analyze_layer(p.W, torch.stack([xtr[ytr == j].mean(0) for j in range(4)]))
+    la = analyze_layer(p.W, torch.stack([xtr[ytr == j].mean(0) for j in range(4)]))
     asked, real = [], afcc.train_probe
     monkeypatch.setattr(
         afcc,
@@ -175,7 +177,8 @@ def test_dilution():
 
 
 def test_sgd_is_the_torch_nesterov_sgd_update():
-    """The written-out SGD step equals torch.optim.SGD(nesterov=True, weight_decay=α) step for step, mask or not."""
+    """The written-out SGD step equals torch.optim.SGD(nesterov=True, weight_decay=α) step for step, mask or
+    not."""
     xtr, ytr, xte, yte = separable(N=600)
     h = probes.Hyper(0.1, 0.975, 1e-3, 0.6, 1)  # decays every epoch: the schedule is exercised too
     mask = torch.rand(4, 20, 3, generator=torch.Generator().manual_seed(1)) < 0.5
@@ -209,7 +212,8 @@ def test_sgd_is_the_torch_nesterov_sgd_update():
 
 
 def newton_minimum(X, y, N_l, alpha, iters=40):
-    """The probe's loss minimised by Newton's method in float64 (exact Hessian): a reference to machine precision."""
+    """The probe's loss minimised by Newton's method in float64 (exact Hessian): a reference to machine
+    precision."""
     X = X.reshape(len(X), -1).double()
     D = X.shape[1]
 
@@ -229,8 +233,8 @@ def newton_minimum(X, y, N_l, alpha, iters=40):
 
 
 def test_lbfgs_probe_reaches_the_loss_minimum_and_its_statistics():
-    """On overlapping classes (a finite minimum), L-BFGS stops with max |grad| <= tol, at the Newton minimum, with
-    the same clusters, n, N_c and C_s; the earlier default (20 iterations) did not get there."""
+    """On overlapping classes (a finite minimum), L-BFGS stops with max |grad| <= tol, at the Newton minimum,
+    with the same clusters, n, N_c and C_s; the earlier default (20 iterations) did not get there."""
     g = torch.Generator().manual_seed(0)
     N, N_f, F_s, N_l = 2000, 12, 2, 5
     y = torch.arange(N) % N_l
@@ -242,9 +246,9 @@ def test_lbfgs_probe_reaches_the_loss_minimum_and_its_statistics():
     assert p.stop.startswith("converged") and p.grad_norm <= probes.LBFGS_TOL
     W = p.W.reshape(N_l, -1).double()
     assert (W - W_star).norm() / W_star.norm() < 1e-2
-    means = filters.class_means(x, y, N_l)
-    ref = filters.analyze_layer(W_star.float().view(N_l, N_f, F_s), means)
-    got = filters.analyze_layer(p.W, means)
+    means = fields.class_means(x, y, N_l)
+    ref = analyze_layer(W_star.float().view(N_l, N_f, F_s), means)
+    got = analyze_layer(p.W, means)
     assert got.clusters == ref.clusters and (got.noise == ref.noise).all()
     assert (got.n, got.N_c, got.C_s) == (ref.n, ref.N_c, ref.C_s)
     early = probes.train_probe(x, y, x, y, N_l, solver="lbfgs", max_iter=20, progress=False)
@@ -256,9 +260,9 @@ def test_fig6_signal_noise_equals_a_label_by_label_loop():
     """snr.signal_noise (vectorized) against the per-label loop it replaced (*mechanism* Fig. 6)."""
     g = torch.Generator().manual_seed(5)
     W, means = torch.randn(6, 30, 2, generator=g), torch.rand(6, 30, 2, generator=g)
-    la = filters.analyze_layer(W, means)
+    la = analyze_layer(W, means)
     got = snr.signal_noise(W, means, la.clusters)
-    Mn = filters.normalize(filters.field_matrices(W, means))
+    Mn = fields.normalize(fields.field_matrices(W, means))
     for i in range(6):
         inside = [f for f in range(30) if any(i in c for c in la.clusters[f])]
         outside = [f for f in range(30) if f not in inside]

@@ -4,7 +4,8 @@ import pytest
 import torch
 import torchvision
 
-from helpers.method import filters, snr
+from helpers.method import fields, snr
+from helpers.method.layer import analyze_layer
 from helpers.train import models, probes, profiles, runs, taps
 
 
@@ -61,7 +62,7 @@ def test_whole_analysis_on_a_torchvision_resnet18():
         p = probes.train_probe(
             feats[name][:80], labels[:80], feats[name][80:], labels[80:], 10, max_iter=30, progress=False
         )
-        la = filters.analyze_layer(p.W, filters.class_means(feats[name][80:], labels[80:], 10))
+        la = analyze_layer(p.W, fields.class_means(feats[name][80:], labels[80:], 10))
         assert la.N_f == feats[name].shape[1] and la.n >= 0 and la.N_c > 0
         assert snr.snr_estimates(la.N_f, 10, la.n, la.N_c, la.C_s)["signal"] > 0
 

@@ -10,8 +10,9 @@ import pytest
 import torch
 from conftest import ROOT
 
-from helpers.train import Hyper, data, profiles, runs
+from helpers.train import data, profiles, runs
 from helpers.train import loop as train
+from helpers.train.loop import Hyper, TrainConfig
 
 
 def smoke(model="vgg16", **kw):
@@ -142,8 +143,8 @@ def test_onecycle_schedule_rises_to_eta_then_falls_to_zero_step_by_step(synth10)
 
 
 def test_onecycle_run_resumed_after_an_epoch_ends_as_the_uninterrupted_one(synth10):
-    """The per-step learning rate is a function of (epoch, step) alone, so a run resumed from its checkpoint continues
-    on the same schedule."""
+    """The per-step learning rate is a function of (epoch, step) alone, so a run resumed from its checkpoint
+    continues on the same schedule."""
     import copy
 
     cfg = smoke(epochs=3, eta=0.05, schedule="onecycle")
@@ -224,7 +225,6 @@ def test_corrupt_checkpoint_raises_a_clear_error(synth10):
 
 
 def test_blocks_and_schedule_knobs_round_trip():
-    from helpers.train import TrainConfig
 
     c = profiles.train_config("cpu", "efficientnet_b0", blocks=[[3, 1], [4, 1]], schedule="linear")
     assert c.blocks == ((3, 1), (4, 1))

@@ -1,8 +1,8 @@
 """The book's commands, ``python -m helpers COMMAND``.
 
 - ``build``: execute the notebooks at a profile and render the book (:mod:`helpers.book.build`);
-- ``plan`` / ``submit``: list the runs the pages need, or train them on GPUs or a Slurm cluster
-  (:mod:`helpers.book.jobs`);
+- ``plan`` / ``submit``: list the runs the pages need (:mod:`helpers.book.plan`), or train them on GPUs or a
+  Slurm cluster (:mod:`helpers.book.jobs`, where both commands are);
 - ``launch``: write ``_config.yml``'s repository URL into every notebook (:mod:`helpers.book.launch`).
 """
 

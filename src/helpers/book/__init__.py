@@ -1,1 +1,2 @@
-"""The book's machinery: a page, its knobs, the build, the overview, launching, Sphinx glue, the job runner."""
+"""The book's machinery: a page, its knobs, the build (executing the notebooks, the generated pages, the
+overview), launching, Sphinx glue, the plan of the runs and the job runner."""

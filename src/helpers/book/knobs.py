@@ -1,14 +1,14 @@
-"""A page's knobs: the defaults of its notebook's parameters cell, the values papermill injected, the line that
-reruns the page with them.
+"""A page's knobs: the defaults of its notebook's parameters cell, the values papermill injected, the line
+that reruns the page with them.
 
 papermill only logs "Passed unknown parameter" for a knob the notebook does not declare, so a typo
 (``-p treshold 0.4``) would silently do nothing; :func:`overrides`, called in each page's first cell,
 makes it an error that lists the knobs the notebook declares. No torch here: the build imports it.
 
-    >>> overrides("mechanism-fig5-cluster-statistics", globals())   # in a notebook, after its parameters
-    {'threshold': 0.4}
-    >>> rerun_line("mechanism-fig5-cluster-statistics", {"profile": "cpu", "threshold": 0.4})
-    '.venv/bin/papermill notebooks/mechanism-fig5-cluster-statistics.ipynb /tmp/... -p profile cpu -p threshold 0.4'
+>>> overrides("mechanism-fig5-cluster-statistics", globals())   # in a notebook, after its parameters
+{'threshold': 0.4}
+>>> rerun_line("mechanism-fig4-field-matrices", {"profile": "cpu", "threshold": 0.4})
+'.venv/bin/papermill notebooks/mechanism-fig4-field-matrices.ipynb /tmp/... -p profile cpu -p threshold 0.4'
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from pathlib import Path
 
 from helpers.infra.paths import cache_root, data_dir, notebooks_dir, repo_root
 
-ENVIRONMENT = ("MECH_DATA", "MECH_CACHE")  # where the page's data and runs came from, when not the defaults
-# (relative to the repository's root, as :mod:`helpers.infra.paths` reads them; MECH_DEVICE is the device knob)
+# Where the page's data and runs came from, when not the defaults (relative to the repository's root, as
+# :mod:`helpers.infra.paths` reads them; MECH_DEVICE is the device knob).
+ENVIRONMENT = ("MECH_DATA", "MECH_CACHE")
 
 
 def _code_cells(path: Path) -> list[dict]:
@@ -68,11 +69,12 @@ def injected(namespace: dict) -> dict | None:
 
 
 def overrides(name: str, namespace: dict) -> dict:
-    """The knobs of notebook ``name`` that differ from its defaults: those papermill injected, else (a notebook
-    edited and run in Jupyter) the values of the declared knobs in ``namespace``, the notebook's globals.
+    """The knobs of notebook ``name`` that differ from its defaults: those papermill injected, else (a
+    notebook edited and run in Jupyter) the values of the declared knobs in ``namespace``, the notebook's
+    globals.
 
-    An injected name the notebook does not declare is a ``ValueError`` listing the knobs it does. A notebook that is
-    not in ``notebooks/`` (a copy run elsewhere) is not checked: ``{}``.
+    An injected name the notebook does not declare is a ``ValueError`` listing the knobs it does. A notebook
+    that is not in ``notebooks/`` (a copy run elsewhere) is not checked: ``{}``.
     """
     path = notebooks_dir() / f"{name}.ipynb"
     if not path.is_file():
@@ -91,7 +93,8 @@ def overrides(name: str, namespace: dict) -> dict:
 
 
 def _yaml(v) -> str:
-    """A value as YAML that papermill reads back to the same Python value (PyYAML needs '1.0e-05', not '1e-05')."""
+    """A value as YAML that papermill reads back to the same Python value (PyYAML needs '1.0e-05', not
+    '1e-05')."""
     if isinstance(v, float):
         r = repr(v)
         return r.replace("e", ".0e", 1) if "e" in r and "." not in r else r
@@ -120,7 +123,8 @@ def papermill_command() -> str:
 
 
 def rerun_line(name: str, values: dict) -> str:
-    """The shell line (from the repository's root) that reruns page ``name`` with ``values``, data and cache."""
+    """The shell line (from the repository's root) that reruns page ``name`` with ``values``, data and
+    cache."""
     moved = {
         "MECH_DATA": data_dir() != repo_root() / "data",
         "MECH_CACHE": cache_root() != repo_root() / ".cache",

@@ -5,17 +5,17 @@ public URL yet. Once it is set:
 
 - the book shows a repository button, and Binder and Colab buttons on every notebook page. This module is a
   Sphinx extension (``_config.yml``, ``sphinx: extra_extensions``): :func:`gate` keeps ``launch_buttons`` and
-  turns the repository button on only when the URL is set (without a URL, Jupyter Book 1 stops with an error on
-  a repository button and sphinx-book-theme on launch buttons, so they cannot simply stay on).
+  turns the repository button on only when the URL is set (without a URL, Jupyter Book 1 stops with an error
+  on a repository button and sphinx-book-theme on launch buttons, so they cannot simply stay on).
   :func:`point_launch_at_sources` points a page's Binder and Colab links at its source notebook in
   ``notebooks/``, since the executed pages under ``book/generated/`` are not committed;
 - every notebook's first code cell (:func:`bootstrap_source`: hidden in the book, tagged ``remove-cell``)
   installs ``helpers`` from that URL when it is not importable (a fresh Colab session, a downloaded copy) and
   does nothing where it is (this repository; Binder, which installs ``environment.yml``).
 
-Colab opens the committed notebook, so the cell has to carry the URL itself. ``python -m helpers launch`` writes
-``_config.yml``'s URL into every notebook's first cell (``--check`` only reports); ``tests/test_launch.py`` fails
-while the two disagree.
+Colab opens the committed notebook, so the cell has to carry the URL itself. ``python -m helpers launch``
+writes ``_config.yml``'s URL into every notebook's first cell (``--check`` only reports);
+``tests/test_launch.py`` fails while the two disagree.
 """
 
 from __future__ import annotations
@@ -48,18 +48,14 @@ def repository(root: Path | None = None) -> tuple[str, str]:
 def bootstrap_source(url: str, branch: str) -> str:
     """The source of every notebook's first code cell, with the repository ``url`` and ``branch`` written in.
 
-    When ``helpers`` is importable it does nothing. Otherwise it pip-installs ``git+URL@BRANCH`` into the kernel's
-    environment. If the kernel already has torch (Colab does), it installs with ``--no-deps`` and then only the
-    other requirements, so that pip does not replace that torch with the pinned one, a download of several GB.
-    Without a URL it raises an error that says what to do.
+    When ``helpers`` is importable it does nothing. Otherwise it pip-installs ``git+URL@BRANCH`` without its
+    requirements, then calls :func:`complete_install` for them. Without a URL it raises an error that says
+    what to do. The text is as ruff formats it (the notebooks are formatted), so a formatter keeps it.
     """
-    return f'''\
-# Setup, hidden in the book: makes this book's package `helpers` importable where it is not (Colab, a copy of this
-# notebook outside the book's repository) by installing it from the repository below, keeping this kernel's
-# torch where it has one. In the repository, and on Binder, it does nothing.
-import importlib.metadata
+    return f"""\
+# Setup, hidden in the book: installs this book's package `helpers` where it is not importable
+# (Colab, a copy of this notebook elsewhere), keeping the kernel's torch; in the repository it does nothing.
 import importlib.util
-import re
 import subprocess
 import sys
 
@@ -67,29 +63,55 @@ REPOSITORY, BRANCH = {json.dumps(url)}, {json.dumps(branch)}  # _config.yml's (p
 if importlib.util.find_spec("helpers") is None:
     if not REPOSITORY:
         raise ModuleNotFoundError(
-            "helpers is not importable, and this notebook names no repository to install it from (the book's "
-            "_config.yml sets none): run it inside the book's repository, or pip install that repository first")
+            "helpers is not importable and no repository is named: run this notebook in the "
+            "book's repository, or pip install that repository first"
+        )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"git+{{REPOSITORY}}@{{BRANCH}}"], check=True
+    )
+    from helpers.book.launch import complete_install
 
-    def pip(*args):
-        done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", *args], capture_output=True, text=True)
+    complete_install()  # the rest of helpers' requirements, keeping this kernel's torch where it has one
+"""  # noqa: E501 (the cell as written into the notebooks, where the braces are one character)
+
+
+def missing_requirements(keep: set[str]) -> list[str]:
+    """``helpers``' own requirements (no extras) but those named in ``keep`` (lower-case distribution
+    names)."""
+    import importlib.metadata
+
+    wanted = importlib.metadata.requires(DISTRIBUTION) or []
+    return [
+        r
+        for r in wanted
+        if "extra ==" not in r and re.split(r"[^A-Za-z0-9_.-]", r, maxsplit=1)[0].lower() not in keep
+    ]
+
+
+def complete_install() -> list[str]:
+    """Install what ``pip install --no-deps`` of ``helpers`` left out, keeping this kernel's torch and
+    torchvision where it has them (Colab does: pip would otherwise replace them with the pinned ones, a
+    download of several GB). Returns the requirements it installed; a failed pip raises with pip's output."""
+    import importlib.metadata
+    import importlib.util
+    import subprocess
+
+    keep = {m for m in ("torch", "torchvision") if importlib.util.find_spec(m)}
+    needs = missing_requirements(keep)
+    kept = f" (keeping this kernel's {', '.join(sorted(keep))})" if keep else ""
+    print(f"installing helpers' requirements{kept}", flush=True)
+    if needs:
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", *needs], capture_output=True, text=True
+        )
         if done.returncode:
-            raise RuntimeError(f"pip install {{' '.join(args)}} failed:\\n{{done.stdout}}{{done.stderr}}")
-
-    keep = [m for m in ("torch", "torchvision") if importlib.util.find_spec(m)]
-    source = f"git+{{REPOSITORY}}@{{BRANCH}}"
-    print(f"helpers is not importable: installing {{source}}" + (f" (keeping this kernel's {{', '.join(keep)}})"
-          if keep else ""), flush=True)
-    pip(*["--no-deps"] * bool(keep), source)
-    importlib.invalidate_caches()
-    needs = [r for r in importlib.metadata.requires("{DISTRIBUTION}") or [] if "extra ==" not in r
-             and re.split(r"[^A-Za-z0-9_.-]", r, maxsplit=1)[0].lower() not in keep]
-    if keep and needs:  # what --no-deps left out, but the torch kept
-        pip(*needs)
+            raise RuntimeError(f"pip install {' '.join(needs)} failed:\n{done.stdout}{done.stderr}")
     importlib.invalidate_caches()
     import helpers
 
-    print(f"installed helpers {{importlib.metadata.version('{DISTRIBUTION}')}} in {{helpers.__path__[0]}}")
-'''
+    version = importlib.metadata.version(DISTRIBUTION)
+    print(f"installed helpers {version} in {helpers.__path__[0]}", flush=True)
+    return needs
 
 
 def _cell_id(taken: set[str]) -> str:
@@ -99,8 +121,8 @@ def _cell_id(taken: set[str]) -> str:
 
 
 def with_bootstrap(nb: dict, source: str) -> dict:
-    """``nb`` with its install cell's source set to ``source``. A notebook without one gets one, placed after its
-    leading markdown cells (the title) and before its first code cell (the parameters)."""
+    """``nb`` with its install cell's source set to ``source``. A notebook without one gets one, placed after
+    its leading markdown cells (the title) and before its first code cell (the parameters)."""
     cells = nb["cells"]
     lines = source.rstrip("\n").splitlines(keepends=True)  # nbformat's: no newline after the last line
     for cell in cells:
@@ -117,15 +139,16 @@ def with_bootstrap(nb: dict, source: str) -> dict:
 
 
 def write_notebook(nb: dict, path: Path) -> None:
-    """As the repository's notebooks are written (one-space indent, UTF-8, final newline), through a renamed file."""
+    """As the repository's notebooks are written (one-space indent, UTF-8, final newline), through a renamed
+    file."""
     tmp = path.with_name(f".{path.name}.launch.tmp")
     tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
     tmp.replace(path)
 
 
 def sync(root: Path | None = None, check: bool = False) -> list[Path]:
-    """Write ``_config.yml``'s repository into the install cell of every notebook in ``notebooks/``; returns the
-    notebooks that changed (with ``check``: that would change, none written)."""
+    """Write ``_config.yml``'s repository into the install cell of every notebook in ``notebooks/``; returns
+    the notebooks that changed (with ``check``: that would change, none written)."""
     source = bootstrap_source(*repository(root))
     folder = (root / "notebooks") if root is not None else notebooks_dir()
     changed = []
@@ -139,7 +162,7 @@ def sync(root: Path | None = None, check: bool = False) -> list[Path]:
     return changed
 
 
-# --- the Sphinx extension ------------------------------------------------------------------------------------
+# --- the Sphinx extension ---------------------------------------------------------------------------------
 
 
 def gate(theme_options: dict) -> dict:

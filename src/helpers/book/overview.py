@@ -1,13 +1,22 @@
-"""TODO docstring."""
+"""The results overview, ``book/generated/overview.md``: the claims ledger (the paper's claims by verdict,
+then this book's additions and its consistency checks) and every number the pages compared with the papers,
+each page's per-layer numbers drawn beside the paper's. Written by the build from the metadata the executed
+pages tagged (:func:`helpers.book.generated.page_metadata`), so that nothing in it is typed by hand; no torch
+here (the build imports it).
+"""
 
 from __future__ import annotations
 
+import os
 import re
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from helpers.book.generated import generated_dir, page_metadata
 from helpers.figures.style import (
     PAPER,
     RUN,
@@ -36,8 +45,8 @@ STATS = ("accuracy", "n", "N_c", "C_s")
 
 
 def layer_rows(rows: list[dict]) -> pd.DataFrame:
-    """The per-layer rows of a page's comparison (``quantity``, ``paper``, ``run``, as :meth:`Page.compare` records
-    them) parsed into ``K, tap, stat, paper, run``; the other rows are left out."""
+    """The per-layer rows of a page's comparison (``quantity``, ``paper``, ``run``, as :meth:`Page.compare`
+    records them) parsed into ``K, tap, stat, paper, run``; the other rows are left out."""
     out = []
     for r in rows:
         q = str(r.get("quantity", ""))
@@ -72,9 +81,9 @@ def layer_rows(rows: list[dict]) -> pd.DataFrame:
 
 
 def overview_figure(name: str, title: str, rows: list[dict]) -> BookFigure | None:
-    """One page's paper values beside this run's (results overview): accuracy, n, N_c and C_s per layer, shallow to
-    deep, one colour per K; and, where the page fits the error against K, that error. ``None`` when the page has no
-    per-layer rows."""
+    """One page's paper values beside this run's (results overview): accuracy, n, N_c and C_s per layer,
+    shallow to deep, one colour per K; and, where the page fits the error against K, that error. ``None`` when
+    the page has no per-layer rows."""
     f = layer_rows(rows)
     if len(f) < 2 or f["paper"].notna().sum() == 0:
         return None
@@ -90,54 +99,246 @@ def overview_figure(name: str, title: str, rows: list[dict]) -> BookFigure | Non
     for ax in flat[len(panels) :]:
         ax.axis("off")
     colors = dict(zip(Ks, sns.color_palette("viridis", len(Ks)) if len(Ks) > 1 else [RUN["color"]]))
-    paper_color = (lambda K: colors[K]) if len(Ks) > 1 else (lambda K: PAPER["color"])
-    skipped = f["run"].notna().sum() == 0
-    parts = []
-    for ax, stat in zip(flat, panels):
-        if stat == "error":
-            acc = f[(f["stat"] == "accuracy") & (f["tap"] == fit_tap)].dropna(subset=["K"]).sort_values("K")
-            ax.plot(acc["K"], 1 - acc["run"], **dict(RUN, label="this run"))
-            ax.plot(acc["K"], 1 - acc["paper"], **PAPER)
-            ax.legend(fontsize=7)
-            ax.set(xlabel="K (labels)", title=f"test error at {where(fit_tap)} against K", ylim=(0, None))
-            parts.append(
-                f"error at {where(fit_tap)} for K = {', '.join(str(int(k)) for k in acc['K'])}: this run "
-                f"{xy_series(1 - acc['run'], '{:.3f}')}, the paper {xy_series(1 - acc['paper'], '{:.3f}')}"
-            )
-            continue
-        g = f[f["stat"] == stat]
-        taps = sorted_taps(g["tap"])
-        x = np.arange(len(taps))
-        for K in Ks:
-            gk = (g if K is None else g[g["K"] == K]).groupby("tap")[["paper", "run"]].mean().reindex(taps)
-            lab = "" if K is None else f"K = {K}, "
-            ax.plot(x, gk["run"], **dict(RUN, color=colors[K], label=f"{lab}this run"))
-            ax.plot(x, gk["paper"], **dict(PAPER, color=paper_color(K), label=f"{lab}paper"))
-            if K == Ks[-1]:
-                parts.append(
-                    f"{stat} at taps {', '.join(taps)}{' (K = ' + str(K) + ')' if K else ''}: this run "
-                    f"{xy_series(gk['run'], '{:.3g}')}, the paper {xy_series(gk['paper'], '{:.3g}')}"
-                )
-        ax.set(xticks=x, xticklabels=taps, title=stat, xlabel="tap, shallow to deep")
-        values = g[["paper", "run"]].to_numpy(float)
-        if stat == "n" and np.nanmax(values) > 50 * max(1e-9, np.nanmin(values)):
-            ax.set(yscale="log", title="n (log scale)")  # Table 3's n runs from 1,000 to 50,000
-        else:
-            ax.set(ylim=(0, 1) if stat == "accuracy" else (0, None))
-    handles, labels = flat[0].get_legend_handles_labels()
-    spare = flat[len(panels)] if len(flat) > len(panels) else None
-    if spare is not None:  # the legend in the empty panel
-        spare.legend(handles, labels, loc="center", fontsize=8, ncol=2 if len(Ks) > 2 else 1)
-    else:
-        flat[0].legend(handles, labels, fontsize=7, ncol=2 if len(Ks) > 2 else 1)
+    parts = [
+        _error_panel(ax, f, fit_tap)
+        if stat == "error"
+        else _stat_panel(ax, f[f["stat"] == stat], stat, Ks, colors)
+        for ax, stat in zip(flat, panels)
+    ]
+    _legend(flat, len(panels), len(Ks))
     what = (
         f"{title}: the paper's values (dashed, hollow squares) beside this run's (solid), "
         + ", ".join(stats)
         + " per tap, shallow to deep"
         + (f", one colour per K ({', '.join(str(k) for k in Ks)})" if len(Ks) > 1 else "")
         + (f", and the test error at {where(fit_tap)} against K" if "error" in panels else "")
-        + (" (this run skipped: the paper's values only)" if skipped else "")
+        + (" (this run skipped: the paper's values only)" if f["run"].notna().sum() == 0 else "")
         + "."
     )
     alt = f"Line charts, one per quantity, of {title}: " + "; ".join(parts) + "."
     return describe(fig, what, alt, name, True)
+
+
+def _error_panel(ax, f: pd.DataFrame, fit_tap: str) -> str:
+    """The test error at ``fit_tap`` against K, this run's and the paper's; its sentence of the alt text."""
+    acc = f[(f["stat"] == "accuracy") & (f["tap"] == fit_tap)].dropna(subset=["K"]).sort_values("K")
+    ax.plot(acc["K"], 1 - acc["run"], **dict(RUN, label="this run"))
+    ax.plot(acc["K"], 1 - acc["paper"], **PAPER)
+    ax.legend(fontsize=7)
+    ax.set(xlabel="K (labels)", title=f"test error at {where(fit_tap)} against K", ylim=(0, None))
+    return (
+        f"error at {where(fit_tap)} for K = {', '.join(str(int(k)) for k in acc['K'])}: this run "
+        f"{xy_series(1 - acc['run'], '{:.3f}')}, the paper {xy_series(1 - acc['paper'], '{:.3f}')}"
+    )
+
+
+def _stat_panel(ax, g: pd.DataFrame, stat: str, Ks: list, colors: dict) -> str:
+    """``stat`` per tap, shallow to deep, this run's and the paper's for each K (one colour each); the
+    sentence of the alt text for the last K."""
+    taps = sorted_taps(g["tap"])
+    x = np.arange(len(taps))
+    part = ""
+    for K in Ks:
+        gk = (g if K is None else g[g["K"] == K]).groupby("tap")[["paper", "run"]].mean().reindex(taps)
+        lab = "" if K is None else f"K = {K}, "
+        paper_color = colors[K] if len(Ks) > 1 else PAPER["color"]
+        ax.plot(x, gk["run"], **dict(RUN, color=colors[K], label=f"{lab}this run"))
+        ax.plot(x, gk["paper"], **dict(PAPER, color=paper_color, label=f"{lab}paper"))
+        if K == Ks[-1]:
+            part = (
+                f"{stat} at taps {', '.join(taps)}{' (K = ' + str(K) + ')' if K else ''}: this run "
+                f"{xy_series(gk['run'], '{:.3g}')}, the paper {xy_series(gk['paper'], '{:.3g}')}"
+            )
+    ax.set(xticks=x, xticklabels=taps, title=stat, xlabel="tap, shallow to deep")
+    values = g[["paper", "run"]].to_numpy(float)
+    if stat == "n" and np.nanmax(values) > 50 * max(1e-9, np.nanmin(values)):
+        ax.set(yscale="log", title="n (log scale)")  # Table 3's n runs from 1,000 to 50,000
+    else:
+        ax.set(ylim=(0, 1) if stat == "accuracy" else (0, None))
+    return part
+
+
+def _legend(flat, n_panels: int, n_Ks: int) -> None:
+    """The first panel's legend, in the empty panel when there is one, else in the first."""
+    handles, labels = flat[0].get_legend_handles_labels()
+    spare = flat[n_panels] if len(flat) > n_panels else None
+    if spare is not None:  # the legend in the empty panel
+        spare.legend(handles, labels, loc="center", fontsize=8, ncol=2 if n_Ks > 2 else 1)
+    else:
+        flat[0].legend(handles, labels, fontsize=7, ncol=2 if n_Ks > 2 else 1)
+
+
+# --- overview.md --------------------------------------------------------------------------------------------
+
+KINDS = (
+    "paper claim",
+    "consistency check",
+    "this book's addition",
+)  # = helpers.reference.claims.KINDS (no torch import here)
+VERDICTS = ("holds", "does not hold", "not testable here")
+
+
+def _cell(v) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    # "$" would start MyST math: the quotes hold the papers' TeX fragments, which are shown as typed
+    return str(v).replace("|", "\\|").replace("\n", " ").replace("$", "\\$")
+
+
+def _short(title: str) -> str:
+    """A page title fit for a link text (no markdown emphasis, no role-breaking characters)."""
+    return title.replace("*", "").replace("`", "").replace("<", "").replace(">", "")
+
+
+def _one_line(text) -> str:
+    """``text`` on one line, without the ``$`` of TeX (a figure's alt text and caption)."""
+    return " ".join(str(text).replace("$", "").split())
+
+
+def _ledger(rows: list[tuple[str, str, dict]], quote: bool) -> list[str]:
+    head = "| page | claim | verdict | test | evidence |" + (" the paper says |" if quote else "")
+    lines = [head, "|" + " --- |" * (6 if quote else 5)]
+    for name, title, c in rows:
+        verdict = f"**{c['verdict']}**" + (f" ({_cell(c['reason'])})" if c.get("reason") else "")
+        cells = [
+            f"{{doc}}`{_short(title)} <{name}>`",
+            _cell(c.get("claim")),
+            verdict,
+            _cell(c.get("test")),
+            _cell(c.get("evidence")),
+        ]
+        if quote:
+            cells.append(f"{_cell(c.get('where'))}: “{_cell(c.get('quote'))}”" if c.get("quote") else "–")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def figure_markdown(name: str, title: str, rows: list[dict]) -> list[str]:
+    """A page's per-layer numbers drawn, the paper's beside this run's (:func:`overview_figure`), as a MyST
+    figure of ``overview.md`` (its PNG in ``overview-figures/``); no lines when the page has none to draw."""
+    fig = overview_figure(name, title, rows)
+    if fig is None:
+        return []
+    folder = generated_dir() / "overview-figures"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.png").write_bytes(fig.png())
+    return [
+        f"```{{figure}} overview-figures/{name}.png",
+        f":alt: {_one_line(fig.alt)}",
+        f":name: overview-{name}",
+        f":width: {round(fig.get_figwidth() * 96)}px",
+        "",
+        _one_line(fig.what),
+        "```",
+        "",
+    ]
+
+
+def write_overview(profile: str, statuses: dict[str, str]) -> Path:
+    """``overview.md``: the claims ledger (paper claims by verdict first, then our consistency checks and
+    additions) and every number the pages compared with the papers."""
+    out = generated_dir() / "overview.md"
+    pages, unreadable = _read_pages(statuses)
+    claims = [(name, m["title"], c) for name, m in pages for c in m.get("claims", [])]
+    skipped = sorted({name for name, _, c in claims if c.get("verdict") == "skipped"})
+    by_kind = {k: [x for x in claims if x[2].get("kind") == k] for k in KINDS}
+    lines = _head(profile, len(pages), skipped, by_kind) + _ledgers(by_kind)
+    if unreadable:
+        lines[4:4] = [
+            "```{warning}",
+            "Pages left out, unreadable: " + "; ".join(map(_cell, unreadable)),
+            "```",
+            "",
+        ]
+    stale = [(name, m["stale"]) for name, m in pages if m.get("stale")]
+    if stale:
+        lines[4:4] = [
+            "```{warning}",
+            f"{len(stale)} page(s) are stale: their notebook failed in the last build and "
+            "they show the results of the build before (see each page's banner): "
+            + ", ".join(f"{{doc}}`{n} <{n}>` ({_cell(s['failed'])})" for n, s in stale)
+            + ".",
+            "```",
+            "",
+        ]
+    if skipped:
+        lines += ["## Skipped pages", ""] + [f"- {{doc}}`{n} <{n}>`: data missing" for n in skipped] + [""]
+    lines += _numbers(pages)
+    tmp = out.with_suffix(".md.tmp")
+    tmp.write_text("\n".join(lines) + "\n")
+    os.replace(tmp, out)
+    return out
+
+
+def _read_pages(statuses: dict[str, str]) -> tuple[list[tuple[str, dict]], list[str]]:
+    """The metadata of each executed page of ``statuses`` (by name), and why each unreadable one is."""
+    pages, unreadable = [], []
+    for name in sorted(statuses):
+        nb = generated_dir() / f"{name}.ipynb"
+        if nb.is_file():
+            try:
+                pages.append((name, page_metadata(nb)))
+            except ValueError as err:
+                unreadable.append(str(err))
+    return pages, unreadable
+
+
+def _head(profile: str, n_pages: int, skipped: list[str], by_kind: dict) -> list[str]:
+    """The overview's title and its counts of verdicts, by kind of claim."""
+    count = {k: {v: sum(c["verdict"] == v for _, _, c in by_kind[k]) for v in VERDICTS} for k in KINDS}
+    paper_counts = count[KINDS[0]]
+    return [
+        "# Results overview and claims ledger",
+        "",
+        f"Generated by the build from the executed pages (profile `{profile}`, "
+        f"{time.strftime('%Y-%m-%d %H:%M')}); nothing here is typed in. Each row links to its page, which "
+        "shows the profile, the knobs and the data.",
+        "",
+        f"**Paper claims: {paper_counts['holds']} hold, {paper_counts['does not hold']} do not hold, "
+        f"{paper_counts['not testable here']} are not testable here**, over {n_pages} pages"
+        + (f" ({len(skipped)} skipped: data missing)" if skipped else "")
+        + ". "
+        "A claim is *not testable here* when a precondition computed on the run fails (too few labels for "
+        "it, a network below 0.8 of the paper's accuracy for the experiment, a confounded comparison): the "
+        "run cannot decide it either way. At a reduced profile a claim that does not hold is a statement "
+        "about this scale, not about the paper: each page says how its run differs from the paper's "
+        "experiment.",
+        "",
+        f"Beside them, not counted as confirmations: {sum(count['consistency check'].values())} consistency "
+        f"checks of our own arithmetic ({count['consistency check']['holds']} hold) and "
+        f"{sum(count[KINDS[2]].values())} checks this book adds ({count[KINDS[2]]['holds']} hold).",
+        "",
+        "## Paper claims",
+        "",
+    ]
+
+
+def _ledgers(by_kind: dict) -> list[str]:
+    """The ledger's tables: the paper's claims by verdict, this book's additions, the consistency checks."""
+    lines = []
+    for verdict in VERDICTS:
+        rows = [x for x in by_kind["paper claim"] if x[2]["verdict"] == verdict]
+        if rows:
+            lines += [f"### {verdict.capitalize()} ({len(rows)})", ""] + _ledger(rows, quote=True) + [""]
+    lines += ["## This book's additions", ""] + _ledger(by_kind["this book's addition"], quote=False) + [""]
+    lines += ["## Consistency checks (our own arithmetic: shown, never counted)", ""]
+    lines += _ledger(by_kind["consistency check"], quote=False) + [""]
+    return lines
+
+
+def _numbers(pages: list[tuple[str, dict]]) -> list[str]:
+    """Every reproduced number beside the paper's, page by page, with the page's figure of them."""
+    lines = ["## Every reproduced number beside the paper's", ""]
+    for name, m in pages:
+        rows = m.get("results", [])
+        if not rows:
+            continue
+        label = (m.get("header") or [{}])[0].get("label", "")
+        lines += [f"### {m['title']}", "", f"{{doc}}`Open the page <{name}>`. {label}", ""]
+        lines += figure_markdown(name, m["title"], rows)
+        lines += ["| quantity | paper | this run |", "| --- | --- | --- |"]
+        lines += [f"| {_cell(r['quantity'])} | {_cell(r['paper'])} | {_cell(r['run'])} |" for r in rows]
+        lines.append("")
+    return lines

@@ -1,10 +1,19 @@
-"""Small display helpers of the architectures page: the taps beside the papers' tables, and their check."""
+"""The architectures page: each model's taps beside the columns the papers tabulate, and their check.
+
+The columns it reproduces are those of *universal* Tables 1-2: "N_f number of filters of layers terminating
+with max-pooling, F_s filter sizes, FC_s size of trained FC layer connected to the output units". Used by
+notebooks/architectures-taps.ipynb.
+
+In order: the page's knobs checked (:func:`check_knobs`), the tap table of a model at the profile's width
+beside the full width and the paper's (:func:`architecture`), and the check that the full-width taps are the
+papers' (:func:`tap_claims`, a consistency check).
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from helpers.book.page import check_choice
+from helpers.figures.steps import check_choice
 from helpers.reference import claims
 from helpers.reference import printed as paper
 from helpers.train import models, profiles, taps
@@ -21,8 +30,8 @@ def check_knobs(profile: str, model_names) -> None:
 
 
 def architecture(profile: str, model: str, width: float | None = None) -> pd.DataFrame:
-    """A model's taps at the profile's width beside the full-width taps and, where there is one, the paper's table
-    (deepest tap first, as the papers print their tables)."""
+    """A model's taps at the profile's width beside the full-width taps and, where there is one, the paper's
+    table (deepest tap first, as the papers print their tables)."""
     cfg = profiles.train_config(profile, model, **({} if width is None else dict(width=width)))
     size = cfg.input_size or (224 if model == "efficientnet_b0" else 32)
     run = taps.tap_table(models.build(model, 10, cfg.width, input_size=size), size)
@@ -48,8 +57,8 @@ def architecture(profile: str, model: str, width: float | None = None) -> pd.Dat
 
 
 def tap_claims(tables: dict[str, pd.DataFrame]) -> list[claims.Claim]:
-    """Each full-width model whose taps a paper tabulates has exactly those N_f, F_s, FC_s (*universal* Tables 1-2):
-    a check of our models against the papers' tables, not a claim of the papers."""
+    """Each full-width model whose taps a paper tabulates has exactly those N_f, F_s, FC_s (*universal* Tables
+    1-2): a check of our models against the papers' tables, not a claim of the papers."""
     rows = []
     for m, (name, size) in PAPER_TAP_TABLE.items():
         if m in tables:

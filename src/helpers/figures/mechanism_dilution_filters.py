@@ -1,12 +1,22 @@
-"""TODO docstring."""
+"""*mechanism*'s dilution (Discussion; no figure in the paper): random layer-13 filters silenced.
+
+The sentence it reproduces: "randomly removing ~150 filters out of 512 of the trained VGG-16 layer 13, which
+was FC to the output (Fig. 1B), did not affect the SRs, which remained at ~0.94", and for AVGG-16 "the SRs
+remained practically the same, with 100 filters instead of 512". Used by
+notebooks/mechanism-dilution-filters.ipynb.
+
+In order: the computation (:func:`dilution`: the FC layer's test accuracy with k random filters silenced, k as
+fractions of N_f; :func:`dilution_models`, :func:`dilution_summary`), the comparison with the paper
+(:func:`compare_dilution`), the claims (:func:`claims_dilution`) and the figure (:func:`plot_dilution`).
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 import seaborn as sns
 
-from helpers.book.page import skippable
 from helpers.figures.common import P, mechanism_floor
+from helpers.figures.steps import skippable
 from helpers.figures.style import PAPER, BookFigure, describe, new_figure
 from helpers.method import afcc
 from helpers.reference import claims
@@ -17,7 +27,8 @@ DILUTION_FRACTIONS = (0.0, 0.1, 0.2, 150 / 512, 0.4, 0.5, 0.6, 0.7, 1 - 120 / 51
 
 @skippable
 def dilution(study, tap: str = "13", seeds=(0, 1, 2)) -> pd.DataFrame | None:
-    """Test accuracy with k random filters of ``tap`` silenced, k as fractions of N_f (*mechanism* Discussion)."""
+    """Test accuracy with k random filters of ``tap`` silenced, k as fractions of N_f (*mechanism*
+    Discussion)."""
     test_f, test_y = study.features("test")
     W = study.probes[tap].W
     N_f = W.shape[1]
@@ -65,7 +76,8 @@ SLIGHT = 0.03  # "only slightly affected": at most 3 percentage points
 
 @skippable
 def claims_dilution(d: pd.DataFrame | None) -> list[claims.Claim] | None:
-    """*mechanism* Discussion: random layer-13 filters silenced, as fractions of N_f (the paper's counts of 512)."""
+    """*mechanism* Discussion: random layer-13 filters silenced, as fractions of N_f (the paper's counts of
+    512)."""
     out = []
     v = d[d["model"] == "vgg16"]
     if len(v):
@@ -89,8 +101,7 @@ def claims_dilution(d: pd.DataFrame | None) -> list[claims.Claim] | None:
                 full - few <= SLIGHT,
                 f"{full:.3f} -> {few:.3f}",
                 test=f"loss <= {SLIGHT}, random filters silenced without retraining (the paper "
-                "diluted layers 11-13 of the network it trained: a related experiment, not its "
-                "own)",
+                "diluted layers 11-13 of the network it trained: a related experiment, not its own)",
                 source="few_filters_120",
                 requires=req,
             ),
@@ -114,8 +125,9 @@ def claims_dilution(d: pd.DataFrame | None) -> list[claims.Claim] | None:
 
 
 def plot_dilution(d: pd.DataFrame | None) -> BookFigure | None:
-    """Accuracy against the fraction of layer-13 filters silenced (mean and spread over random draws), with the
-    paper's points (VGG-16: 0.94 with 150 of 512 silenced; AVGG-16: about its 0.955 with 100 of 512 kept)."""
+    """Accuracy against the fraction of layer-13 filters silenced (mean and spread over random draws), with
+    the paper's points (VGG-16: 0.94 with 150 of 512 silenced; AVGG-16: about its 0.955 with 100 of 512
+    kept)."""
     if d is None:
         return None
     fig, ((ax,),) = new_figure(4.2)
@@ -143,9 +155,9 @@ def plot_dilution(d: pd.DataFrame | None) -> BookFigure | None:
     ax.legend(fontsize=8, loc="lower left")
     means = {m: g.groupby("fraction")["accuracy"].mean() for m, g in d.groupby("model")}
     what = (
-        "Test accuracy of the FC layer from layer 13 with a fraction of its filters silenced at random (line: "
-        "mean of the draws; band: their range), beside the paper's: VGG-16 keeps 0.94 with 150 of 512 "
-        "filters silenced, AVGG-16 about its 0.955 with only 100 of 512 kept (hollow squares). "
+        "Test accuracy of the FC layer from layer 13 with a fraction of its filters silenced at random "
+        "(line: mean of the draws; band: their range), beside the paper's: VGG-16 keeps 0.94 with 150 of "
+        "512 filters silenced, AVGG-16 about its 0.955 with only 100 of 512 kept (hollow squares). "
         + "; ".join(
             f"{m}: {v.iloc[0]:.3f} with all filters, {v.iloc[-1]:.3f} with {v.index[-1]:.0%} silenced"
             for m, v in means.items()

@@ -1,13 +1,25 @@
-"""TODO docstring."""
+"""*mechanism* Fig. 2: the accuracy of an FC layer trained from each layer of VGG-16.
+
+The paper's caption: "Progressive layer SRs for VGG-16. (A) Maximized SRs and their standard deviations (Stds)
+for fixed weights of the first m = 2, 4, 7, 10, and 13 VGG-16 layers and their trained FC layer with N(m)
+inputs, after MP, to the output layer (Supplementary Information). (B) SRs and their Stds as a function of the
+number of measured layers." Used by notebooks/mechanism-fig2-layer-accuracy.ipynb, and by the VGG-6 page
+(notebooks/mechanism-fig7-vgg6.ipynb, Fig. 7B) for its own networks.
+
+In order: the computation (:func:`layer_accuracy` over the page's seeds, :func:`accuracy_summary`), the
+comparison with the paper (:func:`compare_fig2`: *universal* Table 6 at K = 10 is the same network), the
+claims (:func:`claims_fig2`; :func:`rise_claim`, a rise decided only beyond the spread over seeds) and the
+figure (:func:`plot_layer_accuracy`).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from helpers.book.page import skippable
 from helpers.figures.common import P, mechanism_floor
-from helpers.figures.style import NAME, PAPER, PAPER_T6, RUN, describe, new_figure, paper_vgg16, xy_series
+from helpers.figures.steps import skippable
+from helpers.figures.style import NAME, PAPER, PAPER_T6, RUN, describe, new_figure, paper_line, xy_series
 from helpers.reference import claims
 from helpers.reference import printed as paper
 from helpers.reference.claims import TOL, rises, series
@@ -35,8 +47,8 @@ def layer_accuracy(page) -> pd.DataFrame | None:
 
 @skippable
 def accuracy_summary(acc: pd.DataFrame | None) -> pd.DataFrame | None:
-    """Per layer: the mean accuracy over the trained networks, its sample standard deviation (0 for one) and the
-    number of networks."""
+    """Per layer: the mean accuracy over the trained networks, its sample standard deviation (0 for one) and
+    the number of networks."""
     g = acc.groupby("layer")["accuracy"]
     return pd.DataFrame(dict(mean=g.mean(), std=g.std(ddof=1).fillna(0.0), seeds=g.size())).reset_index()
 
@@ -89,13 +101,13 @@ def claims_fig2(acc: pd.DataFrame | None, model: str = "vgg16") -> list[claims.C
 
 
 def rise_claim(summ: pd.DataFrame, source: str, claim: str, requires) -> claims.Claim:
-    """The accuracy rises layer by layer over the networks of :func:`accuracy_summary` (DESIGN, "Claims": trends
-    only beyond the spread over seeds). A step falls when its mean drops by more than 0.01 plus the two layers'
-    standard deviations (so a fall, too, must exceed the spread); a drop beyond 0.01 but within the spread, or a
-    first-to-last rise within it, leaves the claim undecided (not testable here). One network: no spread, the
-    plain test (each layer >= the previous - 0.01)."""
+    """The accuracy rises layer by layer over the networks of :func:`accuracy_summary` (DESIGN, "Claims":
+    trends only beyond the spread over seeds). A step falls when its mean drops by more than 0.01 plus the two
+    layers' standard deviations (so a fall, too, must exceed the spread); a drop beyond 0.01 but within the
+    spread, or a first-to-last rise within it, leaves the claim undecided (not testable here). One network: no
+    spread, the plain test (each layer >= the previous - 0.01)."""
     m, sd, n = summ["mean"].to_numpy(), summ["std"].fillna(0.0).to_numpy(), int(summ["seeds"].min())
-    ev = series([f"L{l}" for l in summ["layer"]], m, "{:.3f}")
+    ev = series([f"L{t}" for t in summ["layer"]], m, "{:.3f}")
     if n < 2 or len(m) < 2:
         return claims.paper_claim(
             source,
@@ -135,16 +147,52 @@ def rise_claim(summ: pd.DataFrame, source: str, claim: str, requires) -> claims.
 
 
 def plot_layer_accuracy(acc: pd.DataFrame | None, title: str = "", model: str = "vgg16"):
-    """*mechanism* Fig. 2 (VGG-16) or 7 (VGG-6): (A) the FC layer's accuracy from each layer, mean and std over
-    the networks, beside the paper's; (B) each network's, with the whole network's accuracy."""
+    """*mechanism* Fig. 2 (VGG-16) or 7 (VGG-6): (A) the FC layer's accuracy from each layer, mean and std
+    over the networks, beside the paper's; (B) each network's, with the whole network's accuracy."""
     if acc is None:
         return None
     g = acc.groupby("layer")["accuracy"].agg(["mean", "std"]).fillna(0).sort_index()
     layers = [str(x) for x in g.index]
-    x = np.arange(len(g))
     fig, ((a, b),) = new_figure(3.6, 1, 2)
+    ref = _mean_panel(a, g, layers, model)
+    net = _networks_panel(b, acc, layers, model)
+    a.legend(fontsize=8, loc="lower right")
+    b.legend(fontsize=8, loc="lower right")
+    name = NAME.get(model, model)
+    what = (
+        f"{title + ': ' if title else ''}Test accuracy of an FC layer trained from each layer of {name}, "
+        f"layers {layers[0]} to {layers[-1]} left to right: (A) the mean over {acc['seed'].nunique()} "
+        f"network(s) with its standard deviation"
+        + (f", beside the paper's ({PAPER_T6})" if ref else "")
+        + f"; (B) each network, with the whole network's accuracy ({net:.3f}"
+        + (f"; the paper: {P[model]['accuracy']:g})." if model in P else ").")
+    )
+    alt = (
+        f"Two panels. A: bars of the mean test accuracy per layer {', '.join(layers)}: "
+        f"{xy_series(g['mean'], '{:.3f}')}"
+        + (
+            f"; the paper's, dashed: {xy_series([ref.get(t, np.nan) for t in layers], '{:.2f}')}"
+            if ref
+            else ""
+        )
+        + ". B: the accuracy of each network against the number of layers, and a horizontal line at the "
+        f"whole network's {net:.3f}."
+    )
+    return describe(
+        fig,
+        what,
+        alt,
+        {"vgg16": "*mechanism* Fig. 2", "vgg6": "*mechanism* Fig. 7B"}.get(model, "*mechanism* Fig. 2"),
+        bool(ref) or model in P,
+    )
+
+
+def _mean_panel(a, g: pd.DataFrame, layers: list[str], model: str) -> dict[str, float]:
+    """Panel A of :func:`plot_layer_accuracy`: the mean accuracy per layer (``g``: mean and std), with the
+    paper's (returned: tap -> accuracy, empty where the paper has none for ``model``)."""
+    x = np.arange(len(g))
     a.bar(x, g["mean"], yerr=g["std"], capsize=4, color=RUN["color"], alpha=0.85, label="this run (mean)")
-    ref = paper_vgg16("accuracy") if model == "vgg16" else {}
+    ref = paper_line("accuracy") if model == "vgg16" else {}
     if ref:
         a.plot(x, [ref.get(t, np.nan) for t in layers], **PAPER)
     a.set(
@@ -155,6 +203,13 @@ def plot_layer_accuracy(acc: pd.DataFrame | None, title: str = "", model: str = 
         ylim=(0, 1),
         title="A: per layer",
     )
+    return ref
+
+
+def _networks_panel(b, acc: pd.DataFrame, layers: list[str], model: str) -> float:
+    """Panel B of :func:`plot_layer_accuracy`: each network's accuracy per layer, with the whole network's
+    (mean over the networks, returned) and the paper's."""
+    x = np.arange(len(layers))
     for seed, s in acc.groupby("seed"):
         s = s.sort_values("layer")
         b.plot(
@@ -181,32 +236,4 @@ def plot_layer_accuracy(acc: pd.DataFrame | None, title: str = "", model: str = 
         ylim=(0, 1),
         title="B: each network",
     )
-    a.legend(fontsize=8, loc="lower right")
-    b.legend(fontsize=8, loc="lower right")
-    name = NAME.get(model, model)
-    what = (
-        f"{title + ': ' if title else ''}Test accuracy of an FC layer trained from each layer of {name}, "
-        f"layers {layers[0]} to {layers[-1]} left to right: (A) the mean over {acc['seed'].nunique()} "
-        f"network(s) with its standard deviation"
-        + (f", beside the paper's ({PAPER_T6})" if ref else "")
-        + f"; (B) each network, with the whole network's accuracy ({net:.3f}"
-        + (f"; the paper: {P[model]['accuracy']:g})." if model in P else ").")
-    )
-    alt = (
-        f"Two panels. A: bars of the mean test accuracy per layer {', '.join(layers)}: "
-        f"{xy_series(g['mean'], '{:.3f}')}"
-        + (
-            f"; the paper's, dashed: {xy_series([ref.get(t, np.nan) for t in layers], '{:.2f}')}"
-            if ref
-            else ""
-        )
-        + f". B: the accuracy of each network against the number of layers, and a horizontal line at the whole "
-        f"network's {net:.3f}."
-    )
-    return describe(
-        fig,
-        what,
-        alt,
-        {"vgg16": "*mechanism* Fig. 2", "vgg6": "*mechanism* Fig. 7B"}.get(model, "*mechanism* Fig. 2"),
-        bool(ref) or model in P,
-    )
+    return net

@@ -1,14 +1,27 @@
-"""TODO docstring."""
+"""*mechanism* Fig. 3: single-filter decision matrices (DESIGN step 3).
+
+The paper's caption: "Single filter SR. (A) Example where the first m = 10 CLs of VGG-16 are concatenated with
+a trained FC layer consisting of 2048 inputs, 4 for each of the 512 filters. All weights of the FC layer are
+silenced (light gray) except for the emerging weights from the selected filter (brown). (B) Representative
+filter in layer 13 where the mutual input-output label probability indicates the selection of a single output
+label independent of the input label (left). Similarly, a filter in layer 4 selecting mainly two output labels
+(right). Test inputs with zero fields on all outputs are excluded (Supplementary Information)." Used by
+notebooks/mechanism-fig3-decision-matrices.ipynb.
+
+In order: the comparison with the paper (:func:`compare_accuracy`, the FC layers' accuracy), the computation
+(:func:`pick_decision_filters`: every filter's decision matrix and the two filters shown,
+:func:`picked_table`), the claims (:func:`claims_fig3`) and the figure (:func:`decision_matrices`).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from helpers.book.page import skippable
 from helpers.figures.common import mechanism_floor
+from helpers.figures.steps import skippable
 from helpers.figures.style import describe, label_axis, label_names, new_figure, sorted_taps
-from helpers.method import filters
+from helpers.method import fields
 from helpers.reference import claims
 from helpers.reference import printed as paper
 
@@ -45,7 +58,7 @@ def pick_decision_filters(study, deep: str, shallow: str) -> dict | None:
         (shallow, "broad decision style: most output labels holding >= 10% of the predictions"),
         (deep, "one label whatever the input: largest mean column share"),
     ):  # drawn shallow, deep
-        D, kept = filters.decision_matrices(study.probes[tap].W, test_f[tap], test_y, N_l)
+        D, kept = fields.decision_matrices(study.probes[tap].W, test_f[tap], test_y, N_l)
         share = D.mean(1)  # (N_f, N_l): share of all predictions going to each label
         alive = kept.sum(1) > 0
         if tap == deep:
@@ -148,8 +161,8 @@ def decision_matrices(picked: dict | None, names=None):
         )
     fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="fraction of the input label's images")
     what = (
-        "Decision matrices of single filters: row i holds the fraction of label-i test images each output label "
-        "gets from the filter's fields alone (all other FC weights silenced); " + "; ".join(parts) + "."
+        "Decision matrices of single filters: row i holds the fraction of label-i test images each output "
+        "label gets from the filter's fields alone (all other FC weights silenced); " + "; ".join(parts) + "."
     )
     alt = "Heat maps, input label down, predicted label across, one per filter: " + "; ".join(parts) + "."
     return describe(fig, what, alt, "*mechanism* Fig. 3")

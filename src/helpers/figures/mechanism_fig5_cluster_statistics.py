@@ -1,4 +1,19 @@
-"""TODO docstring."""
+"""*mechanism* Fig. 5: the statistics of the filters layer by layer, n, N_c, C_s (DESIGN step 8).
+
+The paper's caption: "Statistical features of filters per layer in VGG-16. (A) Averaged results obtained from
+four trained VGG-16 samples. (B) Appearance number of each label in the diagonal clusters of the 512 filters
+of layer 13, obtained from a representative sample (left), including the average number (dashed-red horizontal
+line) and for layer 7 with 256 filters (right). (C) Output field histogram and its average value (dashed-red
+vertical line) of elements belonging to cluster rows of the 512 normalized matrices of layer 13 (e.g. Fig. 4A,
+left matrix), excluding elements above-threshold (left). Similarly, for non-cluster rows (right)." Used by
+notebooks/mechanism-fig5-cluster-statistics.ipynb; its per-layer table (:func:`layer_statistics`) also serves
+the Fig. 3, 4, 7 and 8, threshold and *universal* Fig. 3 pages, and its figure of Fig. 5A draws VGG-6's Fig.
+7C.
+
+In order: the computation (:func:`layer_statistics`, :func:`rule_comparison`, :func:`size_fractions`), the
+comparison with the paper (:func:`compare_fig5`), the claims (:func:`claims_fig5`, with the tolerances above
+it) and the figures (:func:`cluster_statistics`, Fig. 5A; :func:`appearances`, 5B; :func:`histograms`, 5C).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +21,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from helpers.book.page import skippable
-from helpers.figures.common import P, frame_floor, shallow_to_deep
+from helpers.figures.common import P, claims_noise, frame_floor
+from helpers.figures.steps import skippable
 from helpers.figures.style import (
     NAME,
     PAPER,
@@ -18,31 +33,14 @@ from helpers.figures.style import (
     label_axis,
     new_figure,
     paper_line,
-    paper_vgg16,
     sorted_taps,
     xy_series,
 )
-from helpers.method import filters
+from helpers.method import fields
 from helpers.method import study as method
+from helpers.method.layer import analyze_layer
 from helpers.reference import claims
 from helpers.reference import printed as paper_mod
-from helpers.reference.claims import falls, series
-
-
-@skippable
-def claims_noise(stats: pd.DataFrame | None) -> list[claims.Claim] | None:
-    """*mechanism*: "the average noise per filter decreases with layers toward the output" (Fig. 5A), layer by layer."""
-    s = shallow_to_deep(stats)
-    return [
-        claims.paper_claim(
-            "noise_falls_layer_by_layer__mechanism",
-            "the noise per filter n falls layer by layer toward the output",
-            falls(s["n"]) if len(s) >= 2 else None,
-            series([f"L{t}" for t in s["layer"]], s["n"], "{:.2f}"),
-            test="n of each layer < n of the layer before it",
-            requires=[frame_floor(stats)],
-        )
-    ]
 
 
 @skippable
@@ -80,15 +78,16 @@ def layer_statistics(study) -> pd.DataFrame | None:
 
 @skippable
 def rule_comparison(study) -> pd.DataFrame | None:
-    """n, N_c and C_s per layer under each cluster rule (:data:`helpers.method.filters.RULES`) on the same field matrices:
-    the papers' greedy rule depends on the order of the labels, the order-independent one does not."""
+    """n, N_c and C_s per layer under each cluster rule (:data:`helpers.method.fields.RULES`) on the same
+    field matrices: the papers' greedy rule depends on the order of the labels, the order-independent one does
+    not."""
     rows = []
     for tap, la in study.layers.items():
-        for rule in filters.RULES:
+        for rule in fields.RULES:
             other = (
                 la
                 if rule == la.rule
-                else filters.analyze_layer(study.probes[tap].W, study.means[tap], la.threshold, rule)
+                else analyze_layer(study.probes[tap].W, study.means[tap], la.threshold, rule)
             )
             rows.append(dict(layer=tap, rule=rule, n=other.n, N_c=other.N_c, C_s=other.C_s))
     return pd.DataFrame(rows)
@@ -124,125 +123,122 @@ def compare_fig5(stats: pd.DataFrame | None, model: str = "vgg16") -> list[tuple
     return rows
 
 
+# the tolerances of Fig. 5's claims, as strict as the paper's sentences
 NC_TOL = 0.1  # "only one diagonal cluster" per filter: N_c within 0.1 of 1
-
-
 CS_RANGE = (2.5, 3.5)  # "an average size close to 3" (2.88)
-
-
 APPEARANCE_TOL = 0.3  # "slightly fluctuates around their average values": every label within 30% of the mean
-
-
 LARGE_CLUSTERS = 0.05  # layer 10: clusters "practically vanish above size 3": at most 5% of them
-
-
-SAME_CLUSTERS = (
-    0.9  # "almost identical": at least 90% of the filters with the same clusters, n and C_s within 10%
-)
-
-
-def fig5_evidence(study, deep: str = "13") -> dict | None:
-    """What *mechanism* Fig. 5's claims read beyond the per-layer table, at layer ``deep``: each label's appearances
-    in the clusters, the mean sub-threshold field of cluster rows, and the layer analysed on training-set class
-    means against the test set's (same clusters, n, C_s)."""
-    if study is None or deep not in study.layers:
-        return None
-    la = study.layers[deep]
-    train_f, train_y = study.features("train")
-    tr = method.analyze(
-        {deep: study.probes[deep]}, (train_f, train_y), la.N_l, threshold=la.threshold, rule=la.rule
-    )[1][deep]
-    return dict(
-        tap=deep,
-        appearances=la.appearances.tolist(),
-        mean_cluster_rows=la.mean_cluster_rows,
-        same_clusters=float(np.mean([a == b for a, b in zip(la.clusters, tr.clusters)])),
-        n=(tr.n, la.n),
-        C_s=(tr.C_s, la.C_s),
-    )
+SAME_CLUSTERS = 0.9  # "almost identical": >= 90% of the filters with the same clusters, n and C_s within 10%
 
 
 @skippable
-def claims_fig5(stats: pd.DataFrame | None, study) -> list[claims.Claim] | None:
-    """*mechanism* Fig. 5 and its text, from the per-layer table and :func:`fig5_evidence`."""
-    return fig5_claims(stats, fig5_evidence(study))
-
-
-def fig5_claims(stats: pd.DataFrame, ev: dict | None) -> list[claims.Claim]:
+def claims_fig5(stats: pd.DataFrame | None, study, evidence: dict | None = None) -> list[claims.Claim] | None:
+    """*mechanism* Fig. 5 and its text, from the per-layer table (:func:`layer_statistics`) and, at layer 13,
+    from the study: each label's appearances in the clusters, the mean sub-threshold field of cluster rows,
+    and the layer analysed on training-set class means against the test set's (same clusters, n, C_s).
+    ``evidence`` gives these readings of layer 13 as a dict instead of reading them from ``study`` (the unit
+    tests do)."""
+    deep = "13"
+    if evidence is None and study is not None and deep in study.layers:
+        la = study.layers[deep]
+        train_f, train_y = study.features("train")
+        tr = method.analyze(
+            {deep: study.probes[deep]}, (train_f, train_y), la.N_l, threshold=la.threshold, rule=la.rule
+        )[1][deep]
+        evidence = dict(
+            tap=deep,
+            appearances=la.appearances.tolist(),
+            mean_cluster_rows=la.mean_cluster_rows,
+            same_clusters=float(np.mean([a == b for a, b in zip(la.clusters, tr.clusters)])),
+            n=(tr.n, la.n),
+            C_s=(tr.C_s, la.C_s),
+        )
     s = stats.set_index("layer")
     req = [frame_floor(stats)]
     out = claims_noise(stats)
     if "13" in s.index:
-        r = s.loc["13"]
-        sizes = {k: float(r.get(f"size {k}", 0.0)) for k in (1, 2, 3)} | {4: float(r.get("size > 3", 0.0))}
-        out += [
-            claims.paper_claim(
-                "Nc_about_1_layer13__mechanism",
-                "each layer-13 filter has one cluster",
-                abs(r["N_c"] - 1) <= NC_TOL,
-                f"N_c = {r['N_c']:.2f}",
-                test=f"|N_c - 1| <= {NC_TOL}",
-                requires=req,
-            ),
-            claims.paper_claim(
-                "Cs_layer13",
-                "layer-13 clusters are of size about 3, most often exactly 3",
-                CS_RANGE[0] <= r["C_s"] <= CS_RANGE[1] and max(sizes, key=sizes.get) == 3,
-                f"C_s = {r['C_s']:.2f}; fractions of sizes 1, 2, 3, > 3: "
-                + ", ".join(f"{v:.2f}" for v in sizes.values()),
-                test=f"{CS_RANGE[0]} <= C_s <= {CS_RANGE[1]} and size 3 the most frequent",
-                requires=req,
-            ),
-        ]
+        out += _layer13_claims(s.loc["13"], req)
     if "10" in s.index:
-        r10 = s.loc["10"]
-        frac = [float(r10.get(c, 0.0)) for c in ("size 1", "size 2", "size 3", "size > 3")]
-        out.append(
-            claims.paper_claim(
-                "Cs_layer10_distribution",
-                "the number of layer-10 clusters decreases with "
-                "their size and practically vanishes above size 3",
-                frac[-1] <= LARGE_CLUSTERS and all(b <= a for a, b in zip(frac, frac[1:])),
-                "fractions of sizes 1, 2, 3, > 3: " + ", ".join(f"{v:.2f}" for v in frac),
-                test=f"fractions non-increasing in the size, at most {LARGE_CLUSTERS:.0%} above 3",
-                requires=req,
-            )
-        )
-    if ev is not None:
-        app, deep = np.asarray(ev["appearances"], float), ev["tap"]
-        dev = float(np.abs(app / app.mean() - 1).max()) if app.mean() > 0 else float("inf")
-        N_f = int(s.loc[deep, "N_f"])
-        tr_n, te_n = ev["n"]
-        tr_c, te_c = ev["C_s"]
-        out += [
-            claims.paper_claim(
-                "appearances_equal",
-                f"each label appears about equally often in layer {deep}'s clusters",
-                dev <= APPEARANCE_TOL,
-                f"appearances {int(app.min())}-{int(app.max())}, mean {app.mean():.1f} "
-                f"({app.mean() / N_f:.3f} per filter; the paper: 150 of 512 = 0.293)",
-                test=f"every label within {APPEARANCE_TOL:.0%} of the mean",
-                requires=req,
-            ),
-            claims.paper_claim(
-                "subthreshold_negative__mechanism",
-                f"the sub-threshold fields of cluster rows are negative on average (layer {deep})",
-                ev["mean_cluster_rows"] < 0,
-                f"mean {ev['mean_cluster_rows']:.4f}",
-                test="mean < 0",
-                requires=req,
-            ),
-            claims.paper_claim(
-                "train_vs_test_stats__mechanism",
-                f"the clusters and noise of layer {deep} are almost identical on training and test inputs",
-                ev["same_clusters"] >= SAME_CLUSTERS and _close(tr_n, te_n) and _close(tr_c, te_c),
-                f"{ev['same_clusters']:.0%} of filters with identical clusters; n {tr_n:.2f} "
-                f"(train) vs {te_n:.2f} (test); C_s {tr_c:.2f} vs {te_c:.2f}",
-                test=f">= {SAME_CLUSTERS:.0%} of the filters with identical clusters, n and C_s within 10%",
-                requires=req,
-            ),
-        ]
+        out.append(_layer10_claim(s.loc["10"], req))
+    if evidence is not None:
+        out += _evidence_claims(evidence, int(s.loc[evidence["tap"], "N_f"]), req)
     return out
+
+
+def _layer13_claims(r: pd.Series, req: list) -> list[claims.Claim]:
+    """Fig. 5A at layer 13 (row ``r`` of the per-layer table): one cluster per filter, of size about 3."""
+    sizes = {k: float(r.get(f"size {k}", 0.0)) for k in (1, 2, 3)} | {4: float(r.get("size > 3", 0.0))}
+    return [
+        claims.paper_claim(
+            "Nc_about_1_layer13__mechanism",
+            "each layer-13 filter has one cluster",
+            abs(r["N_c"] - 1) <= NC_TOL,
+            f"N_c = {r['N_c']:.2f}",
+            test=f"|N_c - 1| <= {NC_TOL}",
+            requires=req,
+        ),
+        claims.paper_claim(
+            "Cs_layer13",
+            "layer-13 clusters are of size about 3, most often exactly 3",
+            CS_RANGE[0] <= r["C_s"] <= CS_RANGE[1] and max(sizes, key=sizes.get) == 3,
+            f"C_s = {r['C_s']:.2f}; fractions of sizes 1, 2, 3, > 3: "
+            + ", ".join(f"{v:.2f}" for v in sizes.values()),
+            test=f"{CS_RANGE[0]} <= C_s <= {CS_RANGE[1]} and size 3 the most frequent",
+            requires=req,
+        ),
+    ]
+
+
+def _layer10_claim(r10: pd.Series, req: list) -> claims.Claim:
+    """Fig. 5A at layer 10 (row ``r10``): fewer clusters the larger they are, practically none above size
+    3."""
+    frac = [float(r10.get(c, 0.0)) for c in ("size 1", "size 2", "size 3", "size > 3")]
+    return claims.paper_claim(
+        "Cs_layer10_distribution",
+        "the number of layer-10 clusters decreases with their size and practically vanishes above size 3",
+        frac[-1] <= LARGE_CLUSTERS and all(b <= a for a, b in zip(frac, frac[1:])),
+        "fractions of sizes 1, 2, 3, > 3: " + ", ".join(f"{v:.2f}" for v in frac),
+        test=f"fractions non-increasing in the size, at most {LARGE_CLUSTERS:.0%} above 3",
+        requires=req,
+    )
+
+
+def _evidence_claims(ev: dict, N_f: int, req: list) -> list[claims.Claim]:
+    """Fig. 5B-C and the Discussion at layer ``ev["tap"]`` (of ``N_f`` filters), from the readings of
+    :func:`claims_fig5`: equal appearances, negative sub-threshold fields, the same clusters on training
+    inputs."""
+    app, deep = np.asarray(ev["appearances"], float), ev["tap"]
+    dev = float(np.abs(app / app.mean() - 1).max()) if app.mean() > 0 else float("inf")
+    tr_n, te_n = ev["n"]
+    tr_c, te_c = ev["C_s"]
+    return [
+        claims.paper_claim(
+            "appearances_equal",
+            f"each label appears about equally often in layer {deep}'s clusters",
+            dev <= APPEARANCE_TOL,
+            f"appearances {int(app.min())}-{int(app.max())}, mean {app.mean():.1f} "
+            f"({app.mean() / N_f:.3f} per filter; the paper: 150 of 512 = 0.293)",
+            test=f"every label within {APPEARANCE_TOL:.0%} of the mean",
+            requires=req,
+        ),
+        claims.paper_claim(
+            "subthreshold_negative__mechanism",
+            f"the sub-threshold fields of cluster rows are negative on average (layer {deep})",
+            ev["mean_cluster_rows"] < 0,
+            f"mean {ev['mean_cluster_rows']:.4f}",
+            test="mean < 0",
+            requires=req,
+        ),
+        claims.paper_claim(
+            "train_vs_test_stats__mechanism",
+            f"the clusters and noise of layer {deep} are almost identical on training and test inputs",
+            ev["same_clusters"] >= SAME_CLUSTERS and _close(tr_n, te_n) and _close(tr_c, te_c),
+            f"{ev['same_clusters']:.0%} of filters with identical clusters; n {tr_n:.2f} "
+            f"(train) vs {te_n:.2f} (test); C_s {tr_c:.2f} vs {te_c:.2f}",
+            test=f">= {SAME_CLUSTERS:.0%} of the filters with identical clusters, n and C_s within 10%",
+            requires=req,
+        ),
+    ]
 
 
 def _close(a: float, b: float, rel: float = 0.1) -> bool:
@@ -252,52 +248,17 @@ def _close(a: float, b: float, rel: float = 0.1) -> bool:
 def cluster_statistics(
     stats: pd.DataFrame | None, sizes: pd.DataFrame | None, title: str = "", model: str = "vgg16"
 ):
-    """*mechanism* Fig. 5A (VGG-16) or 7 (VGG-6): n, N_c, C_s per layer beside the paper's, and the fraction of
-    clusters of each size, two panels a row."""
+    """*mechanism* Fig. 5A (VGG-16) or 7 (VGG-6): n, N_c, C_s per layer beside the paper's, and the fraction
+    of clusters of each size, two panels a row."""
     if stats is None:
         return None
     s = stats.assign(layer=stats["layer"].astype(str))
     s = paper_mod.by_depth(s, "layer")
     layers = list(s["layer"])
-    x = np.arange(len(s))
     fig, axes = new_figure(6.4, 2, 2)
-    drawn = []
-    labels = {"n": "noise per filter n", "N_c": "clusters per filter N_c", "C_s": "mean cluster size C_s"}
-    for ax, col in zip(axes.ravel()[:3], ("n", "N_c", "C_s")):
-        ax.plot(x, s[col], **RUN)
-        if model == "vgg16":
-            ref = paper_vgg16(col)
-            ax.plot(x, [ref.get(t, np.nan) for t in layers], **dict(PAPER, label="paper (Table 6, K = 10)"))
-            drawn.append(col)
-        else:
-            ref = paper_line(col, model)
-            if ref:
-                ax.plot(
-                    [layers.index(t) for t in ref if t in layers],
-                    [ref[t] for t in ref if t in layers],
-                    **dict(PAPER, ls="none", ms=8, label="paper (text)"),
-                )
-                drawn.append(col)
-        ax.set(xticks=x, xticklabels=layers, xlabel="layer", ylabel=col, title=labels[col], ylim=(0, None))
+    drawn = _statistic_panels(axes.ravel()[:3], s, layers, model)
     axes[0][0].legend(fontsize=8)
-    ax = axes[1][1]
-    if sizes is not None and len(sizes):
-        z = sizes.assign(layer=sizes["layer"].astype(str))
-        ks = sorted(z["size"].unique())
-        w = 0.8 / max(1, len(layers))
-        colors = sns.color_palette("viridis", len(layers))
-        for i, t in enumerate(layers):
-            f = z[z["layer"] == t].set_index("size")["fraction"].reindex(ks).fillna(0)
-            ax.bar(
-                np.arange(len(ks)) + (i - (len(layers) - 1) / 2) * w,
-                f,
-                w,
-                color=colors[i],
-                label=f"layer {t}",
-            )
-        ax.set(xticks=np.arange(len(ks)), xticklabels=[str(k) for k in ks])
-        ax.legend(fontsize=7, ncol=2)
-    ax.set(xlabel="cluster size", ylabel="fraction of the layer's clusters", title="cluster sizes")
+    _size_panel(axes[1][1], sizes, layers)
     name = NAME.get(model, model)
     what = (
         f"{title + ': ' if title else ''}Per layer of {name}, shallow to deep: the mean noise per filter n, "
@@ -315,7 +276,7 @@ def cluster_statistics(
         f"Four panels over layers {', '.join(layers)}: n {xy_series(s['n'])}; N_c {xy_series(s['N_c'])}; "
         f"C_s {xy_series(s['C_s'])}"
         + (
-            f"; the paper's n {xy_series([paper_vgg16('n').get(t, np.nan) for t in layers], '{:.1f}')}"
+            f"; the paper's n {xy_series([paper_line('n').get(t, np.nan) for t in layers], '{:.1f}')}"
             if model == "vgg16"
             else ""
         )
@@ -324,6 +285,47 @@ def cluster_statistics(
     return describe(
         fig, what, alt, "*mechanism* Fig. 5A" if model == "vgg16" else "*mechanism* Fig. 7C", bool(drawn)
     )
+
+
+def _statistic_panels(axes, s: pd.DataFrame, layers: list[str], model: str) -> list[str]:
+    """n, N_c and C_s per layer of :func:`cluster_statistics`, one panel each, with the paper's values where
+    it gives them for ``model``; returns the statistics drawn with the paper's."""
+    x = np.arange(len(s))
+    drawn = []
+    labels = {"n": "noise per filter n", "N_c": "clusters per filter N_c", "C_s": "mean cluster size C_s"}
+    for ax, col in zip(axes, ("n", "N_c", "C_s")):
+        ax.plot(x, s[col], **RUN)
+        if model == "vgg16":
+            ref = paper_line(col)
+            ax.plot(x, [ref.get(t, np.nan) for t in layers], **dict(PAPER, label="paper (Table 6, K = 10)"))
+            drawn.append(col)
+        else:
+            ref = paper_line(col, model)
+            if ref:
+                ax.plot(
+                    [layers.index(t) for t in ref if t in layers],
+                    [ref[t] for t in ref if t in layers],
+                    **dict(PAPER, ls="none", ms=8, label="paper (text)"),
+                )
+                drawn.append(col)
+        ax.set(xticks=x, xticklabels=layers, xlabel="layer", ylabel=col, title=labels[col], ylim=(0, None))
+    return drawn
+
+
+def _size_panel(ax, sizes: pd.DataFrame | None, layers: list[str]) -> None:
+    """The fraction of each layer's clusters of each size (:func:`size_fractions`), as grouped bars."""
+    if sizes is not None and len(sizes):
+        z = sizes.assign(layer=sizes["layer"].astype(str))
+        ks = sorted(z["size"].unique())
+        w = 0.8 / max(1, len(layers))
+        colors = sns.color_palette("viridis", len(layers))
+        for i, t in enumerate(layers):
+            f = z[z["layer"] == t].set_index("size")["fraction"].reindex(ks).fillna(0)
+            pos = np.arange(len(ks)) + (i - (len(layers) - 1) / 2) * w
+            ax.bar(pos, f, w, color=colors[i], label=f"layer {t}")
+        ax.set(xticks=np.arange(len(ks)), xticklabels=[str(k) for k in ks])
+        ax.legend(fontsize=7, ncol=2)
+    ax.set(xlabel="cluster size", ylabel="fraction of the layer's clusters", title="cluster sizes")
 
 
 def appearances(study, taps, names=None) -> BookFigure | None:
@@ -386,12 +388,12 @@ def histograms(study, tap: str) -> BookFigure | None:
         ax.legend(fontsize=8)
     axes[0][0].set_ylabel("fraction of the elements")
     what = (
-        f"Layer {tap}: the normalized fields below the threshold ({la.threshold:g}) of every filter, in the rows "
-        f"of labels that are in one of the filter's clusters (mean {la.mean_cluster_rows:.3f}) and in the other "
-        f"rows (mean {la.mean_other_rows:.3f}); the paper finds the first negative on average."
+        f"Layer {tap}: the normalized fields below the threshold ({la.threshold:g}) of every filter, in the "
+        f"rows of labels that are in one of the filter's clusters (mean {la.mean_cluster_rows:.3f}) and in "
+        f"the other rows (mean {la.mean_other_rows:.3f}); the paper finds the first negative on average."
     )
     alt = (
-        f"Two histograms of sub-threshold normalized fields from -1 to {la.threshold:g} at layer {tap}: cluster "
-        f"rows with mean {la.mean_cluster_rows:.3f}, other rows with mean {la.mean_other_rows:.3f}."
+        f"Two histograms of sub-threshold normalized fields from -1 to {la.threshold:g} at layer {tap}: "
+        f"cluster rows with mean {la.mean_cluster_rows:.3f}, other rows with mean {la.mean_other_rows:.3f}."
     )
     return describe(fig, what, alt, "*mechanism* Fig. 5C")

@@ -1,4 +1,14 @@
-"""TODO docstring."""
+"""*mechanism* Fig. 6: the signal and noise of layer 13's filters, measured label by label.
+
+The paper's caption (panel C, the one measured here): "Scheme of signal-to-noise-ratio (SNR), where label 1 is
+presented for the 150 filters of layer 13, whose clusters include label 1, and their output fields are similar
+to those in A (left). The summed 150 filter output field results in a signal with label 1 and noise on the
+other labels, where SNR > 5 (right)." Used by notebooks/mechanism-fig6-signal-noise.ipynb.
+
+In order: the computation (:func:`signal_noise`, from :func:`helpers.method.snr.signal_noise`), the comparison
+with the paper (:func:`compare_fig6`), the claims (:func:`claims_fig6`) and the figure
+(:func:`plot_signal_noise`).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +16,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from helpers.book.page import skippable
 from helpers.figures.common import P, frame_floor
+from helpers.figures.steps import skippable
 from helpers.figures.style import PAPER, BookFigure, describe, label_axis, new_figure, xy_series
 from helpers.method import snr
 from helpers.reference import claims
@@ -79,8 +89,8 @@ def claims_fig6(sn: pd.DataFrame | None) -> list[claims.Claim] | None:
 
 
 def plot_signal_noise(sn: pd.DataFrame | None, tap: str = "13") -> BookFigure | None:
-    """*mechanism* Fig. 6, measured: per input label, signal against the two noises (top) and the SNR (bottom),
-    with the paper's counts (of 512 filters, scaled to this layer's N_f) and its SNR > 5."""
+    """*mechanism* Fig. 6, measured: per input label, signal against the two noises (top) and the SNR
+    (bottom), with the paper's counts (of 512 filters, scaled to this layer's N_f) and its SNR > 5."""
     if sn is None:
         return None
     fig, ((a,), (b,)) = new_figure(6.2, 2, 1, sharex=True)
@@ -114,14 +124,14 @@ def plot_signal_noise(sn: pd.DataFrame | None, tap: str = "13") -> BookFigure | 
     b.set_xlabel("input label")
     b.legend(fontsize=8)
     what = (
-        f"Layer {tap}, per input label: the summed unit fields on the right output of the filters whose clusters "
-        f"hold the label (signal, mean {sn['signal'].mean():.1f}), their largest summed field on a wrong output "
-        f"(noise 1, mean {sn['noise_1'].mean():.1f}) and the other filters' field there (noise 2); below, "
-        f"the SNR (median {sn['SNR'].median():.2f}) against the paper's SNR > 5."
+        f"Layer {tap}, per input label: the summed unit fields on the right output of the filters whose "
+        f"clusters hold the label (signal, mean {sn['signal'].mean():.1f}), their largest summed field on a "
+        f"wrong output (noise 1, mean {sn['noise_1'].mean():.1f}) and the other filters' field there (noise "
+        f"2); below, the SNR (median {sn['SNR'].median():.2f}) against the paper's SNR > 5."
     )
     alt = (
-        f"Grouped bars per input label of signal ({xy_series(sn['signal'], '{:.1f}')}), noise 1 and noise 2, and "
-        f"below them bars of the SNR per label ({xy_series(sn['SNR'], '{:.1f}')}) with a dashed line at the "
-        "paper's 5."
+        f"Grouped bars per input label of signal ({xy_series(sn['signal'], '{:.1f}')}), noise 1 and noise 2, "
+        f"and below them bars of the SNR per label ({xy_series(sn['SNR'], '{:.1f}')}) with a dashed line at "
+        "the paper's 5."
     )
     return describe(fig, what, alt, "*mechanism* Fig. 6", True)

@@ -1,4 +1,14 @@
-"""TODO docstring."""
+"""*mechanism* Fig. 8: AVGG-16's cluster sizes against VGG-16's.
+
+The paper's caption: "AVGG-16 architecture and statistical features of filters per layer. ... (B)
+Representative distribution of cluster sizes for AVGG-16 (blue), obtained from three trained samples, and for
+VGG-16 (gray), obtained from four trained samples. The average cluster size is 2.5 for AVGG-16 and ~2.9 for
+VGG-16." Used by notebooks/mechanism-fig8-avgg16.ipynb.
+
+In order: the computation (:func:`size_fractions_by_model`), the claims (:func:`claims_avgg16`) and the figure
+(:func:`size_distributions`). The page's comparison with the paper's numbers is VGG-6's
+(:func:`helpers.figures.mechanism_fig7_vgg6.compare_model`).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +16,9 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from helpers.book.page import skippable
 from helpers.figures.common import P, mechanism_floor
 from helpers.figures.mechanism_fig5_cluster_statistics import layer_statistics, size_fractions
+from helpers.figures.steps import skippable
 from helpers.figures.style import BookFigure, describe, new_figure
 from helpers.reference import claims
 
@@ -22,12 +32,9 @@ def size_fractions_by_model(studies: dict) -> dict[str, pd.DataFrame] | None:
 
 @skippable("avgg", "vgg")
 def claims_avgg16(avgg, vgg) -> list[claims.Claim] | None:
-    """*mechanism* Fig. 8's comparison at layer 13, from the two studies."""
-    return avgg16_claims(layer_statistics(avgg), layer_statistics(vgg))
-
-
-def avgg16_claims(avgg: pd.DataFrame, vgg: pd.DataFrame) -> list[claims.Claim]:
-    """The same from the two per-layer tables (their ``attrs`` carry the networks' accuracies and configs)."""
+    """*mechanism* Fig. 8's comparison at layer 13: AVGG-16 against VGG-16, each given as its study or as its
+    per-layer table (:func:`layer_statistics`, whose ``attrs`` carry the network's accuracy and config)."""
+    avgg, vgg = (x if isinstance(x, pd.DataFrame) else layer_statistics(x) for x in (avgg, vgg))
     a, v = avgg.set_index("layer").loc["13"], vgg.set_index("layer").loc["13"]
     acc_a, acc_v = avgg.attrs.get("network"), vgg.attrs.get("network")
     req = [mechanism_floor(acc_a, "avgg16"), mechanism_floor(acc_v, "vgg16")]

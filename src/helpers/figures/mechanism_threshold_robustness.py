@@ -1,4 +1,15 @@
-"""TODO docstring."""
+"""*mechanism*'s robustness to the threshold (Supplementary; no figure in the paper).
+
+The sentences it reproduces: "Alternating the threshold between the values of [0.3, 0.6] for VGG-16 did not
+change the behavior of the quantifiable features. For all thresholds within this range, layer 13 yielded the
+lowest noise level ~1.5 and each filter in layer 13 is still comprised of a single cluster per filter." Used
+by notebooks/mechanism-threshold-robustness.ipynb.
+
+In order: the computation (:func:`check_thresholds`, :func:`threshold_sweep`: n, N_c, C_s per layer at each
+threshold, :func:`at_threshold`), the claims (:func:`claims_threshold`) and the figure
+(:func:`plot_threshold_sweep`). The page's comparison with the paper's numbers at 0.3 is Fig. 5's
+(:func:`helpers.figures.mechanism_fig5_cluster_statistics.compare_fig5`).
+"""
 
 from __future__ import annotations
 
@@ -6,31 +17,32 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from helpers.book.page import skippable
 from helpers.figures.common import frame_floor, shallow_to_deep
 from helpers.figures.mechanism_fig5_cluster_statistics import NC_TOL
+from helpers.figures.steps import skippable
 from helpers.figures.style import (
     PAPER,
     PAPER_T6,
     BookFigure,
     describe,
     new_figure,
-    paper_vgg16,
+    paper_line,
     sorted_taps,
     xy_series,
 )
-from helpers.method import filters
+from helpers.method import fields
 from helpers.reference import claims
 from helpers.reference.claims import falls, series
 
 
 def check_thresholds(thresholds) -> list[float]:
-    """The thresholds of a sweep, each checked (:func:`helpers.method.filters.check_threshold`) before anything trains."""
+    """The thresholds of a sweep, each checked (:func:`helpers.method.fields.check_threshold`) before anything
+    trains."""
     if isinstance(thresholds, (int, float)) or not len(thresholds):
         raise ValueError(
             f"thresholds must be a non-empty list of values in (0, 1), e.g. [0.3, 0.4], got {thresholds!r}"
         )
-    return [filters.check_threshold(th) for th in thresholds]
+    return [fields.check_threshold(th) for th in thresholds]
 
 
 @skippable
@@ -54,8 +66,8 @@ def at_threshold(sw: pd.DataFrame | None, threshold: float) -> pd.DataFrame | No
 
 @skippable
 def claims_threshold(sw: pd.DataFrame | None) -> list[claims.Claim] | None:
-    """*mechanism* Supplementary, "Robustness": over thresholds 0.3-0.6 the noise falls layer by layer, layer 13 has
-    the lowest noise and one cluster per filter."""
+    """*mechanism* Supplementary, "Robustness": over thresholds 0.3-0.6 the noise falls layer by layer, layer
+    13 has the lowest noise and one cluster per filter."""
     req = [frame_floor(sw)]
     out, by = [], {th: shallow_to_deep(g) for th, g in sw.groupby("threshold")}
     ev = "; ".join(
@@ -119,14 +131,14 @@ def plot_threshold_sweep(sw: pd.DataFrame | None, model: str = "vgg16") -> BookF
             g = s[s["threshold"] == th].set_index("layer").reindex(layers)
             ax.plot(x, g[col], "o-", c=c, label=f"threshold {th:g}")
         if model == "vgg16":
-            ref = paper_vgg16(col)
+            ref = paper_line(col)
             ax.plot(x, [ref.get(t, np.nan) for t in layers], **dict(PAPER, label="paper at 0.3 (Table 6)"))
         ax.set(xticks=x, xticklabels=layers, xlabel="layer", title=col, ylim=(0, None))
     axes[0][0].legend(fontsize=7)
     n_at = {th: s[s["threshold"] == th].set_index("layer").reindex(layers)["n"] for th in ths}
     what = (
-        "The mean noise per filter n, clusters per filter N_c and mean cluster size C_s per layer, shallow to "
-        f"deep, at each threshold ({', '.join(f'{t:g}' for t in ths)})"
+        "The mean noise per filter n, clusters per filter N_c and mean cluster size C_s per layer, shallow "
+        f"to deep, at each threshold ({', '.join(f'{t:g}' for t in ths)})"
         + (f", beside the paper's at 0.3 ({PAPER_T6})" if model == "vgg16" else "")
         + "."
     )

@@ -1,4 +1,13 @@
-"""TODO docstring."""
+"""The plots' shared look: every figure of the book is drawn through these helpers.
+
+The seaborn theme, the book's column width (:data:`WIDTH`), the line styles of this run (:data:`RUN`) and of
+the paper's values (:data:`PAPER`: grey, dashed, hollow squares, labelled "paper"); :class:`BookFigure`, a
+figure that carries its caption's description (``what``), its alt text, the paper's figure it reproduces and
+whether the paper's values are drawn, so that a page numbers and captions it (:func:`describe` sets them,
+:func:`new_figure` makes one); axes of class names (:func:`label_axis`), taps ordered shallow to deep
+(:func:`sorted_taps`), and the papers' per-layer values drawn beside this run's (:func:`paper_line`,
+:data:`PAPER_T6`). Used by every figure module and by :mod:`helpers.book.overview`; no notebook imports it.
+"""
 
 from __future__ import annotations
 
@@ -24,25 +33,21 @@ PAPER = dict(color="0.3", marker="s", ls="--", mfc="white", label="paper")
 NAME = paper_mod.NAME
 
 
-SHOW: list = []  # helpers.book.page puts its show_figure here: a figure displayed bare is then numbered and captioned
-
-
 def show(fig) -> None:
-    """A figure displayed bare in a notebook: captioned by the page (:data:`SHOW`), else its image alone."""
+    """A figure displayed bare in a notebook, outside ``page.figure``: its image alone (a page numbers and
+    captions the figures it shows, :meth:`helpers.book.view.PageView.figure`)."""
     from IPython.display import Image, display
 
-    if SHOW:
-        display(SHOW[0](fig))
-    elif isinstance(fig, BookFigure):
+    if isinstance(fig, BookFigure):
         display(Image(fig.png()))
     else:
         display(fig.frames[fig.start]["text"])
 
 
 class BookFigure(Figure):
-    """A figure of the book: ``what`` (the caption's description, from the data), ``alt`` (the text that stands
-    for the image), ``paper`` (the paper's figure it reproduces) and ``with_paper`` (the paper's values are drawn).
-    Shown bare in a notebook it is captioned by :func:`helpers.book.page.show_figure`."""
+    """A figure of the book: ``what`` (the caption's description, from the data), ``alt`` (the text that
+    stands for the image), ``paper`` (the paper's figure it reproduces) and ``with_paper`` (the paper's values
+    are drawn). Shown by a page it is numbered and captioned (:func:`helpers.book.show.show_figure`)."""
 
     what: str = ""
     alt: str = ""
@@ -85,7 +90,8 @@ def label_names(names, n: int) -> list[str] | None:
 
 
 def label_axis(ax, names, n: int, axis: str = "x", order=None, size: float = 7.5) -> None:
-    """Class names on a label axis (in ``order`` when permuted); a tick every 10 labels when there are many."""
+    """Class names on a label axis (in ``order`` when permuted); a tick every 10 labels when there are
+    many."""
     idx = list(range(n)) if order is None else list(order)
     labels = label_names(names, n)
     if labels is None:
@@ -111,13 +117,9 @@ def xy_series(values, fmt: str = "{:.2f}") -> str:
     return ", ".join(fmt.format(v) for v in values)
 
 
-def paper_vgg16(col: str) -> dict[str, float]:
-    """*mechanism*'s VGG-16 on CIFAR-10 layer by layer: *universal* Table 6 at K = 10 (the same network)."""
-    return paper_line(col, "vgg16")
-
-
-def paper_line(col: str, model: str) -> dict[str, float]:
-    """The papers' per-layer ``col`` of ``model`` on CIFAR-10, tap -> value, where given (:func:`paper.per_layer`)."""
+def paper_line(col: str, model: str = "vgg16") -> dict[str, float]:
+    """The papers' per-layer ``col`` of ``model`` on CIFAR-10, tap -> value, where given
+    (:func:`paper.per_layer`): VGG-16's is *universal* Table 6 at K = 10, *mechanism*'s own network."""
     return paper_mod.per_layer(model, 10)[col].dropna().to_dict()
 
 

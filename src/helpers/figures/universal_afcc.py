@@ -1,4 +1,18 @@
-"""TODO docstring."""
+"""The AFCC pages: *universal*'s "Applying filter cluster connections (AFCC)", and EfficientNet-B0 cut short.
+
+The sentences it reproduces (no figure in the paper): on VGG-16's layer 10 on CIFAR-100, "All these weights
+which did not belong to a cluster in a specific filter were set to zero, resulting in approximately 194,000
+zeroed weights out of 204,800 (a 95% reduction). ... After only a few training epochs, while maintaining the
+~194,000 zeroed weights as zero, the similar accuracy, ~0.752, was recovered"; the same on EfficientNet-B0's
+stage 9, the model with stage 9 removed and stage 8 connected through AFCC, and the model with stages 3-5 cut
+short. Used by notebooks/universal-afcc-vgg16.ipynb and notebooks/universal-effnet-afcc.ipynb;
+:func:`claims_afcc` also by the "Beyond the papers" pages (:mod:`helpers.figures.your_model`).
+
+In order: the computation (:func:`afcc_experiment`, :func:`stage8_afcc`, :func:`shortened`), the comparison
+with the paper and the claims of the shortened models (:func:`compare_shortened`, :func:`claims_shortened`)
+and of AFCC (:func:`compare_afcc`, :func:`claims_afcc`), and the figures (:func:`afcc_long`,
+:func:`accuracy_bars`, :func:`afcc_bars`, :func:`shortened_bars`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +22,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from helpers.book.page import skippable
+from helpers.figures.steps import skippable
 from helpers.figures.style import PAPER, BookFigure, describe, new_figure, sorted_taps
 from helpers.figures.universal_layer_tables import floor_for
 from helpers.method import afcc
@@ -174,7 +188,10 @@ def claims_shortened(cut: pd.DataFrame | None) -> list[claims.Claim] | None:
 def compare_afcc(res: pd.DataFrame | None, key) -> list[tuple]:
     ref = paper.AFCC[key]
     r = None if res is None else res.set_index("tap").loc[key[2]]
-    get = lambda c: None if r is None else float(r[c])
+
+    def get(c):
+        return None if r is None else float(r[c])
+
     rows = [
         ("FC weights", ref["weights"], get("weights")),
         ("weights kept", ref["kept"], get("kept")),
@@ -203,9 +220,10 @@ def afcc_long(*results) -> pd.DataFrame | None:
 
 
 def claims_afcc(*results: pd.DataFrame | None, reduction: float = 0.9) -> list[claims.Claim] | None:
-    """Per tap (*universal*, "AFCC"): about 95% of the FC weights zeroed with no loss of accuracy after retraining;
-    for stage 8 of EfficientNet-B0, the full model's accuracy reached. Beside them: AFCC against random pruning of
-    the same count (this book's addition) and the kept weights against N_f F_s C_s N_c (equal by construction)."""
+    """Per tap (*universal*, "AFCC"): about 95% of the FC weights zeroed with no loss of accuracy after
+    retraining; for stage 8 of EfficientNet-B0, the full model's accuracy reached. Beside them: AFCC against
+    random pruning of the same count (this book's addition) and the kept weights against N_f F_s C_s N_c
+    (equal by construction)."""
     if not results or any(r is None for r in results):
         return None
     res = pd.concat(results)
@@ -250,24 +268,30 @@ def claims_afcc(*results: pd.DataFrame | None, reduction: float = 0.9) -> list[c
                     requires=req,
                 )
             )
-        out += [
-            claims.addition(
-                f"{r.tap}: AFCC beats random pruning of the same count",
-                r.accuracy_after > r.accuracy_random,
-                f"{r.accuracy_after:.3f} vs random {r.accuracy_random:.3f}",
-                test="retrained accuracy higher",
-                requires=req,
-            ),
-            claims.consistency(
-                f"{r.tap}: weights kept = N_f F_s C_s N_c",
-                abs(r.kept - r.estimate) <= 1e-6 * r.estimate if r.estimate > 0 else None,
-                f"{r.kept} vs {r.estimate:.0f}",
-                test="equal by construction (a filter's clusters are disjoint); the paper's "
-                "10,800 vs 10,600 is its rounding",
-                source=src,
-            ),
-        ]
+        out += _afcc_checks(r, req, src)
     return out
+
+
+def _afcc_checks(r, req: list, src: str) -> list[claims.Claim]:
+    """Beside the paper's AFCC claims on one tap's row ``r``: AFCC against random pruning of as many weights
+    (this book's addition), and the kept weights against N_f F_s C_s N_c (a consistency check)."""
+    return [
+        claims.addition(
+            f"{r.tap}: AFCC beats random pruning of the same count",
+            r.accuracy_after > r.accuracy_random,
+            f"{r.accuracy_after:.3f} vs random {r.accuracy_random:.3f}",
+            test="retrained accuracy higher",
+            requires=req,
+        ),
+        claims.consistency(
+            f"{r.tap}: weights kept = N_f F_s C_s N_c",
+            abs(r.kept - r.estimate) <= 1e-6 * r.estimate if r.estimate > 0 else None,
+            f"{r.kept} vs {r.estimate:.0f}",
+            test="equal by construction (a filter's clusters are disjoint); the paper's "
+            "10,800 vs 10,600 is its rounding",
+            source=src,
+        ),
+    ]
 
 
 def accuracy_bars(
@@ -279,8 +303,8 @@ def accuracy_bars(
     paper: dict | None = None,
     reproduces: str = "",
 ) -> BookFigure | None:
-    """A bar chart of accuracies (AFCC before/after, shortened models); ``paper`` maps ``(x, hue)`` (or ``x``) to the
-    paper's accuracy, drawn as a hollow square on its bar. Taps run shallow to deep."""
+    """A bar chart of accuracies (AFCC before/after, shortened models); ``paper`` maps ``(x, hue)`` (or ``x``)
+    to the paper's accuracy, drawn as a hollow square on its bar. Taps run shallow to deep."""
     if frame is None:
         return None
     f = frame.copy()
@@ -325,8 +349,9 @@ def accuracy_bars(
 
 
 def afcc_bars(frame: pd.DataFrame | None, model: str = "vgg16") -> BookFigure | None:
-    """:func:`accuracy_bars` of AFCC results in long form (:func:`helpers.figures.universal.afcc_long`), with the paper's
-    accuracies before and after AFCC (*universal*, "AFCC": VGG-16 layer 10, EfficientNet-B0 stage 9)."""
+    """:func:`accuracy_bars` of AFCC results in long form (:func:`afcc_long`), with
+    the paper's accuracies before and after AFCC (*universal*, "AFCC": VGG-16 layer 10, EfficientNet-B0 stage
+    9)."""
     ref = {}
     for (m, _, tap), r in paper_mod.AFCC.items():
         if m == model:
@@ -346,7 +371,8 @@ def afcc_bars(frame: pd.DataFrame | None, model: str = "vgg16") -> BookFigure | 
 
 
 def shortened_bars(cut: pd.DataFrame | None) -> BookFigure | None:
-    """EfficientNet-B0's shortened models beside the full one, with the paper's accuracies (*universal*, Results)."""
+    """EfficientNet-B0's shortened models beside the full one, with the paper's accuracies (*universal*,
+    Results)."""
     ref = dict(paper_mod.SHORTENED)
     ref["full model"] = float(paper_mod.table("table2").set_index("tap").loc["stage 9", "accuracy"])
     return accuracy_bars(

@@ -1,4 +1,16 @@
-"""TODO docstring."""
+"""*universal* Fig. 4: signal and noise label by label, Boolean (A) and weighted by the fields (B) (Eqs. 1-4).
+
+The paper's caption: "Comparison of SNRs obtained from above-threshold Boolean filters and their fields. (A)
+The signal per label (blue), noise_I per label (red), and noise_I + noise_E per label (orange) (Eqs. (1–4))
+that were obtained from the above-threshold clipped Boolean fields of the 512 filters of the 10th layer of
+VGG-16 trained on CIFAR-100. The average signal (dashed blue horizontal line), noise_I (red), and noise_I +
+noise_E (orange) are 26.95, 0.46 and 1.3, respectively, which are similar to the estimated values obtained
+from Eqs. (1–3). (B) Similar to (A), using the fields of the above-threshold elements of the filters. ..."
+Used by notebooks/universal-fig4-label-snr.ipynb.
+
+In order: the computation (:func:`label_snr`, from :func:`helpers.method.snr.per_label`), the comparison with
+the paper (:func:`compare_fig4`), the claims (:func:`claims_fig4`) and the figure (:func:`plot_label_snr`).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +18,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from helpers.book.page import skippable
+from helpers.figures.steps import skippable
 from helpers.figures.style import BookFigure, describe, label_axis, new_figure
 from helpers.figures.universal_layer_tables import universal_floor
 from helpers.method import snr
@@ -32,7 +44,10 @@ def label_snr(study, tap: str) -> tuple[pd.DataFrame, pd.DataFrame, dict] | tupl
 
 def compare_fig4(A, B, est) -> list[tuple]:
     ref = paper.FIG4
-    mean = lambda d, c: None if d is None else float(d[c].mean())
+
+    def mean(d, c):
+        return None if d is None else float(d[c].mean())
+
     rows = []
     for key, d in (("boolean", A), ("fields", B)):
         rows += [
@@ -54,14 +69,17 @@ MUCH_GREATER = 5.0  # "much greater than unity"
 
 @skippable
 def claims_fig4(A, B, est) -> list[claims.Claim] | None:
-    """*universal* Fig. 4: per label, SNR_I and SNR_E of the field-weighted counts (B) much greater than 1; the
-    Boolean means equal Eqs. (1) and (3) (checks of our arithmetic)."""
+    """*universal* Fig. 4: per label, SNR_I and SNR_E of the field-weighted counts (B) much greater than 1;
+    the Boolean means equal Eqs. (1) and (3) (checks of our arithmetic)."""
     model = A.attrs.get("model", "vgg16")
     snr_i = (B["signal"] / B["noise_I"]).replace(np.nan, np.inf)
     snr_e = (B["signal"] / B["noise_E"]).replace(np.nan, np.inf)
     worst = float(np.minimum(snr_i, snr_e).min())
     ratio = A["signal"].mean() and B["signal"].mean() / A["signal"].mean()
-    same = lambda a, b: est is not None and abs(a - b) <= 1e-6 * max(1.0, abs(b))
+
+    def same(a, b):
+        return est is not None and abs(a - b) <= 1e-6 * max(1.0, abs(b))
+
     return [
         claims.paper_claim(
             "fig4_signal_noise__text",
@@ -89,8 +107,8 @@ def claims_fig4(A, B, est) -> list[claims.Claim] | None:
 
 
 def plot_label_snr(A: pd.DataFrame | None, B: pd.DataFrame | None, tap: str, names=None) -> BookFigure | None:
-    """*universal* Fig. 4: per label signal, noise_I and noise_I + noise_E from Boolean (A) and field (B) matrices,
-    with the paper's means (VGG-16 layer 10 on CIFAR-100) as dashed lines."""
+    """*universal* Fig. 4: per label signal, noise_I and noise_I + noise_E from Boolean (A) and field (B)
+    matrices, with the paper's means (VGG-16 layer 10 on CIFAR-100) as dashed lines."""
     if A is None:
         return None
     fig, axes = new_figure(6.6, 2, 1, sharex=True)
@@ -113,12 +131,14 @@ def plot_label_snr(A: pd.DataFrame | None, B: pd.DataFrame | None, tap: str, nam
     label_axis(axes[1][0], names, len(A), "x")
     axes[1][0].set_xlabel("label")
     what = (
-        f"Layer {tap}, label by label: the signal, noise_I and noise_I + noise_E counted on the Boolean (clipped) "
-        "matrices (A) and weighted by the raw fields of the above-threshold elements (B), on a log scale, "
-        "with the paper's means for VGG-16 layer 10 on CIFAR-100 as dashed lines: " + "; ".join(parts) + "."
+        f"Layer {tap}, label by label: the signal, noise_I and noise_I + noise_E counted on the Boolean "
+        "(clipped) matrices (A) and weighted by the raw fields of the above-threshold elements (B), on a log "
+        "scale, with the paper's means for VGG-16 layer 10 on CIFAR-100 as dashed lines: "
+        + "; ".join(parts)
+        + "."
     )
     alt = (
-        "Two scatter plots on a log scale, one point per label for signal, noise_I and noise_I + noise_E, with "
-        "dashed lines at the paper's means. " + "; ".join(parts) + "."
+        "Two scatter plots on a log scale, one point per label for signal, noise_I and noise_I + noise_E, "
+        "with dashed lines at the paper's means. " + "; ".join(parts) + "."
     )
     return describe(fig, what, alt, "*universal* Fig. 4", True)

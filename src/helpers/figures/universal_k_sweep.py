@@ -1,16 +1,30 @@
-"""TODO docstring."""
+"""*universal* Tables 4-6 and Figs. 5-7: the method on K-label subsets, and the test error against K.
+
+Table 4's caption: "Accuracy per layer and statistical features of their filters for VGG-16 trained on K
+labels from CIFAR-100"; Tables 5 and 6 the same for EfficientNet-B0 on CIFAR-K/100 and VGG-16 on CIFAR-K/10.
+Fig. 5's: "Test error for VGG-16 trained on CIFAR-K/100. Test error, ε = 1 - accuracy, obtained at 10th layer
+of VGG-16 trained on K labels from CIFAR-100, namely CIFAR-K/100, and the linear fit approximation (dashed
+line)." Used by notebooks/universal-table4-vgg16-cifar-k100.ipynb,
+notebooks/universal-table5-effnet-cifar-k100.ipynb and notebooks/universal-table6-vgg16-cifar-k10.ipynb; each
+K's table is the shared layer table of :mod:`helpers.figures.universal_layer_tables`.
+
+In order: the comparison with the paper's tables (:func:`compare_sweep`, :func:`sweep_reference`), the K
+values (:func:`Ks_for`, :func:`check_Ks`, :func:`default_Ks`), the computation (:func:`k_sweep`,
+:func:`error_vs_K`, :func:`paper_fit`), the comparison of the fits (:func:`compare_fit`), the claims
+(:func:`claims_K`) and the figure (:func:`plot_error_vs_K`).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from helpers.book.page import skippable
+from helpers.figures.steps import skippable
 from helpers.figures.style import PAPER, RUN, BookFigure, describe, new_figure, where, xy_series
 from helpers.figures.universal_layer_tables import (
     PAPER_K,
+    claims_layers,
     compare_layers,
-    layers_claims,
     paper_rows,
     universal_floor,
 )
@@ -72,8 +86,8 @@ def default_Ks(name: str, num_labels: int) -> list[int]:
 
 @skippable
 def k_sweep(page, Ks) -> pd.DataFrame | None:
-    """The Table-1 columns of the page's model for every K-label subset (one trained network per K), K by K with the
-    deepest tap first, as *universal* prints Tables 4-6."""
+    """The Table-1 columns of the page's model for every K-label subset (one trained network per K), K by K
+    with the deepest tap first, as *universal* prints Tables 4-6."""
     frames = []
     for K in Ks:
         s = page.study(K=K)
@@ -111,7 +125,8 @@ def paper_fit(name: str, tap: str) -> dict:
 
 
 def compare_fit(fit: dict | None, name: str, tap: str) -> list[tuple]:
-    """The linear fit of this run's errors beside the paper's (the table :func:`error_vs_K` matched to the run)."""
+    """The linear fit of this run's errors beside the paper's (the table :func:`error_vs_K` matched to the
+    run)."""
     ref = paper_fit((fit or {}).get("table", name), tap)
     return [
         (f"{k} of the error at {tap} against K", ref[k], None if fit is None else fit[k])
@@ -134,9 +149,9 @@ K1_ERROR = 0.05  # "approaches zero" at K = 1
 def claims_K(
     sweep: pd.DataFrame | None, fit: dict | None, tap: str, model: str = "vgg16"
 ) -> list[claims.Claim] | None:
-    """*universal* Tables 4-6, Figs. 5-7: C_s and N_c vary little with K (the CIFAR-100 sweeps, K = 10-100), the
-    error grows about linearly with K and extrapolates to about 0 at K = 1 (Tables 5, 6), and the layer claims at
-    the largest K."""
+    """*universal* Tables 4-6, Figs. 5-7: C_s and N_c vary little with K (the CIFAR-100 sweeps, K = 10-100),
+    the error grows about linearly with K and extrapolates to about 0 at K = 1 (Tables 5, 6), and the layer
+    claims at the largest K."""
     at = sweep[sweep["tap"] == tap].sort_values("K")
     top = sweep["K"].max()
     N_full = int(sweep.attrs.get("N_l", top))
@@ -144,7 +159,10 @@ def claims_K(
     last = sweep[sweep["K"] == top].copy()
     last.attrs.update(N_l=int(top), network=float(last["network"].iloc[0]), model=model)
     req = [universal_floor(last, model), claims.at_least(len(at), 3, "values of K")]
-    ratio = lambda c: float(at[c].max() / at[c].min()) if at[c].min() > 0 else float("inf")
+
+    def ratio(c):
+        return float(at[c].max() / at[c].min()) if at[c].min() > 0 else float("inf")
+
     src = "Cs_Nc_vary_little_with_K__effnet" if eff else "Cs_Nc_vary_little_with_K__vgg"
     out = [
         claims.paper_claim(
@@ -164,43 +182,48 @@ def claims_K(
         )
     ]
     if fit:
-        src = (
-            "error_linear_K__effnet"
-            if eff
-            else ("error_linear_K__cifar10" if N_full <= 10 else "error_linear_K__vgg_cifar100")
-        )
-        out.append(
-            claims.paper_claim(
-                src,
-                f"the test error at {tap} increases approximately linearly with K",
-                fit["r2"] >= R2 and fit["slope"] > 0,
-                f"slope {fit['slope']:.4f}, R² {fit['r2']:.3f}",
-                test=f"least-squares line: R² >= {R2}, slope > 0",
-                requires=req,
-            )
-        )
-        if (
-            eff or N_full <= 10
-        ):  # Tables 5 and 6; for VGG-16 on CIFAR-100 the paper expects a crossover instead
-            out.append(
-                claims.paper_claim(
-                    src,
-                    f"the error at {tap} extrapolates to about 0 at K = 1",
-                    abs(fit["error_at_K1"]) <= K1_ERROR,
-                    f"line at K = 1: {fit['error_at_K1']:.3f}",
-                    test=f"|line at K = 1| <= {K1_ERROR}",
-                    requires=req,
-                )
-            )
-    for c in layers_claims(last, model):
+        out += _linear_error_claims(fit, tap, eff, N_full, req)
+    for c in claims_layers(last, model):
         c.claim = f"K = {top}: {c.claim}"
         out.append(c)
     return out
 
 
+def _linear_error_claims(fit: dict, tap: str, eff: bool, N_full: int, req: list) -> list[claims.Claim]:
+    """The error at ``tap`` against K (:func:`error_vs_K`'s least-squares line ``fit``): about linear, and for
+    Tables 5 and 6 (``eff``: EfficientNet-B0; ``N_full`` <= 10: CIFAR-10) about 0 at K = 1."""
+    src = (
+        "error_linear_K__effnet"
+        if eff
+        else ("error_linear_K__cifar10" if N_full <= 10 else "error_linear_K__vgg_cifar100")
+    )
+    out = [
+        claims.paper_claim(
+            src,
+            f"the test error at {tap} increases approximately linearly with K",
+            fit["r2"] >= R2 and fit["slope"] > 0,
+            f"slope {fit['slope']:.4f}, R² {fit['r2']:.3f}",
+            test=f"least-squares line: R² >= {R2}, slope > 0",
+            requires=req,
+        )
+    ]
+    if eff or N_full <= 10:  # Tables 5 and 6; for VGG-16 on CIFAR-100 the paper expects a crossover instead
+        out.append(
+            claims.paper_claim(
+                src,
+                f"the error at {tap} extrapolates to about 0 at K = 1",
+                abs(fit["error_at_K1"]) <= K1_ERROR,
+                f"line at K = 1: {fit['error_at_K1']:.3f}",
+                test=f"|line at K = 1| <= {K1_ERROR}",
+                requires=req,
+            )
+        )
+    return out
+
+
 def plot_error_vs_K(errors: pd.DataFrame | None, fit: dict | None, tap: str) -> BookFigure | None:
-    """*universal* Figs. 5-7: test error of a layer against K, with the linear fit, beside the paper's errors and
-    their fit."""
+    """*universal* Figs. 5-7: test error of a layer against K, with the linear fit, beside the paper's errors
+    and their fit."""
     if errors is None:
         return None
     fig, ((ax,),) = new_figure(4.0, width=7.0)

@@ -1,12 +1,28 @@
-"""TODO docstring."""
+"""*universal* Tables 1-3, and the layer table every K-table and "Beyond the papers" page shares.
+
+Table 1's caption: "Accuracy per layer and statistical features of their filters for VGG-16 trained on
+CIFAR-100. N_f number of filters of layers terminating with max-pooling, F_s filter sizes, FC_s size of
+trained FC layer connected to the output units, n average noise per filter, N_c average number of clusters per
+filter, C_s average cluster size"; Tables 2 and 3 the same per stage of EfficientNet-B0 on CIFAR-100 and
+ImageNet. Used by notebooks/universal-table1-vgg16-cifar100.ipynb,
+notebooks/universal-table2-effnet-cifar100.ipynb and notebooks/universal-table3-effnet-imagenet.ipynb; the
+paper's rows, the comparison, the accuracy floors and the layer claims also by Tables 4-6
+(:mod:`helpers.figures.universal_k_sweep`), the your-model pages (:mod:`helpers.figures.your_model`), the
+*universal* Fig. 3 and 4 pages and the training dynamics.
+
+In order: the paper's tables (:func:`paper_rows`, :func:`reference_rows`), the computation
+(:func:`layer_table`, this run's columns beside the paper's), the comparison (:func:`compare_layers`), the
+accuracy floors (:func:`paper_accuracy`, :func:`floor_for`, :func:`universal_floor`), the claims
+(:func:`claims_layers`) and the notes below a table (:func:`table_notes`, :func:`equation_slips`,
+:func:`no_signal_labels`).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from helpers.book import page as pages_mod
-from helpers.book.page import skippable
+from helpers.figures.steps import skippable
 from helpers.method import snr
 from helpers.reference import claims
 from helpers.reference import printed as paper
@@ -43,9 +59,10 @@ def paper_rows(name: str, K: int) -> pd.DataFrame:
 
 
 def reference_rows(page, name: str, K: int) -> pd.DataFrame:
-    """The paper's table for the experiment that ran: VGG-16 on a 10-label stand-in for CIFAR-100 (Tables 1, 4)
-    is compared with Table 6, the paper's own VGG-16 on CIFAR-10 (K = 10 for Table 1), not with CIFAR-100's
-    values, which belong to a different experiment; otherwise :func:`paper_rows`. ``attrs["label"]`` names it."""
+    """The paper's table for the experiment that ran: VGG-16 on a 10-label stand-in for CIFAR-100 (Tables 1,
+    4) is compared with Table 6, the paper's own VGG-16 on CIFAR-10 (K = 10 for Table 1), not with CIFAR-100's
+    values, which belong to a different experiment; otherwise :func:`paper_rows`. ``attrs["label"]`` names
+    it."""
     if (
         page.model == "vgg16"
         and name in ("table1", "table4")
@@ -60,9 +77,9 @@ def reference_rows(page, name: str, K: int) -> pd.DataFrame:
 
 @skippable
 def layer_table(study, name: str, K: int, page=None) -> pd.DataFrame | None:
-    """This run's Table-1 columns beside the paper's, tap by tap ("paper" suffix on the paper's; with ``page``,
-    the paper's table for the experiment that ran, :func:`reference_rows`), deepest tap first as the paper prints
-    it."""
+    """This run's Table-1 columns beside the paper's, tap by tap ("paper" suffix on the paper's; with
+    ``page``, the paper's table for the experiment that ran, :func:`reference_rows`), deepest tap first as the
+    paper prints it."""
     mine = as_table(study)[["tap", "N_f", "F_s", "FC_s", "accuracy", "n", "N_c", "C_s"]]
     ref = (paper_rows(name, K) if page is None else reference_rows(page, name, K))[
         ["tap", "N_f", "F_s", "FC_s", "accuracy", "n", "N_c", "C_s"]
@@ -108,11 +125,11 @@ def compare_layers(
 
 
 def paper_accuracy(model: str, N_l: int) -> tuple[float, str]:
-    """The paper's accuracy for the experiment nearest the one that ran (``model`` on ``N_l`` labels), and which:
-    VGG-16 from Tables 6 (CIFAR-K/10), 4 and 1; EfficientNet-B0 from Tables 5 and 2, and the text's 0.78 on ImageNet;
-    VGG-6 and AVGG-16 on CIFAR-10 from *mechanism*'s text (on fewer labels, VGG-16's: the papers give theirs on 10
-    only); a network the papers do not train (a torchvision CNN),
-    VGG-16's. It sets the accuracy floor below which a run cannot test the claims
+    """The paper's accuracy for the experiment nearest the one that ran (``model`` on ``N_l`` labels), and
+    which: VGG-16 from Tables 6 (CIFAR-K/10), 4 and 1; EfficientNet-B0 from Tables 5 and 2, and the text's
+    0.78 on ImageNet; VGG-6 and AVGG-16 on CIFAR-10 from *mechanism*'s text (on fewer labels, VGG-16's: the
+    papers give theirs on 10 only); a network the papers do not train (a torchvision CNN), VGG-16's. It sets
+    the accuracy floor below which a run cannot test the claims
     (:func:`helpers.reference.claims.accuracy_floor`)."""
     if model == "efficientnet_b0" and N_l >= 1000:
         return 0.78, "the pretrained EfficientNet-B0 on ImageNet (text)"
@@ -134,7 +151,8 @@ def paper_accuracy(model: str, N_l: int) -> tuple[float, str]:
 def floor_for(
     N_l: int | None, network: float | None, model: str, what: str = "the network"
 ) -> claims.Precondition:
-    """The accuracy floor for the experiment that ran (``model`` on ``N_l`` labels, :func:`paper_accuracy`)."""
+    """The accuracy floor for the experiment that ran (``model`` on ``N_l`` labels,
+    :func:`paper_accuracy`)."""
     if N_l is None:
         return claims.Precondition(False, "the run's label count is unknown")
     ref, which = paper_accuracy(model, int(N_l))
@@ -142,7 +160,7 @@ def floor_for(
 
 
 def universal_floor(table: pd.DataFrame, model: str) -> claims.Precondition:
-    """:func:`_floor_for` from a table's ``attrs``; without the network's own accuracy (ImageNet's pretrained
+    """:func:`floor_for` from a table's ``attrs``; without the network's own accuracy (ImageNet's pretrained
     network, not evaluated here), the best FC layer's stands in for it."""
     network, what = table.attrs.get("network"), "the network"
     if network is None and "accuracy" in table:
@@ -153,18 +171,12 @@ def universal_floor(table: pd.DataFrame, model: str) -> claims.Precondition:
 @skippable
 def claims_layers(t, model: str = "vgg16") -> list[claims.Claim] | None:
     """*universal* Tables 1-6: accuracy, then noise and SNR_E (Eq. 4) layer by layer up to where the accuracy
-    saturates; EfficientNet-B0 "almost always" (one exception allowed)."""
-    return layers_claims(as_table(t), model)
-
-
-def layers_claims(t: pd.DataFrame, model: str = "vgg16") -> list[claims.Claim]:
-    """:func:`claims_layers` on a Table-1 frame (rows in any order; ``attrs`` carry the network's accuracy and label
-    count)."""
+    saturates; EfficientNet-B0 "almost always" (one exception allowed). ``t``: a study or its Table-1 frame
+    (rows in any order; ``attrs`` carry the network's accuracy and label count)."""
+    t = as_table(t)
     s = models.by_depth(t).reset_index(drop=True)
-    eff, other = (
-        model == "efficientnet_b0",
-        model not in models.MODELS,
-    )  # other: a torchvision CNN, "stage k" taps
+    eff = model == "efficientnet_b0"
+    other = model not in models.MODELS  # a torchvision CNN, "stage k" taps
     word, skip = ("stage", 1) if eff else (("stage", 0) if other else ("layer", 0))
     src_acc = "effnet_stage_rises" if eff else "acc_rises__universal"
     src_n = "effnet_stage_rises" if eff else "noise_falls_layer_by_layer__universal"
@@ -208,9 +220,10 @@ def layers_claims(t: pd.DataFrame, model: str = "vgg16") -> list[claims.Claim]:
 
 def table_notes(page, study, name: str):
     """What a layer-table page adds below the comparison: for Table 1, where the paper's text and equations
-    disagree (computed from its Table 1); for Table 2, the labels this run leaves without signal (Table 3's anomaly)."""
+    disagree (computed from its Table 1); for Table 2, the labels this run leaves without signal (Table 3's
+    anomaly)."""
     if name == "table1":
-        return pages_mod.Shown(equation_slips())
+        return page.show(equation_slips())
     return page.table(no_signal_labels(study) if study is not None else None)
 
 

@@ -1,4 +1,14 @@
-"""TODO docstring."""
+"""*universal* Table 3: EfficientNet-B0 on ImageNet, read from a folder of the validation images.
+
+The paper's caption: "Accuracy per stage and statistical features of their filters for EfficientNet-B0 trained
+on ImageNet. The presented results were obtained at the end of stages consisting of stride-2 only, similar to
+Table 2"; its protocol: "we divided the 50,000 images from the validation test into 40,000 images for training
+and 10,000 for testing." Used by notebooks/universal-table3-effnet-imagenet.ipynb.
+
+In order: a check of the analysis at ImageNet's scale on random weights (:func:`dry_run_frame`) and the
+computation (:func:`imagenet_study`). The table, its comparison with the paper and its claims are the shared
+layer table's (:mod:`helpers.figures.universal_layer_tables`).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +18,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from helpers.book.page import skippable
-from helpers.method import filters
+from helpers.figures.steps import skippable
 from helpers.method import study as method
+from helpers.method.layer import analyze_layer
 from helpers.train import data as data_mod
 from helpers.train import models
 from helpers.train import taps as taps_mod
@@ -19,20 +29,19 @@ from helpers.train.models import scaled
 
 
 def dry_run_frame(page) -> pd.DataFrame:
-    """:func:`dry_run_layer` at stage 9's width for the page's profile (1280 filters at full width)."""
-    return pd.DataFrame([dry_run_layer(scaled(1280, page.config.width), 1000)]).assign(
-        note="random weights: a check of the code path at ImageNet's 1000 labels, not a result"
-    )
-
-
-def dry_run_layer(N_f: int, N_l: int = 1000, F_s: int = 1, seed: int = 0) -> dict:
-    """The ImageNet-scale analysis path on random weights and means (a proof of the code path, not a result)."""
-    g = torch.Generator().manual_seed(seed)
+    """The ImageNet-scale analysis path (:func:`analyze_layer`, 1000 labels) on random weights and means, at
+    stage 9's width for the page's profile (1280 filters at full width): a proof of the code path, not a
+    result."""
+    N_f, N_l, F_s = scaled(1280, page.config.width), 1000, 1
+    g = torch.Generator().manual_seed(0)
     W = torch.randn(N_l, N_f, F_s, generator=g)
     means = torch.rand(N_l, N_f, F_s, generator=g)
     t0 = time.perf_counter()
-    la = filters.analyze_layer(W, means)
-    return dict(N_f=N_f, N_l=N_l, F_s=F_s, seconds=time.perf_counter() - t0, n=la.n, N_c=la.N_c, C_s=la.C_s)
+    la = analyze_layer(W, means)
+    row = dict(N_f=N_f, N_l=N_l, F_s=F_s, seconds=time.perf_counter() - t0, n=la.n, N_c=la.N_c, C_s=la.C_s)
+    return pd.DataFrame([row]).assign(
+        note="random weights: a check of the code path at ImageNet's 1000 labels, not a result"
+    )
 
 
 @skippable

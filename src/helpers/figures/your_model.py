@@ -1,4 +1,15 @@
-"""TODO docstring."""
+"""The "Beyond the papers" pages: the method on a torchvision CNN the papers did not train.
+
+The sentence it extends: *universal*'s "First, the accuracy and SNR progressively increase with the layers",
+here tested on another network, each claim this book's addition, with the papers' VGG-16 on CIFAR-10
+(*universal* Table 6, K = 10) as the reference at the layer reading a map of the same size. Used by
+notebooks/your-model-resnet18.ipynb and notebooks/your-model-mobilenet-v3-small.ipynb.
+
+In order: the computation (:func:`your_model_taps`, :func:`reference_by_grid`), the comparison with the
+reference (:func:`compare_your_model`), the claims (:func:`claims_your_model`: the layer claims of
+:mod:`helpers.figures.universal_layer_tables` and the AFCC claims of :mod:`helpers.figures.universal_afcc`)
+and the figure (:func:`layer_profile`).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +18,10 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from helpers.book.page import skippable
+from helpers.figures.steps import skippable
 from helpers.figures.style import PAPER, RUN, describe, new_figure, xy_series
 from helpers.figures.universal_afcc import claims_afcc
-from helpers.figures.universal_layer_tables import as_table, layers_claims, paper_rows
+from helpers.figures.universal_layer_tables import as_table, claims_layers, paper_rows
 from helpers.reference import claims
 from helpers.reference import printed as paper_mod
 from helpers.train import models
@@ -21,7 +32,8 @@ YOUR_MODEL_REFERENCE = ("table6", 10)  # the papers' VGG-16 on CIFAR-10, tap by 
 
 @skippable
 def your_model_taps(study) -> pd.DataFrame | None:
-    """The taps of the page's network (:func:`helpers.train.models.stage_taps`): the graph node each reads, N_f, F_s, FC_s."""
+    """The taps of the page's network (:func:`helpers.train.models.stage_taps`): the graph node each reads,
+    N_f, F_s, FC_s."""
     run = study.run
     t = taps_mod.tap_table(run.model, run.config.input_size or 32)
     return t[t["tap"].isin(list(study.probes))].reset_index(drop=True)
@@ -29,8 +41,8 @@ def your_model_taps(study) -> pd.DataFrame | None:
 
 @skippable
 def reference_by_grid(table: pd.DataFrame) -> pd.DataFrame:
-    """The papers' VGG-16 on CIFAR-10 (Table 6, K = 10) beside another network's taps, matched by the size of the
-    map each tap reads (F_s: 16x16 ... 1x1 at 32x32 inputs); ``attrs["label"]`` names the reference."""
+    """The papers' VGG-16 on CIFAR-10 (Table 6, K = 10) beside another network's taps, matched by the size of
+    the map each tap reads (F_s: 16x16 ... 1x1 at 32x32 inputs); ``attrs["label"]`` names the reference."""
     ref = paper_rows(*YOUR_MODEL_REFERENCE)[["tap", "F_s", "accuracy", "n", "N_c", "C_s"]]
     out = table[["tap", "F_s"]].merge(ref.rename(columns={"tap": "VGG-16 layer"}), on="F_s", how="left")
     out.attrs["label"] = (
@@ -40,8 +52,8 @@ def reference_by_grid(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def compare_your_model(study) -> list[tuple]:
-    """Per tap of the page's network: accuracy, n, N_c, C_s beside the papers' VGG-16 at the layer reading a map of
-    the same size (:func:`reference_by_grid`): another network, so a reference, not a target."""
+    """Per tap of the page's network: accuracy, n, N_c, C_s beside the papers' VGG-16 at the layer reading a
+    map of the same size (:func:`reference_by_grid`): another network, so a reference, not a target."""
     if study is None:  # a skipped page: the reference alone
         ref = models.by_depth(paper_rows(*YOUR_MODEL_REFERENCE))
         return [
@@ -63,12 +75,12 @@ def compare_your_model(study) -> list[tuple]:
 
 @skippable("table")
 def claims_your_model(table, afcc_result: pd.DataFrame | None = None) -> list[claims.Claim] | None:
-    """*universal*'s layer claims (accuracy and SNR_E rise, n falls, up to saturation: :func:`layers_claims`) and its
-    AFCC claims (:func:`claims_afcc`) tested on a network the papers did not train: each becomes this book's
-    addition, quoting the sentence it extends, with the papers' VGG-16 setting the accuracy floor."""
+    """*universal*'s layer claims (accuracy and SNR_E rise, n falls, up to saturation: :func:`claims_layers`)
+    and its AFCC claims (:func:`claims_afcc`) tested on a network the papers did not train: each becomes this
+    book's addition, quoting the sentence it extends, with the papers' VGG-16 setting the accuracy floor."""
     t = as_table(table)
     model = t.attrs.get("model") or "the network"
-    out = [replace(c, kind=claims.ADDITION, claim=f"{model}: {c.claim}") for c in layers_claims(t, model)]
+    out = [replace(c, kind=claims.ADDITION, claim=f"{model}: {c.claim}") for c in claims_layers(t, model)]
     if afcc_result is not None:
         out += [
             replace(
@@ -82,7 +94,7 @@ def claims_your_model(table, afcc_result: pd.DataFrame | None = None) -> list[cl
 def layer_profile(table: pd.DataFrame | None, reference: pd.DataFrame | None = None, title: str = ""):
     """Accuracy, n, N_c, C_s and SNR_E (*universal* Eq. 4) tap by tap, shallow to deep (a study's
     :meth:`~helpers.method.study.Study.table`), with ``reference`` (rows matched to the taps, e.g.
-    :func:`helpers.figures.universal.reference_by_grid`) drawn beside as "paper"."""
+    :func:`reference_by_grid`) drawn beside as "paper"."""
     if table is None:
         return None
     t = paper_mod.by_depth(table).reset_index(drop=True)
@@ -105,8 +117,8 @@ def layer_profile(table: pd.DataFrame | None, reference: pd.DataFrame | None = N
     axes[1][2].legend(handles, labels, loc="center", fontsize=9, title="tap, shallow to deep")
     model = table.attrs.get("model") or "the network"
     what = (
-        f"{title + ': ' if title else ''}{model}, tap by tap from shallow to deep: the FC layer's accuracy, the "
-        "noise per filter n, clusters per filter N_c, mean cluster size C_s and SNR_E = C_s N_c N_l / n "
+        f"{title + ': ' if title else ''}{model}, tap by tap from shallow to deep: the FC layer's accuracy, "
+        "the noise per filter n, clusters per filter N_c, mean cluster size C_s and SNR_E = C_s N_c N_l / n "
         "(*universal* Eq. 4)"
         + (
             ", beside the papers' VGG-16 on CIFAR-10 at the layer reading a map of the same size"
@@ -116,8 +128,9 @@ def layer_profile(table: pd.DataFrame | None, reference: pd.DataFrame | None = N
         + "."
     )
     alt = (
-        f"Five line charts over the taps {', '.join(t['tap'])}: accuracy {xy_series(t['accuracy'], '{:.3f}')}; "
-        f"n {xy_series(t['n'])}; N_c {xy_series(t['N_c'])}; C_s {xy_series(t['C_s'])}; SNR_E {xy_series(t['SNR_E'])}"
+        f"Five line charts over the taps {', '.join(t['tap'])}: accuracy "
+        f"{xy_series(t['accuracy'], '{:.3f}')}; n {xy_series(t['n'])}; N_c {xy_series(t['N_c'])}; C_s "
+        f"{xy_series(t['C_s'])}; SNR_E {xy_series(t['SNR_E'])}"
         + ("; with the paper's VGG-16 values dashed." if reference is not None else ".")
     )
     return describe(

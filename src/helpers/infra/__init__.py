@@ -1,1 +1,2 @@
-"""Infrastructure under everything: where things live (paths) and the cache's keys, atomic writes and locks."""
+"""Infrastructure under everything: where things live (paths), the cache's keys and atomic writes (cache) and
+its locks (locks)."""

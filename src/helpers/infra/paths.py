@@ -1,4 +1,5 @@
-"""Where things live: the repository, the data, the run cache, the notebooks. No torch here (the build imports it).
+"""Where things live: the repository, the data, the run cache, the notebooks. No torch here (the build
+imports it).
 
 Everything is anchored to the repository that holds this package, not to the working directory, so
 a notebook run from anywhere finds the same data and the same cached runs. Environment variables
@@ -16,7 +17,8 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def repo_root() -> Path:
-    """The repository holding this package (its ``pyproject.toml``); the working directory for an installed copy."""
+    """The repository holding this package (its ``pyproject.toml``); the working directory for an installed
+    copy."""
     return REPO if (REPO / "pyproject.toml").is_file() else Path.cwd()
 
 
@@ -40,7 +42,8 @@ def cache_root() -> Path:
 
 
 def book_root() -> Path:
-    """The book's root (``_config.yml``, ``_toc.yml``, ``book/``): ``$MECH_BOOK_ROOT``, else the repository."""
+    """The book's root (``_config.yml``, ``_toc.yml``, ``book/``): ``$MECH_BOOK_ROOT``, else the
+    repository."""
     return _from_env("MECH_BOOK_ROOT", ".")
 
 

@@ -70,9 +70,9 @@ def dilution_curve(
 
 
 def afcc_row(tap: str, probe, la, train, test, seed: int = 0, device: str | None = None) -> dict:
-    """One tap's AFCC (*universal*, "applying filter's cluster connections"): the mask from its clusters, the FC
-    layer retrained with the zeros held, and a random mask keeping as many weights (the control); both retrainings
-    on ``device`` (default: :func:`~helpers.train.loop.pick_device`)."""
+    """One tap's AFCC (*universal*, "applying filter's cluster connections"): the mask from its clusters, the
+    FC layer retrained with the zeros held, and a random mask keeping as many weights (the control); both
+    retrainings on ``device`` (default: :func:`~helpers.train.loop.pick_device`)."""
     (train_f, train_y), (test_f, test_y) = train, test
     N_l, N_f, F_s = probe.W.shape
     mask = afcc_mask(la.clusters, N_l, F_s)

@@ -1,8 +1,8 @@
-"""Step 12 of the method (DESIGN; *universal* Tables 4-6, Figs. 5-7): the test error of a layer against the number
-of labels K of nested K-label subsets (``data.subset`` draws them), and its least-squares line.
+"""Step 12 of the method (DESIGN; *universal* Tables 4-6, Figs. 5-7): the test error of a layer against the
+number of labels K of nested K-label subsets (``data.subset`` draws them), and its least-squares line.
 
-*universal*: the error "increases approximately linearly with K" and, for CIFAR-K/10, extrapolates to about 0 at
-K = 1; :func:`linear_fit` gives the slope, intercept, R² and that extrapolation.
+*universal*: the error "increases approximately linearly with K" and, for CIFAR-K/10, extrapolates to about 0
+at K = 1; :func:`linear_fit` gives the slope, intercept, R² and that extrapolation.
 """
 
 from __future__ import annotations

@@ -25,16 +25,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from helpers.method import filters
-from helpers.method.filters import LayerAnalysis
+from helpers.method import fields
+from helpers.method.layer import LayerAnalysis
 
 
 def signal_noise(W: torch.Tensor, means: torch.Tensor, clusters: list[list[list[int]]]) -> pd.DataFrame:
-    """*mechanism* Fig. 6 measured, per input label i, on the normalized field matrices of every filter: how many
-    filters have i in a cluster, their summed field on output i (``signal``), their largest summed field on another
-    output j (``noise_1``), the other filters' summed field on that output (``noise_2``), and
+    """*mechanism* Fig. 6 measured, per input label i, on the normalized field matrices of every filter: how
+    many filters have i in a cluster, their summed field on output i (``signal``), their largest summed field
+    on another output j (``noise_1``), the other filters' summed field on that output (``noise_2``), and
     ``SNR`` = signal / (noise_1 + noise_2), the strongest wrong output."""
-    Mn = filters.normalize(filters.field_matrices(W, means))  # (N_f, N_l, N_l)
+    Mn = fields.normalize(fields.field_matrices(W, means))  # (N_f, N_l, N_l)
     N_f, N_l = Mn.shape[0], Mn.shape[1]
     member = torch.zeros(N_f, N_l)
     for f, cs in enumerate(clusters):
@@ -82,7 +82,8 @@ def snr_estimates(N_f: float, N_l: float, n: float, N_c: float, C_s: float) -> d
 
 
 def per_label(analysis: LayerAnalysis, weighted: bool = False) -> pd.DataFrame:
-    """Per-label signal, noise_I, noise_E (*universal* Fig. 4): Boolean (A) or weighted by the raw fields (B)."""
+    """Per-label signal, noise_I, noise_E (*universal* Fig. 4): Boolean (A) or weighted by the raw fields
+    (B)."""
     block = analysis.block_fields if weighted else analysis.block_counts.astype(float)
     noise = analysis.noise_fields if weighted else analysis.noise_counts.astype(float)
     N_l = block.shape[0]

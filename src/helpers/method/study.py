@@ -1,7 +1,7 @@
 """The whole method on one trained network, tap by tap (*universal* Fig. 1; DESIGN steps 1-9).
 
-    study = method.study(run, data)          # probes (stage 2) + filter analysis (stage 3) for every tap
-    study.table()                            # universal's Table 1 format: N_f, F_s, FC_s, accuracy, n, N_c, C_s
+    study = method.study(run, data)  # probes (stage 2) + filter analysis (stage 3) for every tap
+    study.table()                    # universal's Table 1 format: N_f, F_s, FC_s, accuracy, n, N_c, C_s
 
 Field matrices are taken over the test inputs (*mechanism* Fig. 4; DESIGN step 4).
 """
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from helpers.method import filters, snr
-from helpers.method.filters import LayerAnalysis
+from helpers.method import fields, snr
+from helpers.method.layer import LayerAnalysis, analyze_layer
 from helpers.train import probes
 from helpers.train import taps as taps_mod
 from helpers.train.probes import Probe
@@ -72,7 +72,8 @@ def fit_probes(
     seed: int = 0,
     **probe_kw,
 ) -> dict[str, Probe]:
-    """Stage 2 on features already in memory (not cached): an FC layer from each tap to the ``N_l`` outputs."""
+    """Stage 2 on features already in memory (not cached): an FC layer from each tap to the ``N_l``
+    outputs."""
     (tr_f, tr_y), (te_f, te_y) = train, test
     return {
         name: probes.train_probe(
@@ -87,16 +88,16 @@ def analyze(
     inputs: tuple[dict, torch.Tensor],
     N_l: int,
     *,
-    threshold: float = filters.THRESHOLD,
+    threshold: float = fields.THRESHOLD,
     rule: str = "greedy",
 ) -> tuple[dict, dict]:
     """Stage 3, the one entry point every path calls (pages, ImageNet, stage 8): each tap's per-label mean
-    activations over ``inputs`` (features, labels), the field matrices with its FC layer's weights, clusters and
-    noise (DESIGN steps 4-7). Returns ``(means, layers)`` keyed by tap."""
-    filters.check_threshold(threshold)
+    activations over ``inputs`` (features, labels), the field matrices with its FC layer's weights, clusters
+    and noise (DESIGN steps 4-7). Returns ``(means, layers)`` keyed by tap."""
+    fields.check_threshold(threshold)
     features, labels = inputs
-    means = {name: filters.class_means(features[name], labels, N_l) for name in trained}
-    layers = {name: filters.analyze_layer(p.W, means[name], threshold, rule) for name, p in trained.items()}
+    means = {name: fields.class_means(features[name], labels, N_l) for name in trained}
+    layers = {name: analyze_layer(p.W, means[name], threshold, rule) for name, p in trained.items()}
     return means, layers
 
 
@@ -104,7 +105,7 @@ def study(
     run,
     data,
     *,
-    threshold: float = filters.THRESHOLD,
+    threshold: float = fields.THRESHOLD,
     rule: str = "greedy",
     solver: str = probes.DEFAULT_SOLVER,
     taps: list | None = None,
@@ -112,8 +113,9 @@ def study(
     device: str | None = None,
     **probe_kw,
 ) -> Study:
-    """Probe every tap of ``run`` (cached) and :func:`analyze` every filter of it (test-set field matrices)."""
-    filters.check_threshold(threshold)
+    """Probe every tap of ``run`` (cached) and :func:`analyze` every filter of it (test-set field
+    matrices)."""
+    fields.check_threshold(threshold)
     taps = taps or run.model.taps
     trained = probes.layer_probes(
         run, data, solver=solver, taps=taps, progress=progress, device=device, **probe_kw

@@ -1,7 +1,7 @@
 """The claims a page checks, one record each (DESIGN.md, "Claims").
 
 Each record says where the paper says it (paper, place, the sentence quoted from
-:data:`helpers.reference.printed.QUOTES`), its kind, the statistic and the test with its tolerance, the
+:data:`helpers.reference.quotes.QUOTES`), its kind, the statistic and the test with its tolerance, the
 evidence, and a verdict:
 
 - **holds** / **does not hold**: the test's outcome on this run;
@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from helpers.reference import printed as paper
+from helpers.reference.quotes import QUOTES
 
 PAPER, CHECK, ADDITION = "paper claim", "consistency check", "this book's addition"
 KINDS = (PAPER, CHECK, ADDITION)
@@ -50,27 +50,27 @@ class Claim:
     verdict: str
     test: str
     evidence: str
-    source: str = ""  # key of paper.QUOTES
+    source: str = ""  # key of QUOTES
     reason: str = ""  # why it is not testable here
 
     @property
     def where(self) -> str:
         if not self.source:
             return ""
-        p, w, _ = paper.QUOTES[self.source]
+        p, w, _ = QUOTES[self.source]
         return f"*{p}*, {w}"
 
     @property
     def quote(self) -> str:
-        return paper.QUOTES[self.source][2] if self.source else ""
+        return QUOTES[self.source][2] if self.source else ""
 
     def record(self) -> dict:
         return dict(asdict(self), where=self.where, quote=self.quote)
 
 
 def _claim(kind: str, source: str, claim: str, holds, evidence: str, test: str, requires=()) -> Claim:
-    if source and source not in paper.QUOTES:
-        raise KeyError(f"no quoted sentence {source!r} in helpers.reference.printed.QUOTES")
+    if source and source not in QUOTES:
+        raise KeyError(f"no quoted sentence {source!r} in helpers.reference.quotes.QUOTES")
     failed = [r.reason for r in requires if not r.ok]
     if holds is None and not failed:
         failed = ["the statistic is undefined on this run"]
@@ -80,7 +80,8 @@ def _claim(kind: str, source: str, claim: str, holds, evidence: str, test: str, 
 
 
 def paper_claim(source: str, claim: str, holds, evidence: str, *, test: str, requires=()) -> Claim:
-    """A sentence of a paper (``source``, a key of :data:`helpers.reference.printed.QUOTES`), tested on this run."""
+    """A sentence of a paper (``source``, a key of :data:`helpers.reference.quotes.QUOTES`), tested on this
+    run."""
     return _claim(PAPER, source, claim, holds, evidence, test, requires)
 
 
@@ -122,8 +123,8 @@ BUDGET = ("width", "epochs", "n_train", "input_size", "pretrained", "schedule")
 
 def same_budget(a, b, names: tuple[str, str], epochs_ratio: float = 1.5) -> Precondition:
     """Two training configs compare as the paper compares them: the same width, training images, input size,
-    initialization and learning-rate schedule, epochs within ``epochs_ratio`` of each other; else the comparison is
-    confounded."""
+    initialization and learning-rate schedule, epochs within ``epochs_ratio`` of each other; else the
+    comparison is confounded."""
     diff = [
         f"{k} {getattr(a, k)} vs {getattr(b, k)}"
         for k in BUDGET
@@ -139,8 +140,9 @@ def same_budget(a, b, names: tuple[str, str], epochs_ratio: float = 1.5) -> Prec
 
 def beyond_spread(effect: float, spread: float | None, what: str) -> Precondition:
     """A trend measured over several trained networks is claimed only when it exceeds their spread (DESIGN.md,
-    "Claims"): ``effect`` (e.g. the rise from the first layer to the last, of the means) against ``spread`` (e.g. the
-    two layers' standard deviations over seeds, summed); ``None`` (one network: no spread measured) passes."""
+    "Claims"): ``effect`` (e.g. the rise from the first layer to the last, of the means) against ``spread``
+    (e.g. the two layers' standard deviations over seeds, summed); ``None`` (one network: no spread measured)
+    passes."""
     if spread is None or spread != spread:
         return Precondition(True, "")
     return Precondition(
@@ -181,7 +183,7 @@ def saturation_index(accuracy, tol: float = TOL) -> int:
 
 
 def series(labels, values, fmt: str = "{:.3g}") -> str:
-    return ", ".join(f"{l}: {fmt.format(v)}" for l, v in zip(labels, values))
+    return ", ".join(f"{label}: {fmt.format(v)}" for label, v in zip(labels, values))
 
 
 # --- display --------------------------------------------------------------------------------------------

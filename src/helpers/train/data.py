@@ -1,9 +1,8 @@
 """Data of both papers: CIFAR-10/100, their nested K-label subsets, and ImageNet.
 
-Conventions (*mechanism* methods, "Data preprocessing"; *universal* Supplementary):
-pixels scaled to [-1, 1] (x / 255 * 2 - 1); training augmentation = random horizontal
-flip + translation of up to 4 pixels; optional bicubic resize (*universal* feeds
-EfficientNet-B0 224x224 inputs).
+Conventions (*mechanism* methods, "Data preprocessing"; *universal* Supplementary): pixels scaled to [-1, 1]
+(x / 255 * 2 - 1); training augmentation = random horizontal flip + translation of up to 4 pixels; optional
+bicubic resize (*universal* feeds EfficientNet-B0 224x224 inputs).
 
 A CIFAR dataset is held as one uint8 tensor (N, 3, 32, 32) and whole mini-batches are
 augmented with tensor ops: on 2 cores a per-image PIL pipeline would be the bottleneck.
@@ -12,8 +11,7 @@ Where the data come from, in this order: ``$MECH_DATA`` (default the repository'
 packed ``cifar10.npz`` / ``cifar100.npz`` (arrays ``x_train``, ``y_train``, ``x_test``,
 ``y_test`` uint8 HWC), or torchvision's extracted layout (``cifar-10-batches-py/``,
 ``cifar-100-python/``); else a torchvision download where the network allows; else
-:class:`DataNotFoundError` naming the directory and the files expected.
-"""
+:class:`DataNotFoundError` naming the directory and the files expected."""
 
 from __future__ import annotations
 
@@ -106,8 +104,7 @@ def load_cifar(
     """Load CIFAR-10 or CIFAR-100 (all 50,000 + 10,000 images) as uint8 tensors.
 
     ``download=None`` follows ``$MECH_DOWNLOAD`` (default on); a failed download ends in
-    :class:`DataNotFoundError` that says what to put where.
-    """
+    :class:`DataNotFoundError` that says what to put where."""
     if name not in CIFAR:
         raise ValueError(f"unknown dataset {name!r}: expected one of {sorted(CIFAR)}")
     root = data_dir(root)
@@ -237,8 +234,7 @@ def subset(
 
     The K-label subset keeps labels 0..K-1, so the sets are nested (CIFAR-3/10 inside
     CIFAR-6/10 ...); labels keep their indices 0..K-1. ``n_train`` / ``n_test`` keep
-    the first ``n // K`` images of each label, in the dataset's order.
-    """
+    the first ``n // K`` images of each label, in the dataset's order."""
     N = data.num_classes
     K = N if K is None else K
     if not isinstance(K, (int, np.integer)) or not 1 <= K <= N:
@@ -278,8 +274,7 @@ def synthetic_cifar(
 ) -> ImageData:
     """Small generated data of CIFAR's shape with a learnable class signal (for tests; never results).
 
-    Each label has its own random low-frequency colour pattern; images are that pattern plus noise.
-    """
+    Each label has its own random low-frequency colour pattern; images are that pattern plus noise."""
     g = torch.Generator().manual_seed(seed)
     protos = F.interpolate(
         torch.rand(num_classes, 3, 4, 4, generator=g), size=(size, size), mode="bilinear", align_corners=False
@@ -320,8 +315,7 @@ def augment(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.
     """Random horizontal flip and translation of up to 4 pixels, for a whole uint8 batch at once.
 
     Translation pads with 4 black pixels and crops at a random offset, as torchvision's
-    ``RandomCrop(32, padding=4)`` does image by image.
-    """
+    ``RandomCrop(32, padding=4)`` does image by image."""
     B, C, H, W = x.shape
     flip = torch.rand(B, generator=generator) < 0.5
     x = torch.where(flip[:, None, None, None], x.flip(3), x)
@@ -366,8 +360,7 @@ def imagenet_split(folder: str | os.PathLike, n_train: int = 40_000, seed: int =
 
     *universal* trains each stage's FC layer on 40,000 of the 50,000 validation images and
     tests on the other 10,000. Returns ``(train, test, class_names)``, two torch ``Subset`` s
-    whose items are ``(uint8 image 3 x size x size, label)`` (resize to size*256/224, centre crop).
-    """
+    whose items are ``(uint8 image 3 x size x size, label)`` (resize to size*256/224, centre crop)."""
     import torchvision
     from torchvision.transforms import v2 as T
 
@@ -375,8 +368,8 @@ def imagenet_split(folder: str | os.PathLike, n_train: int = 40_000, seed: int =
     if not folder.is_dir():
         raise DataNotFoundError(
             f"ImageNet folder {folder.resolve()} not found: give the path of an ImageFolder (one sub-folder "
-            f"of images per class, e.g. ILSVRC2012 'val' sorted into its 1000 class folders). ImageNet is not "
-            f"on the project's machines; it must come from image-net.org under its terms."
+            f"of images per class, e.g. ILSVRC2012 'val' sorted into its 1000 class folders). ImageNet is "
+            f"not on the project's machines; it must come from image-net.org under its terms."
         )
     tf = T.Compose(
         [

@@ -69,14 +69,12 @@ class TrainConfig:
     channels_last: bool = True
     blocks: tuple[tuple[int, int], ...] = ()  # EfficientNet-B0 stages cut short: (stage, layers kept)
     test_every: int = 1  # test after every this many epochs and after the last; 0: after the last only
-    schedule: str = (
-        "step"  # "step": eta x q every dt epochs (the papers'); "linear": eta to 0 over the epochs;
-    )
-    # "onecycle": per step, eta/10 up to eta over the first 20% of the steps, then down to 0 (bench/train_tricks.py)
+    # "step": eta x q every dt epochs (the papers'); "linear": eta to 0 over the epochs; "onecycle": per step,
+    # eta/10 up to eta over the first 20% of the steps, then down to 0 (bench/train_tricks.py)
+    schedule: str = "step"
     label_smoothing: float = 0.0  # of the training loss (the papers': 0); used only by bench/vgg16_target.py
-    test_flip: bool = (
-        False  # also record the flip-averaged test accuracy (:func:`evaluate`); bench/vgg16_target.py
-    )
+    # also record the flip-averaged test accuracy (:func:`evaluate`); bench/vgg16_target.py
+    test_flip: bool = False
 
     # knobs that do not change the trained weights, so not part of a run's cache key
     NOT_IN_KEY = ("test_every", "test_flip")
@@ -103,9 +101,9 @@ class TrainConfig:
         return h.factor(epoch) if self.schedule == "step" else 1 - (epoch - 1) / self.epochs
 
     def cycle(self, done: float) -> float:
-        """The ``onecycle`` multiplier after ``done`` (0 to 1) of the training's steps: a triangle from 0.1 up to 1
-        at :attr:`WARMUP`, then linearly down to 0 (Smith's one-cycle, as in Page's DAWNBench ResNets and airbench;
-        ``bench/train_tricks.py`` measured it against the papers' step decay)."""
+        """The ``onecycle`` multiplier after ``done`` (0 to 1) of the training's steps: a triangle from 0.1 up
+        to 1 at :attr:`WARMUP`, then linearly down to 0 (Smith's one-cycle, as in Page's DAWNBench ResNets and
+        airbench; ``bench/train_tricks.py`` measured it against the papers' step decay)."""
         if done < self.WARMUP:
             return 0.1 + 0.9 * done / self.WARMUP
         return max(0.0, (1 - done) / (1 - self.WARMUP))
@@ -135,7 +133,8 @@ def pick_device(device: str | None = None) -> torch.device:
 
 
 def random_states() -> dict:
-    """Every random state a run draws from: torch (CPU and every CUDA device), NumPy and Python's ``random``."""
+    """Every random state a run draws from: torch (CPU and every CUDA device), NumPy and Python's
+    ``random``."""
     import random
 
     import numpy as np
@@ -172,8 +171,8 @@ def estimate_seconds(
     device: torch.device | str = "cpu",
     steps: int = 2,
 ) -> float:
-    """Projected training time: ``steps`` timed mini-batches (after one warm-up) of a copy of ``model`` times the
-    batches of ``epochs`` epochs. The run itself is untouched (its random states included)."""
+    """Projected training time: ``steps`` timed mini-batches (after one warm-up) of a copy of ``model`` times
+    the batches of ``epochs`` epochs. The run itself is untouched (its random states included)."""
     import copy
 
     size = cfg.input_size or data.x_train.shape[-1]
@@ -208,8 +207,8 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.SGD:
 
 
 def set_epoch_lr(opt: torch.optim.SGD, cfg: TrainConfig, epoch: int, done: float | None = None) -> None:
-    """Each group's learning rate during ``epoch``; for the ``onecycle`` schedule, after ``done`` (0 to 1) of all
-    the training's steps (set before every step)."""
+    """Each group's learning rate during ``epoch``; for the ``onecycle`` schedule, after ``done`` (0 to 1) of
+    all the training's steps (set before every step)."""
     for g in opt.param_groups:
         h = cfg.conv if g["name"] == "conv" else cfg.fc
         g["lr"] = h.eta * (cfg.cycle(done or 0.0) if cfg.schedule == "onecycle" else cfg.factor(h, epoch))
@@ -228,8 +227,8 @@ def evaluate(
 ) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of ``model`` on uint8 images ``x``.
 
-    ``flip``: the prediction is the mean of the softmax outputs for each image and its mirror image (left-right),
-    the test-time augmentation of airbench; the papers report plain predictions.
+    ``flip``: the prediction is the mean of the softmax outputs for each image and its mirror image
+    (left-right), the test-time augmentation of airbench; the papers report plain predictions.
     """
     model.eval()
     loss, correct = 0.0, 0

@@ -8,6 +8,7 @@
   conv 7 and 2x2 max-pooling after conv 13. Tap: 13.
 - EfficientNet-B0 (torchvision's; *universal* Tables 2, 3, 5): paper stage s is
   ``features[s-1]``; taps at stages 1, 3, 4, 5, 7, 9, each average-pooled to the paper's grid.
+- Any torchvision classification CNN by name, its taps found from its graph (:mod:`helpers.train.any_cnn`).
 
 Both papers train the output layer **without bias**, so that every filter's field shows.
 A tap is a graph node name, read with torchvision's ``feature_extraction`` (:mod:`helpers.train.taps`).
@@ -17,12 +18,12 @@ from __future__ import annotations
 
 import functools
 from collections import OrderedDict
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from helpers.reference.printed import by_depth, tap_depth  # noqa: F401  (the taps' order: defined beside the papers' tables)
+from helpers.train.any_cnn import Tap, TorchvisionCNN, stage_taps  # noqa: F401 (models.Tap, models.stage_taps)
 
 MODELS = ("vgg16", "vgg6", "avgg16", "efficientnet_b0")
 
@@ -50,17 +51,9 @@ def tap_names(name: str, input_size: int | None = None) -> list[str]:
 
 @functools.lru_cache(maxsize=None)
 def _torchvision_tap_names(name: str, input_size: int) -> tuple[str, ...]:
-    """A torchvision CNN's tap names at ``input_size``: found once per process (a page checks them at every study)."""
+    """A torchvision CNN's tap names at ``input_size``: found once per process (a page checks them at every
+    study)."""
     return tuple(t.name for t in build(name, 10, input_size=input_size).taps)
-
-
-@dataclass(frozen=True)
-class Tap:
-    """A place to read a model: the paper's label, the graph node, and an optional pooling grid."""
-
-    name: str
-    node: str
-    grid: int | None = None  # adaptive average pooling to grid x grid before the FC layer
 
 
 def scaled(channels: int, width: float) -> int:
@@ -154,8 +147,8 @@ class EfficientNetB0(nn.Module):
             except Exception as err:
                 raise RuntimeError(
                     "could not load torchvision's ImageNet weights for EfficientNet-B0 "
-                    f"({type(err).__name__}: {err}). They download from download.pytorch.org on first use and are "
-                    "cached in $TORCH_HOME "
+                    f"({type(err).__name__}: {err}). They download from download.pytorch.org on first use "
+                    "and are cached in $TORCH_HOME "
                     "(default ~/.cache/torch/hub/checkpoints/efficientnet_b0_rwightman-7f5810bc.pth); "
                     "copy that file there on a machine without network, or use pretrained=False."
                 ) from err
@@ -200,19 +193,14 @@ def shorten(features: nn.Sequential, blocks=()) -> nn.Sequential:
     return features
 
 
-# --- any torchvision classification CNN ("your model", *universal*'s question beyond VGG and EfficientNet) ------
+# --- any torchvision classification CNN ("your model", *universal*'s question beyond VGG and EfficientNet) --
 
-# torchvision models with a width knob; the others are built at their own width
-TORCHVISION_WIDTH = {
-    "mobilenet_v2": "width_mult",
-    "mobilenet_v3_small": "width_mult",
-    "mobilenet_v3_large": "width_mult",
-}
 _NOT_CNN = ("vit_", "swin_", "maxvit_")  # transformers: no spatial stages of filters
 
 
 def torchvision_cnns() -> list[str]:
-    """torchvision's classification CNNs by name (``torchvision.models.list_models``), the papers' own excluded."""
+    """torchvision's classification CNNs by name (``torchvision.models.list_models``), the papers' own
+    excluded."""
     import torchvision
 
     return [
@@ -233,138 +221,6 @@ def check_model(name: str) -> str:
     )
 
 
-def _parent(model: nn.Module, qualified: str) -> tuple[nn.Module, str]:
-    *path, leaf = qualified.split(".")
-    return (model.get_submodule(".".join(path)) if path else model), leaf
-
-
-def _blocks(net: nn.Module, input_size: int) -> list[tuple[str, int | None, int | None]]:
-    """The network as a sequence of blocks ``(name, input side, output side)`` in the order they run: a module that
-    shrinks its square maps more than twofold (``features`` of MobileNet, 32 -> 1) is replaced by its children,
-    recursively, so that each block changes the resolution at most once (ResNet's ``layer2``, a stride-2 conv).
-    Sides are ``None`` where a tensor is not a square 4-D map (flattened, or channels-last)."""
-
-    def side(t):
-        return int(t.shape[2]) if torch.is_tensor(t) and t.dim() == 4 and t.shape[2] == t.shape[3] else None
-
-    seen: dict[str, list] = {}
-    names = {m: n for n, m in net.named_modules()}
-
-    def hook(module, args, out):
-        x = args[0] if args else None
-        seen.setdefault(names[module], [len(seen), side(x), side(out)])[1:] = [side(x), side(out)]
-
-    handles = [m.register_forward_hook(hook) for m in net.modules() if m is not net]
-    was = net.training
-    try:
-        with torch.no_grad():
-            net.eval()(torch.zeros(2, 3, input_size, input_size))
-    finally:
-        net.train(was)
-        for h in handles:
-            h.remove()
-    first_call = {}  # a module's place in the run: its first descendant's hook order (a container's hook runs last)
-    for n, (k, _, _) in seen.items():
-        for prefix in [n] + [n.rsplit(".", i)[0] for i in range(1, n.count(".") + 1)]:
-            first_call[prefix] = min(first_call.get(prefix, k), k)
-
-    def expand(prefix: str, module: nn.Module) -> list:
-        out = []
-        for child_name, child in module.named_children():
-            name = f"{prefix}{child_name}"
-            if name not in seen:
-                continue  # not run (an auxiliary head in eval mode)
-            _, a, b = seen[name]
-            if a and b and a > 2 * b and any(True for _ in child.children()):
-                out += expand(name + ".", child)
-            else:
-                out.append((name, a, b))
-        return sorted(out, key=lambda blk: first_call[blk[0]])
-
-    return expand("", net)
-
-
-def stage_taps(net: nn.Module, input_size: int = 32) -> list[Tap]:
-    """The taps of any CNN, found from its module graph: the end of each stage, i.e. the last block (:func:`_blocks`)
-    whose output is a map of a given side, down to the map the classifier pools; a pooling layer closes the stage
-    whose maps it pools, so the tap reads its output, as the papers' VGG taps read the map after each pooling.
-    ResNet-18 at 32x32: the stem's ``maxpool`` (8x8), then ``layer1`` ... ``layer4`` (8x8 ... 1x1); torchvision's
-    VGG-16: its five max-poolings (16x16 ... 1x1). Named ``stage 1``, ``stage 2``... shallow to deep."""
-    last: dict[int, str] = {}  # map side -> the block that ends the stage working at that side
-    for name, a, b in _blocks(net, input_size):
-        module = net.get_submodule(name)
-        if b is None or isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
-            if last:
-                break  # the global pooling or the classifier: the head follows
-            continue
-        pooling = isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)) and a is not None
-        last[a if pooling else b] = (
-            name  # a pooling layer closes the stage it pools: the tap reads its output
-        )
-    if not last:
-        raise ValueError(
-            f"{type(net).__name__} has no square feature maps at {input_size}x{input_size} inputs: "
-            "not a CNN, or the inputs are too small"
-        )
-    return [Tap(f"stage {k}", last[side]) for k, side in enumerate(sorted(last, reverse=True), start=1)]
-
-
-class TorchvisionCNN(nn.Module):
-    """Any torchvision classification CNN, untrained (``weights=None``), with a bias-free output layer where its
-    head ends in a linear layer (both papers' convention), in-place activations off (so that a tap's stored output
-    is not overwritten by the next layer) and its taps found by :func:`stage_taps`."""
-
-    def __init__(self, name: str, num_classes: int, width: float = 1.0, input_size: int = 32):
-        super().__init__()
-        import torchvision
-
-        kw = {}
-        if width != 1.0:
-            if name not in TORCHVISION_WIDTH:
-                raise ValueError(
-                    f"{name} has no width knob in torchvision: use width=1.0 (models with one: "
-                    f"{', '.join(TORCHVISION_WIDTH)})"
-                )
-            kw[TORCHVISION_WIDTH[name]] = width
-        if name in ("googlenet", "inception_v3"):
-            kw["aux_logits"] = False  # one output in training too: the auxiliary heads are not the method's
-        try:
-            self.net = torchvision.models.get_model(name, weights=None, num_classes=num_classes, **kw)
-        except TypeError as err:
-            raise ValueError(f"torchvision could not build {name} ({err})") from None
-        for m in self.net.modules():
-            if getattr(m, "inplace", False):
-                m.inplace = False
-        linears = [n for n, m in self.net.named_modules() if isinstance(m, nn.Linear)]
-        if not linears:
-            raise ValueError(
-                f"{name}'s classifier does not end in a linear layer (SqueezeNet's is a convolution): "
-                "the method reads the filters of the layers before a fully connected output; choose "
-                "another CNN"
-            )
-        parent, leaf = _parent(self.net, linears[-1])
-        old = getattr(parent, leaf)
-        setattr(parent, leaf, nn.Linear(old.in_features, old.out_features, bias=False))
-        self.out_name = linears[-1]
-        self.arch = name
-        self.input_size = input_size
-        try:
-            self.taps = [Tap(t.name, f"net.{t.node}") for t in stage_taps(self.net, input_size)]
-        except RuntimeError as err:
-            raise ValueError(
-                f"{name} does not run on {input_size}x{input_size} inputs ({err}): choose a larger input_size"
-            ) from None
-
-    @property
-    def features(self) -> nn.ModuleList:
-        """Everything but the head that holds the output layer: the ``conv`` parameter group of training."""
-        head = self.out_name.split(".")[0]
-        return nn.ModuleList([m for n, m in self.net.named_children() if n != head])
-
-    def forward(self, x):
-        return self.net(x)
-
-
 def build(
     name: str,
     num_classes: int,
@@ -376,8 +232,9 @@ def build(
     load_weights: bool = True,
     blocks=(),
 ) -> nn.Module:
-    """Build one of the papers' models: ``vgg16``, ``vgg6``, ``avgg16`` or ``efficientnet_b0``, or any torchvision
-    classification CNN by name, untrained (:class:`TorchvisionCNN`: ``resnet18``, ``mobilenet_v3_small``...).
+    """Build one of the papers' models: ``vgg16``, ``vgg6``, ``avgg16`` or ``efficientnet_b0``, or any
+    torchvision classification CNN by name, untrained (:class:`TorchvisionCNN`: ``resnet18``,
+    ``mobilenet_v3_small``...).
 
     ``width`` multiplies every layer's channel count (the ``cpu`` profile uses it);
     ``input_size`` is the side of the square inputs (32 for the VGGs; *universal* feeds

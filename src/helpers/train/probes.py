@@ -40,7 +40,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from helpers.infra.cache import code_version, key_of, load_torch, locked, save_torch
+from helpers.infra.cache import code_version, key_of, load_torch, save_torch
+from helpers.infra.locks import locked
 from helpers.infra.paths import cache_root
 from helpers.train import taps as taps_mod
 from helpers.train.loop import Hyper, pick_device
@@ -50,8 +51,9 @@ PAPER_SGD = Hyper(0.1, 0.975, 1e-5, 0.6, 20)
 SOLVERS = ("sgd", "lbfgs")
 DEFAULT_SOLVER = "sgd"
 SGD_EPOCHS = 100
-# L-BFGS stops when the largest gradient element is below LBFGS_TOL. In float32, 1e-4 is reached at every tap of the
-# cpu networks but VGG-6's first; 1e-5 mostly is not (the loss stops changing first). bench/probe_solvers.py
+# L-BFGS stops when the largest gradient element is below LBFGS_TOL. In float32, 1e-4 is reached at every tap
+# of the cpu networks but VGG-6's first; 1e-5 mostly is not (the loss stops changing first).
+# bench/probe_solvers.py
 LBFGS_TOL = 1e-4
 LBFGS_MAX_ITER = 2000
 
@@ -73,8 +75,9 @@ class Probe:
 
     def __repr__(self) -> str:
         return (
-            f"Probe(W={tuple(self.W.shape)}, test_acc={self.test_acc:.4f}, train_acc={self.train_acc:.4f}, "
-            f"solver={self.solver}, {self.steps} steps, loss={self.loss:.4f}, |grad|max={self.grad_norm:.1e}, "
+            f"Probe(W={tuple(self.W.shape)}, test_acc={self.test_acc:.4f}, "
+            f"train_acc={self.train_acc:.4f}, solver={self.solver}, {self.steps} steps, "
+            f"loss={self.loss:.4f}, |grad|max={self.grad_norm:.1e}, "
             f"stop={self.stop!r}, {self.seconds:.1f} s on {self.device})"
         )
 
@@ -99,7 +102,8 @@ def _flat(features: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def accuracy(W: torch.Tensor, features: torch.Tensor, labels: torch.Tensor, chunk: int = 4096) -> float:
-    """Accuracy of the bias-free FC layer ``W`` (N_l, N_f, F_s) on features (N, N_f, F_s), on ``W``'s device."""
+    """Accuracy of the bias-free FC layer ``W`` (N_l, N_f, F_s) on features (N, N_f, F_s), on ``W``'s
+    device."""
     Wf = W.reshape(W.shape[0], -1).float()
     labels = torch.as_tensor(labels).to(W.device)
     correct = 0
@@ -112,8 +116,8 @@ def accuracy(W: torch.Tensor, features: torch.Tensor, labels: torch.Tensor, chun
 def loss_and_grad(
     W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, alpha: float, mask: torch.Tensor | None = None
 ) -> tuple[float, torch.Tensor]:
-    """The probe's loss ``mean CE + α/2 |W|²`` at ``W`` (N_l, D) on flat features ``X`` (N, D), and its gradient
-    (zero at masked weights)."""
+    """The probe's loss ``mean CE + α/2 |W|²`` at ``W`` (N_l, D) on flat features ``X`` (N, D), and its
+    gradient (zero at masked weights)."""
     W = W.detach().requires_grad_(True)
     loss = nn.functional.cross_entropy(X @ W.T, y) + 0.5 * alpha * W.pow(2).sum()
     (grad,) = torch.autograd.grad(loss, W)
@@ -139,19 +143,16 @@ def train_probe(
     device: str | torch.device | None = None,
 ) -> Probe:
     """Train the FC layer (no bias) from a tap's features to ``num_labels`` outputs, on ``device`` (default:
-    :func:`~helpers.train.loop.pick_device`); the returned weights are on the CPU.
-
-    ``epochs`` applies to ``"sgd"``; ``max_iter`` and ``tol`` (largest gradient element) to ``"lbfgs"``.
-    ``mask`` (N_l, N_f, F_s) Boolean keeps only the True weights (AFCC); ``W0`` starts from
-    given weights (else PyTorch's default init from ``seed``).
-    """
+    :func:`~helpers.train.loop.pick_device`); the returned weights are on the CPU. ``epochs`` applies to
+    ``"sgd"``; ``max_iter`` and ``tol`` (largest gradient element) to ``"lbfgs"``. ``mask`` (N_l, N_f, F_s)
+    Boolean keeps only the True weights (AFCC); ``W0`` starts from given weights (else PyTorch's default init
+    from ``seed``)."""
     if solver not in SOLVERS:
         raise ValueError(f"unknown probe solver {solver!r}: choose one of {SOLVERS}")
     dev = pick_device(device)
     shape = (num_labels, *train_features.shape[1:])
-    X = (
-        _flat(train_features).to(dev).float()
-    )  # one float32 copy on the device: both solvers sweep it many times
+    # one float32 copy on the device: both solvers sweep it many times
+    X = _flat(train_features).to(dev).float()
     y = torch.as_tensor(train_labels).to(dev)
     torch.manual_seed(seed)
     W = nn.Linear(X.shape[1], num_labels, bias=False).weight.detach().clone().to(dev)  # drawn on the CPU
@@ -187,7 +188,8 @@ def train_probe(
 
 @torch.no_grad()
 def _sgd(W, X, y, h: Hyper, epochs, m, seed, progress) -> int:
-    """The papers' SGD on ``W`` in place: mini-batches of 100, Nesterov momentum, L2 ``α``, η × q every Δt epochs.
+    """The papers' SGD on ``W`` in place: mini-batches of 100, Nesterov momentum, L2 ``α``, η × q every Δt
+    epochs.
 
     Written out (gradient of the softmax cross-entropy in closed form) so that a step costs two small
     matrix products; the same update as ``torch.optim.SGD(nesterov=True, weight_decay=α)`` (tested), about
@@ -248,8 +250,8 @@ def _lbfgs(W, X, y, alpha, max_iter, tol, m) -> tuple[int, int]:
 
 
 def probe_path(run, data, tap: str, *, solver: str, hyper: Hyper, seed: int, **settings):
-    """Where the probe of ``tap`` of a cached run is cached: keyed by the run, the data, the tap, the solver and its
-    settings, and the source of this module and of the taps."""
+    """Where the probe of ``tap`` of a cached run is cached: keyed by the run, the data, the tap, the solver
+    and its settings, and the source of this module and of the taps."""
     code = code_version(sys.modules[__name__], taps_mod)
     key = key_of(
         dict(
@@ -282,10 +284,10 @@ def layer_probes(
 ) -> dict[str, Probe]:
     """The FC layer of each of ``taps`` (default: all) of a cached run, trained on its training-set features.
 
-    Each tap's probe is cached on its own (:func:`probe_path`) under a lock of its own, held while it is read or
-    trained, so another process wanting the same probe waits and reads it, and one wanting another probe goes on;
-    features are extracted for all of the model's taps in one pass (and cached), whichever taps are asked for, once
-    a probe needs training.
+    Each tap's probe is cached on its own (:func:`probe_path`) under a lock of its own, held while it is read
+    or trained, so another process wanting the same probe waits and reads it, and one wanting another probe
+    goes on; features are extracted for all of the model's taps in one pass (and cached), whichever taps are
+    asked for, once a probe needs training.
     """
     hyper = hyper or probe_hyper(run.config.model)
     taps = taps or run.model.taps

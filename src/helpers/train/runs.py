@@ -3,17 +3,19 @@
 A run lives in ``$MECH_CACHE/runs/<key>/`` (default the repository's ``.cache/``): ``model.pt`` (weights),
 ``run.json`` (config, per-epoch metrics, wall time, library versions) and, while training,
 ``checkpoint.pt`` after every epoch (with every random state, so a resumed run continues as an
-uninterrupted one would). The weights after epochs 1, 2, 4, 8, ... stay beside the final ones (``epochs/<k>.pt``,
-:func:`snapshot_epochs`), so the mechanism can be watched as it emerges (:func:`snapshots`; book page "training
-dynamics"). ``run.json`` records the provenance: git commit, versions, host and device (for a GPU:
-its name, CUDA and cuDNN versions, the deterministic and TF32 settings), and each stretch of epochs that one process
-trained (``segments``: host, pid, Slurm job, device), so a run preempted and resumed elsewhere says where each part ran.
+uninterrupted one would). The weights after epochs 1, 2, 4, 8, ... stay beside the final ones
+(``epochs/<k>.pt``, :func:`snapshot_epochs`), so the mechanism can be watched as it emerges
+(:func:`snapshots`; book page "training dynamics"). ``run.json`` records the provenance: git commit,
+versions, host and device (for a GPU: its name, CUDA and cuDNN versions, the deterministic and TF32
+settings), and each stretch of epochs that one process trained (``segments``: host, pid, Slurm job,
+device), so a run preempted and resumed elsewhere says where each part ran.
 The key hashes the training config, the data's fingerprint and the source of the modules that shape
 training. Every file is written to a temporary name and renamed into place, so an interrupted build
-never leaves half a file; the next call resumes from the last finished epoch. A lock (``cache.locked``: flock
-and a claim file that holds across hosts) stops two processes training the same run at once (the second says who
-holds it, and waits, or with ``wait=False`` gets ``LockHeld`` at once); a process whose claim was taken over while it
-trained (judged dead: its heartbeat had stood still) stops with ``ClaimLost`` before its next write.
+never leaves half a file; the next call resumes from the last finished epoch. A lock
+(``helpers.infra.locks.locked``: flock and a lease file that holds across hosts) stops two processes
+training the same run at once (the second says who holds it, and waits, or with ``wait=False`` gets
+``LockHeld`` at once); a process whose lease was taken over while it trained (judged dead: its heartbeat
+had stood still) stops with ``LeaseLost`` before its next write.
 
 ``python -m helpers plan|submit`` lists the runs the book's pages need and trains the missing ones on GPUs or
 a Slurm cluster (:mod:`helpers.book.jobs`, which this module's command hands over to).
@@ -34,20 +36,12 @@ from pathlib import Path
 
 import torch
 
-from helpers.infra.cache import (
-    CorruptCacheError,
-    code_version,
-    job_id,
-    key_of,
-    load_torch,
-    locked,
-    save_json,
-    save_torch,
-)
+from helpers.infra.cache import CorruptCacheError, code_version, key_of, load_torch, save_json, save_torch
+from helpers.infra.locks import job_id, locked
 from helpers.infra.paths import cache_root, repo_root
+from helpers.train import any_cnn, models
 from helpers.train import data as data_mod
 from helpers.train import loop as train_mod
-from helpers.train import models
 from helpers.train.data import ImageData
 from helpers.train.loop import TrainConfig
 
@@ -97,9 +91,9 @@ def device_name(device: torch.device | str) -> str:
 
 
 def provenance(device: torch.device | str = "cpu") -> dict:
-    """What produced a result: commit, library versions, host, device, the batch job; for a GPU its CUDA and cuDNN
-    versions, compute capability and memory, and the settings that change its numbers (cuDNN deterministic and
-    benchmark, TF32 for matmul and convolutions, ``torch.use_deterministic_algorithms``)."""
+    """What produced a result: commit, library versions, host, device, the batch job; for a GPU its CUDA and
+    cuDNN versions, compute capability and memory, and the settings that change its numbers (cuDNN
+    deterministic and benchmark, TF32 for matmul and convolutions, ``torch.use_deterministic_algorithms``)."""
     device = torch.device(device)
     out = dict(
         **git_commit(),
@@ -158,10 +152,13 @@ class Run:
         return self.info["metrics"][-1]["test_acc"]
 
     def __repr__(self) -> str:
-        return f"Run({self.config.model}, key={self.key}, epochs={self.config.epochs}, test_acc={self.test_acc:.4f})"
+        return (
+            f"Run({self.config.model}, key={self.key}, epochs={self.config.epochs}, "
+            f"test_acc={self.test_acc:.4f})"
+        )
 
 
-TRAINING_CODE = (data_mod, models, train_mod)
+TRAINING_CODE = (data_mod, models, any_cnn, train_mod)  # what a trained network depends on
 
 
 def run_key(cfg: TrainConfig, data: ImageData) -> str:
@@ -196,7 +193,7 @@ def get_run(
     """The trained network for ``cfg`` on ``data``: from the cache, else trained (resuming if it can).
 
     While another process holds the run (training it), wait for it and read its result; ``wait=False`` raises
-    :class:`helpers.infra.cache.LockHeld` instead (a cluster worker then moves on to another run)."""
+    :class:`helpers.infra.locks.LockHeld` instead (a ``submit`` worker then moves on to another run)."""
     key = run_key(cfg, data)
     path = cache_root() / "runs" / key
     with locked(path, wait=wait) as held:
@@ -204,75 +201,85 @@ def get_run(
             return _load(key, path, cfg, data)
         if not train_if_missing:
             raise FileNotFoundError(f"run {key} ({cfg.model}) is not cached in {path}")
-        dev = train_mod.pick_device(device)
-        model = build_model(cfg, data.num_classes)
-        state = None
-        if (path / "checkpoint.pt").is_file():
-            state = load_torch(path / "checkpoint.pt", "checkpoint")
-        started = time.time()
-        wall_before = state.get("wall", 0.0) if state else 0.0
-        done, segments = (state["epoch"], list(state.get("segments", []))) if state else (0, [])
-        segments.append(segment(dev, done + 1))
+        return _train(key, path, cfg, data, held, device=device, progress=progress)
 
-        def on_epoch(s):
-            held.check()  # ClaimLost: another process took the run over; write nothing
-            s["wall"] = wall_before + time.time() - started
-            segments[-1].update(last_epoch=s["epoch"], ended=time.strftime("%Y-%m-%d %H:%M:%S"))
-            s["segments"] = segments
-            if s["epoch"] in snapshot_epochs(cfg.epochs):
-                save_torch(s["model"], path / "epochs" / f"{s['epoch']}.pt")
-                (path / "epochs" / f"{s['epoch']}.json").unlink(
-                    missing_ok=True
-                )  # its accuracy: measured anew
-            save_torch(s, path / "checkpoint.pt")
-            save_json(
-                dict(epoch=s["epoch"], epochs=cfg.epochs, wall=s["wall"]), path / "progress.json"
-            )  # for plan
 
-        if dev.type == "cpu":
-            _warn_if_long(model, data, cfg, done=state["epoch"] if state else 0)
-        metrics = train_mod.train(
-            model, data, cfg, device=dev, state=state, on_epoch=on_epoch, progress=progress
-        )
-        info = dict(
-            key=key,
-            config=cfg.to_dict(),
-            data=dict(
-                name=data.name,
-                fingerprint=data.fingerprint(),
-                provenance=data.provenance,
-                n_train=len(data.y_train),
-                n_test=len(data.y_test),
-            ),
-            metrics=metrics,
-            wall_seconds=wall_before + time.time() - started,
-            resumed_from_epoch=state["epoch"] if state else None,
-            device=str(dev),
-            versions=versions(),
-            provenance=provenance(dev),
-            segments=segments,
-            finished=time.strftime("%Y-%m-%d %H:%M:%S"),
-        )
-        model.to("cpu")
-        held.check()
-        save_torch(model.state_dict(), path / "model.pt")
-        save_json(info, path / "run.json")
-        (path / "checkpoint.pt").unlink(missing_ok=True)
-        (path / "progress.json").unlink(missing_ok=True)
-        return Run(key, path, cfg, model.eval(), info)
+def _train(key: str, path: Path, cfg: TrainConfig, data: ImageData, held, *, device, progress) -> Run:
+    """Train run ``key`` into ``path`` (resuming from its ``checkpoint.pt`` if there is one) under the lease
+    ``held`` (:class:`helpers.infra.locks.Lease`), checked before every write."""
+    dev = train_mod.pick_device(device)
+    model = build_model(cfg, data.num_classes)
+    state = None
+    if (path / "checkpoint.pt").is_file():
+        state = load_torch(path / "checkpoint.pt", "checkpoint")
+    started = time.time()
+    wall_before = state.get("wall", 0.0) if state else 0.0
+    done, segments = (state["epoch"], list(state.get("segments", []))) if state else (0, [])
+    segments.append(segment(dev, done + 1))
+    on_epoch = _epoch_saver(path, cfg, held, segments, wall_before, started)
+    if dev.type == "cpu":
+        _warn_if_long(model, data, cfg, done=state["epoch"] if state else 0)
+    metrics = train_mod.train(model, data, cfg, device=dev, state=state, on_epoch=on_epoch, progress=progress)
+    info = dict(
+        key=key,
+        config=cfg.to_dict(),
+        data=dict(
+            name=data.name,
+            fingerprint=data.fingerprint(),
+            provenance=data.provenance,
+            n_train=len(data.y_train),
+            n_test=len(data.y_test),
+        ),
+        metrics=metrics,
+        wall_seconds=wall_before + time.time() - started,
+        resumed_from_epoch=state["epoch"] if state else None,
+        device=str(dev),
+        versions=versions(),
+        provenance=provenance(dev),
+        segments=segments,
+        finished=time.strftime("%Y-%m-%d %H:%M:%S"),
+    )
+    model.to("cpu")
+    held.check()
+    save_torch(model.state_dict(), path / "model.pt")
+    save_json(info, path / "run.json")
+    (path / "checkpoint.pt").unlink(missing_ok=True)
+    (path / "progress.json").unlink(missing_ok=True)
+    return Run(key, path, cfg, model.eval(), info)
+
+
+def _epoch_saver(path: Path, cfg: TrainConfig, held, segments: list, wall_before: float, started: float):
+    """The training loop's ``on_epoch``: after checking the lease ``held``, it saves the state as
+    ``checkpoint.pt`` (with the wall time and ``segments``), a kept epoch's weights (:func:`snapshot_epochs`)
+    and ``progress.json`` (read by ``plan``)."""
+
+    def on_epoch(s):
+        held.check()  # LeaseLost: another process took the run over; write nothing
+        s["wall"] = wall_before + time.time() - started
+        segments[-1].update(last_epoch=s["epoch"], ended=time.strftime("%Y-%m-%d %H:%M:%S"))
+        s["segments"] = segments
+        if s["epoch"] in snapshot_epochs(cfg.epochs):
+            save_torch(s["model"], path / "epochs" / f"{s['epoch']}.pt")
+            (path / "epochs" / f"{s['epoch']}.json").unlink(missing_ok=True)  # its accuracy: measured anew
+        save_torch(s, path / "checkpoint.pt")
+        progress = dict(epoch=s["epoch"], epochs=cfg.epochs, wall=s["wall"])
+        save_json(progress, path / "progress.json")  # for plan
+
+    return on_epoch
 
 
 def snapshot_epochs(epochs: int) -> list[int]:
-    """The epochs before the last whose weights a run keeps: 1, 2, 4, 8, ... (a handful even at the papers' 200
-    epochs; the last epoch's weights are ``model.pt``)."""
+    """The epochs before the last whose weights a run keeps: 1, 2, 4, 8, ... (a handful even at the papers'
+    200 epochs; the last epoch's weights are ``model.pt``)."""
     return [2**i for i in range(max(epochs, 1).bit_length()) if 2**i < epochs]
 
 
 def snapshots(run: Run, data: ImageData, device: str | None = None) -> dict[int, Run]:
-    """``run`` as it was after each kept epoch (:func:`snapshot_epochs`) and after its last: a :class:`Run` each,
-    keyed ``<key>@<epoch>`` so that the feature and probe caches keep them apart. A snapshot's test accuracy is
-    measured once (plain predictions, as the papers report them) and cached beside its weights. Epochs missing from
-    the cache (a run trained before snapshots were kept) are left out: :func:`missing_snapshots` names them."""
+    """``run`` as it was after each kept epoch (:func:`snapshot_epochs`) and after its last: a :class:`Run`
+    each, keyed ``<key>@<epoch>`` so that the feature and probe caches keep them apart. A snapshot's test
+    accuracy is measured once (plain predictions, as the papers report them) and cached beside its weights.
+    Epochs missing from the cache (a run trained before snapshots were kept) are left out:
+    :func:`missing_snapshots` names them."""
     out = {}
     size = (
         run.config.input_size
@@ -310,7 +317,8 @@ def snapshots(run: Run, data: ImageData, device: str | None = None) -> dict[int,
 
 
 def missing_snapshots(run: Run) -> list[int]:
-    """The kept epochs whose weights are not in ``run``'s cache (it was trained before snapshots were kept)."""
+    """The kept epochs whose weights are not in ``run``'s cache (it was trained before snapshots were
+    kept)."""
     return [e for e in snapshot_epochs(run.config.epochs) if not (run.path / "epochs" / f"{e}.pt").is_file()]
 
 
@@ -328,7 +336,7 @@ def _warn_if_long(model, data: ImageData, cfg: TrainConfig, done: int = 0) -> fl
             f"({seconds / 86400:.1f} days) on this CPU ({device_name('cpu')}). The paper profile is meant "
             "for a GPU; on a CPU use the cpu profile. Ctrl-C stops it; every finished epoch is kept, and "
             "the next call resumes.",
-            stacklevel=3,
+            stacklevel=4,  # the caller of get_run (through _train)
         )
     return seconds
 
@@ -343,9 +351,9 @@ def _load(key: str, path: Path, cfg: TrainConfig, data: ImageData) -> Run:
     return Run(key, path, cfg, model.eval(), info)
 
 
-if (
-    __name__ == "__main__"
-):  # python -m helpers plan|submit: the command lives in helpers.book.jobs, which reads
-    import runpy  # the pages (they import this module, so this module cannot import it)
+# python -m helpers.train.runs plan|submit: the command lives in helpers.book.jobs, which reads the pages
+# (they import this module, so this module cannot import it)
+if __name__ == "__main__":
+    import runpy
 
     runpy.run_module("helpers.book.jobs", run_name="__main__", alter_sys=True)

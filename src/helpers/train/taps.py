@@ -25,7 +25,8 @@ from torch import nn
 from torchvision.models.feature_extraction import create_feature_extractor
 from tqdm import tqdm
 
-from helpers.infra.cache import CorruptCacheError, atomic_path, code_version, key_of, locked, save_json
+from helpers.infra.cache import CorruptCacheError, atomic_path, code_version, key_of, save_json
+from helpers.infra.locks import locked
 from helpers.infra.paths import cache_root
 from helpers.train import data as data_mod
 from helpers.train.loop import pick_device
@@ -100,7 +101,8 @@ def features_key(
     dtype: torch.dtype,
     input_size: int | None,
 ) -> str:
-    """The cache key of a run's features (the run's key covers the model's code; this module's code is added)."""
+    """The cache key of a run's features (the run's key covers the model's code; this module's code is
+    added)."""
     return key_of(
         dict(
             run=run_key,
@@ -142,7 +144,8 @@ def cached_features(
 
 
 def _load_npy(path: Path, **kw) -> torch.Tensor:
-    """A cached feature array; an unreadable one is a :class:`~helpers.train.runs.CorruptCacheError` naming the fix."""
+    """A cached feature array; an unreadable one is a :class:`~helpers.train.runs.CorruptCacheError` naming
+    the fix."""
     try:
         return torch.from_numpy(np.load(path, **kw))
     except (OSError, ValueError, EOFError) as err:
@@ -168,7 +171,8 @@ def run_features(
     device: str | None = None,
     progress: bool = True,
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """Cached features of a :class:`~helpers.train.runs.Run` on ``data``'s ``train`` or ``test`` split (no augmentation)."""
+    """Cached features of a :class:`~helpers.train.runs.Run` on ``data``'s ``train`` or ``test`` split (no
+    augmentation)."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     taps = taps or run.model.taps

@@ -1,4 +1,4 @@
-"""Stage 3 of the method: what one filter does (DESIGN.md "The method, exactly", steps 2-8).
+"""Steps 2-7 of the method (DESIGN.md "The method, exactly"): what one filter does, on tensors.
 
 With all FC weights silenced but filter f's, the field on output j is
 ``h[j](x; f) = sum_s W[j, f, s] a[f, s](x)`` (step 2). From it:
@@ -6,17 +6,18 @@ With all FC weights silenced but filter f's, the field on output j is
 - the single-filter SR decision matrix (*mechanism* Fig. 3; step 3),
 - the field matrix ``M_f[i, j]`` = mean over label-i inputs of ``h[j](x; f)`` (*mechanism*
   Fig. 4, *universal* Fig. 3; step 4). As h is linear in a, ``M_f = W_f . mean_a`` per label:
-  every filter at once from the per-label mean activations, no forward pass per filter,
+  every filter at once from the per-label mean activations, no forward pass per filter
+  (:func:`naive_field_matrix` is the forward pass, kept as the reference the tests compare with),
 - normalization by the maximal element and clipping at a threshold (step 5),
 - clusters (step 6): the papers' greedy rule (*mechanism* Supplementary, Fig. 4) and an
-  order-independent variant,
-- noise (step 7) and the layer statistics n, N_c, C_s (step 8).
+  order-independent variant, named in :data:`RULES`,
+- the noise of one filter (step 7) and the permutation that shows its clusters as diagonal blocks.
+
+A whole layer's clusters, noise and statistics (step 8) are :func:`helpers.method.layer.analyze_layer`.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
@@ -92,7 +93,8 @@ def clip(M_norm: torch.Tensor, threshold: float = THRESHOLD) -> torch.Tensor:
 
 
 def filter_fields(W: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
-    """``h[x, f, j]``: the field of every filter alone on every output, for a batch (N, N_f, F_s) -> (N, N_f, N_l)."""
+    """``h[x, f, j]``: the field of every filter alone on every output, for a batch (N, N_f, F_s) -> (N, N_f,
+    N_l)."""
     return torch.einsum("nfs,jfs->nfj", features.float(), W.float())
 
 
@@ -122,6 +124,21 @@ def decision_matrices(
     counts = counts.view(N_f, num_labels, N_l).double()
     kept = counts.sum(-1)
     return (counts / kept.clamp_min(1)[..., None]).float(), kept.long()
+
+
+def naive_field_matrix(model_head, features: torch.Tensor, labels: torch.Tensor, f: int, num_labels: int):
+    """Reference implementation: silence every FC weight but filter f's and push every input through.
+
+    ``model_head`` is an ``nn.Linear`` (N_l, N_f * F_s) without bias; returns the (N_labels, N_l)
+    field matrix of filter f as the mean over label-i inputs of the output fields.
+    """
+    N, N_f, F_s = features.shape
+    W = model_head.weight.detach().view(-1, N_f, F_s)
+    silenced = torch.zeros_like(W)
+    silenced[:, f] = W[:, f]
+    out = features.float().flatten(1) @ silenced.flatten(1).T  # (N, N_l)
+    labels = torch.as_tensor(labels)
+    return torch.stack([out[labels == i].mean(0) for i in range(num_labels)])
 
 
 # --- clusters -----------------------------------------------------------------------------------
@@ -253,225 +270,3 @@ def display_order(clusters: list[list[int]], n: int) -> list[int]:
     """Label permutation showing clusters as diagonal blocks: clusters in order, then the other labels."""
     first = [i for c in clusters for i in c]
     return first + [i for i in range(n) if i not in set(first)]
-
-
-# --- layer statistics ---------------------------------------------------------------------------
-
-HIST_BINS = np.linspace(-1.0, 1.0, 201)  # values below -1 are counted in the lowest bin
-
-
-@dataclass
-class LayerAnalysis:
-    """Clusters and noise of every filter of one tap, and the statistics of *mechanism* Fig. 5."""
-
-    threshold: float
-    rule: str
-    clusters: list[list[list[int]]]  # per filter, its clusters
-    noise: np.ndarray  # (N_f,) noise elements per filter
-    dead: np.ndarray  # (N_f,) filters whose field matrix has no positive element
-    block_counts: np.ndarray  # (N_l, N_l): filters with (i, j) inside one of their cluster blocks
-    noise_counts: np.ndarray  # (N_l, N_l): filters with (i, j) a noise element
-    block_fields: np.ndarray  # same, summed raw (un-normalized) fields M_f[i, j] (*universal* Fig. 4B)
-    noise_fields: np.ndarray
-    hist_cluster_rows: np.ndarray  # sub-threshold normalized fields of cluster rows (Fig. 5C left)
-    hist_other_rows: np.ndarray  # ... and of the other rows (Fig. 5C right)
-    sum_cluster_rows: float = 0.0
-    sum_other_rows: float = 0.0
-    bins: np.ndarray = field(default_factory=lambda: HIST_BINS.copy())
-
-    @property
-    def N_f(self) -> int:
-        return len(self.clusters)
-
-    @property
-    def N_l(self) -> int:
-        return self.block_counts.shape[1]
-
-    @property
-    def n(self) -> float:
-        """Mean noise per filter, over all filters (DESIGN step 8)."""
-        return float(self.noise.mean())
-
-    @property
-    def N_c(self) -> float:
-        """Mean number of clusters per filter, over all filters."""
-        return float(np.mean([len(c) for c in self.clusters]))
-
-    @property
-    def clustered(self) -> np.ndarray:
-        """(N_f,) filters with at least one cluster."""
-        return np.array([len(c) > 0 for c in self.clusters], bool)
-
-    @property
-    def n_clustered(self) -> float:
-        """Mean noise per filter over the filters with at least one cluster: the second convention of the group's
-        published analysis code (Shutshutnunte/AFCC, ``Compute_Matrices_Clusters.py``), which leaves a filter with
-        no cluster out of the mean (nan where no filter has one)."""
-        k = self.clustered
-        return float(self.noise[k].mean()) if k.any() else float("nan")
-
-    @property
-    def N_c_clustered(self) -> float:
-        """Mean clusters per filter over the filters with at least one cluster (the same code's second convention)."""
-        k = self.clustered
-        return float(np.mean([len(c) for c, ok in zip(self.clusters, k) if ok])) if k.any() else float("nan")
-
-    @property
-    def sizes(self) -> list[int]:
-        return [len(c) for cs in self.clusters for c in cs]
-
-    @property
-    def C_s(self) -> float:
-        """Mean cluster size over all clusters of the layer (nan where there are none)."""
-        s = self.sizes
-        return float(np.mean(s)) if s else float("nan")
-
-    @property
-    def size_fraction(self) -> dict[int, float]:
-        """Fraction of the layer's clusters of each size (*mechanism* Fig. 5A, right)."""
-        c = Counter(self.sizes)
-        total = sum(c.values())
-        return {k: v / total for k, v in sorted(c.items())}
-
-    @property
-    def appearances(self) -> np.ndarray:
-        """Number of the layer's clusters that contain each label (*mechanism* Fig. 5B)."""
-        return np.diag(self.block_counts).copy()
-
-    @property
-    def mean_cluster_rows(self) -> float:
-        return self.sum_cluster_rows / max(1, self.hist_cluster_rows.sum())
-
-    @property
-    def mean_other_rows(self) -> float:
-        return self.sum_other_rows / max(1, self.hist_other_rows.sum())
-
-    def summary(self) -> dict:
-        return dict(
-            N_f=self.N_f,
-            n=self.n,
-            N_c=self.N_c,
-            C_s=self.C_s,
-            dead_filters=int(self.dead.sum()),
-            clustered_filters=int(self.clustered.sum()),
-            n_clustered=self.n_clustered,
-            N_c_clustered=self.N_c_clustered,
-        )
-
-
-def _bin_counts(v: torch.Tensor) -> np.ndarray:
-    """Counts of ``v`` in the bins of :data:`HIST_BINS`; values above 1, inf and NaN are left out.
-
-    ``torch.histc`` counts in float32, exact up to 2**24 per bin, so it is fed 2**24 values at a time.
-    """
-    flat = v.reshape(-1)
-    out = np.zeros(len(HIST_BINS) - 1, np.int64)
-    for s in range(0, flat.numel(), 2**24):
-        out += torch.histc(flat[s : s + 2**24], bins=len(out), min=-1.0, max=1.0).long().numpy()
-    return out
-
-
-def analyze_layer(
-    W: torch.Tensor,
-    class_means: torch.Tensor,
-    threshold: float = THRESHOLD,
-    rule: str = "greedy",
-    chunk: int | None = None,
-) -> LayerAnalysis:
-    """Field matrices -> normalized -> clipped -> clusters and noise, for every filter of a tap.
-
-    ``W`` (N_l, N_f, F_s), ``class_means`` (N_l, N_f, F_s); filters are processed ``chunk``
-    at a time (default: about 2**26 matrix elements, 256 MB of float32) so that ImageNet-sized
-    layers (1280 filters x 1000 labels) fit in memory and small ones go in one step. Dense
-    work is one pass per step (fields, maximum, clip, sums, one histogram); the cluster blocks
-    are few and small, so their counts and fields are read from the cluster lists, and noise
-    is "ones of B minus block elements" (every block element is a one, by definition). The summed
-    fields of the blocks and of the noise (*universal* Fig. 4B) are the raw fields ``M_f[i, j]``,
-    before the per-filter normalization: the point of Fig. 4B is to undo it.
-    """
-    threshold = check_threshold(threshold)
-    if rule not in RULES:
-        raise ValueError(f"unknown cluster rule {rule!r}: choose one of {sorted(RULES)}")
-    N_l, N_f, _ = W.shape
-    if class_means.shape[0] != N_l:
-        raise ValueError(
-            f"clusters need a square field matrix: {class_means.shape[0]} input labels, {N_l} outputs"
-        )
-    find = RULES[rule]
-    chunk = chunk or max(1, 2**26 // (N_l * N_l))
-    nbins = len(HIST_BINS) - 1
-    clusters_all, noise_all, dead_all = [], [], []
-    block_counts, ones_counts = np.zeros((N_l, N_l), np.int64), np.zeros((N_l, N_l), np.int64)
-    block_fields, ones_fields = np.zeros((N_l, N_l)), np.zeros((N_l, N_l))
-    hist_all, hist_rows = np.zeros(nbins, np.int64), np.zeros(nbins, np.int64)
-    sum_all = sum_rows = 0.0
-    for s in range(0, N_f, chunk):
-        Mn = field_matrices(W[:, s : s + chunk], class_means[:, s : s + chunk])
-        peak = Mn.amax(dim=(1, 2)).clamp_min(0.0)  # raw field = normalized field x peak (0 for a dead filter)
-        Mn = normalize(Mn, inplace=True)
-        B = Mn >= threshold
-        dead = ~B.flatten(1).any(1)  # a live matrix has its maximum, 1, above any threshold < 1
-        clusters = [find(b) for b in B.numpy()]
-        ones = torch.count_nonzero(B, dim=(1, 2))
-        in_blocks = torch.tensor([sum(len(c) ** 2 for c in cs) for cs in clusters])
-        clusters_all += clusters
-        noise_all.append((ones - in_blocks).numpy())
-        dead_all.append(dead.numpy())
-        ones_counts += torch.count_nonzero(B, dim=0).numpy()
-        above = torch.where(B, Mn, 0.0)
-        ones_fields += (above.double() * peak.double()[:, None, None]).sum(0).numpy()
-        rows, Mn_np, peak_np = (
-            [],
-            Mn.numpy(),
-            peak.double().numpy(),
-        )  # views: small reads are cheaper in numpy
-        for k, cs in enumerate(clusters):
-            for c in cs:
-                ix = np.ix_(c, c)
-                block_counts[ix] += 1
-                block_fields[ix] += Mn_np[k][ix] * peak_np[k]
-            labels = [i for c in cs for i in c]
-            if labels:
-                rows.append(Mn_np[k, labels])
-        # sub-threshold fields (*mechanism* Fig. 5C) of live filters, all rows and the rows of cluster labels:
-        # above-threshold elements become inf (left out); values below -1 count in the lowest bin; a dead
-        # filter's all-zero matrix is taken back out of the bin of 0.
-        hist = _bin_counts(torch.where(B, torch.inf, Mn.clamp(min=-1.0)))
-        hist[(len(HIST_BINS) - 1) // 2] -= int(dead.sum()) * N_l * N_l
-        hist_all += hist
-        sum_all += float(Mn.sum()) - float(above.sum())
-        if rows:
-            r = torch.from_numpy(np.concatenate(rows))
-            r = r[r < threshold]
-            hist_rows += _bin_counts(r.clamp(min=-1.0))
-            sum_rows += float(r.sum(dtype=torch.float64))
-    return LayerAnalysis(
-        threshold=threshold,
-        rule=rule,
-        clusters=clusters_all,
-        noise=np.concatenate(noise_all) if noise_all else np.zeros(0, np.int64),
-        dead=np.concatenate(dead_all) if dead_all else np.zeros(0, bool),
-        block_counts=block_counts,
-        noise_counts=ones_counts - block_counts,
-        block_fields=block_fields,
-        noise_fields=ones_fields - block_fields,
-        hist_cluster_rows=hist_rows,
-        hist_other_rows=hist_all - hist_rows,
-        sum_cluster_rows=sum_rows,
-        sum_other_rows=sum_all - sum_rows,
-    )
-
-
-def naive_field_matrix(model_head, features: torch.Tensor, labels: torch.Tensor, f: int, num_labels: int):
-    """Reference implementation: silence every FC weight but filter f's and push every input through.
-
-    ``model_head`` is an ``nn.Linear`` (N_l, N_f * F_s) without bias; returns the (N_labels, N_l)
-    field matrix of filter f as the mean over label-i inputs of the output fields.
-    """
-    N, N_f, F_s = features.shape
-    W = model_head.weight.detach().view(-1, N_f, F_s)
-    silenced = torch.zeros_like(W)
-    silenced[:, f] = W[:, f]
-    out = features.float().flatten(1) @ silenced.flatten(1).T  # (N, N_l)
-    labels = torch.as_tensor(labels)
-    return torch.stack([out[labels == i].mean(0) for i in range(num_labels)])

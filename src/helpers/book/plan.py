@@ -1,0 +1,379 @@
+"""Which trainings the book's pages need, what the cache holds of them, and their GPU-hours.
+
+    python -m helpers plan --profile paper [--only PAGE ...] [-p KNOB VALUE ...] [--json] [--measure]
+
+:func:`plan` asks each chosen page which networks it trains (:func:`runs_of`: the same ``Page.config_for``
+calls its notebook makes, with the notebook's knobs), keys them as the run cache does (deduplicated across
+pages: the *mechanism* VGG-16 serves nine pages), and says for each what the cache holds (cached, stopped
+after epoch k, claimed by a running job, missing) and its GPU-hours: FLOPs per image
+(:mod:`helpers.book.flops`) times images and epochs, over a speed that is measured where it can be
+(``--measure`` times a few mini-batches of each network on this machine's device; else the runs already
+trained on a GPU in the cache) and otherwise assumed (:data:`helpers.book.flops.ASSUMED_TFLOPS`, said so in
+the output). The command is in :mod:`helpers.book.jobs`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from helpers.book import page as pages_mod
+from helpers.book.build import PROFILES, knob_values
+from helpers.book.flops import ASSUMED_TFLOPS, cached_gpu_tflops, measured_tflops, train_flops
+from helpers.book.knobs import defaults
+from helpers.figures import mechanism_fig7_vgg6 as fig7
+from helpers.figures import universal_afcc as afcc_pages
+from helpers.figures import universal_k_sweep as k_tables
+from helpers.infra.locks import lease_holder
+from helpers.infra.paths import cache_root, data_dir, notebooks_dir
+from helpers.train import data as data_mod
+from helpers.train import runs
+from helpers.train.loop import TrainConfig
+
+# --- which runs each page trains (its notebook's calls, at its knobs) ---------------------------------------
+
+
+def _seeds(page, knobs) -> list[TrainConfig]:
+    """``page.study(seed=s)`` for s < seeds (``mechanism.layer_accuracy``), or ``page.study()``: seed 0."""
+    return [page.config_for(seed=s) for s in range(page.seeds)]
+
+
+def _with_vgg16(page, knobs) -> list[TrainConfig]:
+    """The page's own runs and VGG-16's (``page.study(model='vgg16', taps=['13'])``: Figs. 7 and 8)."""
+    return _seeds(page, knobs) + [page.config_for(model="vgg16")]
+
+
+def _with_vgg16_seeds(page, knobs) -> list[TrainConfig]:
+    """Fig. 7: its VGG-6 per seed, and VGG-16 per seed for the accuracy gap (``mechanism.network_accuracies``
+    over ``mechanism.vgg16_networks``; seed 0's also for ``page.study(model='vgg16', taps=['13'])``)."""
+    return _seeds(page, knobs) + [
+        page.config_for(model="vgg16", seed=s) for s in range(fig7.vgg16_networks(page))
+    ]
+
+
+def _models(page, knobs) -> list[TrainConfig]:
+    """One run per model of the ``models`` knob (``mechanism.dilution_models``)."""
+    return [page.config_for(model=m) for m in knobs["models"]]
+
+
+def _k_sweep(page, knobs) -> list[TrainConfig]:
+    """One run per K of the sweep (``universal.k_sweep`` over ``universal.Ks_for``)."""
+    return [page.config_for(K=K) for K in k_tables.Ks_for(page, knobs["table"], knobs["Ks"])]
+
+
+def _shortened(page, knobs) -> list[TrainConfig]:
+    """The full EfficientNet-B0 (also stage 8's AFCC) and the shortened ones (``universal.shortened``)."""
+    return [page.config_for(seed=0)] + [
+        page.config_for(seed=0, blocks=b) for b in afcc_pages.SHORTENED_BLOCKS.values()
+    ]
+
+
+def _none(page, knobs) -> list[TrainConfig]:
+    """No cached training (the architectures page; ImageNet's pretrained network is read, not trained)."""
+    return []
+
+
+# The pages that train more than their own model's run per seed (or none); every other page is ``_seeds``
+# (tests/test_cluster.py reads each such notebook's code to check that it asks for nothing more).
+PAGE_RUNS = {
+    "architectures-taps": _none,
+    "universal-table3-effnet-imagenet": _none,
+    "mechanism-fig7-vgg6": _with_vgg16_seeds,
+    "mechanism-fig8-avgg16": _with_vgg16,
+    "mechanism-dilution-filters": _models,
+    "universal-table4-vgg16-cifar-k100": _k_sweep,
+    "universal-table5-effnet-cifar-k100": _k_sweep,
+    "universal-table6-vgg16-cifar-k10": _k_sweep,
+    "universal-effnet-afcc": _shortened,
+}
+
+
+def runs_of(name: str):
+    """The function that lists the runs page ``name`` trains (:data:`PAGE_RUNS`, else one per seed)."""
+    return PAGE_RUNS.get(name, _seeds)
+
+
+PAGE_ARGS = ("model", "dataset", "paper_dataset", "seeds", "stand_in", "imagenet", "epochs", "width")
+
+
+def page_of(name: str, profile: str, knobs: dict) -> pages_mod.Page:
+    """The page as its notebook builds it (data loaded, stand-in chosen), from the knobs that shape its
+    runs."""
+    return pages_mod.Page(name, profile, **{k: knobs[k] for k in PAGE_ARGS if k in knobs})
+
+
+@contextlib.contextmanager
+def datasets_loaded_once():
+    """While planning, each dataset is read from disk once: every ``Page`` loads its own in ``__init__`` (in a
+    notebook that is once per process), and a plan builds twenty (the datasets are immutable, so shared)."""
+    loaded, original = {}, data_mod.load_cifar
+
+    def load(name="cifar10", root=None, download=None):
+        key = (name, str(data_dir(root)), download)
+        if key not in loaded:
+            loaded[key] = original(name, root, download)
+        return loaded[key]
+
+    data_mod.load_cifar = load
+    try:
+        yield
+    finally:
+        data_mod.load_cifar = original
+
+
+# --- the plan --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PlannedRun:
+    """One training the chosen pages need, and what the cache holds of it."""
+
+    key: str
+    config: TrainConfig
+    data: str  # the dataset's name as the run sees it (``cifar10-K3`` ...)
+    n_train: int
+    n_test: int
+    num_classes: int
+    pages: list[str] = field(default_factory=list)
+    status: str = "missing"  # cached, partial, claimed, missing
+    done_epochs: int = 0
+    claimed_by: str | None = None
+    train_flops: float = 0.0  # per training image, forward and backward
+    hours: float = 0.0  # the whole run at the plan's speed
+    remaining_hours: float = 0.0
+
+    def record(self) -> dict:
+        c = self.config
+        return dict(
+            key=self.key,
+            model=c.model,
+            dataset=self.data,
+            K=c.K,
+            seed=c.seed,
+            width=c.width,
+            epochs=c.epochs,
+            input_size=c.input_size,
+            blocks=[list(b) for b in c.blocks],
+            n_train=self.n_train,
+            status=self.status,
+            done_epochs=self.done_epochs,
+            claimed_by=self.claimed_by,
+            gflops_per_image=self.train_flops / 1e9,
+            hours=self.hours,
+            remaining_hours=self.remaining_hours,
+            pages=self.pages,
+        )
+
+
+@dataclass
+class Plan:
+    """The runs the chosen pages need at a profile, the pages' runs, the pages that train nothing, the
+    speed."""
+
+    profile: str
+    runs: list[PlannedRun]
+    pages: dict[str, list[str]]  # page -> run keys
+    skipped: dict[str, str]  # page -> why it trains nothing here
+    speed: dict  # source, TFLOP/s per model
+
+    def missing(self) -> list[PlannedRun]:
+        """The runs to train, longest first (so that a job array's last tasks are short ones)."""
+        return sorted(
+            (r for r in self.runs if r.status in ("missing", "partial")), key=lambda r: -r.remaining_hours
+        )
+
+    def page_hours(self) -> dict[str, float]:
+        by_key = {r.key: r for r in self.runs}
+        return {p: sum(by_key[k].hours for k in keys) for p, keys in self.pages.items()}
+
+    def record(self) -> dict:
+        return dict(
+            profile=self.profile,
+            speed=self.speed,
+            runs=[r.record() for r in self.runs],
+            pages={p: dict(runs=keys, hours=self.page_hours()[p]) for p, keys in self.pages.items()},
+            skipped=self.skipped,
+            total_hours=sum(r.hours for r in self.runs),
+            remaining_hours=sum(r.remaining_hours for r in self.runs),
+        )
+
+
+def chosen_notebooks(only: list[str] | None) -> list[Path]:
+    """The notebooks named by ``only`` (all by default); an unknown name is a ValueError listing them."""
+    books = sorted(notebooks_dir().glob("*.ipynb"))
+    unknown = sorted(set(only or []) - {p.stem for p in books})
+    if unknown:
+        raise ValueError(f"unknown page(s) {unknown}: choose from {[p.stem for p in books]}")
+    return [p for p in books if not only or p.stem in only]
+
+
+def plan(
+    profile: str,
+    only: list[str] | None = None,
+    given: list[tuple[str, str]] = (),
+    *,
+    measure: bool = False,
+    tflops: float | None = None,
+    device: str | None = None,
+) -> Plan:
+    """Every training the chosen pages need at ``profile`` with the ``-p`` knobs ``given``, deduplicated by
+    run key, with its cache status and hours (see the module's docstring for the speed)."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
+    books = chosen_notebooks(only)
+    knobs = knob_values(books, list(given))
+    by_key, page_keys, skipped, subsets = {}, {}, {}, {}
+    with datasets_loaded_once():
+        pages = [(p.stem, {**defaults(p), **knobs[p]}) for p in books]
+        pages = [(name, values, page_of(name, profile, values)) for name, values in pages]
+    for name, values, page in pages:
+        page_keys[name] = []
+        if page.skipped:
+            skipped[name] = page.skipped
+            continue
+        for cfg in runs_of(name)(page, values):
+            which = (cfg.dataset, cfg.K, cfg.n_train, cfg.n_test)
+            if which not in subsets:
+                subsets[which] = page.data_for(cfg)
+            ds = subsets[which]
+            key = runs.run_key(cfg, ds)
+            r = by_key.setdefault(
+                key, PlannedRun(key, cfg, ds.name, len(ds.y_train), len(ds.y_test), ds.num_classes)
+            )
+            if name not in r.pages:
+                r.pages.append(name)
+            if key not in page_keys[name]:
+                page_keys[name].append(key)
+    planned = list(by_key.values())
+    for r in planned:
+        r.train_flops = train_flops(r.config, r.num_classes)
+        _cache_status(r)
+    speed = speed_of(planned, measure=measure, tflops=tflops, device=device)
+    for r in planned:
+        rate = speed["tflops"].get(r.config.model, speed["default_tflops"]) * 1e12
+        r.hours = run_flops(r) / rate / 3600
+        r.remaining_hours = (
+            0.0
+            if r.status in ("cached", "claimed")
+            else r.hours * (r.config.epochs - r.done_epochs) / r.config.epochs
+        )
+    return Plan(profile, planned, page_keys, skipped, speed)
+
+
+def _cache_status(r: PlannedRun) -> None:
+    """What the cache holds of ``r``: the finished run, the epochs of a stopped one, a live lease on it."""
+    path = cache_root() / "runs" / r.key
+    if (path / "model.pt").is_file() and (path / "run.json").is_file():
+        r.status, r.done_epochs = "cached", r.config.epochs
+        return
+    try:
+        r.done_epochs = int(json.loads((path / "progress.json").read_text())["epoch"])
+        r.status = "partial"
+    except (OSError, ValueError, KeyError):
+        pass
+    holder = lease_holder(path)
+    if holder is not None:
+        r.status, r.claimed_by = (
+            "claimed",
+            f"pid {holder.get('pid')} on {holder.get('host')}"
+            + (f", job {holder['job']}" if holder.get("job") else ""),
+        )
+
+
+# --- cost: the whole run and the speed -------------------------------------------------------------------
+
+
+def run_flops(r: PlannedRun) -> float:
+    """The whole run: every epoch's training images, and the test set after each epoch the config tests
+    after."""
+    cfg = r.config
+    tests = sum(cfg.tests_after(e) for e in range(1, cfg.epochs + 1))
+    return r.train_flops * r.n_train * cfg.epochs + r.train_flops / 3 * r.n_test * tests
+
+
+def speed_of(
+    planned: list[PlannedRun],
+    *,
+    measure: bool = False,
+    tflops: float | None = None,
+    device: str | None = None,
+) -> dict:
+    """TFLOP/s per model: ``tflops`` if given; else measured now on ``device`` (``measure``); else from the
+    runs in the cache that trained on a GPU (their FLOPs over their wall time); else
+    :data:`ASSUMED_TFLOPS`."""
+    if tflops is not None:
+        return dict(source=f"given: {tflops:g} TFLOP/s", tflops={}, default_tflops=tflops)
+    if measure:
+        dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        rates = {}
+        for r in planned:
+            if r.config.model not in rates:
+                rates[r.config.model] = measured_tflops(r.config, r.num_classes, dev)
+        return dict(
+            source=f"measured now on {runs.device_name(dev)} ({dev.type}), a few mini-batches per model",
+            tflops=rates,
+            default_tflops=statistics.median(rates.values()) if rates else ASSUMED_TFLOPS,
+        )
+    rates = cached_gpu_tflops()
+    if rates:
+        return dict(
+            source="measured: the runs trained on a GPU in the cache (FLOPs over wall time)",
+            tflops=rates,
+            default_tflops=statistics.median(rates.values()),
+        )
+    return dict(
+        source=f"ASSUMED {ASSUMED_TFLOPS:g} TFLOP/s (nothing measured: no GPU run in the cache; --measure on "
+        "the GPU machine measures it)",
+        tflops={},
+        default_tflops=ASSUMED_TFLOPS,
+    )
+
+
+# --- printing --------------------------------------------------------------------------------------------
+
+
+def describe(r: PlannedRun) -> str:
+    c = r.config
+    extra = "".join(
+        [
+            f" K={c.K}" if c.K else "",
+            f" seed={c.seed}" if c.seed else "",
+            f" blocks={list(map(list, c.blocks))}" if c.blocks else "",
+            f" {c.input_size}px" if c.input_size else "",
+        ]
+    )
+    return f"{c.model} w{c.width:g} {c.epochs}ep {r.data}{extra}"
+
+
+def format_plan(p: Plan) -> str:
+    """The plan as a table: every run (status, GPU-hours, pages), then the hours per page and in all."""
+    lines = [
+        f"profile {p.profile}: {len(p.runs)} distinct training(s) for {len(p.pages)} page(s); speed: "
+        f"{p.speed['source']}",
+        "",
+        f"{'run key':16}  {'network':66}  {'status':22}  {'GPU-h':>7}  pages",
+    ]
+    for r in p.runs:
+        status = r.status if r.status != "partial" else f"partial ({r.done_epochs}/{r.config.epochs} ep)"
+        status = status if r.status != "claimed" else f"claimed ({r.claimed_by})"
+        lines.append(
+            f"{r.key:16}  {describe(r)[:66]:66}  {status[:22]:22}  {r.hours:7.2f}  {len(r.pages)}: "
+            + ", ".join(r.pages)
+        )
+    lines += ["", "GPU-hours per page (a shared run counted on every page that uses it):"]
+    for name, hours in p.page_hours().items():
+        why = f"  (trains nothing here: {p.skipped[name].split(':')[0]})" if name in p.skipped else ""
+        lines.append(f"  {name:40} {hours:8.2f}  {len(p.pages[name])} run(s){why}")
+    total, left = sum(r.hours for r in p.runs), sum(r.remaining_hours for r in p.runs)
+    n_left = len(p.missing())
+    lines += [
+        "",
+        f"in all: {total:.2f} GPU-hours for {len(p.runs)} run(s); to train: {left:.2f} GPU-hours for "
+        f"{n_left} run(s) (submit: python -m helpers submit --profile {p.profile} ...)",
+    ]
+    return "\n".join(lines)
