@@ -303,7 +303,7 @@ def test_page_times_are_read_from_the_data_file_the_build_writes(tmp_path, monke
     monkeypatch.setenv("MECH_BOOK_ROOT", str(tmp_path))
     assert timings.per_profile("p") == dict(smoke="not measured", cpu="not measured", paper="not estimated")
     log = "executing 2 notebooks\n[1/2] p: ran (762 s; 762 s in all)\n[2/2] q: ran (9 s; 771 s in all)\n"
-    assert timings.from_log(log, "cpu", empty_cache=True) == 2
+    assert timings.from_log(log, "cpu", empty_cache=True, date="2026-12-03 16:49") == 2
     timings.record("smoke", "p", 8.04)
     timings.record_plan(
         dict(speed=dict(source="assumed"), pages=dict(p=dict(runs=["k1", "k2"], hours=1.123)))
@@ -315,7 +315,8 @@ def test_page_times_are_read_from_the_data_file_the_build_writes(tmp_path, monke
         < line.index("; `paper`: ")
     )
     assert "from an empty cache" in line and "1.12 GPU-hours estimated (2 training(s)" in line
-    assert json.loads((tmp_path / "book" / "page-times.json").read_text())["cpu"]["q"]["order"] == 2
+    q = json.loads((tmp_path / "book" / "page-times.json").read_text())["cpu"]["q"]
+    assert q["order"] == 2 and q["date"] == "2026-12-03 16:49"
 
 
 def test_the_committed_page_times_name_only_pages_of_the_book():

@@ -57,13 +57,20 @@ def machine() -> str:
 
 
 def record(
-    profile: str, page: str, seconds: float, *, order: int | None = None, empty_cache: bool | None = None
+    profile: str,
+    page: str,
+    seconds: float,
+    *,
+    order: int | None = None,
+    empty_cache: bool | None = None,
+    date: str | None = None,
 ):
-    """Keep ``page``'s measured time at ``profile`` (the build calls this after each page it executed)."""
+    """Keep ``page``'s measured time at ``profile`` (the build calls this after each page it executed);
+    ``date``: when it was measured, now if not given."""
     times = load()
     times.setdefault(profile, {})[page] = dict(
         seconds=round(seconds, 1),
-        date=time.strftime("%Y-%m-%d %H:%M"),
+        date=date or time.strftime("%Y-%m-%d %H:%M"),
         machine=machine(),
         order=order,
         empty_cache=empty_cache,
@@ -118,11 +125,12 @@ def time_line(page: str, profile: str | None = None) -> str:
     )
 
 
-def from_log(log: str, profile: str, empty_cache: bool) -> int:
-    """Record the pages of a build's log (its ``[i/n] name: ran (S s; ...)`` lines); returns how many."""
+def from_log(log: str, profile: str, empty_cache: bool, date: str | None = None) -> int:
+    """Record the pages of a build's log (its ``[i/n] name: ran (S s; ...)`` lines), measured at ``date``
+    (now if not given); returns how many."""
     found = re.findall(r"^\[(\d+)/\d+\] (\S+): ran \((\d+(?:\.\d+)?) s", log, flags=re.M)
     for order, page, seconds in found:
-        record(profile, page, float(seconds), order=int(order), empty_cache=empty_cache)
+        record(profile, page, float(seconds), order=int(order), empty_cache=empty_cache, date=date)
     return len(found)
 
 
@@ -133,12 +141,14 @@ def main(argv=None) -> int:
     ap.add_argument("--from-log", help="a build's output (python -m helpers build ...)")
     ap.add_argument("--profile", choices=PROFILES[:2], help="the profile of that build")
     ap.add_argument("--empty-cache", action="store_true", help="the build started from an empty cache")
+    ap.add_argument("--date", help="when that build ran, 'YYYY-MM-DD HH:MM' (default: now)")
     ap.add_argument("--from-plan", help="python -m helpers plan --profile paper --json's output")
     args = ap.parse_args(argv)
     if args.from_log:
         if not args.profile:
             ap.error("--from-log needs --profile")
-        print(f"{from_log(Path(args.from_log).read_text(), args.profile, args.empty_cache)} page(s) recorded")
+        n = from_log(Path(args.from_log).read_text(), args.profile, args.empty_cache, args.date)
+        print(f"{n} page(s) recorded")
     if args.from_plan:
         record_plan(json.loads(Path(args.from_plan).read_text()))
         print("the plan's GPU-hours per page recorded as paper's")
