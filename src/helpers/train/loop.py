@@ -241,6 +241,66 @@ def evaluate(
     return loss / len(y), correct / len(y)
 
 
+def _resume(model: nn.Module, opt, gen: torch.Generator, state: dict | None) -> tuple[list[dict], int]:
+    """Load a checkpoint's model, optimizer, data order and random states; the metrics so far and the epoch
+    to start at (1 without a checkpoint)."""
+    if state is None:
+        return [], 1
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    gen.set_state(state["generator"])
+    set_random_states(state)
+    return list(state["metrics"]), state["epoch"] + 1
+
+
+def _train_epoch(model, opt, data: ImageData, cfg: TrainConfig, epoch: int, gen, size, device, progress):
+    """One epoch of SGD on augmented mini-batches (the one-cycle rate set per step); ``(loss, accuracy)`` on
+    the training set as it was trained."""
+    n_batches = -(-len(data.y_train) // cfg.batch_size)
+    total, correct, loss_sum = 0, 0, 0.0
+    stream = batches(
+        data.x_train,
+        data.y_train,
+        cfg.batch_size,
+        shuffle=True,
+        augmented=True,
+        generator=gen,
+        size=size,
+        device=device,
+    )
+    desc = f"{cfg.model} epoch {epoch}/{cfg.epochs}"
+    bar = tqdm(stream, total=n_batches, desc=desc, disable=not progress, leave=False, mininterval=2.0)
+    for i, (xb, yb) in enumerate(bar):
+        if cfg.schedule == "onecycle":
+            set_epoch_lr(opt, cfg, epoch, ((epoch - 1) * n_batches + i) / (cfg.epochs * n_batches))
+        if cfg.channels_last:
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        out = model(xb)
+        loss = nn.functional.cross_entropy(out, yb, label_smoothing=cfg.label_smoothing)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total += len(yb)
+        loss_sum += loss.item() * len(yb)
+        correct += (out.argmax(1) == yb).sum().item()
+        bar.set_postfix(loss=f"{loss_sum / total:.3f}", refresh=False)
+    return loss_sum / total, correct / total
+
+
+def _tested(model, data: ImageData, cfg: TrainConfig, epoch: int, size, device) -> dict:
+    """The test loss and accuracy after ``epoch`` where the config tests then (``None`` otherwise), and the
+    accuracy on flipped images where it asks for it."""
+    if not cfg.tests_after(epoch):
+        return dict(test_loss=None, test_acc=None)
+    test_loss, test_acc = evaluate(model, data.x_test, data.y_test, size=size, device=device)
+    out = dict(test_loss=test_loss, test_acc=test_acc)
+    if cfg.test_flip:
+        _, out["test_acc_flip"] = evaluate(
+            model, data.x_test, data.y_test, size=size, device=device, flip=True
+        )
+    return out
+
+
 def train(
     model: nn.Module,
     data: ImageData,
@@ -263,87 +323,29 @@ def train(
         model.to(memory_format=torch.channels_last)
     opt = make_optimizer(model, cfg)
     gen = torch.Generator().manual_seed(cfg.seed + 1)
-    metrics: list[dict] = []
-    start = 1
-    if state is not None:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        gen.set_state(state["generator"])
-        set_random_states(state)
-        metrics = list(state["metrics"])
-        start = state["epoch"] + 1
+    metrics, start = _resume(model, opt, gen, state)
     size = cfg.input_size if cfg.input_size and cfg.input_size != data.x_train.shape[-1] else None
-    n_batches = -(-len(data.y_train) // cfg.batch_size)
     for epoch in range(start, cfg.epochs + 1):
         set_epoch_lr(opt, cfg, epoch)
         model.train()
         t0 = time.perf_counter()
-        total, correct, loss_sum = 0, 0, 0.0
-        bar = tqdm(
-            batches(
-                data.x_train,
-                data.y_train,
-                cfg.batch_size,
-                shuffle=True,
-                augmented=True,
-                generator=gen,
-                size=size,
-                device=device,
-            ),
-            total=n_batches,
-            desc=f"{cfg.model} epoch {epoch}/{cfg.epochs}",
-            disable=not progress,
-            leave=False,
-            mininterval=2.0,
+        train_loss, train_acc = _train_epoch(model, opt, data, cfg, epoch, gen, size, device, progress)
+        seconds = time.perf_counter() - t0
+        lr_conv = opt.param_groups[0]["lr"]
+        m = dict(epoch=epoch, lr_conv=lr_conv, train_loss=train_loss, train_acc=train_acc)
+        tested = _tested(model, data, cfg, epoch, size, device)
+        m.update(
+            test_loss=tested.pop("test_loss"), test_acc=tested.pop("test_acc"), seconds=seconds, **tested
         )
-        for i, (xb, yb) in enumerate(bar):
-            if cfg.schedule == "onecycle":
-                set_epoch_lr(opt, cfg, epoch, ((epoch - 1) * n_batches + i) / (cfg.epochs * n_batches))
-            if cfg.channels_last:
-                xb = xb.contiguous(memory_format=torch.channels_last)
-            out = model(xb)
-            loss = nn.functional.cross_entropy(out, yb, label_smoothing=cfg.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += len(yb)
-            loss_sum += loss.item() * len(yb)
-            correct += (out.argmax(1) == yb).sum().item()
-            bar.set_postfix(loss=f"{loss_sum / total:.3f}", refresh=False)
-        train_time = time.perf_counter() - t0
-        test_loss, test_acc = None, None
-        if cfg.tests_after(epoch):
-            test_loss, test_acc = evaluate(model, data.x_test, data.y_test, size=size, device=device)
-        m = dict(
-            epoch=epoch,
-            lr_conv=opt.param_groups[0]["lr"],
-            train_loss=loss_sum / total,
-            train_acc=correct / total,
-            test_loss=test_loss,
-            test_acc=test_acc,
-            seconds=train_time,
-        )
-        if cfg.test_flip and test_acc is not None:
-            m["test_acc_flip"] = evaluate(
-                model, data.x_test, data.y_test, size=size, device=device, flip=True
-            )[1]
         metrics.append(m)
         if progress:
-            tested = "" if test_acc is None else f" test {test_acc:.3f}"
+            test = "" if m["test_acc"] is None else f" test {m['test_acc']:.3f}"
             tqdm.write(
-                f"{cfg.model} epoch {epoch}/{cfg.epochs}: loss {m['train_loss']:.3f} "
-                f"train {m['train_acc']:.3f}{tested} ({train_time:.0f} s)"
+                f"{cfg.model} epoch {epoch}/{cfg.epochs}: loss {train_loss:.3f} "
+                f"train {train_acc:.3f}{test} ({seconds:.0f} s)"
             )
         if on_epoch is not None:
-            on_epoch(
-                dict(
-                    epoch=epoch,
-                    model=model.state_dict(),
-                    optimizer=opt.state_dict(),
-                    generator=gen.get_state(),
-                    metrics=metrics,
-                    **random_states(),
-                )
-            )
+            checkpoint = dict(epoch=epoch, model=model.state_dict(), optimizer=opt.state_dict())
+            on_epoch(dict(checkpoint, generator=gen.get_state(), metrics=metrics, **random_states()))
     model.eval()
     return metrics
