@@ -86,6 +86,7 @@ def run_dirs() -> dict:
 # helpers a notebook may hand its page to without training anything beyond the page's own run per seed
 ONE_RUN_PER_SEED = {
     "fig2.layer_accuracy",
+    "fig5.seed_statistics",
     "robustness.threshold_sweep",
     "layer_tables.reference_rows",
     "layer_tables.layer_table",
