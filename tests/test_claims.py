@@ -534,11 +534,13 @@ def label_frames(signal, noise_I, noise_E, network=0.752, N_l=100):
 
 def test_fig4_claims():
     A, B = label_frames([301.0] * 4, [4.7] * 4, [5.0] * 4)  # the paper's means: SNR_I 64, SNR_E 60
-    est = dict(signal=float(A["signal"].mean()), noise_E=float(A["noise_E"].mean()))
+    est = dict(signal=float(A["signal"].mean()), noise_E=float(A["noise_E"].mean()), SNR_I=99.0)
     got = ufig4.claims_fig4(A, B, est)
     assert verdicts(got) == [HOLDS] and verdicts(got, claims.CHECK) == [HOLDS, HOLDS]
     A, B = label_frames([301.0, 301.0, 20.0, 301.0], [4.7] * 4, [5.0] * 4)  # one label with SNR 4
     assert verdicts(ufig4.claims_fig4(A, B, est)) == [FAILS]
+    ten = ufig4.claims_fig4(*label_frames([301.0] * 4, [4.7] * 4, [5.0] * 4, N_l=10), dict(est, SNR_I=5.0))
+    assert verdicts(ten) == [UNTESTABLE] and "needs 100 labels" in ten[0].reason and "= 5.0" in ten[0].reason
     assert verdicts(
         ufig4.claims_fig4(*label_frames([301.0] * 4, [4.7] * 4, [5.0] * 4, network=0.3), est)
     ) == [UNTESTABLE]

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_claims import FIG5_EVIDENCE, PAPER_COUNTS, PAPER_N, stats_frame, with_attrs
+from test_claims import FIG5_EVIDENCE, PAPER_COUNTS, PAPER_N, stats_frame, verdicts, with_attrs
 
 from helpers.figures import common
 from helpers.figures import mechanism_fig3_decision_matrices as fig3
@@ -14,7 +14,12 @@ from helpers.figures import mechanism_fig5_cluster_statistics as fig5
 from helpers.figures import mechanism_fig7_vgg6 as fig7
 from helpers.figures import mechanism_fig8_avgg16 as fig8
 from helpers.figures import mechanism_threshold_robustness as robustness
+from helpers.figures import universal_afcc as afcc_pages
+from helpers.figures import universal_fig4_label_snr as ufig4
+from helpers.figures import universal_layer_tables as layer_tables
+from helpers.method import afcc, snr
 from helpers.reference import claims, quotes
+from helpers.reference import printed as paper
 
 HOLDS, FAILS, UNTESTABLE = claims.HOLDS, claims.FAILS, claims.UNTESTABLE
 
@@ -180,6 +185,21 @@ def test_fig5c_subthreshold_fields_are_a_check():
     assert got.kind == claims.CHECK and got.verdict == HOLDS
 
 
+# --- 4. universal Fig. 4 on 10 labels: SNR_I is capped at the test's threshold ------------------------------
+
+
+def test_fig4_snr_needs_100_labels():
+    """SNR_I = (N_l - 1) / (C_s - 1) by Eqs. (1)-(2): with 10 labels and C_s 2.8, 5.0, the test's own
+    threshold; the old rule decided it on 10 labels."""
+    est = snr.snr_estimates(128, 10, 1.3, 1.0, 2.8)
+    assert est["SNR_I"] == pytest.approx(5.0)
+    B = pd.DataFrame(dict(signal=[36.0] * 10, noise_I=[7.1] * 10, noise_E=[1.6] * 10))
+    A = with_attrs(B / 11.0, network=0.79, N_l=10, model="vgg16")
+    got = ufig4.claims_fig4(A, with_attrs(B, network=0.79, N_l=10, model="vgg16"), est)
+    paper_claim = [c for c in got if c.kind == claims.PAPER][0]
+    assert paper_claim.verdict == UNTESTABLE and "(N_l - 1) / (C_s - 1)" in paper_claim.reason
+
+
 # --- 5. trends over every network the page has, beyond their spread -----------------------------------------
 
 
@@ -200,6 +220,16 @@ def test_fig5_noise_is_decided_over_the_page_s_networks():
     assert "means of 2 networks" in both.evidence and both.network == "run0+run1"
     far = common.claims_noise(zero, seeds([zero, stats_frame([1.4, 3.9, 6.3, 18.5, 19.5])]))[0]
     assert far.verdict == HOLDS
+
+
+def test_table_trends_are_decided_over_the_seeds():
+    t = with_attrs(paper.table("table6", 10), N_l=10, network=0.94)
+    other = t.copy()
+    other.loc[other["tap"] == "7", "n"] = 20.0  # a second network whose layer 7 is noisier than its layer 4
+    alone = layer_tables.claims_layers(t)
+    both = layer_tables.claims_layers(t, "vgg16", seeds([t, other]))
+    assert verdicts(alone) == [HOLDS] * 3
+    assert verdicts(both)[1] == UNTESTABLE and "4->7" in both[1].reason
 
 
 def test_vgg6_against_vgg16_is_decided_beyond_both_spreads():
@@ -223,3 +253,47 @@ def test_records_quote_the_sentence_they_test():
         fig5.claims_fig5(stats_frame(PAPER_N), None, evidence=FIG5_EVIDENCE), "train_vs_test_stats__mechanism"
     )
     assert "distribution of cluster sizes" in mech.claim and "identical clusters" not in mech.test
+
+
+def test_the_same_clusters_on_training_and_test_sets_is_universal_s_sentence():
+    row = dict(
+        tap="10",
+        weights=204_800,
+        zeroed=194_000,
+        kept=10_800,
+        kept_fraction=10_800 / 204_800,
+        estimate=10_800.0,
+        accuracy_before=0.752,
+        accuracy_after=0.752,
+        accuracy_random=0.74,
+        clusters_from="train",
+        N_l=100,
+        network=0.752,
+    )
+    got = afcc_pages.claims_afcc(pd.DataFrame([dict(row, same_clusters=0.95)]))
+    assert by_source(got, "train_vs_test_stats__universal").verdict == HOLDS
+    assert (
+        by_source(
+            afcc_pages.claims_afcc(pd.DataFrame([dict(row, same_clusters=0.5)])),
+            "train_vs_test_stats__universal",
+        ).verdict
+        == FAILS
+    )
+    assert not [
+        c for c in afcc_pages.claims_afcc(pd.DataFrame([row])) if c.source == "train_vs_test_stats__universal"
+    ]
+    assert afcc.same_clusters([[[0, 1]], [[2]]], [[[1, 0]], [[3]]]) == 0.5  # order inside a filter ignored
+
+
+# --- 8. the papers' arithmetic slips, computed from their tables --------------------------------------------
+
+
+def test_equation_slips_are_computed_from_the_printed_tables():
+    slips = layer_tables.equation_slips().set_index("text")
+    eff = paper.table("table2").set_index("tap").loc["stage 9"]
+    vgg = paper.table("table1").set_index("tap").loc["10"]
+    signal = eff.C_s * eff.N_c * eff.N_f / 100  # Eq. (1): 3 * 1.2 * 1280 / 100
+    ratio = (eff.n * eff.N_f) / (vgg.n * vgg.N_f)  # Eq. (3), N_l the same
+    assert signal == pytest.approx(46.08) and ratio == pytest.approx(4.85, abs=0.01)
+    assert slips.loc["approximately 64", "equation"].endswith(f"{signal:.1f}")
+    assert slips.loc["doubled", "equation"].endswith(f"{ratio:.1f}")
