@@ -8,6 +8,7 @@ import pytest
 import torch
 from test_claims import FIG5_EVIDENCE, PAPER_COUNTS, PAPER_N, stats_frame, verdicts, with_attrs
 
+from helpers.book import overview
 from helpers.figures import common
 from helpers.figures import mechanism_fig3_decision_matrices as fig3
 from helpers.figures import mechanism_fig5_cluster_statistics as fig5
@@ -239,6 +240,57 @@ def test_vgg6_against_vgg16_is_decided_beyond_both_spreads():
     assert got.verdict == UNTESTABLE and "within the spread" in got.reason  # 1.4 < 1.41 + 0.14
     one = common.compare_claim("vgg6", "noisier", "n", six.iloc[:1], sixteen.iloc[:1], +1, "paper", [])
     assert one.verdict == HOLDS  # seed 0 alone, the old rule: 2.0 > 1.5
+
+
+# --- 6. the ledger counts each claim on each network once ---------------------------------------------------
+
+
+def record(page, claim="accuracy increases progressively with the layer", network="vgg16-seed0", **kw):
+    r = dict(
+        page=page,
+        claim=claim,
+        kind=claims.PAPER,
+        verdict=HOLDS,
+        source="acc_rises__universal",
+        evidence="2: 0.72, 4: 0.8",
+        network=network,
+    )
+    return dict(r, **kw)
+
+
+def test_the_ledger_counts_a_claim_on_a_network_once():
+    """Tables 1, 4 (stand-in) and 6 test the same sentence on the same VGG-16 with the same evidence: one
+    claim, listed on each page; the same sentence on other evidence, on another network or on records that
+    name no network counts apart."""
+    rows = [
+        record("universal-table1-vgg16-cifar100"),
+        record(
+            "universal-table4-vgg16-cifar-k100",
+            claim="K = 10: accuracy increases progressively with the layer",
+        ),
+        record(
+            "universal-table6-vgg16-cifar-k10",
+            claim="K = 10: accuracy increases progressively with the layer",
+        ),
+        record("universal-table2-effnet-cifar100", network="effnet-seed0"),
+        record("mechanism-fig4-field-matrices", evidence="4: 0.8"),
+        record("a", network=""),
+        record("b", network=""),
+    ]
+    assert len(claims.unique(rows)) == 5
+    by_kind = {k: [("p", "t", r) for r in rows if r["kind"] == k] for k in overview.KINDS}
+    count, repeats = overview.head_counts(by_kind)
+    assert count[claims.PAPER][HOLDS] == 5 and repeats == 2  # the old headline counted 7
+    disagree = rows[:1] + [dict(rows[1], verdict=FAILS)]
+    assert len(claims.unique(disagree)) == 2  # pages that decide it differently both count
+
+
+def test_claims_name_the_networks_their_evidence_reads():
+    s = stats_frame(PAPER_N, counts13=PAPER_COUNTS)
+    s.attrs["runs"] = ("vgg16-seed0",)
+    got = fig5.claims_fig5(s, None, evidence=FIG5_EVIDENCE)
+    assert {c.network for c in got} == {"vgg16-seed0"}
+    assert claims.on(["b", "a", "b"], [claims.addition("c", True, "e", test="t")])[0].network == "a+b"
 
 
 # --- 7. the sentences behind the records --------------------------------------------------------------------
