@@ -144,7 +144,21 @@ def test_fig2_rise_over_seeds_is_claimed_only_beyond_their_spread():
     assert verdicts(fig2.claims_fig2(beyond))[0] == FAILS
 
 
-def stats_frame(n, N_c13=1.0, C_s13=2.88, size3=0.6, big10=0.02, network=0.94, model="vgg16", config=None):
+def stats_frame(
+    n,
+    N_c13=1.0,
+    C_s13=2.88,
+    size3=0.6,
+    big10=0.02,
+    network=0.94,
+    model="vgg16",
+    config=None,
+    one13=0.95,
+    counts13=None,
+):
+    """A per-layer table as :func:`common.layer_statistics` writes it: layers 13, 10, 7, 4, 2 of 512 filters,
+    all live, ``one13`` of layer 13's with exactly one cluster; ``counts13``: each label's appearances in
+    layer 13's clusters (``attrs["label_counts"]``; none: no appearance claim)."""
     layers = ["13", "10", "7", "4", "2"]
     rows = [
         dict(
@@ -154,15 +168,23 @@ def stats_frame(n, N_c13=1.0, C_s13=2.88, size3=0.6, big10=0.02, network=0.94, m
             n=v,
             N_c=1.5,
             C_s=1.8,
+            live=512,
+            one_cluster=256,
             **{"size 1": 0.5, "size 2": 0.3, "size 3": 0.15, "size > 3": 0.05},
         )
         for lay, v in zip(layers, n)
     ]
     rows[0].update(
-        N_c=N_c13, C_s=C_s13, **{"size 2": 0.2, "size 3": size3, "size 1": 0.1, "size > 3": 0.7 - size3}
+        N_c=N_c13,
+        C_s=C_s13,
+        one_cluster=round(512 * one13),
+        **{"size 2": 0.2, "size 3": size3, "size 1": 0.1, "size > 3": 0.7 - size3},
     )
     rows[1].update(**{"size 3": 0.2 - big10, "size > 3": big10})
-    return with_attrs(pd.DataFrame(rows), network=network, model=model, config=config, N_l=10)
+    counts = {} if counts13 is None else {"13": list(counts13)}
+    return with_attrs(
+        pd.DataFrame(rows), network=network, model=model, config=config, N_l=10, label_counts=counts
+    )
 
 
 PAPER_N = [
@@ -172,14 +194,8 @@ PAPER_N = [
     18.3,
     19.6,
 ]  # layers 13, 10, 7, 4, 2 (Table 6, K = 10; mechanism: ~20 -> 3.8 -> 1.5)
-FIG5_EVIDENCE = dict(
-    tap="13",
-    appearances=[150, 140, 160, 155, 145, 150, 148, 152, 151, 149],
-    mean_cluster_rows=-0.05,
-    same_clusters=0.95,
-    n=(1.5, 1.5),
-    C_s=(2.9, 2.88),
-)
+PAPER_COUNTS = [150, 140, 160, 155, 145, 150, 148, 152, 151, 149]  # "slightly fluctuates around ~150"
+FIG5_EVIDENCE = dict(tap="13", mean_cluster_rows=-0.05, n=(1.5, 1.5), C_s=(2.9, 2.88))
 
 
 def test_fig5_claims():
@@ -192,17 +208,28 @@ def test_fig5_claims():
         "subthreshold_negative__mechanism",
         "train_vs_test_stats__mechanism",
     ]
-    good = fig5.claims_fig5(stats_frame(PAPER_N), None, evidence=FIG5_EVIDENCE)
-    assert [c.source for c in good] == keys and verdicts(good) == [HOLDS] * 7
-    bad_ev = dict(FIG5_EVIDENCE, appearances=[300] + [100] * 9, mean_cluster_rows=0.02, same_clusters=0.5)
+    good = fig5.claims_fig5(stats_frame(PAPER_N, counts13=PAPER_COUNTS), None, evidence=FIG5_EVIDENCE)
+    assert [c.source for c in good] == keys and verdicts(good) == [HOLDS] * 6
+    assert verdicts(good, claims.CHECK) == [HOLDS]  # Fig. 5C: forced by cross-entropy, a check
+    bad_ev = dict(FIG5_EVIDENCE, mean_cluster_rows=0.02, n=(2.0, 1.5))
     bad = fig5.claims_fig5(
-        stats_frame([1.5, 6.0, 5.0, 18.3, 19.6], N_c13=1.4, C_s13=1.9, size3=0.2, big10=0.2),
+        stats_frame(
+            [1.5, 6.0, 5.0, 18.3, 19.6],
+            N_c13=1.4,
+            C_s13=1.9,
+            size3=0.2,
+            big10=0.2,
+            one13=0.6,
+            counts13=[300] + [100] * 9,
+        ),
         None,
         evidence=bad_ev,
     )
-    assert verdicts(bad) == [FAILS] * 7
-    low = fig5.claims_fig5(stats_frame(PAPER_N, network=0.5), None, evidence=FIG5_EVIDENCE)
-    assert verdicts(low) == [UNTESTABLE] * 7
+    assert verdicts(bad) == [FAILS] * 6 and verdicts(bad, claims.CHECK) == [FAILS]
+    low = fig5.claims_fig5(
+        stats_frame(PAPER_N, network=0.5, counts13=PAPER_COUNTS), None, evidence=FIG5_EVIDENCE
+    )
+    assert verdicts(low) == [UNTESTABLE] * 6
 
 
 def test_a_trend_over_one_layer_is_undecided():
@@ -217,7 +244,7 @@ def test_noise_claim_is_layer_by_layer_not_end_to_end():
 
 
 def test_fig3_claim_needs_nearly_every_layer13_filter():
-    def picked(frac, network=0.94):
+    def picked(frac, network=0.94, F_s=4, few=0.8):
         return {
             "13": dict(
                 one_label_fraction=frac,
@@ -227,13 +254,14 @@ def test_fig3_claim_needs_nearly_every_layer13_filter():
                 top_share=0.9,
                 top_label=0,
                 network=network,
+                F_s=F_s,
             ),
-            "4": dict(labels_used=3),
+            "4": dict(labels_used=3, few_label_fraction=few, live=64),
         }
 
-    assert verdicts(fig3.claims_fig3(picked(0.95), "13", "4")) == [HOLDS]
-    assert verdicts(fig3.claims_fig3(picked(0.6), "13", "4")) == [FAILS]  # the best filter alone would pass
-    assert verdicts(fig3.claims_fig3(picked(0.95, 0.4), "13", "4")) == [UNTESTABLE]
+    assert verdicts(fig3.claims_fig3(picked(0.95), "13", "4")) == [HOLDS, HOLDS]
+    assert verdicts(fig3.claims_fig3(picked(0.6, few=0.3), "13", "4")) == [FAILS, FAILS]
+    assert verdicts(fig3.claims_fig3(picked(0.95, 0.4), "13", "4")) == [UNTESTABLE] * 2
     assert verdicts(fig3.claims_fig3(picked(0.95), "13", "4"), claims.CHECK) == [HOLDS]
 
 
@@ -252,22 +280,34 @@ def test_fig6_claims():
     assert verdicts(fig6.claims_fig6(fig6_frame([6.0] * 10, 0.3))) == [UNTESTABLE]
 
 
+ACC = 5  # claims_vgg6: rise, noise, one cluster, equal appearances, n, accuracy, C_s
+
+
 def test_vgg6_and_avgg16_against_vgg16():
     cpu = {m: profiles.train_config("cpu", m) for m in ("vgg16", "vgg6", "avgg16")}
     vgg16 = stats_frame(PAPER_N, network=0.94, config=cpu["vgg16"])
     vgg6 = with_attrs(
         pd.DataFrame(
             [
-                dict(layer=str(lay), accuracy=a, n=n, N_c=1.0 if lay == 5 else 1.5, C_s=2.6)
+                dict(
+                    layer=str(lay),
+                    accuracy=a,
+                    n=n,
+                    N_c=1.0 if lay == 5 else 1.5,
+                    C_s=2.6,
+                    live=64,
+                    one_cluster=62 if lay == 5 else 30,
+                )
                 for lay, a, n in zip(range(1, 6), [0.5, 0.7, 0.85, 0.9, 0.92], [30, 20, 10, 5, 3.14])
             ]
         ),
         network=0.92,
         model="vgg6",
         config=cpu["vgg6"],
+        label_counts={"5": [52, 49, 50, 55, 47, 51, 50, 48, 50, 48]},
     )
-    assert verdicts(fig7.claims_vgg6(vgg6, vgg16)) == [HOLDS] * 6  # the paper: 3.14 vs 1.5, 0.92 vs 0.94, 2.6
-    assert verdicts(fig7.claims_vgg6(with_attrs(vgg6, network=0.95), vgg16))[4] == FAILS  # more accurate
+    assert verdicts(fig7.claims_vgg6(vgg6, vgg16)) == [HOLDS] * 7  # the paper: 3.14 vs 1.5, 0.92 vs 0.94, 2.6
+    assert verdicts(fig7.claims_vgg6(with_attrs(vgg6, network=0.95), vgg16))[ACC] == FAILS  # more accurate
     # several VGG-6 networks (the page's seeds): their mean against VGG-16, decided only beyond their spread
     acc = pd.DataFrame(
         [
@@ -276,44 +316,47 @@ def test_vgg6_and_avgg16_against_vgg16():
             for lay in range(1, 6)
         ]
     )
-    assert verdicts(fig7.claims_vgg6(vgg6, vgg16, acc))[4] == HOLDS  # 0.92 +- 0.014 vs 0.94
-    close = fig7.claims_vgg6(vgg6, stats_frame(PAPER_N, network=0.925, config=cpu["vgg16"]), acc)[4]
+    assert verdicts(fig7.claims_vgg6(vgg6, vgg16, acc))[ACC] == HOLDS  # 0.92 +- 0.014 vs 0.94
+    close = fig7.claims_vgg6(vgg6, stats_frame(PAPER_N, network=0.925, config=cpu["vgg16"]), acc)[ACC]
     assert (
         close.verdict == UNTESTABLE and "within the spread" in close.reason and "mean of 2" in close.evidence
     )
     # several VGG-16 too (Fig. 2's): their mean is the reference and both models' spreads add up
-    gap = fig7.claims_vgg6(vgg6, vgg16, acc, pd.Series([0.938, 0.942]))[4]
+    gap = fig7.claims_vgg6(vgg6, vgg16, acc, pd.Series([0.938, 0.942]))[ACC]
     assert gap.verdict == HOLDS and "mean of 2 VGG-16, std 0.003" in gap.evidence  # 0.020 > 0.014 + 0.003
-    wide = fig7.claims_vgg6(vgg6, vgg16, acc, pd.Series([0.925, 0.955]))[4]  # 0.020 < 0.014 + 0.021
+    wide = fig7.claims_vgg6(vgg6, vgg16, acc, pd.Series([0.925, 0.955]))[ACC]  # 0.020 < 0.014 + 0.021
     assert wide.verdict == UNTESTABLE and "(0.035)" in wide.reason
-    one = fig7.claims_vgg6(vgg6, vgg16, acc, pd.Series([0.95]))[4]  # one VGG-16: the table's network (0.94)
+    one = fig7.claims_vgg6(vgg6, vgg16, acc, pd.Series([0.95]))[ACC]  # one VGG-16: the table's network (0.94)
     assert one.verdict == HOLDS and "0.940 (one VGG-16: its spread over seeds not measured)" in one.evidence
     better = fig7.claims_vgg6(
         with_attrs(vgg6, network=0.96),
         vgg16,
         acc.assign(network=acc["network"] + 0.04),
         pd.Series([0.938, 0.942]),
-    )[4]
+    )[ACC]
     assert (
         better.verdict == FAILS
     )  # VGG-6 0.96 +- 0.014 against VGG-16 0.94 +- 0.003: more accurate, beyond both
     assert (
-        fig7.claims_vgg6(vgg6, vgg16, acc, pd.Series([0.938, float("nan"), 0.942]))[4].evidence
+        fig7.claims_vgg6(vgg6, vgg16, acc, pd.Series([0.938, float("nan"), 0.942]))[ACC].evidence
         == gap.evidence
     )  # a network of unknown accuracy is left out
     avgg = stats_frame([1.1, 3, 5, 10, 12], C_s13=2.5, network=0.955, config=cpu["vgg16"])
-    assert verdicts(fig8.claims_avgg16(avgg, vgg16)) == [HOLDS] * 3  # the paper's 1.1, 2.5, 0.955
+    got = fig8.claims_avgg16(avgg, vgg16)
+    assert verdicts(got) == [HOLDS] * 4  # the paper's 1.1, 2.5, 0.955; one cluster per filter
+    assert [c.source for c in got] == ["avgg16", "avgg16", "avgg16_accuracy", "one_cluster_last_layer"]
     assert (
         verdicts(
             fig8.claims_avgg16(
-                stats_frame(PAPER_N, C_s13=3.2, network=0.93, config=cpu["vgg16"]),
+                stats_frame(PAPER_N, C_s13=3.2, network=0.93, config=cpu["vgg16"], one13=0.7),
                 stats_frame([1.4] + PAPER_N[1:], network=0.94, config=cpu["vgg16"]),
             )
         )
-        == [FAILS] * 3
+        == [FAILS] * 4
     )
     confounded = fig8.claims_avgg16(with_attrs(avgg, config=cpu["avgg16"]), vgg16)
-    assert verdicts(confounded) == [UNTESTABLE] * 3 and "confounded" in confounded[0].reason
+    assert verdicts(confounded)[:3] == [UNTESTABLE] * 3 and "confounded" in confounded[0].reason
+    assert confounded[3].verdict == HOLDS  # AVGG-16's own filters: no comparison, no budget to match
 
 
 def dilution_frame(accs: dict, model="vgg16", network=0.94, N_f=512):
@@ -337,9 +380,17 @@ def test_dilution_claims():
     assert verdicts(dilution.claims_dilution(avgg)) == [UNTESTABLE]
 
 
-def sweep(n_by_th: dict, N_c13=1.0, network=0.94):
+def sweep(n_by_th: dict, N_c13=1.0, network=0.94, one13=0.95):
     rows = [
-        dict(threshold=th, layer=lay, n=v, N_c=N_c13 if lay == "13" else 1.5, C_s=2.0)
+        dict(
+            threshold=th,
+            layer=lay,
+            n=v,
+            N_c=N_c13 if lay == "13" else 1.5,
+            C_s=2.0,
+            live=100,
+            one_cluster=round(100 * one13) if lay == "13" else 50,
+        )
         for th, ns in n_by_th.items()
         for lay, v in zip(["13", "10", "7", "4", "2"], ns)
     ]
@@ -350,7 +401,7 @@ def test_threshold_claims():
     good = {0.3: PAPER_N, 0.6: [1.4, 2.0, 3.0, 8.0, 9.0]}
     assert verdicts(robustness.claims_threshold(sweep(good))) == [HOLDS] * 3
     bad = {0.3: PAPER_N, 0.6: [2.5, 2.0, 3.0, 8.0, 9.0]}  # at 0.6 layer 10 below layer 13
-    assert verdicts(robustness.claims_threshold(sweep(bad, N_c13=1.3))) == [FAILS] * 3
+    assert verdicts(robustness.claims_threshold(sweep(bad, N_c13=1.3, one13=0.7))) == [FAILS] * 3
     assert verdicts(robustness.claims_threshold(sweep(good, network=0.1))) == [UNTESTABLE] * 3
 
 
@@ -483,11 +534,13 @@ def label_frames(signal, noise_I, noise_E, network=0.752, N_l=100):
 
 def test_fig4_claims():
     A, B = label_frames([301.0] * 4, [4.7] * 4, [5.0] * 4)  # the paper's means: SNR_I 64, SNR_E 60
-    est = dict(signal=float(A["signal"].mean()), noise_E=float(A["noise_E"].mean()))
+    est = dict(signal=float(A["signal"].mean()), noise_E=float(A["noise_E"].mean()), SNR_I=99.0)
     got = ufig4.claims_fig4(A, B, est)
     assert verdicts(got) == [HOLDS] and verdicts(got, claims.CHECK) == [HOLDS, HOLDS]
     A, B = label_frames([301.0, 301.0, 20.0, 301.0], [4.7] * 4, [5.0] * 4)  # one label with SNR 4
     assert verdicts(ufig4.claims_fig4(A, B, est)) == [FAILS]
+    ten = ufig4.claims_fig4(*label_frames([301.0] * 4, [4.7] * 4, [5.0] * 4, N_l=10), dict(est, SNR_I=5.0))
+    assert verdicts(ten) == [UNTESTABLE] and "needs 100 labels" in ten[0].reason and "= 5.0" in ten[0].reason
     assert verdicts(
         ufig4.claims_fig4(*label_frames([301.0] * 4, [4.7] * 4, [5.0] * 4, network=0.3), est)
     ) == [UNTESTABLE]

@@ -86,6 +86,7 @@ def run_dirs() -> dict:
 # helpers a notebook may hand its page to without training anything beyond the page's own run per seed
 ONE_RUN_PER_SEED = {
     "fig2.layer_accuracy",
+    "fig5.seed_statistics",
     "robustness.threshold_sweep",
     "layer_tables.reference_rows",
     "layer_tables.layer_table",
@@ -149,6 +150,25 @@ def test_fig7_plans_vgg16_per_seed_as_fig2_trains_it(cifar):
     assert vgg16 == set(p.pages["mechanism-fig2-layer-accuracy"])
     one = plan_mod.plan("cpu", ["mechanism-fig7-vgg6"], [("seeds", "1")])
     assert sorted(r.config.model for r in one.runs) == ["vgg16", "vgg6"]
+
+
+def test_trend_pages_plan_the_vgg16_seeds_fig2_trains_and_no_other(cifar):
+    """Fig. 5 and the layer tables decide their trends over every VGG-16 on CIFAR-10 the book trains anyway
+    (Fig. 2's, one per seed): the same runs, shared; EfficientNet-B0's table keeps its one network (a second
+    would be new training)."""
+    names = [
+        "mechanism-fig2-layer-accuracy",
+        "mechanism-fig5-cluster-statistics",
+        "universal-table1-vgg16-cifar100",
+        "universal-table6-vgg16-cifar-k10",
+        "universal-table2-effnet-cifar100",
+    ]
+    p = plan_mod.plan("cpu", names)
+    fig2 = set(p.pages["mechanism-fig2-layer-accuracy"])
+    assert len(fig2) == 2 and set(p.pages["mechanism-fig5-cluster-statistics"]) == fig2
+    assert set(p.pages["universal-table1-vgg16-cifar100"]) == fig2  # the CIFAR-10 stand-in: Fig. 2's VGG-16
+    assert fig2 <= set(p.pages["universal-table6-vgg16-cifar-k10"])  # K = 10 is the full CIFAR-10
+    assert len(p.pages["universal-table2-effnet-cifar100"]) == 1
 
 
 def test_plan_speed_is_measured_when_asked_and_said_to_be_assumed_otherwise(cifar):

@@ -28,6 +28,7 @@ from helpers.figures.style import (
     where,
     xy_series,
 )
+from helpers.reference.claims import unique
 
 _LAYER_ROW = re.compile(
     r"^(?:(?P<pre>.*?), )?(?:K=(?P<K>\d+), )?(?:VGG-16 layer )?(?P<tap>(?:stage )?\d+)"
@@ -285,9 +286,18 @@ def _read_pages(statuses: dict[str, str]) -> tuple[list[tuple[str, dict]], list[
     return pages, unreadable
 
 
+def head_counts(by_kind: dict) -> tuple[dict, int]:
+    """The headline's counts of verdicts by kind, each claim on each network once
+    (:func:`helpers.reference.claims.unique`: Tables 1, 4 and 6 and Figs. 3-5 read the same VGG-16), and how
+    many paper-claim records of the pages that leaves out as repeats."""
+    once = {k: unique([c for _, _, c in by_kind[k]]) for k in KINDS}
+    count = {k: {v: sum(c["verdict"] == v for c in once[k]) for v in VERDICTS} for k in KINDS}
+    return count, len(by_kind[KINDS[0]]) - len(once[KINDS[0]])
+
+
 def _head(profile: str, n_pages: int, skipped: list[str], by_kind: dict) -> list[str]:
-    """The overview's title and its counts of verdicts, by kind of claim."""
-    count = {k: {v: sum(c["verdict"] == v for _, _, c in by_kind[k]) for v in VERDICTS} for k in KINDS}
+    """The overview's title and its counts of verdicts, by kind of claim, each claim on each network once."""
+    count, repeats = head_counts(by_kind)
     paper_counts = count[KINDS[0]]
     return [
         "# Results overview and claims ledger",
@@ -299,6 +309,14 @@ def _head(profile: str, n_pages: int, skipped: list[str], by_kind: dict) -> list
         f"**Paper claims: {paper_counts['holds']} hold, {paper_counts['does not hold']} do not hold, "
         f"{paper_counts['not testable here']} are not testable here**, over {n_pages} pages"
         + (f" ({len(skipped)} skipped: data missing)" if skipped else "")
+        + ", each claim on each network counted once"
+        + (
+            f" ({repeats} repeated record(s) left out of the count: pages that test the same sentence on the "
+            "same network with the same evidence, e.g. Tables 1, 4 and 6 on one VGG-16; each page still "
+            "lists its own below)"
+            if repeats
+            else ""
+        )
         + ". "
         "A claim is *not testable here* when a precondition computed on the run fails (too few labels for "
         "it, a network below 0.8 of the paper's accuracy for the experiment, a confounded comparison): the "

@@ -304,12 +304,11 @@ class Page(PageView):
             return None
         threshold = self.threshold if threshold is None else threshold
         mdl = model or self.model
+        cfg = self.config_for(seed, K, model, **knobs)
         tap_names = check_taps(
-            mdl,
-            taps if taps is not None else (self.taps if mdl == self.model else None),
-            self.config_for(seed, K, model, **knobs).input_size,
+            mdl, taps if taps is not None else (self.taps if mdl == self.model else None), cfg.input_size
         )
-        key = (seed, K, mdl, threshold, tuple(tap_names), tuple(sorted(knobs.items())))
+        key = (cfg, threshold, tuple(tap_names))  # study() and study(seed=0) are one network: one study
         if key not in self._studies:
             run = self.run(seed, K, model, **knobs)
             chosen = [t for t in run.model.taps if t.name in tap_names]

@@ -29,6 +29,7 @@ from helpers.book.knobs import defaults
 from helpers.figures import mechanism_fig7_vgg6 as fig7
 from helpers.figures import universal_afcc as afcc_pages
 from helpers.figures import universal_k_sweep as k_tables
+from helpers.figures import universal_layer_tables as layer_tables
 from helpers.infra.locks import lease_holder
 from helpers.infra.paths import cache_root, data_dir, notebooks_dir
 from helpers.train import data as data_mod
@@ -61,9 +62,18 @@ def _models(page, knobs) -> list[TrainConfig]:
     return [page.config_for(model=m) for m in knobs["models"]]
 
 
+def _shared_seeds(page, knobs) -> list[TrainConfig]:
+    """The page's network per seed that the book trains anyway (``layer_tables.seed_tables`` over
+    ``layer_tables.shared_seeds``: VGG-16 on CIFAR-10 is Fig. 2's, per seed; any other, seed 0)."""
+    return [page.config_for(seed=s) for s in range(layer_tables.shared_seeds(page))]
+
+
 def _k_sweep(page, knobs) -> list[TrainConfig]:
-    """One run per K of the sweep (``universal.k_sweep`` over ``universal.Ks_for``)."""
-    return [page.config_for(K=K) for K in k_tables.Ks_for(page, knobs["table"], knobs["Ks"])]
+    """One run per K of the sweep (``universal.k_sweep`` over ``universal.Ks_for``), and the full dataset's
+    per shared seed (:func:`_shared_seeds`)."""
+    return [page.config_for(K=K) for K in k_tables.Ks_for(page, knobs["table"], knobs["Ks"])] + _shared_seeds(
+        page, knobs
+    )
 
 
 def _shortened(page, knobs) -> list[TrainConfig]:
@@ -86,6 +96,8 @@ PAGE_RUNS = {
     "mechanism-fig7-vgg6": _with_vgg16_seeds,
     "mechanism-fig8-avgg16": _with_vgg16,
     "mechanism-dilution-filters": _models,
+    "universal-table1-vgg16-cifar100": _shared_seeds,
+    "universal-table2-effnet-cifar100": _shared_seeds,
     "universal-table4-vgg16-cifar-k100": _k_sweep,
     "universal-table5-effnet-cifar-k100": _k_sweep,
     "universal-table6-vgg16-cifar-k10": _k_sweep,

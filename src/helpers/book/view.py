@@ -296,6 +296,7 @@ class PageView:
                 dict(claims=[dict(page=self.name, claim=None, verdict="skipped")]),
             )
         else:
+            claims_mod.on(list(getattr(self, "_runs", {})), rows)  # records that name no network: the page's
             self._claims = claims_table(self.name, rows, self.label())
             if (
                 self.profile != "paper"

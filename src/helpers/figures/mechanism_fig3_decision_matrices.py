@@ -24,6 +24,7 @@ from helpers.figures.style import describe, label_axis, label_names, new_figure,
 from helpers.method import fields
 from helpers.reference import claims
 from helpers.reference import printed as paper
+from helpers.train import models
 
 
 def compare_accuracy(study, model: str = "vgg16") -> list[tuple]:
@@ -68,6 +69,7 @@ def pick_decision_filters(study, deep: str, shallow: str) -> dict | None:
         score[~alive] = -np.inf
         f = int(score.argmax())
         top = share.max(1).values[alive]
+        few = share.topk(min(FEW, N_l), dim=1).values.sum(1)[alive]
         out[tap] = dict(
             filter=f,
             rule=rule,
@@ -77,8 +79,11 @@ def pick_decision_filters(study, deep: str, shallow: str) -> dict | None:
             labels_used=int((share[f] >= 0.1).sum()),
             diag=float(D[f].diagonal().mean()),
             one_label_fraction=float((top > 0.5).float().mean()),
+            few_label_fraction=float((few > 0.5).float().mean()),
             live=int(alive.sum()),
+            F_s=int(study.probes[tap].W.shape[2]),
             network=study.run.test_acc,
+            run=getattr(study.run, "key", ""),
         )
     return out
 
@@ -102,27 +107,40 @@ def picked_table(picked: dict | None) -> pd.DataFrame | None:
     )
 
 
-ONE_LABEL_SHARE = (
-    0.9  # "each one of the filters selects a single output label": at least 90% of the live filters
-)
+ONE_LABEL_SHARE = claims.EACH  # "each one of the filters selects a single output label"
+FEW = 3  # "one or a few output labels": a filter's three most-predicted labels
 
 
 @skippable
 def claims_fig3(
     picked: dict | None, deep: str, shallow: str, model: str = "vgg16"
 ) -> list[claims.Claim] | None:
-    """*mechanism* Fig. 3B: every layer-13 filter alone selects one output label whatever the input."""
+    """*mechanism* Fig. 3B: every layer-13 filter alone selects one output label whatever the input (forced
+    where the tap is 1x1, :func:`_one_label`), and "a similar preference also characterizes most of the
+    filters in the lower layers": at the page's lower tap, most live filters send more than half of their
+    predictions to at most :data:`FEW` labels, whatever the input (a filter that follows the input spreads
+    them over all labels, about 1 / N_l each)."""
     d, s = picked[deep], picked[shallow]
-    return [
-        claims.paper_claim(
-            "deep_filter_one_label",
-            f"each layer-{deep} filter selects a single output label, independent of the input label",
-            d["one_label_fraction"] >= ONE_LABEL_SHARE,
-            f"{d['one_label_fraction']:.0%} of {d['live']} live filters put > 50% of their "
-            f"predictions on one label",
-            test=f">= {ONE_LABEL_SHARE:.0%} of the live filters send > 50% of their predictions to one label",
-            requires=[mechanism_floor(d["network"], model)],
-        ),
+    req = [mechanism_floor(d["network"], model)]
+    out = [_one_label(d, deep, req)]
+    below = claims.Precondition(
+        models.tap_depth(shallow) < models.tap_depth(deep), f"layer {shallow} is not below layer {deep}"
+    )
+    if "few_label_fraction" in s:
+        out.append(
+            claims.paper_claim(
+                "lower_filters_prefer",
+                f"most layer-{shallow} filters select one or a few output labels, independent of the input "
+                "label",
+                s["few_label_fraction"] > claims.MAJORITY,
+                f"{s['few_label_fraction']:.0%} of {s['live']} live filters put > 50% of their "
+                f"predictions on their {FEW} most-predicted labels",
+                test=f"more than {claims.MAJORITY:.0%} of the live filters send > 50% of their "
+                f"predictions to at most {FEW} labels",
+                requires=req + [below],
+            )
+        )
+    out.append(
         claims.consistency(
             f"the shown layer-{shallow} filter spreads its predictions over more labels than the "
             f"shown layer-{deep} one",
@@ -130,8 +148,34 @@ def claims_fig3(
             f"labels with >= 10% of predictions: {s['labels_used']} vs {d['labels_used']}",
             test="the two filters are picked as extremes of their layers (rules above): "
             "an illustration, not a test",
-        ),
-    ]
+        )
+    )
+    return claims.on([d.get("run", ""), s.get("run", "")], out)
+
+
+def _one_label(d: dict, deep: str, req: list) -> claims.Claim:
+    """*mechanism*: "in layer 13 each one of the filters selects a single output label", on the deep tap's
+    filters ``d``.
+    Where the tap is 1x1 (F_s = 1: VGG-16's layer 13 after ReLU and max pooling) it is forced: filter f's
+    fields are W[:, f] x_f with x_f >= 0, so every input that reaches the outputs at all is sent to
+    argmax_j W[j, f], the same label whatever the input; the record is then a consistency check, true by the
+    architecture, not a finding."""
+    holds = d["one_label_fraction"] >= ONE_LABEL_SHARE
+    claim = f"each layer-{deep} filter selects a single output label, independent of the input label"
+    evidence = (
+        f"{d['one_label_fraction']:.0%} of {d['live']} live filters put > 50% of their predictions on one "
+        "label"
+    )
+    test = f">= {ONE_LABEL_SHARE:.0%} of the live filters send > 50% of their predictions to one label"
+    if d.get("F_s") == 1:
+        return claims.consistency(
+            claim,
+            holds,
+            evidence + " (F_s = 1: each filter's field matrix has rank one)",
+            test=test + "; forced by the 1x1 tap, so a check of the code",
+            source="deep_filter_one_label",
+        )
+    return claims.paper_claim("deep_filter_one_label", claim, holds, evidence, test=test, requires=req)
 
 
 def decision_matrices(picked: dict | None, names=None):

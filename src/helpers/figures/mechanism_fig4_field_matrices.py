@@ -21,8 +21,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.colors import ListedColormap
 
-from helpers.figures.common import claims_noise
-from helpers.figures.mechanism_fig5_cluster_statistics import layer_statistics
+from helpers.figures.common import claims_noise, layer_statistics
 from helpers.figures.steps import skippable
 from helpers.figures.style import (
     WIDTH,

@@ -18,12 +18,21 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers.figures.common import P, frame_floor, shallow_to_deep
+from helpers.figures.common import (
+    P,
+    compare_claim,
+    equal_appearances_claim,
+    frame_floor,
+    one_cluster_claim,
+    over_networks,
+    seed_statistics,
+    shallow_to_deep,
+    trend_evidence,
+)
 from helpers.figures.mechanism_fig2_layer_accuracy import accuracy_summary, rise_claim
-from helpers.figures.mechanism_fig5_cluster_statistics import NC_TOL, compare_fig5
+from helpers.figures.mechanism_fig5_cluster_statistics import compare_fig5
 from helpers.figures.steps import skippable
 from helpers.reference import claims
-from helpers.reference.claims import falls, series
 from helpers.train import profiles
 
 
@@ -57,13 +66,12 @@ def network_accuracies(page, model: str | None = None, n: int | None = None) -> 
     )
 
 
-def _mean_and_std(nets: pd.Series | None) -> tuple[float | None, float | None, int]:
-    """Mean and sample std of several networks' accuracies (std ``None`` for fewer than two), and their count
-    (a network whose accuracy is unknown, NaN, is left out)."""
-    nets = None if nets is None else nets.dropna()
-    if nets is None or not len(nets):
-        return None, None, 0
-    return float(nets.mean()), (float(nets.std(ddof=1)) if len(nets) > 1 else None), len(nets)
+@skippable
+def vgg16_statistics(page) -> pd.DataFrame | None:
+    """Layer 13 of the VGG-16 set against the page's VGG-6 (:func:`vgg16_networks` of them, one per seed,
+    those Fig. 2 trains): :func:`helpers.figures.common.seed_statistics`, the spread that the comparisons of
+    n and C_s must beat."""
+    return seed_statistics(page, "vgg16", vgg16_networks(page), ["13"])
 
 
 @skippable
@@ -72,13 +80,16 @@ def claims_vgg6(
     vgg16: pd.DataFrame | None = None,
     acc: pd.DataFrame | None = None,
     vgg16_nets: pd.Series | None = None,
+    per_seed: pd.DataFrame | None = None,
+    vgg16_seeds: pd.DataFrame | None = None,
 ) -> list[claims.Claim] | None:
     """*mechanism* Fig. 7: VGG-6's layers, and its last layer (5) against VGG-16's layer 13 (``vgg16``: that
     network's per-layer table; its comparisons need the two trained alike). ``acc`` (:func:`layer_accuracy`
-    over the page's seeds) tests the accuracy's rise on the mean over the networks, beyond their spread; with
-    ``vgg16_nets`` (:func:`network_accuracies` of several VGG-16), "VGG-6 is less accurate" compares the two
-    models' means, decided only beyond the sum of their standard deviations over seeds (as :func:`rise_claim`
-    sums two layers')."""
+    over the page's seeds) tests the accuracy's rise on the mean over the networks, ``per_seed`` (VGG-6's
+    per-layer tables over the seeds, :func:`helpers.figures.common.seed_statistics`) the noise's fall, each
+    step beyond their spread; ``vgg16_nets`` (:func:`network_accuracies` of several VGG-16) and
+    ``vgg16_seeds`` (:func:`vgg16_statistics`) set the two models' means against each other, decided only
+    beyond the sum of their standard deviations over seeds."""
     s = shallow_to_deep(stats)
     req = [frame_floor(stats, "vgg6")]
     summ = (
@@ -86,60 +97,67 @@ def claims_vgg6(
         if acc is not None
         else pd.DataFrame(dict(layer=s["layer"], mean=s["accuracy"], std=0.0, seeds=1))
     )
+    noise = over_networks(stats, "n", per_seed)
+    several = int(noise["seeds"].min()) > 1
+    layers = [f"L{t}" for t in noise["layer"]]
+    falling, spread = claims.falls_over(layers, noise["mean"], noise["std"] if several else None)
+    last = s.iloc[-1]
     out = [
         rise_claim(summ, "vgg6_trends", "VGG-6's accuracy rises with the layer", req),
         claims.paper_claim(
             "vgg6_trends",
             "VGG-6's noise falls layer by layer toward the output",
-            falls(s["n"]),
-            series([f"L{t}" for t in s["layer"]], s["n"], "{:.2f}")
-            + (
-                " (the first network's; the others' noise is not measured here)"
-                if int(summ["seeds"].min()) > 1
-                else ""
-            ),
-            test="n of each layer < n of the layer before it",
-            requires=req,
+            falling,
+            trend_evidence(noise),
+            test="n of each layer < n of the layer before it"
+            + (", each step beyond the two layers' std over the networks" if several else ""),
+            requires=req + spread,
+        ),
+        one_cluster_claim(
+            "vgg6_trends", f"each filter of VGG-6's layer {last['layer']} has one cluster", last, req
+        ),
+        equal_appearances_claim(
+            "appearances_equal__vgg6",
+            "each label appears about equally often in the clusters of each VGG-6 layer",
+            stats.attrs.get("label_counts", {}),
+            req,
         ),
     ]
-    last = s.iloc[-1]
-    out.append(
-        claims.paper_claim(
-            "vgg6_trends",
-            f"each filter of VGG-6's layer {last['layer']} has one cluster",
-            abs(last["N_c"] - 1) <= NC_TOL,
-            f"N_c = {last['N_c']:.2f}",
-            test=f"|N_c - 1| <= {NC_TOL}",
-            requires=req,
-        )
-    )
     if vgg16 is not None and "13" in set(vgg16["layer"]):
-        out += _against_vgg16(stats, last, vgg16, acc, vgg16_nets, req)
-    return out
+        out += _against_vgg16(stats, vgg16, acc, vgg16_nets, req, per_seed, vgg16_seeds)
+    return claims.on([*_keys(stats), *(() if per_seed is None else _keys(per_seed))], out)
 
 
-def _against_vgg16(
-    stats, last: pd.Series, vgg16: pd.DataFrame, acc, vgg16_nets, req: list
-) -> list[claims.Claim]:
-    """The claims of :func:`claims_vgg6` that set VGG-6's last layer (``last``, a row of ``stats``) and
-    network against VGG-16's layer 13 and network."""
-    v = vgg16.set_index("layer").loc["13"]
+def _last_layer(stats: pd.DataFrame, per_seed: pd.DataFrame | None, tap: str | None = None) -> pd.DataFrame:
+    """One layer's rows (default: the deepest) of each network: ``per_seed``'s where it holds several, else
+    the one network of ``stats``."""
+    tap = tap or str(shallow_to_deep(stats)["layer"].iloc[-1])
+    f = per_seed if per_seed is not None and per_seed["seed"].nunique() > 1 else stats
+    return f[f["layer"].astype(str) == tap]
+
+
+def _against_vgg16(stats, vgg16, acc, vgg16_nets, req: list, per_seed=None, vgg16_seeds=None):
+    """The claims of :func:`claims_vgg6` that set VGG-6's last layer and network against VGG-16's layer 13 and
+    network: the means over each model's networks, decided beyond their standard deviations summed."""
     both = req + [frame_floor(vgg16, "vgg16")]
-    if "config" in stats.attrs and "config" in vgg16.attrs:
+    if stats.attrs.get("config") is not None and vgg16.attrs.get("config") is not None:
         both.append(claims.same_budget(stats.attrs["config"], vgg16.attrs["config"], ("VGG-6", "VGG-16")))
-    m6, sd6, k6 = _mean_and_std(acc.groupby("seed")["network"].first() if acc is not None else None)
-    m16, sd16, k16 = _mean_and_std(vgg16_nets)
+    six, sixteen = _last_layer(stats, per_seed), _last_layer(vgg16, vgg16_seeds, "13")
+    m6, sd6, k6 = claims.mean_sd(acc.groupby("seed")["network"].first() if acc is not None else None)
+    m16, sd16, k16 = claims.mean_sd(vgg16_nets)
     a6 = m6 if k6 > 1 else stats.attrs.get("network")
     a16 = m16 if k16 > 1 else vgg16.attrs.get("network")
-    spread = None if sd6 is None and sd16 is None else (sd6 or 0.0) + (sd16 or 0.0)
-    return [
-        claims.paper_claim(
+    spread = claims.spread_of(sd6, sd16)
+    out = [
+        compare_claim(
             "vgg6",
             "VGG-6's last layer is noisier than VGG-16's layer 13",
-            last["n"] > v["n"],
-            f"n {last['n']:.2f} vs {v['n']:.2f} (the paper: 3.14 vs 1.5)",
-            test="n greater",
-            requires=both,
+            "n",
+            six,
+            sixteen,
+            +1,
+            "the paper: 3.14 vs 1.5",
+            both,
         ),
         claims.paper_claim(
             "vgg6",
@@ -160,15 +178,25 @@ def _against_vgg16(
                 else [claims.beyond_spread(a16 - a6, spread, "the accuracy gap")]
             ),
         ),
-        claims.paper_claim(
+        compare_claim(
             "vgg6_cluster_size",
             "VGG-6's last-layer clusters are smaller than VGG-16's layer-13 ones",
-            last["C_s"] < v["C_s"],
-            f"C_s {last['C_s']:.2f} vs {v['C_s']:.2f} (the paper: 2.6 vs 2.88)",
-            test="C_s smaller",
-            requires=both,
+            "C_s",
+            six,
+            sixteen,
+            -1,
+            "the paper: 2.6 vs 2.88",
+            both,
         ),
     ]
+    return claims.on(
+        [k for f in (stats, per_seed, vgg16, vgg16_seeds) if f is not None for k in _keys(f)], out
+    )
+
+
+def _keys(frame: pd.DataFrame) -> tuple:
+    """The cache keys of the networks behind a per-layer table (``attrs["runs"]``)."""
+    return tuple(frame.attrs.get("runs", ()))
 
 
 def _shown(a: float, sd: float | None, k: int, name: str, spread: float | None) -> str:

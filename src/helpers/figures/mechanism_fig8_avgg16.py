@@ -16,8 +16,14 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from helpers.figures.common import P, mechanism_floor
-from helpers.figures.mechanism_fig5_cluster_statistics import layer_statistics, size_fractions
+from helpers.figures.common import (
+    P,
+    compare_claim,
+    layer_statistics,
+    mechanism_floor,
+    one_cluster_claim,
+    size_fractions,
+)
 from helpers.figures.steps import skippable
 from helpers.figures.style import BookFigure, describe, new_figure
 from helpers.reference import claims
@@ -33,32 +39,38 @@ def size_fractions_by_model(studies: dict) -> dict[str, pd.DataFrame] | None:
 @skippable("avgg", "vgg")
 def claims_avgg16(avgg, vgg) -> list[claims.Claim] | None:
     """*mechanism* Fig. 8's comparison at layer 13: AVGG-16 against VGG-16, each given as its study or as its
-    per-layer table (:func:`layer_statistics`, whose ``attrs`` carry the network's accuracy and config)."""
+    per-layer table (:func:`layer_statistics`, whose ``attrs`` carry the network's accuracy and config), one
+    network of each (the page trains no second AVGG-16, so no spread is measured); and the Discussion's "in
+    the last CL, each filter consisted of only one cluster" on AVGG-16's layer 13, filter by filter."""
     avgg, vgg = (x if isinstance(x, pd.DataFrame) else layer_statistics(x) for x in (avgg, vgg))
-    a, v = avgg.set_index("layer").loc["13"], vgg.set_index("layer").loc["13"]
+    a, v = (f[f["layer"].astype(str) == "13"] for f in (avgg, vgg))
     acc_a, acc_v = avgg.attrs.get("network"), vgg.attrs.get("network")
     req = [mechanism_floor(acc_a, "avgg16"), mechanism_floor(acc_v, "vgg16")]
-    if "config" in avgg.attrs and "config" in vgg.attrs:
+    if avgg.attrs.get("config") is not None and vgg.attrs.get("config") is not None:
         req.append(claims.same_budget(avgg.attrs["config"], vgg.attrs["config"], ("AVGG-16", "VGG-16")))
-    return [
-        claims.paper_claim(
+    out = [
+        compare_claim(
             "avgg16",
             "AVGG-16's layer 13 is less noisy than VGG-16's",
-            a["n"] < v["n"],
-            f"n {a['n']:.2f} vs {v['n']:.2f} (the paper: 1.1 vs 1.5)",
-            test="n smaller",
-            requires=req,
+            "n",
+            a,
+            v,
+            -1,
+            "the paper: 1.1 vs 1.5",
+            req,
         ),
-        claims.paper_claim(
+        compare_claim(
             "avgg16",
             "AVGG-16's layer-13 clusters are smaller than VGG-16's",
-            a["C_s"] < v["C_s"],
-            f"C_s {a['C_s']:.2f} vs {v['C_s']:.2f} (the paper: 2.5 vs 2.88)",
-            test="C_s smaller",
-            requires=req,
+            "C_s",
+            a,
+            v,
+            -1,
+            "the paper: 2.5 vs 2.88",
+            req,
         ),
         claims.paper_claim(
-            "avgg16",
+            "avgg16_accuracy",
             "AVGG-16 is more accurate than VGG-16",
             None if acc_a is None or acc_v is None else acc_a > acc_v,
             f"{acc_a:.3f} vs {acc_v:.3f} (the paper: 0.955 vs 0.94)" if acc_a and acc_v else "",
@@ -66,6 +78,15 @@ def claims_avgg16(avgg, vgg) -> list[claims.Claim] | None:
             requires=req,
         ),
     ]
+    if len(a):
+        last = one_cluster_claim(
+            "one_cluster_last_layer",
+            "each filter of AVGG-16's last CL (layer 13) has one cluster",
+            a.iloc[0],
+            req[:1],
+        )
+        out += claims.on(avgg.attrs.get("runs", ()), [last])
+    return claims.on([*avgg.attrs.get("runs", ()), *vgg.attrs.get("runs", ())], out)
 
 
 def size_distributions(frames: dict[str, pd.DataFrame] | None, tap: str = "13") -> BookFigure | None:

@@ -61,15 +61,16 @@ def afcc_experiment(study, taps, seed: int = 0, clusters_from: str = "train") ->
     rows = []
     for tap in taps:
         p, la = study.probes[tap], study.layers[tap]
-        if clusters_from == "train":
-            la = method.analyze({tap: p}, (train_f, train_y), la.N_l, threshold=la.threshold, rule=la.rule)[
-                1
-            ][tap]  # the mask's clusters from the training set
+        same = np.nan
+        if clusters_from == "train":  # the mask's clusters from the training set
+            _, tr = method.analyze({tap: p}, (train_f, train_y), la.N_l, threshold=la.threshold, rule=la.rule)
+            same, la = afcc.same_clusters(tr[tap].clusters, la.clusters), tr[tap]
         rows.append(
             dict(
                 afcc.afcc_row(
                     tap, p, la, (train_f[tap], train_y), (test_f[tap], test_y), seed, device=study.device
                 ),
+                same_clusters=same,
                 clusters_from=clusters_from,
                 N_l=la.N_l,
                 network=study.run.test_acc,
@@ -268,8 +269,23 @@ def claims_afcc(*results: pd.DataFrame | None, reduction: float = 0.9) -> list[c
                     requires=req,
                 )
             )
-        out += _afcc_checks(r, req, src)
+        out += _same_clusters_claim(r, req) + _afcc_checks(r, req, src)
     return out
+
+
+def _same_clusters_claim(r, req: list) -> list[claims.Claim]:
+    """*universal*: "the same filter clusters were detected for both training and test sets", on a tap's row
+    ``r`` whose mask came from the training set (else none: one analysis ran): at least
+    :data:`helpers.reference.claims.EACH` of the filters with the same clusters."""
+    same = getattr(r, "same_clusters", float("nan"))
+    claim = f"{r.tap}: the same filter clusters are detected on the training and test sets"
+    ev, test = f"{same:.0%} of the filters with identical clusters", f">= {claims.EACH:.0%} of the filters"
+    src = "train_vs_test_stats__universal"
+    return (
+        []
+        if same != same
+        else [claims.paper_claim(src, claim, same >= claims.EACH, ev, test=test, requires=req)]
+    )
 
 
 def _afcc_checks(r, req: list, src: str) -> list[claims.Claim]:

@@ -80,6 +80,14 @@ def claims_fig4(A, B, est) -> list[claims.Claim] | None:
     def same(a, b):
         return est is not None and abs(a - b) <= 1e-6 * max(1.0, abs(b))
 
+    N_l = int(A.attrs.get("N_l") or len(A))
+    cap = "" if est is None else f" = {est['SNR_I']:.1f} on this run"
+    labels = claims.labels_at_least(
+        N_l,
+        100,
+        f"the mean SNR_I is (N_l - 1) / (C_s - 1) by Eqs. (1)-(2){cap}, about 5 for 10 labels and C_s 2.8: "
+        f"the label count, not the network, puts it at the test's own {MUCH_GREATER:g}",
+    )
     return [
         claims.paper_claim(
             "fig4_signal_noise__text",
@@ -89,7 +97,7 @@ def claims_fig4(A, B, est) -> list[claims.Claim] | None:
             f"smallest over labels of min(SNR_I, SNR_E): {worst:.2f}; B's signal is {ratio:.1f} "
             f"times A's (the paper: 301 / 26.95 = {301 / 26.95:.1f})",
             test=f"min over labels of signal / noise_I and signal / noise_E (B) > {MUCH_GREATER:g}",
-            requires=[universal_floor(A, model)],
+            requires=[universal_floor(A, model), labels],
         ),
         claims.consistency(
             "mean Boolean signal equals Eq. (1)",

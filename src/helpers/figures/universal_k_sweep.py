@@ -88,15 +88,16 @@ def default_Ks(name: str, num_labels: int) -> list[int]:
 def k_sweep(page, Ks) -> pd.DataFrame | None:
     """The Table-1 columns of the page's model for every K-label subset (one trained network per K), K by K
     with the deepest tap first, as *universal* prints Tables 4-6."""
-    frames = []
+    frames, keys = [], {}
     for K in Ks:
         s = page.study(K=K)
         frames.append(s.table().assign(K=K, network=s.run.test_acc))
+        keys[K] = getattr(s.run, "key", "")
     out = pd.concat(frames, ignore_index=True)
     out = models.by_depth(out, deep_first=True).sort_values(
         "K", kind="stable", ignore_index=True
     )  # as printed
-    out.attrs.update(N_l=page.full.num_classes, model=page.model)
+    out.attrs.update(N_l=page.full.num_classes, model=page.model, runs=keys)
     return out
 
 
@@ -147,17 +148,25 @@ K1_ERROR = 0.05  # "approaches zero" at K = 1
 
 @skippable
 def claims_K(
-    sweep: pd.DataFrame | None, fit: dict | None, tap: str, model: str = "vgg16"
+    sweep: pd.DataFrame | None,
+    fit: dict | None,
+    tap: str,
+    model: str = "vgg16",
+    per_seed: pd.DataFrame | None = None,
 ) -> list[claims.Claim] | None:
     """*universal* Tables 4-6, Figs. 5-7: C_s and N_c vary little with K (the CIFAR-100 sweeps, K = 10-100),
     the error grows about linearly with K and extrapolates to about 0 at K = 1 (Tables 5, 6), and the layer
-    claims at the largest K."""
+    claims at the largest K, over the networks of ``per_seed`` (:func:`seed_tables`, the full dataset's) where
+    the largest K is the full dataset."""
     at = sweep[sweep["tap"] == tap].sort_values("K")
     top = sweep["K"].max()
     N_full = int(sweep.attrs.get("N_l", top))
     eff = model == "efficientnet_b0"
+    keys = sweep.attrs.get("runs", {})
     last = sweep[sweep["K"] == top].copy()
-    last.attrs.update(N_l=int(top), network=float(last["network"].iloc[0]), model=model)
+    last.attrs.update(
+        N_l=int(top), network=float(last["network"].iloc[0]), model=model, runs=(keys.get(top, ""),)
+    )
     req = [universal_floor(last, model), claims.at_least(len(at), 3, "values of K")]
 
     def ratio(c):
@@ -183,7 +192,8 @@ def claims_K(
     ]
     if fit:
         out += _linear_error_claims(fit, tap, eff, N_full, req)
-    for c in claims_layers(last, model):
+    claims.on(list(keys.values()), out)
+    for c in claims_layers(last, model, per_seed if top == N_full else None):
         c.claim = f"K = {top}: {c.claim}"
         out.append(c)
     return out

@@ -26,8 +26,8 @@ from helpers.figures.steps import skippable
 from helpers.method import snr
 from helpers.reference import claims
 from helpers.reference import printed as paper
-from helpers.reference.claims import falls, rises, saturation_index, series
-from helpers.train import models
+from helpers.reference.claims import saturation_index, series
+from helpers.train import models, profiles
 
 PAPER_K = {"table4": (10, 20, 40, 60, 100), "table5": (10, 20, 40, 60, 100), "table6": (3, 6, 8, 10)}
 
@@ -36,10 +36,13 @@ LAYER_OF_K_FIT = {"vgg16": "10", "efficientnet_b0": "stage 9"}
 
 
 def as_table(x) -> pd.DataFrame | None:
-    """A study's Table-1 format (a DataFrame passes through; ``None`` stays ``None``)."""
+    """A study's Table-1 format (a DataFrame passes through; ``None`` stays ``None``), with the network's
+    cache key in ``attrs["runs"]``."""
     if x is None or isinstance(x, pd.DataFrame):
         return x
-    return x.table()
+    t = x.table()
+    t.attrs["runs"] = (getattr(x.run, "key", ""),)
+    return t
 
 
 PAGE_OF = {
@@ -169,53 +172,96 @@ def universal_floor(table: pd.DataFrame, model: str) -> claims.Precondition:
 
 
 @skippable
-def claims_layers(t, model: str = "vgg16") -> list[claims.Claim] | None:
+def claims_layers(t, model: str = "vgg16", per_seed: pd.DataFrame | None = None) -> list[claims.Claim] | None:
     """*universal* Tables 1-6: accuracy, then noise and SNR_E (Eq. 4) layer by layer up to where the accuracy
     saturates; EfficientNet-B0 "almost always" (one exception allowed). ``t``: a study or its Table-1 frame
-    (rows in any order; ``attrs`` carry the network's accuracy and label count)."""
+    (rows in any order; ``attrs`` carry the network's accuracy and label count); ``per_seed``
+    (:func:`seed_tables`): the same network trained with other seeds, over which each trend is decided on the
+    means, a step only beyond the networks' spread (:func:`helpers.reference.claims.rises_over`)."""
     t = as_table(t)
-    s = models.by_depth(t).reset_index(drop=True)
     eff = model == "efficientnet_b0"
     other = model not in models.MODELS  # a torchvision CNN, "stage k" taps
     word, skip = ("stage", 1) if eff else (("stage", 0) if other else ("layer", 0))
-    src_acc = "effnet_stage_rises" if eff else "acc_rises__universal"
-    src_n = "effnet_stage_rises" if eff else "noise_falls_layer_by_layer__universal"
-    sat = saturation_index(s["accuracy"])
-    upto = s.iloc[: sat + 1]
-    N_l = t.attrs.get("N_l")
-    snr_e = s["C_s"] * s["N_c"] * (np.nan if N_l is None else N_l) / s["n"]
+    m, sd, k = _over_seeds(t, per_seed)
+    sat = saturation_index(m["accuracy"])
+    taps, upto = list(m.index), list(m.index[: sat + 1])
     req = [universal_floor(t, model)]
     almost = " (all but one pair: 'almost always')" if eff else ""
-    n_ok = falls(upto["n"], exceptions=skip)
-    return [
+    beyond = ", each step beyond the two layers' std over the networks" if sd is not None else ""
+
+    def std(col, rows):
+        return None if sd is None else sd.loc[rows, col]
+
+    acc = claims.rises_over(taps, m["accuracy"], std("accuracy", taps), exceptions=skip)
+    noise = claims.falls_over(upto, m.loc[upto, "n"], std("n", upto), exceptions=skip)
+    snr_ok = m["SNR_E"].notna().all()
+    snr = claims.rises_over(upto, m.loc[upto, "SNR_E"], std("SNR_E", upto), tol=0, exceptions=skip)
+    means = f" (means of {k} networks)" if k > 1 else ""
+    out = [
         claims.paper_claim(
-            src_acc,
+            "effnet_stage_rises" if eff else "acc_rises__universal",
             f"accuracy increases progressively with the {word}",
-            rises(s["accuracy"], exceptions=skip),
-            series(s["tap"], s["accuracy"], "{:.3f}"),
-            test=f"each {word} >= the previous - 0.01{almost}",
-            requires=req,
+            acc[0],
+            series(taps, m["accuracy"], "{:.3f}") + means,
+            test=f"each {word} >= the previous - 0.01{almost}{beyond}",
+            requires=req + acc[1],
         ),
         claims.paper_claim(
-            src_n,
+            "effnet_stage_rises" if eff else "noise_falls_layer_by_layer__universal",
             f"n decreases with the {word} until the accuracy saturates",
-            n_ok,
-            series(upto["tap"], upto["n"], "{:.1f}") + f" (the accuracy saturates at {word} "
-            f"{s['tap'][sat].removeprefix('stage ')})",
+            noise[0],
+            series(upto, m.loc[upto, "n"], "{:.1f}") + f" (the accuracy saturates at {word} "
+            f"{taps[sat].removeprefix('stage ')}){means}",
             test=f"n of each {word} < n of the one before, up to the first {word} within 0.01 of "
-            f"the best accuracy{almost}",
-            requires=req,
+            f"the best accuracy{almost}{beyond}",
+            requires=req + noise[1],
         ),
         claims.paper_claim(
             "snr_rises__universal",
             f"SNR_E = C_s N_c N_l / n (Eq. 4) increases progressively with the {word}, up to saturation",
-            (rises(snr_e[: sat + 1], tol=0, exceptions=skip) if snr_e.notna().all() else None),
-            series(upto["tap"], snr_e[: sat + 1], "{:.2f}"),
+            snr[0] if snr_ok else None,
+            series(upto, m.loc[upto, "SNR_E"], "{:.2f}") + means,
             test=f"each {word}'s SNR_E >= the previous one's, up to saturation (the paper's Table 1 "
-            f"rises to layer 10, then falls){almost}",
-            requires=req,
+            f"rises to layer 10, then falls){almost}{beyond}",
+            requires=req + snr[1],
         ),
     ]
+    return claims.on(t.attrs.get("runs", ()) + (() if k < 2 else per_seed.attrs.get("runs", ())), out)
+
+
+def _over_seeds(t: pd.DataFrame, per_seed: pd.DataFrame | None):
+    """Accuracy, n and SNR_E = C_s N_c N_l / n per tap, shallow to deep: their means over the networks of
+    ``per_seed`` (with a ``seed`` column) where it holds several, their standard deviations (``None`` for one
+    network: then ``t``'s own values) and the number of networks."""
+    N_l = t.attrs.get("N_l")
+    several = per_seed is not None and per_seed["seed"].nunique() > 1
+    f = per_seed if several else t
+    f = f.assign(SNR_E=f["C_s"] * f["N_c"] * (np.nan if N_l is None else N_l) / f["n"])
+    g = f.groupby("tap")[["accuracy", "n", "SNR_E"]]
+    order = models.by_depth(pd.DataFrame(dict(tap=list(g.groups)))).tap
+    if not several:
+        return g.mean().loc[order], None, 1
+    return g.mean().loc[order], g.std(ddof=1).loc[order], int(per_seed["seed"].nunique())
+
+
+def shared_seeds(page) -> int:
+    """How many networks of the page's model the book trains anyway: VGG-16 on CIFAR-10 (Table 1 or 4 on
+    the CIFAR-10 stand-in, Table 6) at the page's defaults is *mechanism* Fig. 2's network, trained for the
+    profile's seeds (:func:`helpers.train.profiles.seeds`); any other (CIFAR-100, EfficientNet-B0) one, as a
+    second would be new training."""
+    fig2 = page.model == "vgg16" and page.dataset == "cifar10" and not page.knobs
+    return profiles.seeds(page.profile, "vgg16") if fig2 else 1
+
+
+@skippable
+def seed_tables(page) -> pd.DataFrame | None:
+    """The Table-1 frame of the page's network for each of :func:`shared_seeds` seeds, stacked with a
+    ``seed`` column (``attrs["runs"]``: their keys): the networks :func:`claims_layers` decides its trends
+    over."""
+    frames = [as_table(page.study(seed=k)).assign(seed=k) for k in range(shared_seeds(page))]
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs.update(frames[0].attrs, runs=tuple(k for f in frames for k in f.attrs.get("runs", ())))
+    return out
 
 
 def table_notes(page, study, name: str):
@@ -228,19 +274,41 @@ def table_notes(page, study, name: str):
 
 
 def equation_slips() -> pd.DataFrame:
-    """Where *universal*'s text and its equations disagree (computed, not quoted)."""
-    t1 = paper.table("table1").set_index("tap")
-    r = t1.loc["4"]
-    eq3 = snr.snr_estimates(r.N_f, 100, r.n, r.N_c, r.C_s)["noise_E"]
-    eq3_512 = snr.snr_estimates(512, 100, r.n, r.N_c, r.C_s)["noise_E"]
+    """Where *universal*'s text and its equations disagree, each computed from the printed tables (Eqs. 1 and
+    3 on Table 1's VGG-16 and Table 2's EfficientNet-B0), never typed: noise_E at VGG-16's layer 4, and the
+    EfficientNet-B0 sentence (:data:`helpers.reference.quotes.QUOTES` ``effnet_signal_noise``): its signal of
+    "approximately 64" and its noise_E "doubled" against VGG-16's layer 10."""
+    t1, t2 = paper.table("table1").set_index("tap"), paper.table("table2").set_index("tap")
+
+    def eqs(r, N_f=None):
+        return snr.snr_estimates(r.N_f if N_f is None else N_f, 100, r.n, r.N_c, r.C_s)
+
+    r4, vgg, eff = t1.loc["4"], t1.loc["10"], t2.loc["stage 9"]
+    e4, v, e = eqs(r4), eqs(vgg), eqs(eff)
     return pd.DataFrame(
         [
             dict(
                 where="noise_E at VGG-16 layer 4 (CIFAR-100)",
                 text="≈ 29",
-                equation=f"Eq. (3) with N_f = {int(r.N_f)}: {eq3:.1f}",
-                explanation=f"29 is Eq. (3) with N_f = 512 ({eq3_512:.1f}); layer 4 has N_f = 128",
-            )
+                equation=f"Eq. (3) with N_f = {int(r4.N_f)}: {e4['noise_E']:.1f}",
+                explanation=f"29 is Eq. (3) with N_f = 512 ({eqs(r4, 512)['noise_E']:.1f}); layer 4 has "
+                f"N_f = {int(r4.N_f)}",
+            ),
+            dict(
+                where="signal of EfficientNet-B0's stage 9 (CIFAR-100)",
+                text="approximately 64",
+                equation=f"Eq. (1), C_s N_c N_f / N_l = {eff.C_s:g} · {eff.N_c:g} · {int(eff.N_f)} / 100 = "
+                f"{e['signal']:.1f}",
+                explanation=f"Table 2's stage 9 gives {e['signal']:.0f}, not 64 (VGG-16's layer 10: "
+                f"{v['signal']:.1f}, the text's 27)",
+            ),
+            dict(
+                where="noise_E of EfficientNet-B0's stage 9 against VGG-16's layer 10 (CIFAR-100)",
+                text="doubled",
+                equation=f"Eq. (3), n N_f / N_l²: {e['noise_E']:.2f} / {v['noise_E']:.2f} = "
+                f"{e['noise_E'] / v['noise_E']:.1f}",
+                explanation=f"Tables 1 and 2 give a factor {e['noise_E'] / v['noise_E']:.1f}, not 2",
+            ),
         ]
     )
 

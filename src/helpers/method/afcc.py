@@ -93,3 +93,11 @@ def afcc_row(tap: str, probe, la, train, test, seed: int = 0, device: str | None
         accuracy_after=pruned.test_acc,
         accuracy_random=random.test_acc,
     )
+
+
+def same_clusters(a: list, b: list) -> float:
+    """The fraction of filters whose clusters are the same in two analyses of one layer (``a``, ``b``: per
+    filter, its clusters as label lists; order ignored): *universal*'s "the same filter clusters were detected
+    for both training and test sets"."""
+    same = [{frozenset(c) for c in x} == {frozenset(c) for c in y} for x, y in zip(a, b)]
+    return sum(same) / len(same) if same else float("nan")
