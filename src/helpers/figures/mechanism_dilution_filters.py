@@ -24,7 +24,11 @@ from helpers.reference import claims
 from helpers.reference.claims import TOL
 
 DILUTION_FRACTIONS = (0.0, 0.1, 0.2, 150 / 512, 0.4, 0.5, 0.6, 0.7, 1 - 120 / 512, 1 - 100 / 512)
-RETRAINED_FRACTIONS = (150 / 512, 0.5, 1 - 120 / 512, 1 - 100 / 512)  # the paper's points, and halfway
+RETRAINED_FRACTIONS = (150 / 512, 1 - 120 / 512, 1 - 100 / 512)  # the paper's points
+RETRAINED_DRAWS = (
+    0,
+    1,
+)  # each retraining is a probe's (seconds to a minute): two draws, where silencing has three
 
 
 def _ks(fractions, N_f: int) -> list[int]:
@@ -45,7 +49,12 @@ def dilution(study, tap: str = "13", seeds=(0, 1, 2)) -> pd.DataFrame | None:
     )
     silenced = afcc.dilution_curve(probe.W, test_f[tap], test_y, [0, *_ks(DILUTION_FRACTIONS, N_f)], seeds)
     retrained = afcc.dilution_retrained(
-        probe, clusters, (train_f[tap], train_y), (test_f[tap], test_y), _ks(RETRAINED_FRACTIONS, N_f), seeds
+        probe,
+        clusters,
+        (train_f[tap], train_y),
+        (test_f[tap], test_y),
+        _ks(RETRAINED_FRACTIONS, N_f),
+        RETRAINED_DRAWS,
     )
     out = pd.concat(
         [
