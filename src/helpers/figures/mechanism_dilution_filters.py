@@ -60,7 +60,7 @@ def dilution(study, tap: str = "13", seeds=(0, 1, 2)) -> pd.DataFrame | None:
         [
             silenced.assign(retrained=False),
             pd.DataFrame([everything]).assign(retrained=True, seed=0),
-            retrained,
+            retrained.assign(retrained=True),
         ],
         ignore_index=True,
     )
