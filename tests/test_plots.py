@@ -323,3 +323,40 @@ def test_the_committed_page_times_name_only_pages_of_the_book():
     names = {p.stem for p in (ROOT / "notebooks").glob("*.ipynb")}
     committed = json.loads((ROOT / "book" / "page-times.json").read_text())
     assert committed and all(set(pages_) <= names for pages_ in committed.values())
+
+
+def test_dilution_page_computes_shows_and_decides_on_a_small_network():
+    """mechanism's dilution end to end on generated features: the removed filters' FC layer retrained at the
+    paper's points, silenced at every fraction, the summary, the comparison, the claims and the figure."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from helpers.method.layer import analyze_layer
+    from helpers.train import probes
+
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(1200) % 4
+    x = torch.relu(torch.randn(4, 40, 1, generator=g)[y] + 0.8 * torch.randn(1200, 40, 1, generator=g))
+    (xtr, ytr), (xte, yte) = (x[:800], y[:800]), (x[800:], y[800:])
+    probe = probes.train_probe(xtr, ytr, xte, yte, 4, epochs=5, progress=False)
+    study = SimpleNamespace(
+        features=lambda split: ({"13": xtr}, ytr) if split == "train" else ({"13": xte}, yte),
+        probes={"13": probe},
+        layers={"13": analyze_layer(probe.W, fields.class_means(xtr, ytr, 4))},
+        run=SimpleNamespace(config=SimpleNamespace(model="vgg16"), test_acc=probe.test_acc),
+    )
+    d = dilution.dilution(study, "13")
+    retrained = d[d["retrained"] & (d["k"] > 0)]
+    assert d["retrained"].dtype == bool and len(retrained) == 3 * len(dilution.RETRAINED_DRAWS)
+    assert (retrained["accuracy"] >= retrained["accuracy_silenced"] - 0.02).all()
+    assert set(dilution.dilution_summary(d)["retrained"]) == {True, False}
+    assert [row[0] for row in dilution.compare_dilution(d)][1].endswith("FC retrained")
+    (claim, few) = dilution.claims_dilution(d)
+    assert "distinct clusters" in claim.evidence and claim.verdict in (
+        "holds",
+        "does not hold",
+        "not testable here",
+    )
+    fig = dilution.plot_dilution(d)
+    assert "Retrained: vgg16" in fig.what and len(fig.axes[0].lines) >= 3

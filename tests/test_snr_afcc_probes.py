@@ -176,6 +176,22 @@ def test_dilution():
     assert (afcc.silence_filters(p.W, [2, 5])[:, [2, 5]] == 0).all()
 
 
+def test_dilution_retrains_the_fc_layer_on_the_kept_filters_only():
+    """*mechanism* Discussion's dilution: the retrained FC layer keeps the removed filters' weights at zero,
+    recovers accuracy that silencing alone loses, and counts the distinct clusters the kept filters hold."""
+    xtr, ytr, xte, yte = separable()
+    p = probes.train_probe(xtr, ytr, xte, yte, 4, progress=False)
+    clusters = [[[f % 4]] if f % 2 else [[f % 4, (f + 1) % 4]] for f in range(20)]
+    got = afcc.dilution_retrained(p, clusters, (xtr, ytr), (xte, yte), ks=[15], seeds=[0, 1])
+    drop = afcc._dropped(20, 15, 0)
+    assert afcc.distinct_clusters(clusters) == 4 and afcc.distinct_clusters(clusters, [1, 3]) == 2
+    kept = sorted(set(range(20)) - set(drop.tolist()))
+    assert got.distinct_clusters[0] == afcc.distinct_clusters(clusters, kept)
+    assert (got.kept == 5).all() and (got.accuracy >= got.accuracy_silenced).all()
+    silenced = afcc.dilution_curve(p.W, xte, yte, ks=[15], seeds=[0, 1])
+    assert got.accuracy_silenced.tolist() == silenced.accuracy.tolist()  # the same draws
+
+
 def test_sgd_is_the_torch_nesterov_sgd_update():
     """The written-out SGD step equals torch.optim.SGD(nesterov=True, weight_decay=α) step for step, mask or
     not."""
@@ -277,3 +293,24 @@ def test_fig6_signal_noise_equals_a_label_by_label_loop():
         )
         wrong = float(total[j])
         assert row.SNR == (pytest.approx(float(sig[i]) / wrong, rel=1e-4) if wrong > 0 else float("inf"))
+        beside = [sum(i in c and k in c for cs in la.clusters for c in cs) for k in range(6) if k != i]
+        assert row.co_labels == pytest.approx(sum(beside) / 5)
+        first = sum(float(sig[k]) for k in range(6) if k != i) / 5
+        assert row.noise_first == pytest.approx(first, abs=1e-5)
+        assert row.SNR_first == (
+            pytest.approx(float(sig[i]) / first, rel=1e-4) if first > 0 else float("inf")
+        )
+
+
+def test_fig6_counts_reproduce_the_papers_150_and_33():
+    """*mechanism* Fig. 6C's arithmetic: clusters of size 3, each label in A of them, put each other label
+    beside it 2A / 9 times (the paper's 33 = 2 * 150 / 9), so the SNR by counts is 9 / 2. Here every one of
+    the 120 label triplets is one filter's cluster, four times: A = 36 * 4 = 144 and 32 beside."""
+    from itertools import combinations
+
+    clusters = [[list(t)] for t in combinations(range(10), 3)] * 4
+    W = torch.zeros(10, len(clusters), 1)
+    means = torch.rand(10, len(clusters), 1, generator=torch.Generator().manual_seed(0))
+    got = snr.signal_noise(W, means, clusters)
+    assert (got["filters"] == 144).all() and got["co_labels"].tolist() == pytest.approx([32.0] * 10)
+    assert got["SNR_count"].tolist() == pytest.approx([4.5] * 10)

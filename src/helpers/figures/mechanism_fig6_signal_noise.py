@@ -25,14 +25,9 @@ from helpers.reference import claims
 
 @skippable
 def signal_noise(study, tap: str) -> pd.DataFrame | None:
-    """*mechanism* Fig. 6 measured: per input label i, on normalized (unit) fields of every filter,
-
-    - ``filters_i``: filters whose clusters contain i (paper: ~150 of 512 at layer 13),
-    - ``signal``: their summed field on output i,
-    - ``noise_1``: their largest summed field on another output j (paper: < 33),
-    - ``noise_2``: the other filters' summed field on that output,
-    - ``SNR`` = signal / (noise_1 + noise_2) on the strongest wrong output (paper: > 5).
-    """
+    """*mechanism* Fig. 6 measured label by label on layer ``tap``'s normalized (unit) fields: the paper's
+    counts, signal and first type of noise, and this book's strongest-wrong-output SNR (the columns are
+    :func:`helpers.method.snr.signal_noise`'s)."""
     la = study.layers[tap]
     out = snr.signal_noise(study.probes[tap].W, study.means[tap], la.clusters)
     out.insert(1, "name", [study.data.class_names[i] for i in out["label"]])
@@ -41,34 +36,66 @@ def signal_noise(study, tap: str) -> pd.DataFrame | None:
 
 
 def compare_fig6(sn: pd.DataFrame | None) -> list[tuple]:
+    """The paper's Fig. 6C counts in per-filter form (150 of its 512 filters hold a label; 33 of those 150
+    hold each other label beside it), and its two SNRs."""
     f = None if sn is None else sn
+    N_f = None if f is None else f.attrs.get("N_f")
+    ref = P["vgg16"]["appearances"]["13"]
     return [
         (
-            "filters whose clusters contain the input label (layer 13)",
-            P["vgg16"]["appearances"]["13"],
-            None if f is None else f["filters"].mean(),
+            "share of the filters whose clusters contain the input label (layer 13)",
+            round(ref / 512, 3),
+            None if f is None or not N_f else f["filters"].mean() / N_f,
         ),
         (
-            "largest summed field of those filters on a wrong label",
-            33,
-            None if f is None else f["noise_1"].mean(),
+            "another label beside it, per filter holding the input label",
+            round(2 / 9, 3),
+            None if f is None else (f["co_labels"] / f["filters"].clip(lower=1)).mean(),
         ),
-        ("SNR (signal / strongest wrong output)", "> 5", None if f is None else f["SNR"].median()),
+        (
+            "SNR by counts (filters / another label's appearances beside it)",
+            round(ref / 33, 2),
+            _median(f, "SNR_count"),
+        ),
+        ("SNR by fields (signal / mean summed field on another output)", "> 5", _median(f, "SNR_first")),
+        ("SNR at the strongest wrong output, all filters (this book's)", None, _median(f, "SNR")),
     ]
+
+
+def _median(sn: pd.DataFrame | None, column: str) -> float | None:
+    return None if sn is None else float(sn[column].median())
 
 
 @skippable
 def claims_fig6(sn: pd.DataFrame | None) -> list[claims.Claim] | None:
-    """*mechanism* Fig. 6C: SNR > 5 (the paper's estimate for a typical label), and two checks it implies."""
+    """*mechanism* Fig. 6C on its own quantities (:func:`helpers.method.snr.signal_noise`): the first type of
+    noise, the field of the signal filters on another output, is below the count of that label's
+    appearances beside the input label ("summed output fields (< 33)"), and the SNR it gives is above 5; then
+    this book's decision-level checks at the strongest wrong output."""
     req = [frame_floor(sn)]
+    below = int((sn["noise_first"] < sn["co_labels"]).sum())
     right = int((sn["total_right"] > sn["total_wrong"]).sum())
+    snr_first = float(sn["SNR_first"].median())
     return [
         claims.paper_claim(
             "fig6_mechanism",
-            "SNR > 5 for a typical input label (layer 13)",
-            float(sn["SNR"].median()) > 5,
-            f"median SNR {sn['SNR'].median():.2f}, min {sn['SNR'].min():.2f}",
-            test="median over labels of signal / strongest wrong output > 5",
+            "SNR > 5 for a typical input label (layer 13): the filters holding it, their summed field on it "
+            "against their mean summed field on another output",
+            snr_first > 5,
+            f"median SNR {snr_first:.2f} (min {sn['SNR_first'].min():.2f}); by counts alone "
+            f"{sn['SNR_count'].median():.2f} (the paper's 150 / 33 = 4.5)",
+            test="median over labels of signal / mean over the other outputs of the same filters' summed "
+            "unit fields > 5",
+            requires=req,
+        ),
+        claims.paper_claim(
+            "fig6_mechanism",
+            "the first type of noise is below the count of another label's appearances beside the input "
+            "label: the negative fields lower it (the paper's < 33)",
+            below >= claims.EACH * len(sn),
+            f"{below} of {len(sn)} labels; median field {sn['noise_first'].median():.2f}, median count "
+            f"{sn['co_labels'].median():.2f}",
+            test=f"at least {claims.EACH:.0%} of the labels",
             requires=req,
         ),
         claims.addition(
@@ -79,9 +106,9 @@ def claims_fig6(sn: pd.DataFrame | None) -> list[claims.Claim] | None:
             requires=req,
         ),
         claims.addition(
-            "SNR > 1 for every label",
+            "SNR > 1 for every label at the strongest wrong output, the other filters' field included",
             bool((sn["SNR"] > 1).all()),
-            f"min SNR {sn['SNR'].min():.2f}",
+            f"min SNR {sn['SNR'].min():.2f}, median {sn['SNR'].median():.2f}",
             test="min over labels > 1",
             requires=req,
         ),
@@ -89,49 +116,57 @@ def claims_fig6(sn: pd.DataFrame | None) -> list[claims.Claim] | None:
 
 
 def plot_signal_noise(sn: pd.DataFrame | None, tap: str = "13") -> BookFigure | None:
-    """*mechanism* Fig. 6, measured: per input label, signal against the two noises (top) and the SNR
-    (bottom), with the paper's counts (of 512 filters, scaled to this layer's N_f) and its SNR > 5."""
+    """*mechanism* Fig. 6, measured: per input label, the paper's counts and fields (top: the filters holding
+    the label, another label's appearances beside it, their summed fields on the label and on another
+    output) with the paper's 150 and 33 scaled to this layer's N_f, and the SNRs (bottom) against its 5."""
     if sn is None:
         return None
     fig, ((a,), (b,)) = new_figure(6.2, 2, 1, sharex=True)
-    x = np.arange(len(sn))
+    x, w = np.arange(len(sn)), 0.2
     names = list(sn["name"]) if "name" in sn else None
-    a.bar(x - 0.27, sn["signal"], 0.27, label="signal: filters with the label in a cluster")
-    a.bar(x, sn["noise_1"], 0.27, label="noise 1: the same filters, strongest wrong output")
-    a.bar(x + 0.27, sn["noise_2"], 0.27, label="noise 2: the other filters, same output")
-    N_f = sn.attrs.get("N_f")
-    ref = P["vgg16"]["appearances"].get(str(tap))
+    bars = [
+        ("filters", "filters whose clusters hold the label (count)"),
+        ("co_labels", "another label beside it in those clusters (count, mean)"),
+        ("signal", "signal: those filters' summed field on the label"),
+        ("noise_first", "first noise: their summed field on another output (mean)"),
+    ]
+    for k, (column, label) in enumerate(bars):
+        a.bar(x + (k - 1.5) * w, sn[column], w, label=label)
+    N_f, ref = sn.attrs.get("N_f"), P["vgg16"]["appearances"].get(str(tap))
     if N_f and ref:
-        a.axhline(
-            ref * N_f / 512,
-            c=PAPER["color"],
-            ls="--",
-            label=f"paper: signal filters {ref} of 512 = {ref * N_f / 512:.1f} of {N_f}",
-        )
-        a.axhline(
-            33 * N_f / 512,
-            c=PAPER["color"],
-            ls=":",
-            label=f"paper: noise 1 < 33 of 512 = {33 * N_f / 512:.1f}",
-        )
-    a.set(ylabel="summed unit fields", title=f"layer {tap}: signal and noise per input label")
+        scale = N_f / 512
+        a.axhline(ref * scale, c=PAPER["color"], ls="--", label=f"paper: {ref} of 512 = {ref * scale:.1f}")
+        a.axhline(33 * scale, c=PAPER["color"], ls=":", label=f"paper: 33 of 512 = {33 * scale:.1f}")
+    a.set(ylabel="count or summed unit fields", title=f"layer {tap}: signal and noise per input label")
     a.legend(fontsize=7, ncol=2, loc="best", framealpha=0.9)
-    snr = sn["SNR"].clip(upper=50)
-    b.bar(x, snr, color=sns.color_palette()[2], label="SNR = signal / strongest wrong output (capped at 50)")
-    b.axhline(5, c=PAPER["color"], ls="--", label="paper: SNR > 5")
-    b.set(ylabel="SNR", title="signal-to-noise ratio")
+    for k, (column, label) in enumerate(
+        [
+            ("SNR_first", "SNR by fields: signal / first noise"),
+            ("SNR_count", "SNR by counts"),
+            ("SNR", "at the strongest wrong output, all filters (this book's)"),
+        ]
+    ):
+        b.bar(
+            x + (k - 1) * 0.27, sn[column].clip(upper=50), 0.27, color=sns.color_palette()[k + 4], label=label
+        )
+    b.axhline(5, c=PAPER["color"], ls="--", label="paper: SNR > 5 (by counts 150 / 33 = 4.5)")
+    b.set(ylabel="SNR (capped at 50)", title="signal-to-noise ratio")
     label_axis(b, names, len(sn), "x")
     b.set_xlabel("input label")
-    b.legend(fontsize=8)
+    b.legend(fontsize=7)
+    med = {c: f"{sn[c].median():.2f}" for c in ("SNR_first", "SNR_count", "SNR")}
     what = (
-        f"Layer {tap}, per input label: the summed unit fields on the right output of the filters whose "
-        f"clusters hold the label (signal, mean {sn['signal'].mean():.1f}), their largest summed field on a "
-        f"wrong output (noise 1, mean {sn['noise_1'].mean():.1f}) and the other filters' field there (noise "
-        f"2); below, the SNR (median {sn['SNR'].median():.2f}) against the paper's SNR > 5."
+        f"Layer {tap}, per input label: the filters whose clusters hold the label (mean "
+        f"{sn['filters'].mean():.1f}) and another label's appearances beside it (mean "
+        f"{sn['co_labels'].mean():.1f}), their summed unit fields on the label (signal, mean "
+        f"{sn['signal'].mean():.1f}) and on another output (first noise, mean "
+        f"{sn['noise_first'].mean():.2f}); below, the SNRs: by fields (median {med['SNR_first']}), by counts "
+        f"(median {med['SNR_count']}) and at the strongest wrong output (median {med['SNR']}), against the "
+        "paper's SNR > 5."
     )
     alt = (
-        f"Grouped bars per input label of signal ({xy_series(sn['signal'], '{:.1f}')}), noise 1 and noise 2, "
-        f"and below them bars of the SNR per label ({xy_series(sn['SNR'], '{:.1f}')}) with a dashed line at "
-        "the paper's 5."
+        f"Grouped bars per input label of the filters holding it ({xy_series(sn['filters'], '{:.0f}')}), "
+        "another label's appearances beside it, the signal and the first noise; below, bars of three SNRs "
+        f"per label (by fields: {xy_series(sn['SNR_first'], '{:.1f}')}) with a dashed line at the paper's 5."
     )
     return describe(fig, what, alt, "*mechanism* Fig. 6", True)

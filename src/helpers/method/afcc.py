@@ -6,7 +6,9 @@ the 204,800 weights of VGG-16 layer 10 on CIFAR-100 zeroed, the remaining ~10,80
 ``N_f F_s C_s N_c`` ~ 10,600, with the accuracy recovered.
 
 Dilution (step 11): silence k random filters of a tap (all their FC weights) and measure
-the accuracy: *mechanism* reports ~150 of 512 layer-13 filters removed at no cost.
+the accuracy: *mechanism* reports ~150 of 512 layer-13 filters removed at no cost, the layer "FC to
+the output (Fig. 1B)", i.e. its FC layer trained on the filters kept (:func:`dilution_retrained`);
+:func:`dilution_curve` silences them without retraining (this book's addition).
 """
 
 from __future__ import annotations
@@ -52,18 +54,58 @@ def dilution_curve(
 ) -> pd.DataFrame:
     """Test accuracy with k random filters silenced (no retraining), for each k and seed."""
     N_f = W.shape[1]
+    rows = [
+        dict(
+            k=k,
+            seed=seed,
+            kept=N_f - k,
+            accuracy=accuracy(silence_filters(W, _dropped(N_f, k, seed)), features, labels),
+        )
+        for k in ks
+        for seed in seeds
+    ]
+    return pd.DataFrame(rows)
+
+
+def _dropped(N_f: int, k: int, seed: int) -> torch.Tensor:
+    """The ``k`` filters of ``N_f`` that draw ``seed`` silences (the same draw for every caller)."""
+    if not 0 <= k < N_f:
+        raise ValueError(f"k={k} filters cannot be silenced out of N_f={N_f}: need 0 <= k < N_f")
+    return torch.randperm(N_f, generator=torch.Generator().manual_seed(seed))[:k]
+
+
+def distinct_clusters(clusters: list[list[list[int]]], filters=None) -> int:
+    """How many different label sets the clusters of ``filters`` (default all) form: *mechanism*'s count
+    argument for dilution ("the number of different triplets of labels is 10 * 9 * 8 / 6 = 120, which could
+    be occupied almost equally with 350 filters only")."""
+    chosen = range(len(clusters)) if filters is None else [int(f) for f in filters]
+    return len({tuple(sorted(c)) for f in chosen for c in clusters[f]})
+
+
+def dilution_retrained(probe, clusters, train, test, ks, seeds=(0, 1, 2), device=None) -> pd.DataFrame:
+    """*mechanism* Discussion's dilution as the paper ran it: k random filters removed and the layer's FC
+    layer trained on the kept ones (the probe's solver and epochs, from its weights with the removed
+    filters' zeroed, held at zero), for each k and draw; with the accuracy before retraining, the kept
+    filters and the distinct clusters they hold (:func:`distinct_clusters`)."""
+    (train_f, train_y), (test_f, test_y) = train, test
+    N_l, N_f, _ = probe.W.shape
     rows = []
     for k in ks:
-        if not 0 <= k < N_f:
-            raise ValueError(f"k={k} filters cannot be silenced out of N_f={N_f}: need 0 <= k < N_f")
         for seed in seeds:
-            drop = torch.randperm(N_f, generator=torch.Generator().manual_seed(seed))[:k]
+            drop = _dropped(N_f, k, seed)
+            mask = torch.ones_like(probe.W, dtype=torch.bool)
+            mask[:, drop] = False
+            kw = dict(solver=probe.solver, seed=seed, progress=False, device=device)
+            retrained = train_probe(train_f, train_y, test_f, test_y, N_l, mask=mask, W0=probe.W, **kw)
+            kept = sorted(set(range(N_f)) - set(drop.tolist()))
             rows.append(
                 dict(
                     k=k,
                     seed=seed,
                     kept=N_f - k,
-                    accuracy=accuracy(silence_filters(W, drop), features, labels),
+                    accuracy=retrained.test_acc,
+                    accuracy_silenced=accuracy(probe.W * mask, test_f, test_y),
+                    distinct_clusters=distinct_clusters(clusters, kept),
                 )
             )
     return pd.DataFrame(rows)

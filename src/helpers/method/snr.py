@@ -29,40 +29,73 @@ from helpers.method import fields
 from helpers.method.layer import LayerAnalysis
 
 
+def cluster_vectors(clusters: list[list[list[int]]], N_l: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every cluster of a layer as a 0/1 row over the ``N_l`` labels, ``(n_clusters, N_l)``, and the filter
+    each belongs to."""
+    owner = [f for f, cs in enumerate(clusters) for _ in cs]
+    V = torch.zeros(len(owner), N_l)
+    rows = [r for r, cs in enumerate(c for f in clusters for c in f) for _ in cs]
+    cols = [i for f in clusters for c in f for i in c]
+    V[rows, cols] = 1.0
+    return V, torch.tensor(owner, dtype=torch.long)
+
+
 def signal_noise(W: torch.Tensor, means: torch.Tensor, clusters: list[list[list[int]]]) -> pd.DataFrame:
-    """*mechanism* Fig. 6 measured, per input label i, on the normalized field matrices of every filter: how
-    many filters have i in a cluster, their summed field on output i (``signal``), their largest summed field
-    on another output j (``noise_1``), the other filters' summed field on that output (``noise_2``), and
-    ``SNR`` = signal / (noise_1 + noise_2), the strongest wrong output."""
+    """*mechanism* Fig. 6 measured, per input label i, on the normalized field matrices of every filter.
+
+    The paper's own quantities (Results, Fig. 6C: "in the 150 filters, each of the nine labels, excluding the
+    input label, appears on average 33 times ... These summed output fields (< 33) represent the first type
+    of noise ... SNR > 5"):
+
+    - ``filters``: filters whose clusters contain i (the paper's ~150 of 512),
+    - ``co_labels``: how often another label appears beside i in those clusters, the mean over the other
+      N_l - 1 labels (the paper's 33 = 2 * 150 / 9; Eq. 2's noise_I label by label),
+      ``SNR_count`` = filters / co_labels (the paper's 150 / 33),
+    - ``signal``: those filters' summed field on output i (the paper's unit fields),
+    - ``noise_first``: their summed field on another output, the mean over the other N_l - 1 (the paper's
+      "summed output fields (< 33)", lowered by the negative fields), ``SNR_first`` = signal / noise_first
+      (the paper's SNR > 5; infinite where the noise is not positive).
+
+    This book's addition, the decision as a network makes it: ``noise_1`` (the same filters' field on the
+    strongest wrong output j), ``noise_2`` (the other filters' field there) and ``SNR`` = signal / (noise_1 +
+    noise_2).
+    """
     Mn = fields.normalize(fields.field_matrices(W, means))  # (N_f, N_l, N_l)
     N_f, N_l = Mn.shape[0], Mn.shape[1]
-    member = torch.zeros(N_f, N_l)
-    for f, cs in enumerate(clusters):
-        for c in cs:
-            member[f, c] = 1.0
-    sig_filters = torch.einsum(
-        "fi,fij->ij", member, Mn
-    )  # fields of the filters whose clusters contain label i
+    V, owner = cluster_vectors(clusters, N_l)
+    member = torch.zeros(N_f, N_l).index_add_(0, owner, V)  # clusters of one filter are disjoint: 0/1
+    co = V.T @ V  # co[i, j]: clusters holding both i and j; co[i, i]: clusters holding i
+    sig_filters = torch.einsum("fi,fij->ij", member, Mn)  # fields of the filters whose clusters contain i
     rest = torch.einsum("fi,fij->ij", 1 - member, Mn)
     total = sig_filters + rest
-    wrong_j = total.masked_fill(torch.eye(N_l, dtype=torch.bool), float("-inf")).argmax(
-        1
-    )  # strongest wrong output
+    off = ~torch.eye(N_l, dtype=torch.bool)
+    wrong_j = total.masked_fill(~off, float("-inf")).argmax(1)  # the strongest wrong output
     idx = torch.arange(N_l)
     signal, wrong = sig_filters[idx, idx], total[idx, wrong_j]
+    co_labels = (co * off).sum(1) / (N_l - 1)
+    noise_first = (sig_filters * off).sum(1) / (N_l - 1)
     return pd.DataFrame(
         dict(
             label=idx.numpy(),
             filters=member.sum(0).long().numpy(),
+            co_labels=co_labels.numpy(),
+            SNR_count=_ratio(co.diagonal(), co_labels),
             signal=signal.numpy(),
+            noise_first=noise_first.numpy(),
+            SNR_first=_ratio(signal, noise_first),
             noise_1=sig_filters[idx, wrong_j].numpy(),
             noise_2=rest[idx, wrong_j].numpy(),
             total_right=total[idx, idx].numpy(),
             strongest_wrong=wrong_j.numpy(),
             total_wrong=wrong.numpy(),
-            SNR=torch.where(wrong > 0, signal / wrong, torch.full_like(signal, float("inf"))).numpy(),
+            SNR=_ratio(signal, wrong),
         )
     )
+
+
+def _ratio(signal: torch.Tensor, noise: torch.Tensor):
+    """signal / noise where the noise is positive, else infinite."""
+    return torch.where(noise > 0, signal / noise, torch.full_like(signal, float("inf"))).numpy()
 
 
 def snr_estimates(N_f: float, N_l: float, n: float, N_c: float, C_s: float) -> dict[str, float]:
