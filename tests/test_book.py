@@ -365,11 +365,14 @@ def test_smoke_book_in_headless_chromium(book_root):
             assert state()[3] == "0.1" and state()[0] not in (start[0], end[0])
             # the overview draws the paper's numbers beside this run's, per table
             page.goto(f"{base}/book/generated/overview.html", wait_until="load")
-            drawn = page.eval_on_selector_all(
+            figures = page.eval_on_selector_all(
                 "article figure img",
                 "imgs => imgs.map(i => [i.alt, i.naturalWidth, "
-                "i.closest('figure').querySelector('figcaption').innerText])",
+                "i.closest('figure').querySelector('figcaption').innerText, i.getAttribute('src')])",
             )
+            verdicts = [f for f in figures if f[3].endswith("verdicts-by-page.png")]
+            assert len(verdicts) == 1 and "paper claims" in verdicts[0][0], verdicts  # the ledger's figure
+            drawn = [f[:3] for f in figures if f not in verdicts]
             rows = {n: overview.layer_rows(m.get("results", [])) for n, m in metas.items()}
             layered = [n for n, r in rows.items() if len(r) >= 2 and r["paper"].notna().any()]
             assert len(drawn) == len(layered) >= 10, (len(drawn), layered)
@@ -436,6 +439,10 @@ def test_smoke_book_in_headless_chromium(book_root):
             page.goto(f"{base}/book/generated/overview.html", wait_until="load")
             rows = page.locator("table:has(th:has-text('verdict')) tbody tr").count()
             assert rows == sum(c.get("verdict") != "skipped" for c in claims) > 0
+            details = page.locator("details:has-text('The test, the evidence')")  # each table's dropdown
+            assert details.count() >= 3 and not details.first.evaluate("d => d.open")
+            details.first.locator("summary").click()
+            assert "Evidence:" in details.first.inner_text()
             assert page.locator("text=Paper claims:").count() >= 1
             browser.close()
     finally:

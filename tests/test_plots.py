@@ -360,3 +360,33 @@ def test_dilution_page_computes_shows_and_decides_on_a_small_network():
     )
     fig = dilution.plot_dilution(d)
     assert "Retrained: vgg16" in fig.what and len(fig.axes[0].lines) >= 3
+
+
+def test_the_ledger_is_one_line_a_claim_with_the_rest_on_demand():
+    """The overview's ledger: a table line per claim (its key numbers cut at a clause), a dropdown with each
+    claim's test, full evidence and quote, numbered across the verdict sections; the verdict figure counts
+    each page's paper claims."""
+    from helpers.book import ledger
+
+    long = "L2: 0.528, L4: 0.649; std 0.006, 0.005"
+    rec = dict(kind="paper claim", claim="rises", test="t", evidence=long, where="Results", quote="q")
+    rows = [
+        ("p1", "*mechanism* Fig. 2: accuracy", dict(rec, verdict="holds")),
+        ("p1", "*mechanism* Fig. 2: accuracy", dict(rec, verdict="does not hold")),
+        ("p2", "*universal* AFCC on B0, and the rest", dict(rec, verdict="not testable here", reason="r")),
+    ]
+    assert ledger.key_numbers(long) == "L2: 0.528, L4: 0.649 …" and ledger.key_numbers("a b", 90) == "a b"
+    assert ledger.key_numbers("x" * 50 + " " + "y" * 60, 90) == "x" * 50 + " …"
+    by_kind = {k: [r for r in rows if r[2]["kind"] == k] for k in ledger.KINDS}
+    lines = ledger.ledgers(by_kind)
+    table = [line for line in lines if line.startswith("| ") and line[2].isdigit()]
+    assert [line.split(" | ")[0] for line in table] == ["| 1", "| 2", "| 3"]
+    assert "{doc}`mechanism Fig. 2 <p1>`" in table[0] and "{doc}`universal AFCC on B0 <p2>`" in table[2]
+    assert "**not testable here** (r)" in table[2] and "std 0.006" not in table[0]
+    details = [line for line in lines if line[:2] in ("1.", "2.", "3.")]
+    assert len(details) == 3 and "*Evidence:* " + long in details[0] and "“q”" in details[0]
+    assert (
+        lines.count(":::{dropdown} The test, the evidence and the paper's sentence of each line above") == 3
+    )
+    fig = ledger.verdicts_by_page([r for r in rows])
+    assert "mechanism Fig. 2: 1 holds, 1 does not hold" in fig.alt and "1 not testable here" in fig.what

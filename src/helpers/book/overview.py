@@ -17,6 +17,7 @@ import pandas as pd
 import seaborn as sns
 
 from helpers.book.generated import generated_dir, page_metadata
+from helpers.book.ledger import KINDS, VERDICTS, cell, ledgers, verdicts_by_page
 from helpers.figures.style import (
     PAPER,
     RUN,
@@ -171,64 +172,35 @@ def _legend(flat, n_panels: int, n_Ks: int) -> None:
 
 # --- overview.md --------------------------------------------------------------------------------------------
 
-KINDS = (
-    "paper claim",
-    "consistency check",
-    "this book's addition",
-)  # = helpers.reference.claims.KINDS (no torch import here)
-VERDICTS = ("holds", "does not hold", "not testable here")
-
-
-def _cell(v) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    # "$" would start MyST math: the quotes hold the papers' TeX fragments, which are shown as typed
-    return str(v).replace("|", "\\|").replace("\n", " ").replace("$", "\\$")
-
-
-def _short(title: str) -> str:
-    """A page title fit for a link text (no markdown emphasis, no role-breaking characters)."""
-    return title.replace("*", "").replace("`", "").replace("<", "").replace(">", "")
-
 
 def _one_line(text) -> str:
     """``text`` on one line, without the ``$`` of TeX (a figure's alt text and caption)."""
     return " ".join(str(text).replace("$", "").split())
 
 
-def _ledger(rows: list[tuple[str, str, dict]], quote: bool) -> list[str]:
-    head = "| page | claim | verdict | test | evidence |" + (" the paper says |" if quote else "")
-    lines = [head, "|" + " --- |" * (6 if quote else 5)]
-    for name, title, c in rows:
-        verdict = f"**{c['verdict']}**" + (f" ({_cell(c['reason'])})" if c.get("reason") else "")
-        cells = [
-            f"{{doc}}`{_short(title)} <{name}>`",
-            _cell(c.get("claim")),
-            verdict,
-            _cell(c.get("test")),
-            _cell(c.get("evidence")),
-        ]
-        if quote:
-            cells.append(f"{_cell(c.get('where'))}: “{_cell(c.get('quote'))}”" if c.get("quote") else "–")
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
-
-
 def figure_markdown(name: str, title: str, rows: list[dict]) -> list[str]:
     """A page's per-layer numbers drawn, the paper's beside this run's (:func:`overview_figure`), as a MyST
     figure of ``overview.md`` (its PNG in ``overview-figures/``); no lines when the page has none to draw."""
-    fig = overview_figure(name, title, rows)
+    return _png_figure(overview_figure(name, title, rows), name)
+
+
+def _verdict_figure(claims: list[tuple[str, str, dict]]) -> list[str]:
+    """The paper claims' verdicts by page (:func:`helpers.book.ledger.verdicts_by_page`), as a MyST figure."""
+    return _png_figure(verdicts_by_page(claims), "verdicts-by-page")
+
+
+def _png_figure(fig: BookFigure | None, stem: str) -> list[str]:
+    """``fig`` saved as ``overview-figures/<stem>.png`` and its MyST figure's lines (none without a
+    figure)."""
     if fig is None:
         return []
     folder = generated_dir() / "overview-figures"
     folder.mkdir(exist_ok=True)
-    (folder / f"{name}.png").write_bytes(fig.png())
+    (folder / f"{stem}.png").write_bytes(fig.png())
     return [
-        f"```{{figure}} overview-figures/{name}.png",
+        f"```{{figure}} overview-figures/{stem}.png",
         f":alt: {_one_line(fig.alt)}",
-        f":name: overview-{name}",
+        f":name: overview-{stem}",
         f":width: {round(fig.get_figwidth() * 96)}px",
         "",
         _one_line(fig.what),
@@ -245,11 +217,11 @@ def write_overview(profile: str, statuses: dict[str, str]) -> Path:
     claims = [(name, m["title"], c) for name, m in pages for c in m.get("claims", [])]
     skipped = sorted({name for name, _, c in claims if c.get("verdict") == "skipped"})
     by_kind = {k: [x for x in claims if x[2].get("kind") == k] for k in KINDS}
-    lines = _head(profile, len(pages), skipped, by_kind) + _ledgers(by_kind)
+    lines = _head(profile, len(pages), skipped, by_kind) + _verdict_figure(claims) + ledgers(by_kind)
     if unreadable:
         lines[4:4] = [
             "```{warning}",
-            "Pages left out, unreadable: " + "; ".join(map(_cell, unreadable)),
+            "Pages left out, unreadable: " + "; ".join(map(cell, unreadable)),
             "```",
             "",
         ]
@@ -259,7 +231,7 @@ def write_overview(profile: str, statuses: dict[str, str]) -> Path:
             "```{warning}",
             f"{len(stale)} page(s) are stale: their notebook failed in the last build and "
             "they show the results of the build before (see each page's banner): "
-            + ", ".join(f"{{doc}}`{n} <{n}>` ({_cell(s['failed'])})" for n, s in stale)
+            + ", ".join(f"{{doc}}`{n} <{n}>` ({cell(s['failed'])})" for n, s in stale)
             + ".",
             "```",
             "",
@@ -333,19 +305,6 @@ def _head(profile: str, n_pages: int, skipped: list[str], by_kind: dict) -> list
     ]
 
 
-def _ledgers(by_kind: dict) -> list[str]:
-    """The ledger's tables: the paper's claims by verdict, this book's additions, the consistency checks."""
-    lines = []
-    for verdict in VERDICTS:
-        rows = [x for x in by_kind["paper claim"] if x[2]["verdict"] == verdict]
-        if rows:
-            lines += [f"### {verdict.capitalize()} ({len(rows)})", ""] + _ledger(rows, quote=True) + [""]
-    lines += ["## This book's additions", ""] + _ledger(by_kind["this book's addition"], quote=False) + [""]
-    lines += ["## Consistency checks (our own arithmetic: shown, never counted)", ""]
-    lines += _ledger(by_kind["consistency check"], quote=False) + [""]
-    return lines
-
-
 def _numbers(pages: list[tuple[str, dict]]) -> list[str]:
     """Every reproduced number beside the paper's, page by page, with the page's figure of them."""
     lines = ["## Every reproduced number beside the paper's", ""]
@@ -357,6 +316,6 @@ def _numbers(pages: list[tuple[str, dict]]) -> list[str]:
         lines += [f"### {m['title']}", "", f"{{doc}}`Open the page <{name}>`. {label}", ""]
         lines += figure_markdown(name, m["title"], rows)
         lines += ["| quantity | paper | this run |", "| --- | --- | --- |"]
-        lines += [f"| {_cell(r['quantity'])} | {_cell(r['paper'])} | {_cell(r['run'])} |" for r in rows]
+        lines += [f"| {cell(r['quantity'])} | {cell(r['paper'])} | {cell(r['run'])} |" for r in rows]
         lines.append("")
     return lines
