@@ -92,6 +92,22 @@ def test_nested_k_subsets(synth10):
     assert torch.bincount(limited.y_train).tolist() == [20] * 5 and len(limited.y_test) == 50
 
 
+def test_drawn_k_subsets_take_random_labels_renumbered_in_order(synth10):
+    """*universal*'s "K labels from CIFAR-100" drawn at random (issue 34: labels 0..K-1 made cat and dog
+    enter together at K = 6): each draw its own K labels, renumbered 0..K-1 in increasing order, with every
+    image of those labels and their names."""
+    draws = [data.drawn_labels(10, 3, d) for d in range(6)]
+    assert all(len(set(d)) == 3 and d == sorted(d) for d in draws) and len({tuple(d) for d in draws}) > 1
+    assert data.drawn_labels(10, 3, None) == [0, 1, 2] and data.drawn_labels(10, 3, 4) == draws[4]
+    labels = draws[1]
+    got = data.subset(synth10, 3, draw=1)
+    assert got.class_names == tuple(synth10.class_names[i] for i in labels) and got.name.endswith("-K3-draw1")
+    for new, old in enumerate(labels):
+        mine = synth10.x_train[synth10.y_train == old]
+        assert torch.equal(got.x_train[got.y_train == new], mine)
+    assert data.subset(synth10, 10, draw=3).name == synth10.name  # all labels: the full dataset
+
+
 def test_augment_is_a_flip_and_shift_of_each_image():
     g = torch.Generator().manual_seed(0)
     x = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8, generator=g)

@@ -48,6 +48,25 @@ def test_a_K_label_run_keeps_the_images_per_label_of_the_profiles_subset(data_di
     )  # all images
 
 
+def test_a_K_label_run_takes_as_many_optimizer_steps_as_the_full_run():
+    """*universal* Tables 4-6 with K the only variable (issue 34: fixed epochs gave a 3-label run 0.3 of the
+    full run's steps): epochs and a step decay's epochs times N / K, images per label kept."""
+    full = profiles.train_config("paper", "vgg16", n_train=20_000)
+    k3 = profiles.k_label_config(
+        profiles.train_config("paper", "vgg16", n_train=20_000, K=4, label_draw=2), 10
+    )
+    assert k3.epochs == round(full.epochs * 10 / 4) and k3.n_train == 8_000 and k3.label_draw == 2
+    assert k3.conv.dt == round(full.conv.dt * 2.5) and k3.fc.dt == round(full.fc.dt * 2.5)
+    steps = [c.epochs * (c.n_train // c.batch_size) for c in (full, k3)]
+    assert steps[0] == steps[1]
+    assert profiles.k_label_config(profiles.train_config("cpu", "vgg16", K=10, label_draw=1), 10) == (
+        profiles.train_config("cpu", "vgg16")
+    )
+    assert k_tables.label_draws(3, 10, 2) == [0, 1] and k_tables.label_draws(10, 10, 2) == [None]
+    with pytest.raises(ValueError, match="draws"):
+        k_tables.label_draws(3, 10, 0)
+
+
 def test_K_sweeps_default_to_the_papers_K_values_or_their_ten_label_stand_ins(data_dir, monkeypatch):
     monkeypatch.setenv("MECH_DATA", str(data_dir))
     assert k_tables.default_Ks("table5", 100) == [10, 20, 40, 60, 100]

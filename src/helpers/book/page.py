@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import replace
 
 from helpers.book import knobs as knobs_mod
 from helpers.book.view import PAPER_DATASET, PageView
@@ -259,8 +258,7 @@ class Page(PageView):
         another model's run brings its own, e.g. AVGG-16's 20,000 images)."""
         if self.skipped:
             return None
-        c = config or self.config
-        return data_mod.subset(self.full, c.K, c.n_train, c.n_test)
+        return data_mod.for_config(self.full, config or self.config)
 
     def config_for(self, seed: int | None = None, K: int | None = None, model: str | None = None, **knobs):
         """The training config of one run of this page (another model takes that model's profile values)."""
@@ -272,13 +270,11 @@ class Page(PageView):
         if K is not None:
             over["K"] = K
         if model is not None and model != self.model:
-            over = {k: v for k, v in over.items() if k in ("seed", "K", "epochs", "n_train", "n_test")}
+            shared = ("seed", "K", "label_draw", "epochs", "n_train", "n_test")  # what another model shares
+            over = {k: v for k, v in over.items() if k in shared}
         cfg = profiles.train_config(self.profile, model or self.model, dataset=self.dataset, **over)
-        if cfg.K is not None and cfg.n_train is not None and self.full is not None:
-            # a training subset is sized for all N labels: a K-label run keeps as many images per label, so
-            # that a
-            # sweep over K changes the labels only (universal Tables 4-6 train every K on all of its images)
-            cfg = replace(cfg, n_train=max(cfg.K, cfg.n_train * cfg.K // self.full.num_classes))
+        if self.full is not None:  # a K-label run differs from the full one in its labels only
+            cfg = profiles.k_label_config(cfg, self.full.num_classes)
         return cfg
 
     def run(self, seed: int | None = None, K: int | None = None, model: str | None = None, **knobs):

@@ -69,11 +69,15 @@ def _shared_seeds(page, knobs) -> list[TrainConfig]:
 
 
 def _k_sweep(page, knobs) -> list[TrainConfig]:
-    """One run per K of the sweep (``universal.k_sweep`` over ``universal.Ks_for``), and the full dataset's
-    per shared seed (:func:`_shared_seeds`)."""
-    return [page.config_for(K=K) for K in k_tables.Ks_for(page, knobs["table"], knobs["Ks"])] + _shared_seeds(
-        page, knobs
-    )
+    """One run per K of the sweep and label draw (``k_tables.k_sweep`` over ``k_tables.Ks_for`` and
+    ``k_tables.label_draws``), and the full dataset's per shared seed (:func:`_shared_seeds`)."""
+    N, draws = page.full.num_classes, knobs.get("draws", 1)
+    sweep = [
+        page.config_for(K=K, label_draw=d)
+        for K in k_tables.Ks_for(page, knobs["table"], knobs["Ks"])
+        for d in k_tables.label_draws(K, N, draws)
+    ]
+    return sweep + _shared_seeds(page, knobs)
 
 
 def _shortened(page, knobs) -> list[TrainConfig]:
@@ -166,6 +170,7 @@ class PlannedRun:
             model=c.model,
             dataset=self.data,
             K=c.K,
+            label_draw=c.label_draw,
             seed=c.seed,
             width=c.width,
             epochs=c.epochs,
@@ -249,7 +254,7 @@ def plan(
             skipped[name] = page.skipped
             continue
         for cfg in runs_of(name)(page, values):
-            which = (cfg.dataset, cfg.K, cfg.n_train, cfg.n_test)
+            which = (cfg.dataset, cfg.K, cfg.label_draw, cfg.n_train, cfg.n_test)
             if which not in subsets:
                 subsets[which] = page.data_for(cfg)
             ds = subsets[which]
@@ -354,6 +359,7 @@ def describe(r: PlannedRun) -> str:
     extra = "".join(
         [
             f" K={c.K}" if c.K else "",
+            f" draw={c.label_draw}" if c.label_draw is not None else "",
             f" seed={c.seed}" if c.seed else "",
             f" blocks={list(map(list, c.blocks))}" if c.blocks else "",
             f" {c.input_size}px" if c.input_size else "",

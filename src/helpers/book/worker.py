@@ -43,7 +43,7 @@ def train_spec(spec: RunSpec, loaded: dict | None = None, wait: bool = False) ->
     loaded = {} if loaded is None else loaded
     if cfg.dataset not in loaded:
         loaded[cfg.dataset] = data_mod.load_cifar(cfg.dataset)
-    ds = data_mod.subset(loaded[cfg.dataset], cfg.K, cfg.n_train, cfg.n_test)
+    ds = data_mod.for_config(loaded[cfg.dataset], cfg)
     key = runs.run_key(cfg, ds)
     if key != spec.key:
         raise RuntimeError(

@@ -227,37 +227,55 @@ def _make(name, arrays, class_names, provenance) -> ImageData:
     )
 
 
+def drawn_labels(num_labels: int, K: int, draw: int | None) -> list[int]:
+    """The K labels of CIFAR-K/N: 0..K-1 without a ``draw`` (the sets nested, CIFAR-3/10 inside CIFAR-6/10),
+    else K labels drawn uniformly with the seed ``draw``, in increasing order (*universal* trains each K on
+    "K labels from CIFAR-100" without saying which: a drawn subset is not biased toward the first labels,
+    e.g. cat and dog entering together at K = 6 on CIFAR-10)."""
+    if draw is None:
+        return list(range(K))
+    perm = torch.randperm(num_labels, generator=torch.Generator().manual_seed(int(draw)))
+    return sorted(perm[:K].tolist())
+
+
 def subset(
-    data: ImageData, K: int | None = None, n_train: int | None = None, n_test: int | None = None
+    data: ImageData,
+    K: int | None = None,
+    n_train: int | None = None,
+    n_test: int | None = None,
+    draw: int | None = None,
 ) -> ImageData:
     """CIFAR-K/N (*universal* Tables 4-6) and/or a balanced size limit.
 
-    The K-label subset keeps labels 0..K-1, so the sets are nested (CIFAR-3/10 inside
-    CIFAR-6/10 ...); labels keep their indices 0..K-1. ``n_train`` / ``n_test`` keep
-    the first ``n // K`` images of each label, in the dataset's order."""
+    The K-label subset keeps the labels of :func:`drawn_labels` (0..K-1 without a ``draw``), renumbered
+    0..K-1 in increasing order. ``n_train`` / ``n_test`` keep the first ``n // K`` images of each label, in
+    the dataset's order."""
     N = data.num_classes
     K = N if K is None else K
     if not isinstance(K, (int, np.integer)) or not 1 <= K <= N:
         raise ValueError(
             f"K={K!r} is out of range: {data.name} has {N} labels, so K must be an integer in 1..{N}"
         )
+    labels = drawn_labels(N, K, draw if K < N else None)
+    new = torch.full((N,), -1, dtype=torch.long)
+    new[labels] = torch.arange(K)
 
     def pick(x, y, n):
-        keep = y < K
+        y = new[y]
+        keep = y >= 0
         if n is not None:
             if n < K:
                 raise ValueError(f"asked for {n} images of {K} labels: need at least one per label")
-            per = n // K
             rank = torch.zeros_like(y)
             for label in range(K):  # position of each image within its label, in dataset order
                 idx = (y == label).nonzero().flatten()
                 rank[idx] = torch.arange(len(idx))
-            keep &= rank < per
+            keep &= rank < n // K
         return x[keep], y[keep]
 
     x_train, y_train = pick(data.x_train, data.y_train, n_train)
     x_test, y_test = pick(data.x_test, data.y_test, n_test)
-    name = data.name if K == N else f"{data.name}-K{K}"
+    name = data.name if K == N else f"{data.name}-K{K}" + ("" if draw is None else f"-draw{draw}")
     return replace(
         data,
         name=name,
@@ -265,8 +283,14 @@ def subset(
         y_train=y_train,
         x_test=x_test,
         y_test=y_test,
-        class_names=data.class_names[:K],
+        class_names=tuple(data.class_names[i] for i in labels),
     )
+
+
+def for_config(full: ImageData, cfg) -> ImageData:
+    """The data a training config ``cfg`` (:class:`~helpers.train.loop.TrainConfig`) trains on: its K labels
+    (drawn by ``cfg.label_draw``) and subset sizes."""
+    return subset(full, cfg.K, cfg.n_train, cfg.n_test, cfg.label_draw)
 
 
 def synthetic_cifar(

@@ -55,6 +55,9 @@ class TrainConfig:
     model: str
     dataset: str = "cifar10"
     K: int | None = None
+    label_draw: int | None = (
+        None  # K labels drawn with this seed (helpers.train.data.drawn_labels); None: 0..K-1
+    )
     n_train: int | None = None
     n_test: int | None = None
     width: float = 1.0

@@ -171,3 +171,23 @@ def probe_hyper(model: str) -> Hyper:
     """The papers' SGD hyper-parameters for the FC layer from a tap of ``model`` (the same at every
     profile)."""
     return PAPER_PROBE.get(model, PAPER_PROBE["vgg16"])
+
+
+def k_label_config(cfg: TrainConfig, num_labels: int) -> TrainConfig:
+    """A K-label run of ``cfg`` (*universal* Tables 4-6) made to differ from the full run in its labels only:
+    as many images per label (a subset sized for all ``num_labels`` labels keeps its share) and as many
+    optimizer steps, its epochs (and a step decay's Δt, ``switch`` and ``offset``) times N / K, so that the
+    error against K does not measure the SGD budget (with fixed epochs a 3-label run of CIFAR-10 takes 0.3 of
+    the full run's steps). A full-label config is returned unchanged."""
+    if cfg.K is None or cfg.K == num_labels:
+        return replace(cfg, K=None, label_draw=None)
+    stretch = num_labels / cfg.K
+
+    def longer(h: Hyper) -> Hyper:
+        switch = None if h.switch is None else round(h.switch * stretch)
+        return replace(h, dt=max(1, round(h.dt * stretch)), offset=round(h.offset * stretch), switch=switch)
+
+    n_train = None if cfg.n_train is None else max(cfg.K, cfg.n_train * cfg.K // num_labels)
+    return replace(
+        cfg, n_train=n_train, epochs=round(cfg.epochs * stretch), conv=longer(cfg.conv), fc=longer(cfg.fc)
+    )
