@@ -5,9 +5,8 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PROFILE ?= cpu
-# Data: data/ if it holds CIFAR, else the project machines' shared copy (../shared/data), else data/.
-MECH_DATA ?= $(if $(wildcard data/cifar10.npz data/cifar-10-batches-py),data,$(if $(wildcard ../shared/data/cifar10.npz),../shared/data,data))
-export MECH_DATA
+# Data: $MECH_DATA, else data/ if it holds CIFAR, else the project machines' ../shared/data (helpers.infra.paths,
+# so that make, papermill and python agree).
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
 .PHONY: book test venv browser clean-book

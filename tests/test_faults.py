@@ -13,6 +13,7 @@ import threading
 import time
 import warnings
 
+import numpy as np
 import psutil
 import pytest
 import torch
@@ -138,10 +139,10 @@ def test_rerun_flags_read_back_as_the_same_values(monkeypatch):
         tap="10",
         eta=0.25,
     )
-    monkeypatch.setenv("MECH_DATA", "../shared/data")
+    monkeypatch.setenv("MECH_DATA", "../elsewhere/data")
     line = knobs.rerun_line("x", values)
     words = shlex.split(line)
-    assert words[:2] == ["MECH_DATA=../shared/data", f"MECH_CACHE={os.environ['MECH_CACHE']}"]
+    assert words[:2] == ["MECH_DATA=../elsewhere/data", f"MECH_CACHE={os.environ['MECH_CACHE']}"]
     assert words[2] == knobs.papermill_command() and words[3:5] == ["notebooks/x.ipynb", "/tmp/x.ipynb"]
     got = {}
     monkeypatch.setattr(cli, "execute_notebook", lambda *a, parameters, **kw: got.update(parameters))
@@ -162,12 +163,35 @@ def test_filter_index_out_of_range_is_caught_before_training(data_dir, monkeypat
 # --- paths, locks, provenance ----------------------------------------------------------------------
 
 
+def test_without_mech_data_every_entry_point_finds_the_shared_copy(tmp_path, monkeypatch, synth10):
+    """The Makefile's fallback lives in helpers.infra.paths (issue 37): without $MECH_DATA the data is
+    data/ where it holds CIFAR, else ../shared/data where that does, so that papermill and python run from
+    the repository find what make finds."""
+    repo, shared = tmp_path / "repo", tmp_path / "shared" / "data"
+    (repo / "data").mkdir(parents=True)
+    (repo / "pyproject.toml").write_text("")
+    monkeypatch.delenv("MECH_DATA", raising=False)
+    monkeypatch.setattr(paths, "REPO", repo)
+    assert paths.data_dir() == repo / "data"  # nothing anywhere: data/, where the error says to put it
+    shared.mkdir(parents=True)
+    np.savez(shared / "cifar10.npz", x_train=np.zeros((1, 32, 32, 3), np.uint8))
+    assert paths.data_dir() == repo / paths.SHARED_DATA and paths.data_dir().resolve() == shared
+    (repo / "data" / "cifar-10-batches-py").mkdir()
+    assert paths.data_dir() == repo / "data"  # the repository's own copy first
+    monkeypatch.setenv("MECH_DATA", str(tmp_path))
+    assert paths.data_dir() == tmp_path
+
+
 def test_cache_and_data_are_anchored_to_the_repository(tmp_path, monkeypatch):
     monkeypatch.delenv("MECH_CACHE")
     monkeypatch.delenv("MECH_DATA", raising=False)
     monkeypatch.chdir(tmp_path)
-    assert runs.cache_root() == ROOT / ".cache" and data.data_dir() == ROOT / "data"
+    assert runs.cache_root() == ROOT / ".cache" and data.data_dir() == paths.default_data_dir()
+    assert paths.default_data_dir() in (ROOT / "data", ROOT / paths.SHARED_DATA)
     assert " MECH_" not in " " + knobs.rerun_line("x", dict(profile="cpu"))  # the defaults need no prefix
+    monkeypatch.setenv("MECH_DATA", str(paths.default_data_dir()))  # named, but where it would be anyway
+    assert " MECH_DATA" not in " " + knobs.rerun_line("x", dict(profile="cpu"))
+    monkeypatch.delenv("MECH_DATA")
     monkeypatch.setenv("MECH_CACHE", "../elsewhere")  # relative: from the repository's root, not from here
     monkeypatch.setenv("MECH_DATA", str(tmp_path))
     assert runs.cache_root() == paths.cache_root() == ROOT / "../elsewhere" and data.data_dir() == tmp_path

@@ -20,7 +20,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from helpers.infra.paths import cache_root, data_dir, notebooks_dir, repo_root
+from helpers.infra.paths import cache_root, data_dir, default_data_dir, notebooks_dir, repo_root
 
 # Where the page's data and runs came from, when not the defaults (relative to the repository's root, as
 # :mod:`helpers.infra.paths` reads them; MECH_DEVICE is the device knob).
@@ -126,7 +126,7 @@ def rerun_line(name: str, values: dict) -> str:
     """The shell line (from the repository's root) that reruns page ``name`` with ``values``, data and
     cache."""
     moved = {
-        "MECH_DATA": data_dir() != repo_root() / "data",
+        "MECH_DATA": data_dir().resolve() != default_data_dir().resolve(),
         "MECH_CACHE": cache_root() != repo_root() / ".cache",
     }
     env = [f"{k}={shlex.quote(os.environ[k])}" for k in ENVIRONMENT if os.environ.get(k) and moved[k]]

@@ -4,8 +4,9 @@ imports it).
 Everything is anchored to the repository that holds this package, not to the working directory, so
 a notebook run from anywhere finds the same data and the same cached runs. Environment variables
 move them: ``MECH_DATA`` (data), ``MECH_CACHE`` (runs, features, probes), ``MECH_BOOK_ROOT`` (a copy
-of the book's sources, used by the tests); a relative value is taken from the repository's root
-(``make book`` exports ``MECH_DATA=../shared/data`` on the project's machines).
+of the book's sources, used by the tests); a relative value is taken from the repository's root. Without
+``MECH_DATA`` the data directory is ``data/`` where it holds CIFAR, else ``../shared/data`` where that does
+(the project's machines), so that ``make``, papermill, Python and ``helpers plan`` all find the same data.
 """
 
 from __future__ import annotations
@@ -31,9 +32,28 @@ def _from_env(name: str, default: str) -> Path:
     )
 
 
+CIFAR_FILES = ("cifar10.npz", "cifar-10-batches-py", "cifar100.npz", "cifar-100-python")
+SHARED_DATA = "../shared/data"  # the project's machines: a lossy CIFAR-10 beside the repository
+
+
+def _holds_cifar(folder: Path) -> bool:
+    return any((folder / name).exists() for name in CIFAR_FILES)
+
+
 def data_dir(root: str | os.PathLike | None = None) -> Path:
-    """The data directory: ``root``, else ``$MECH_DATA``, else ``data/`` in the repository."""
-    return Path(root) if root is not None else _from_env("MECH_DATA", "data")
+    """The data directory: ``root``, else ``$MECH_DATA``, else ``data/`` in the repository where it holds
+    CIFAR, else ``../shared/data`` where that does, else ``data/`` (where a clear error, or torchvision's
+    download, will put it)."""
+    if root is not None:
+        return Path(root)
+    return _from_env("MECH_DATA", "data") if os.environ.get("MECH_DATA", "").strip() else default_data_dir()
+
+
+def default_data_dir() -> Path:
+    """The data directory without ``$MECH_DATA``: ``data/`` where it holds CIFAR, else ``../shared/data``
+    where that does, else ``data/``."""
+    own, shared = repo_root() / "data", repo_root() / SHARED_DATA
+    return shared if not _holds_cifar(own) and _holds_cifar(shared) else own
 
 
 def cache_root() -> Path:
