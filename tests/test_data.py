@@ -5,7 +5,7 @@ import pytest
 import torch
 from conftest import SHARED_DATA
 
-from helpers.train import data
+from helpers.train import data, imagenet
 
 
 def test_npz_layout_shapes_and_range(data_dir, synth10):
@@ -159,13 +159,13 @@ def test_imagenet_folder_split(tmp_path):
             Image.fromarray(rng.integers(0, 255, (40, 50, 3), dtype=np.uint8)).save(
                 tmp_path / "val" / c / f"{i}.png"
             )
-    train, test, classes = data.imagenet_split(tmp_path / "val", n_train=9, seed=0, size=32)
+    train, test, classes = imagenet.imagenet_split(tmp_path / "val", n_train=9, seed=0, size=32)
     assert len(train) == 9 and len(test) == 3 and classes == ("n01", "n02", "n03")
     x, y = train[0]
     assert x.shape == (3, 32, 32) and x.dtype == torch.uint8
-    xb, yb = next(data.folder_batches(test, batch_size=3))
+    xb, yb = next(imagenet.folder_batches(test, batch_size=3))
     assert xb.shape == (3, 3, 32, 32) and xb.min() >= -1 and xb.max() <= 1
     with pytest.raises(data.DataNotFoundError, match="ImageFolder"):
-        data.imagenet_split(tmp_path / "missing")
+        imagenet.imagenet_split(tmp_path / "missing")
     with pytest.raises(ValueError, match="n_train"):
-        data.imagenet_split(tmp_path / "val", n_train=12)
+        imagenet.imagenet_split(tmp_path / "val", n_train=12)

@@ -21,8 +21,7 @@ import torch
 from helpers.figures.steps import skippable
 from helpers.method import study as method
 from helpers.method.layer import analyze_layer
-from helpers.train import data as data_mod
-from helpers.train import models
+from helpers.train import imagenet, models
 from helpers.train import taps as taps_mod
 from helpers.train.loop import pick_device
 from helpers.train.models import scaled
@@ -56,7 +55,7 @@ def imagenet_study(page, n_train: int | None = None, batch_size: int = 100):
         1 for p in Path(page.imagenet).rglob("*") if p.suffix.lower() in (".jpeg", ".jpg", ".png")
     )
     n_train = n_train or min(40_000, int(0.8 * folder_size))
-    train, test, names = data_mod.imagenet_split(page.imagenet, n_train, cfg.seed, size)
+    train, test, names = imagenet.imagenet_split(page.imagenet, n_train, cfg.seed, size)
     taps = [t for t in model.taps if t.name in page.taps]
     dev = pick_device(page.device)
     model = model.to(dev).eval()
@@ -64,7 +63,7 @@ def imagenet_study(page, n_train: int | None = None, batch_size: int = 100):
     for split, ds in (("train", train), ("test", test)):
         feats[split] = taps_mod.extract(
             model,
-            data_mod.folder_batches(ds, batch_size, device=dev),
+            imagenet.folder_batches(ds, batch_size, device=dev),
             len(ds),
             taps,
             torch.float16,

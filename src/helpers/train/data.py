@@ -1,4 +1,4 @@
-"""Data of both papers: CIFAR-10/100, their nested K-label subsets, and ImageNet.
+"""Data of both papers: CIFAR-10/100 and their K-label subsets (ImageNet is :mod:`helpers.train.imagenet`).
 
 Conventions (*mechanism* methods, "Data preprocessing"; *universal* Supplementary): pixels scaled to [-1, 1]
 (x / 255 * 2 - 1); training augmentation = random horizontal flip + translation of up to 4 pixels; optional
@@ -7,7 +7,7 @@ bicubic resize (*universal* feeds EfficientNet-B0 224x224 inputs).
 A CIFAR dataset is held as one uint8 tensor (N, 3, 32, 32) and whole mini-batches are
 augmented with tensor ops: on 2 cores a per-image PIL pipeline would be the bottleneck.
 
-Where the data come from, in this order: ``$MECH_DATA`` (default the repository's ``data/``) holding the
+Where the data come from, in this order: ``$MECH_DATA`` (default :func:`helpers.infra.paths.data_dir`) holding the
 packed ``cifar10.npz`` / ``cifar100.npz`` (arrays ``x_train``, ``y_train``, ``x_test``,
 ``y_test`` uint8 HWC), or torchvision's extracted layout (``cifar-10-batches-py/``,
 ``cifar-100-python/``); else a torchvision download where the network allows; else
@@ -374,50 +374,3 @@ def batches(
         if size is not None:
             xb = resize(xb, size)
         yield xb, y[idx].to(device, non_blocking=True)
-
-
-# --- ImageNet (*universal* Table 3) -------------------------------------------------------------
-
-
-def imagenet_split(folder: str | os.PathLike, n_train: int = 40_000, seed: int = 0, size: int = 224):
-    """ImageNet validation images from an ImageFolder, split for the FC layers as in *universal*.
-
-    *universal* trains each stage's FC layer on 40,000 of the 50,000 validation images and
-    tests on the other 10,000. Returns ``(train, test, class_names)``, two torch ``Subset`` s
-    whose items are ``(uint8 image 3 x size x size, label)`` (resize to size*256/224, centre crop)."""
-    import torchvision
-    from torchvision.transforms import v2 as T
-
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DataNotFoundError(
-            f"ImageNet folder {folder.resolve()} not found: give the path of an ImageFolder (one sub-folder "
-            f"of images per class, e.g. ILSVRC2012 'val' sorted into its 1000 class folders). ImageNet is "
-            f"not on the project's machines; it must come from image-net.org under its terms."
-        )
-    tf = T.Compose(
-        [
-            T.PILToTensor(),
-            T.Resize(int(round(size * 256 / 224)), interpolation=T.InterpolationMode.BICUBIC, antialias=True),
-            T.CenterCrop(size),
-        ]
-    )
-    ds = torchvision.datasets.ImageFolder(str(folder), transform=tf)
-    n = len(ds)
-    if not 0 < n_train < n:
-        raise ValueError(f"n_train={n_train} must lie between 1 and {n - 1} (the folder has {n} images)")
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
-    train = torch.utils.data.Subset(ds, perm[:n_train])
-    test = torch.utils.data.Subset(ds, perm[n_train:])
-    return train, test, tuple(ds.classes)
-
-
-def folder_batches(
-    dataset, batch_size: int = 100, num_workers: int = 0, device: str | torch.device = "cpu"
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Mini-batches ``(float images in [-1, 1], labels)`` from a dataset of uint8 images (e.g. ImageNet)."""
-    loader = torch.utils.data.DataLoader(
-        dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers
-    )
-    for xb, yb in loader:
-        yield to_float(xb.to(device)), yb.to(device)
