@@ -52,13 +52,16 @@ def signal_noise(W: torch.Tensor, means: torch.Tensor, clusters: list[list[list[
       N_l - 1 labels (the paper's 33 = 2 * 150 / 9; Eq. 2's noise_I label by label),
       ``SNR_count`` = filters / co_labels (the paper's 150 / 33),
     - ``signal``: those filters' summed field on output i (the paper's unit fields),
-    - ``noise_first``: their summed field on another output, the mean over the other N_l - 1 (the paper's
-      "summed output fields (< 33)", lowered by the negative fields), ``SNR_first`` = signal / noise_first
-      (the paper's SNR > 5; infinite where the noise is not positive).
+    - ``noise_first``: their summed field on the strongest other output (the first type of noise where it
+      matters for the decision), ``SNR_first`` = signal / noise_first (the paper's SNR > 5; infinite where
+      the noise is not positive),
+    - ``noise_first_mean``: the same fields' mean over the other outputs. It is negative whenever each
+      filter's fields sum to about 0 over the outputs (cross-entropy without an output bias, *mechanism*
+      Fig. 5C), so "below the count" is forced there, not found.
 
     This book's addition, the decision as a network makes it: ``noise_1`` (the same filters' field on the
-    strongest wrong output j), ``noise_2`` (the other filters' field there) and ``SNR`` = signal / (noise_1 +
-    noise_2).
+    strongest wrong output j of all filters), ``noise_2`` (the other filters' field there) and ``SNR`` =
+    signal / (noise_1 + noise_2).
     """
     Mn = fields.normalize(fields.field_matrices(W, means))  # (N_f, N_l, N_l)
     N_f, N_l = Mn.shape[0], Mn.shape[1]
@@ -73,7 +76,8 @@ def signal_noise(W: torch.Tensor, means: torch.Tensor, clusters: list[list[list[
     idx = torch.arange(N_l)
     signal, wrong = sig_filters[idx, idx], total[idx, wrong_j]
     co_labels = (co * off).sum(1) / (N_l - 1)
-    noise_first = (sig_filters * off).sum(1) / (N_l - 1)
+    noise_first = sig_filters.masked_fill(~off, float("-inf")).amax(1)
+    noise_first_mean = (sig_filters * off).sum(1) / (N_l - 1)
     return pd.DataFrame(
         dict(
             label=idx.numpy(),
@@ -83,6 +87,7 @@ def signal_noise(W: torch.Tensor, means: torch.Tensor, clusters: list[list[list[
             signal=signal.numpy(),
             noise_first=noise_first.numpy(),
             SNR_first=_ratio(signal, noise_first),
+            noise_first_mean=noise_first_mean.numpy(),
             noise_1=sig_filters[idx, wrong_j].numpy(),
             noise_2=rest[idx, wrong_j].numpy(),
             total_right=total[idx, idx].numpy(),
