@@ -7,8 +7,8 @@ bicubic resize (*universal* feeds EfficientNet-B0 224x224 inputs).
 A CIFAR dataset is held as one uint8 tensor (N, 3, 32, 32) and whole mini-batches are
 augmented with tensor ops: on 2 cores a per-image PIL pipeline would be the bottleneck.
 
-Where the data come from, in this order: ``$MECH_DATA`` (default :func:`helpers.infra.paths.data_dir`) holding the
-packed ``cifar10.npz`` / ``cifar100.npz`` (arrays ``x_train``, ``y_train``, ``x_test``,
+Where the data come from, in this order: the data directory (:func:`helpers.infra.paths.data_dir`) holding
+the packed ``cifar10.npz`` / ``cifar100.npz`` (arrays ``x_train``, ``y_train``, ``x_test``,
 ``y_test`` uint8 HWC), or torchvision's extracted layout (``cifar-10-batches-py/``,
 ``cifar-100-python/``); else a torchvision download where the network allows; else
 :class:`DataNotFoundError` naming the directory and the files expected."""
