@@ -1,10 +1,13 @@
 """The probe as the papers' text trains it (issue 34): augmented training features, the L2 convention, the
 profile-weight alignment, and claims whose verdict turns with the protocol the papers leave open."""
 
+import pandas as pd
 import pytest
 import torch
 from torch import nn
 
+from helpers.figures import mechanism_fig5_cluster_statistics as fig5
+from helpers.figures import probe_protocol
 from helpers.method import fields
 from helpers.reference import claims
 from helpers.train import augmented, data, probes
@@ -145,3 +148,25 @@ def test_a_verdict_that_turns_with_the_protocol_is_not_testable():
     c = claims.paper_claim("", "layer 13's noise is below 9", True, "", test="n < 9", requires=[steady])
     assert c.verdict == claims.HOLDS
     assert claims.same_under({"a": True, "b": None}).ok  # an undecided outcome does not turn it
+
+
+def test_fig5_layer13_claims_are_untestable_where_the_protocols_disagree():
+    """Fig. 5's layer-13 claims under constructed protocols: "each filter has one cluster" holds on the
+    book's probe but not under another protocol (not testable here); "size about 3" holds under every
+    protocol (holds); with no protocol table the verdicts are the test's alone."""
+    row = dict(
+        live=100, one_cluster=95, N_c=1.0, C_s=3.0, n=1.5, **{"size 1": 0.1, "size 2": 0.2, "size 3": 0.6}
+    )
+    row["size > 3"] = 0.1
+    frame = pd.DataFrame(
+        [dict(row, protocol=probe_protocol.DEFAULT), dict(row, protocol="200 epochs", one_cluster=60)]
+    )
+    each, size = fig5._layer13_claims(pd.Series(row), [], frame)
+    assert each.verdict == claims.UNTESTABLE and "200 epochs" in each.reason
+    assert size.verdict == claims.HOLDS
+    assert [c.verdict for c in fig5._layer13_claims(pd.Series(row), [], None)] == [claims.HOLDS] * 2
+    table = probe_protocol.protocol_table(
+        probe_protocol.with_spread(frame.assign(accuracy=0.78, SNR_E=[2.0, 2.5], alignment=[0.3, 0.9]))
+    )
+    assert table.protocol.iloc[-1].startswith("spread") and len(table) == 3
+    assert table.alignment.iloc[-1] == pytest.approx(0.6) and table.SNR_E.iloc[-1] == pytest.approx(0.5)

@@ -14,7 +14,8 @@ probe epoch ``e`` reads copy ``(e - 1) mod copies`` (:func:`helpers.train.probes
 what it costs on unaugmented features, and each image is seen under ``copies`` draws of the augmentation.
 ``bench/probe_protocol.py`` measures what the number of copies changes. Copy ``c`` is drawn from a generator
 of its own (``seed``, ``c``), so the first copies are the same whatever their number. Nothing here is cached
-on disk: the probes trained on them are (:func:`helpers.train.probes.layer_probes`).
+on disk (the last network's are kept in memory): the probes trained on them are
+(:func:`helpers.train.probes.layer_probes`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from helpers.train.loop import pick_device
 from helpers.train.models import Tap
 
 COPIES = 4  # augmented copies of the training set a probe reads (bench/probe_protocol.py)
+_LAST: dict = {}  # the last network's copies, kept for the probes of other protocols on it (one entry)
 
 
 def copy_generator(seed: int, copy: int) -> torch.Generator:
@@ -81,15 +83,24 @@ def run_copies(
     progress: bool = True,
 ) -> list[dict[str, torch.Tensor]]:
     """``copies`` augmented copies of ``data``'s training set through a :class:`~helpers.train.runs.Run`'s
-    frozen layers: a list of ``{tap: (N, N_f, F_s)}``, labelled by ``data.y_train`` (DESIGN step 1)."""
+    frozen layers: a list of ``{tap: (N, N_f, F_s)}``, labelled by ``data.y_train`` (DESIGN step 1). The last
+    network's copies are kept in memory (one network's at a time): a page that trains its probes under
+    several protocols (:mod:`helpers.figures.probe_protocol`) extracts them once."""
     if copies < 1:
         raise ValueError(f"copies must be at least 1, got {copies}")
     x = data.x_train
     size = run.config.input_size if run.config.input_size and run.config.input_size != x.shape[-1] else None
     taps = taps or run.model.taps
-    return [
+    key = (run.key, data.fingerprint(), copies, seed)
+    kept = _LAST.get(key)
+    if kept is not None and all(t.name in kept[0] for t in taps):  # the same network's copies, asked again
+        return [{t.name: c[t.name] for t in taps} for c in kept]
+    _LAST.clear()
+    out = [
         augmented_copy(
             run.model, x, data.y_train, c, taps, seed=seed, size=size, device=device, progress=progress
         )
         for c in range(copies)
     ]
+    _LAST[key] = out
+    return out
