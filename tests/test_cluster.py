@@ -758,7 +758,7 @@ def test_each_probe_has_a_lock_of_its_own(tmp_path, monkeypatch):
     )
     ds = SimpleNamespace(fingerprint=lambda: "data", num_classes=3)
     path_a = probes.probe_path(
-        run, ds, "a", solver="sgd", hyper=profiles.probe_hyper("vgg16"), seed=0, epochs=2
+        run, ds, "a", solver="sgd", hyper=profiles.probe_hyper("vgg16"), seed=0, epochs=2, copies=0, l2="mean"
     )
     held, release, done = threading.Event(), threading.Event(), {}
 
@@ -768,7 +768,9 @@ def test_each_probe_has_a_lock_of_its_own(tmp_path, monkeypatch):
             release.wait(30)
 
     def want(tap):
-        done[tap.name] = probes.layer_probes(run, ds, taps=[tap], epochs=2, progress=False)[tap.name]
+        done[tap.name] = probes.layer_probes(run, ds, taps=[tap], epochs=2, copies=0, progress=False)[
+            tap.name
+        ]
 
     threads = [threading.Thread(target=holder)]
     threads[0].start()
@@ -807,7 +809,9 @@ def test_probe_runs_on_the_device_given_and_returns_cpu_weights(monkeypatch):
     monkeypatch.setattr(
         probes,
         "_sgd",
-        lambda W, X, y, *rest: solved_on.append((W.device, X.device, y.device)) or real_sgd(W, X, y, *rest),
+        lambda W, X, copies, y, *rest: (
+            solved_on.append((W.device, X.device, y.device)) or real_sgd(W, X, copies, y, *rest)
+        ),
     )
     c = probes.train_probe(X, y, X, y, 3, epochs=3, device="cuda:1", progress=False)
     assert asked == ["cuda:1"] and solved_on == [(torch.device("cpu"),) * 3] and torch.equal(c.W, a.W)

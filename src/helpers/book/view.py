@@ -12,8 +12,8 @@ from helpers.book import knobs as knobs_mod
 from helpers.book import timings
 from helpers.book.show import FigureShown, Shown, _duration, _json, claims_table, show_figure, summary
 from helpers.reference import claims as claims_mod
+from helpers.train import augmented, models, probes, runs
 from helpers.train import loop as train
-from helpers.train import models, runs
 
 KNOBS_LINE = (
     "Every knob of the notebook's parameters cell can be overridden (`-p knob value`); "
@@ -44,6 +44,14 @@ HOW_TO_GET = {
     "50,000 validation images, sorted into one sub-folder per class, as the `imagenet` knob. "
     "The project's machines do not have it.",
 }
+
+
+PROBE_INPUTS = (
+    "{copies} augmented copies of the training set (flips, translations up to 4 pixels) through the "
+    'frozen layers, as the papers\' "In all simulations, data augmentation was used" says; α as '
+    "PyTorch's weight decay on the mean loss of a mini-batch of 100 (the papers' learning rates are "
+    'mean-loss rates; bench/README.md, "The probe\'s protocol")'
+)
 
 
 def plain_header(name: str, namespace: dict, **values) -> Shown:
@@ -152,11 +160,12 @@ class PageView:
         if self.model in ("vgg16", "avgg16"):
             rows.append(("FC head", _FC_HEAD.format(hidden=models.scaled(512, c.width))))
         probe = (
-            "the papers' SGD, 100 epochs"
+            f"the papers' SGD, {probes.SGD_EPOCHS} epochs (the papers give no count)"
             if self.solver == "sgd"
             else "full-batch L-BFGS to the loss's minimum"
         )
         rows.append(("probe", f"{self.solver}: {probe}; how each probe stopped: end of the page"))
+        rows.append(("probe inputs", PROBE_INPUTS.format(copies=augmented.COPIES)))
         rows += [("data", self.full.provenance if self.full is not None else "–"), ("software", software())]
         return rows
 

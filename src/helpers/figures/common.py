@@ -132,13 +132,19 @@ def compare_claim(
     )
 
 
+def one_cluster_share(r: pd.Series) -> float | None:
+    """The fraction of a layer's live filters (row ``r`` of a per-layer table) with exactly one cluster."""
+    live, one = r.get("live"), r.get("one_cluster")
+    return None if live is None or live != live or live == 0 else float(one) / float(live)
+
+
 def one_cluster_claim(source: str, claim: str, r: pd.Series, requires: list) -> claims.Claim:
     """*mechanism*'s "each filter ... consists of only one (diagonal) cluster" on one layer's row ``r`` of a
     per-layer table: filter by filter, at least :data:`helpers.reference.claims.EACH` of the live filters (a
     dead filter, no positive field, selects nothing) with exactly one cluster. The mean N_c alone can be 1 by
     cancellation (filters with none against filters with two), which "each filter" excludes."""
     live, one = r.get("live"), r.get("one_cluster")
-    share = None if live is None or live != live or live == 0 else float(one) / float(live)
+    share = one_cluster_share(r)
     return claims.paper_claim(
         source,
         claim,

@@ -28,9 +28,11 @@ from helpers.figures.common import (  # noqa: F401  (the per-layer table: the pa
     frame_floor,
     layer_statistics,
     one_cluster_claim,
+    one_cluster_share,
     seed_statistics,
     size_fractions,
 )
+from helpers.figures.probe_protocol import protocol_precondition
 from helpers.figures.steps import skippable
 from helpers.figures.style import (
     NAME,
@@ -95,14 +97,20 @@ SAME_STATS = 0.1  # "almost identical" distributions of cluster sizes and noise:
 
 @skippable
 def claims_fig5(
-    stats: pd.DataFrame | None, study, evidence: dict | None = None, per_seed: pd.DataFrame | None = None
+    stats: pd.DataFrame | None,
+    study,
+    evidence: dict | None = None,
+    per_seed: pd.DataFrame | None = None,
+    protocols: pd.DataFrame | None = None,
 ) -> list[claims.Claim] | None:
     """*mechanism* Fig. 5 and its text, from the per-layer table (:func:`layer_statistics`: per-filter
     cluster counts, each label's appearances in ``attrs["label_counts"]``), the per-layer tables of every
     network the page has (``per_seed``, :func:`seed_statistics`: the noise trend is decided over them) and, at
     layer 13, from the study: the mean sub-threshold field of cluster rows, and the layer analysed on
     training-set class means against the test set's. ``evidence`` gives these readings of layer 13 as a dict
-    instead of reading them from ``study`` (the unit tests do)."""
+    instead of reading them from ``study`` (the unit tests do). ``protocols``: layer 13 under the probe
+    protocols the papers leave open (:func:`helpers.figures.probe_protocol.protocol_statistics`); a layer-13
+    claim whose outcome turns among them is not testable here."""
     deep = "13"
     if evidence is None and study is not None and deep in study.layers:
         evidence = _layer13_readings(study, deep)
@@ -110,7 +118,7 @@ def claims_fig5(
     req = [frame_floor(stats)]
     out = claims_noise(stats, per_seed)
     if "13" in s.index:
-        out += _layer13_claims(s.loc["13"], req)
+        out += _layer13_claims(s.loc["13"], req, protocols)
     if "10" in s.index:
         out.append(_layer10_claim(s.loc["10"], req))
     out += _appearance_claims(stats.attrs.get("label_counts", {}), req)
@@ -130,19 +138,35 @@ def _layer13_readings(study, deep: str) -> dict:
     return dict(tap=deep, mean_cluster_rows=la.mean_cluster_rows, n=(tr.n, la.n), C_s=(tr.C_s, la.C_s))
 
 
-def _layer13_claims(r: pd.Series, req: list) -> list[claims.Claim]:
-    """Fig. 5A at layer 13 (row ``r`` of the per-layer table): one cluster per filter, of size about 3."""
-    sizes = {k: float(r.get(f"size {k}", 0.0)) for k in (1, 2, 3)} | {4: float(r.get("size > 3", 0.0))}
+def _sizes(r: pd.Series) -> dict[int, float]:
+    return {k: float(r.get(f"size {k}", 0.0)) for k in (1, 2, 3)} | {4: float(r.get("size > 3", 0.0))}
+
+
+def _each_one(r: pd.Series) -> bool | None:
+    share = one_cluster_share(r)
+    return None if share is None else share >= claims.EACH
+
+
+def _about_3(r: pd.Series) -> bool:
+    sizes = _sizes(r)
+    return CS_RANGE[0] <= r["C_s"] <= CS_RANGE[1] and max(sizes, key=sizes.get) == 3
+
+
+def _layer13_claims(r: pd.Series, req: list, protocols: pd.DataFrame | None = None) -> list[claims.Claim]:
+    """Fig. 5A at layer 13 (row ``r`` of the per-layer table): one cluster per filter, of size about 3; each
+    decided only where the probe protocols the papers leave open agree (``protocols``)."""
+    sizes = _sizes(r)
+    each = req + protocol_precondition(protocols, _each_one, "whether each filter has one cluster")
     return [
-        one_cluster_claim("Nc_about_1_layer13__mechanism", "each layer-13 filter has one cluster", r, req),
+        one_cluster_claim("Nc_about_1_layer13__mechanism", "each layer-13 filter has one cluster", r, each),
         claims.paper_claim(
             "Cs_layer13",
             "layer-13 clusters are of size about 3, most often exactly 3",
-            CS_RANGE[0] <= r["C_s"] <= CS_RANGE[1] and max(sizes, key=sizes.get) == 3,
+            _about_3(r),
             f"C_s = {r['C_s']:.2f}; fractions of sizes 1, 2, 3, > 3: "
             + ", ".join(f"{v:.2f}" for v in sizes.values()),
             test=f"{CS_RANGE[0]} <= C_s <= {CS_RANGE[1]} and size 3 the most frequent",
-            requires=req,
+            requires=req + protocol_precondition(protocols, _about_3, "the cluster size"),
         ),
     ]
 

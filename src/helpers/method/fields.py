@@ -92,6 +92,28 @@ def clip(M_norm: torch.Tensor, threshold: float = THRESHOLD) -> torch.Tensor:
     return torch.as_tensor(M_norm) >= check_threshold(threshold)
 
 
+def profile_alignment(W: torch.Tensor, class_means: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Does each filter's probe weights favour the labels that make it fire? Per filter f, over the labels:
+    its label profile ``p_f[i] = sum_s mean_a[i, f, s]`` (which labels make it fire) against the outputs its
+    weights favour, ``w_f[j] = sum_s W[j, f, s] abar[f, s]`` (the field of its activation averaged over
+    the labels: the column mean of its field matrix, *mechanism* Fig. 4). At a 1x1 tap, ``w_f[j]`` is
+    ``W[j, f]`` times a positive number. A cluster of labels that fire the filter and get its field
+    (*mechanism* Fig. 4A: "1 cluster of size 3 x 3 comprised of labels (1,5,8)") needs the two aligned.
+
+    Returns ``(r, same)``: the Pearson correlation of ``p_f`` and ``w_f`` (nan where either is constant,
+    e.g. a dead filter) and whether their argmaxes agree, each (N_f,). Needs as many input labels as
+    outputs."""
+    W, class_means = torch.as_tensor(W).float(), torch.as_tensor(class_means).float()
+    if W.shape[0] != class_means.shape[0]:
+        raise ValueError(f"{W.shape[0]} outputs but {class_means.shape[0]} labels: no profile to align")
+    p = class_means.sum(2).T  # (N_f, N_l)
+    w = torch.einsum("jfs,fs->fj", W, class_means.mean(0))  # (N_f, N_l)
+    pc, wc = p - p.mean(1, keepdim=True), w - w.mean(1, keepdim=True)
+    den = pc.norm(dim=1) * wc.norm(dim=1)
+    r = torch.where(den > 0, (pc * wc).sum(1) / den.clamp_min(torch.finfo(den.dtype).tiny), float("nan"))
+    return r, p.argmax(1) == w.argmax(1)
+
+
 def filter_fields(W: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
     """``h[x, f, j]``: the field of every filter alone on every output, for a batch (N, N_f, F_s) -> (N, N_f,
     N_l)."""

@@ -157,6 +157,17 @@ def beyond_spread(effect: float, spread: float | None, what: str) -> Preconditio
     )
 
 
+def same_under(outcomes: dict, what: str = "the probe's protocol") -> Precondition:
+    """A test read from the probe decides its claim only when it has one outcome under every choice the
+    papers leave open (``outcomes``: the test's outcome, True/False/None, under each studied choice; their
+    L2 convention, the probe's epochs: bench/probe_protocol.py): outcomes that differ leave the claim not
+    testable here, and the reason names them."""
+    seen = {k: v for k, v in outcomes.items() if v is not None}
+    side = {True: "holds", False: "does not"}
+    parts = [f"{side[bool(v)]} with {k}" for k, v in seen.items()]
+    return Precondition(len({bool(v) for v in seen.values()}) <= 1, f"{what} decides it: " + ", ".join(parts))
+
+
 def at_least(count: int, needed: int, what: str) -> Precondition:
     return Precondition(count >= needed, f"needs at least {needed} {what}; this run has {count}")
 

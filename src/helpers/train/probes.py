@@ -1,11 +1,28 @@
 """Stage 2 of the method: the FC layer from a tap to the N_l outputs (DESIGN step 1).
 
 The layers below the tap are frozen; a bias-free linear layer ``W[j, f, s]`` is trained on the
-cached training-set features with the loss ``mean CE + α/2 |W|²`` (α = 1e-5, *mechanism*
+training-set features with the loss ``mean CE + α/2 |W|²`` (α = 1e-5, *mechanism*
 Supplementary) and its test accuracy is the layer's accuracy (*mechanism* Fig. 2, *universal*
-Tables 1-6). Everything after this step (field matrices, n, N_c, C_s, SNR, AFCC) reads ``W``
-itself, so the probe must be the papers' solution, not only reach the papers' accuracy. Two
-solvers of the same loss:
+Tables 1-6). The training features are those of augmented images, as the papers' text says ("In all
+simulations, data augmentation was used"): ``copies`` augmented copies of the training set through the frozen
+layers (:mod:`helpers.train.augmented`), epoch e reading copy (e - 1) mod ``copies``; ``copies=0`` reads the
+cached features of the unaugmented images (the earlier default).
+
+The L2 convention (:func:`weight_decay`). The papers give "α (regularization L2)" with mini-batches of 100
+and "We used Pytorch for all the programming processes"; α is applied here as PyTorch's ``weight_decay`` on
+the mean loss of the mini-batch (``"mean"``, the default). Added once to a loss *summed* over the mini-batch
+(``"sum"``), the same α weighs 100 times less against the data: ``weight_decay`` α / 100, not 100 α (tested).
+The papers' own numbers point to the mean: their learning rates (the probe's η = 0.1, the networks' 0.028,
+both with μ = 0.975) are rates for a mean loss, 100 times too large for a summed one, and in a PyTorch
+trainer of the mean loss α is ``weight_decay``, of which the networks' 1.5e-3 and the FC layers' 1.2e-3 and
+1.35e-3 are ordinary values. The group's code for a later paper (Shutshutnunte/AFCC) trains its FC layers
+with ``torch.optim.SGD(weight_decay=1e-3)`` on the mean loss: the same convention, another value, another
+paper (indicative only). ``bench/probe_protocol.py`` measures n, N_c, C_s, SNR_E and the profile-weight
+alignment under both readings and under that value, with and without augmentation, at 20-200 epochs
+(bench/README.md, with the argument for the default).
+
+Everything after this step (field matrices, n, N_c, C_s, SNR, AFCC) reads ``W`` itself, so the probe must
+be the papers' solution, not only reach the papers' accuracy. Two solvers of the same loss:
 
 - ``"sgd"`` (the default, every profile): the papers' recipe (*mechanism* Supplementary):
   mini-batches of 100, Nesterov momentum, η = 0.1, μ = 0.975, η × 0.6 every 20 epochs (AVGG-16:
@@ -34,7 +51,8 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Callable, Sequence
 
 import torch
 from torch import nn
@@ -43,6 +61,7 @@ from tqdm import tqdm
 from helpers.infra.cache import code_version, key_of, load_torch, save_torch
 from helpers.infra.locks import locked
 from helpers.infra.paths import cache_root
+from helpers.train import augmented
 from helpers.train import taps as taps_mod
 from helpers.train.loop import Hyper, pick_device
 from helpers.train.profiles import probe_hyper
@@ -56,6 +75,22 @@ SGD_EPOCHS = 100
 # bench/probe_solvers.py
 LBFGS_TOL = 1e-4
 LBFGS_MAX_ITER = 2000
+BATCH = 100  # the papers' mini-batch
+L2_CONVENTIONS = ("mean", "sum")
+DEFAULT_L2 = "mean"
+
+
+def weight_decay(alpha: float, convention: str = DEFAULT_L2, batch: int = BATCH) -> float:
+    """The PyTorch ``weight_decay`` (on the mean loss over a mini-batch) that gives the papers' "α
+    (regularization L2)" under ``convention`` (*mechanism* Supplementary, "Hyper-parameters").
+
+    ``"mean"``: α/2 |W|² added to the mean cross-entropy of the mini-batch: ``weight_decay`` α. ``"sum"``: α/2
+    |W|² added once to the cross-entropy *summed* over the ``batch`` inputs: the gradient is ``batch`` times
+    (mean gradient + α / ``batch`` W), the same direction as ``weight_decay`` α / ``batch`` with a learning
+    rate ``batch`` times larger (tested step for step)."""
+    if convention not in L2_CONVENTIONS:
+        raise ValueError(f"unknown L2 convention {convention!r}: choose one of {L2_CONVENTIONS}")
+    return float(alpha) if convention == "mean" else float(alpha) / batch
 
 
 @dataclass
@@ -141,12 +176,18 @@ def train_probe(
     seed: int = 0,
     progress: bool = True,
     device: str | torch.device | None = None,
+    train_copies: Sequence[torch.Tensor] = (),
+    on_epoch: Callable[[int, torch.Tensor], None] | None = None,
 ) -> Probe:
     """Train the FC layer (no bias) from a tap's features to ``num_labels`` outputs, on ``device`` (default:
     :func:`~helpers.train.loop.pick_device`); the returned weights are on the CPU. ``epochs`` applies to
     ``"sgd"``; ``max_iter`` and ``tol`` (largest gradient element) to ``"lbfgs"``. ``mask`` (N_l, N_f, F_s)
     Boolean keeps only the True weights (AFCC); ``W0`` starts from given weights (else PyTorch's default init
-    from ``seed``)."""
+    from ``seed``). ``train_copies``: features of augmented copies of the training inputs, in the order of
+    ``train_labels`` (:mod:`helpers.train.augmented`): the SGD's epoch e reads copy (e - 1) mod their number,
+    L-BFGS all of them at once; the reported loss and training accuracy stay those of ``train_features``.
+    ``on_epoch(epoch, W)`` is called after each SGD epoch with the flat weights (a budget study keeps
+    them)."""
     if solver not in SOLVERS:
         raise ValueError(f"unknown probe solver {solver!r}: choose one of {SOLVERS}")
     dev = pick_device(device)
@@ -164,21 +205,15 @@ def train_probe(
     t0 = time.perf_counter()
     if solver == "lbfgs" and W0 is None and m is None:
         W -= W.mean(0)  # the minimum has no common part: CE ignores it and α pulls it to zero (see _lbfgs)
+    copies = [_flat(c) for c in train_copies]
     if solver == "sgd":
-        steps, evals = _sgd(W, X, y, hyper, epochs, m, seed, progress), 0
+        steps, evals = _sgd(W, X, copies, y, hyper, epochs, m, seed, progress, on_epoch), 0
     else:
-        steps, evals = _lbfgs(W, X, y, hyper.alpha, max_iter, tol, m)
+        steps, evals = _lbfgs(W, *_stacked(X, y, copies), hyper.alpha, max_iter, tol, m)
     seconds = time.perf_counter() - t0
     loss, grad = loss_and_grad(W, X, y, hyper.alpha, m)
     gmax = float(grad.abs().max())
-    if solver == "sgd":
-        stop = f"{epochs} epochs"
-    elif gmax <= tol:
-        stop = f"converged: max |grad| {gmax:.1e} <= {tol:g}"
-    elif steps >= max_iter or evals >= 2 * max_iter:
-        stop = f"max_iter {max_iter} reached: max |grad| {gmax:.1e} > {tol:g}"
-    else:
-        stop = f"loss stopped changing in float32: max |grad| {gmax:.1e} > {tol:g}"
+    stop = f"{epochs} epochs" if solver == "sgd" else _lbfgs_stop(gmax, tol, steps, evals, max_iter)
     W = W.reshape(shape)
     if mask is not None and bool((W[~mask.to(dev)] != 0).any()):
         raise AssertionError("AFCC: a masked FC weight left zero during retraining")
@@ -186,10 +221,27 @@ def train_probe(
     return Probe(W.cpu(), train_acc, test_acc, solver, seconds, steps, loss, gmax, stop, str(dev))
 
 
+def _stacked(X: torch.Tensor, y: torch.Tensor, copies: list) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training set L-BFGS minimises the loss on: every augmented copy at once, else ``X``."""
+    if not copies:
+        return X, y
+    return torch.cat([c.to(X.device).float() for c in copies]), y.repeat(len(copies))
+
+
+def _lbfgs_stop(gmax: float, tol: float, steps: int, evals: int, max_iter: int) -> str:
+    """Why L-BFGS stopped, in words."""
+    if gmax <= tol:
+        return f"converged: max |grad| {gmax:.1e} <= {tol:g}"
+    if steps >= max_iter or evals >= 2 * max_iter:
+        return f"max_iter {max_iter} reached: max |grad| {gmax:.1e} > {tol:g}"
+    return f"loss stopped changing in float32: max |grad| {gmax:.1e} > {tol:g}"
+
+
 @torch.no_grad()
-def _sgd(W, X, y, h: Hyper, epochs, m, seed, progress) -> int:
+def _sgd(W, X, copies, y, h: Hyper, epochs, m, seed, progress, on_epoch=None) -> int:
     """The papers' SGD on ``W`` in place: mini-batches of 100, Nesterov momentum, L2 ``α``, η × q every Δt
-    epochs.
+    epochs; epoch e on ``copies[(e - 1) % len(copies)]`` (flat, any device and dtype) where there are copies,
+    else on ``X``.
 
     Written out (gradient of the softmax cross-entropy in closed form) so that a step costs two small
     matrix products; the same update as ``torch.optim.SGD(nesterov=True, weight_decay=α)`` (tested), about
@@ -202,8 +254,9 @@ def _sgd(W, X, y, h: Hyper, epochs, m, seed, progress) -> int:
         range(1, epochs + 1), desc="probe sgd", disable=not progress, leave=False, mininterval=2.0
     ):
         lr = h.eta * h.factor(epoch)
-        for idx in torch.randperm(len(X), generator=g).to(X.device).split(100):
-            xb, yb = X[idx], y[idx]
+        Xe = copies[(epoch - 1) % len(copies)].to(X.device).float() if copies else X
+        for idx in torch.randperm(len(X), generator=g).to(X.device).split(BATCH):
+            xb, yb = Xe[idx], y[idx]
             p = torch.softmax(xb @ W.T, 1)
             p[torch.arange(len(idx), device=X.device), yb] -= 1
             grad = (p.T @ xb).div_(len(idx)).add_(W, alpha=h.alpha)
@@ -212,6 +265,8 @@ def _sgd(W, X, y, h: Hyper, epochs, m, seed, progress) -> int:
             buf.mul_(h.mu).add_(grad)
             W.add_(grad.add_(buf, alpha=h.mu), alpha=-lr)
             steps += 1
+        if on_epoch is not None:
+            on_epoch(epoch, W)
     return steps
 
 
@@ -251,8 +306,8 @@ def _lbfgs(W, X, y, alpha, max_iter, tol, m) -> tuple[int, int]:
 
 def probe_path(run, data, tap: str, *, solver: str, hyper: Hyper, seed: int, **settings):
     """Where the probe of ``tap`` of a cached run is cached: keyed by the run, the data, the tap, the solver
-    and its settings, and the source of this module and of the taps."""
-    code = code_version(sys.modules[__name__], taps_mod)
+    and its settings, and the source of this module, of the taps and of the augmented copies."""
+    code = code_version(sys.modules[__name__], taps_mod, augmented)
     key = key_of(
         dict(
             run=run.key,
@@ -281,38 +336,40 @@ def layer_probes(
     seed: int = 0,
     progress: bool = True,
     device: str | None = None,
+    copies: int = augmented.COPIES,
+    l2: str = DEFAULT_L2,
 ) -> dict[str, Probe]:
-    """The FC layer of each of ``taps`` (default: all) of a cached run, trained on its training-set features.
+    """The FC layer of each of ``taps`` (default: all) of a cached run, trained on the features of ``copies``
+    augmented copies of its training set (none: its cached unaugmented features), with the papers' α read
+    under the L2 convention ``l2`` (:func:`weight_decay`; it applies to ``hyper`` too).
 
     Each tap's probe is cached on its own (:func:`probe_path`) under a lock of its own, held while it is read
-    or trained, so another process wanting the same probe waits and reads it, and one wanting another probe
-    goes on; features are extracted for all of the model's taps in one pass (and cached), whichever taps are
-    asked for, once a probe needs training.
+    or trained (another process wanting it waits and reads it); once a probe needs training, features are
+    extracted for all of the model's taps in one pass (cached), augmented copies for the asked taps.
     """
     hyper = hyper or probe_hyper(run.config.model)
+    hyper = replace(hyper, alpha=weight_decay(hyper.alpha, l2))
     taps = taps or run.model.taps
     settings = dict(epochs=epochs) if solver == "sgd" else dict(max_iter=max_iter, tol=tol)
+    settings.update(copies=copies, l2=l2)
     features = {}
 
     def fit(t) -> Probe:
         for split in ("train", "test"):
             if split not in features:
                 features[split] = taps_mod.run_features(run, data, split, progress=progress, device=device)
+        if copies and "copies" not in features:
+            features["copies"] = augmented.run_copies(
+                run, data, copies, taps, seed=seed, device=device, progress=progress
+            )
         (train_f, train_y), (test_f, test_y) = features["train"], features["test"]
+        kw = dict(solver=solver, hyper=hyper, epochs=epochs, max_iter=max_iter, tol=tol, seed=seed)
         return train_probe(
-            train_f[t.name],
-            train_y,
-            test_f[t.name],
-            test_y,
-            data.num_classes,
-            solver=solver,
-            hyper=hyper,
-            epochs=epochs,
-            max_iter=max_iter,
-            tol=tol,
-            seed=seed,
+            *(train_f[t.name], train_y, test_f[t.name], test_y, data.num_classes),
+            **kw,
             progress=progress,
             device=device,
+            train_copies=[c[t.name] for c in features.get("copies", [])],
         )
 
     out = {}
