@@ -161,7 +161,7 @@ def claims_K(
     at = sweep[sweep["tap"] == tap].sort_values("K")
     top = sweep["K"].max()
     N_full = int(sweep.attrs.get("N_l", top))
-    eff = model == "efficientnet_b0"
+    eff = models.paper_network(model) == "efficientnet_b0"  # or its stand-in
     keys = sweep.attrs.get("runs", {})
     last = sweep[sweep["K"] == top].copy()
     last.attrs.update(

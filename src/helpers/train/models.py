@@ -30,6 +30,7 @@ from helpers.train.any_cnn import Tap, TorchvisionCNN, stage_taps  # noqa: F401 
 from helpers.train.pretrained import ImageNetInput, MissingWeightsError  # noqa: F401 (models.ImageNetInput...)
 
 EFFICIENTNETS = ("efficientnet_b0", *pretrained_mod.LITE)  # B0 and its stand-ins, EfficientNet-Lite0/1/2
+STAND_IN_FOR = dict.fromkeys(pretrained_mod.LITE, "efficientnet_b0")  # a stand-in -> the paper's network
 MODELS = ("vgg16", "vgg6", "avgg16", *EFFICIENTNETS)
 
 # (out channels, pooling after this conv) for each conv layer, counted from 1 as in the papers.
@@ -59,6 +60,12 @@ def _torchvision_tap_names(name: str, input_size: int) -> tuple[str, ...]:
     """A torchvision CNN's tap names at ``input_size``: found once per process (a page checks them at every
     study)."""
     return tuple(t.name for t in build(name, 10, input_size=input_size).taps)
+
+
+def paper_network(name: str | None) -> str | None:
+    """The papers' network that ``name`` is, or stands in for (:data:`STAND_IN_FOR`: an EfficientNet-Lite
+    for *universal*'s EfficientNet-B0), so that a claim about B0 is tested on its stand-in."""
+    return STAND_IN_FOR.get(name, name)
 
 
 def scaled(channels: int, width: float) -> int:
