@@ -737,3 +737,22 @@ def test_your_model_claims_are_additions_with_the_papers_sentences_and_vgg16s_fl
     low = your_model.claims_your_model(with_attrs(t, N_l=10, network=0.6, model="resnet18"))
     assert [c.verdict for c in low] == [UNTESTABLE] * 3 and "VGG-16 is the reference" in low[0].reason
     assert your_model.claims_your_model(None) is None
+
+
+def test_claims_about_efficientnet_b0_are_tested_on_its_lite0_stand_in_as_on_b0():
+    """The `cpu` profile's EfficientNet-Lite0 stands in for B0: its accuracy floor, its 'almost always' (one
+    exception) and its AFCC claims (the stage-8 shortcut, B0's quotes) are B0's."""
+    assert layer_tables.paper_accuracy("efficientnet_lite0", 10) == layer_tables.paper_accuracy(
+        "efficientnet_b0", 10
+    )
+    t = with_attrs(paper.table("table2"), N_l=100, network=0.9)
+    t.loc[t.index[[1, 3]], "accuracy"] = 0.0
+
+    def read(model):
+        return [(c.claim, c.verdict, c.evidence) for c in layer_tables.claims_layers(t, model)]
+
+    assert read("efficientnet_lite0") == read("efficientnet_b0") != read("vgg16")
+    s8 = afcc_frame(3000, 0.868, network=0.867, tap="stage 8").assign(model="efficientnet_lite0")
+    got = afcc_pages.claims_afcc(s8)
+    assert sum("stage 8 through AFCC" in c.claim for c in got) == 1
+    assert {c.source for c in got if "AFCC zeroes" in c.claim} == {"afcc_zeroes__effnet"}

@@ -185,3 +185,24 @@ def test_the_summary_opens_with_a_sentence_computed_from_the_verdicts():
         and "2 cannot be decided" in mixed
     )
     assert show.meaning([rec(holds, claims_mod.ADDITION)]) == ""
+
+
+def test_cpu_efficientnet_pages_train_the_lite0_stand_in_and_say_so(data_dir, monkeypatch):
+    monkeypatch.setenv("MECH_DATA", str(data_dir))
+    page = pages.Page("t", "cpu", model="efficientnet_b0", dataset="cifar10")
+    assert page.config.model == "efficientnet_lite0" and page.config.pretrained
+    line = "EfficientNet-Lite0 (ImageNet-pretrained; B0 without squeeze-excitation, ReLU6) standing in for B0"
+    assert line in page.label() and line in page.header().more[0][0]
+    table = page.header().more[0][1].set_index("")
+    count = table.loc["parameters (1000-way head)"].str.replace(",", "").astype(int)
+    assert count["EfficientNet-B0"] > count["EfficientNet-Lite0"]  # computed: B0's squeeze-excitation
+    assert table.loc["squeeze-excitation", "EfficientNet-Lite0"] == "none"
+    record = claims_mod.Claim("c", claims_mod.PAPER, claims_mod.HOLDS, "t", "0.9 > 0.8", source="")
+    page.claims([record])
+    assert record.evidence == "0.9 > 0.8 (on EfficientNet-Lite0, the stand-in for B0)"
+    # the paper profile keeps the paper's network, torchvision's pretrained B0, and says nothing of a stand-in
+    paper = pages.Page("t", "paper", model="efficientnet_b0", dataset="cifar10")
+    assert paper.config.model == "efficientnet_b0" and paper.config.pretrained
+    assert "standing in" not in paper.label() and not paper.header().more
+    # asked for by name, Lite0 is the page's own network, not a stand-in
+    assert "standing in" not in pages.Page("t", "cpu", model="efficientnet_lite0", dataset="cifar10").label()

@@ -7,6 +7,7 @@ import time
 
 from helpers.book import knobs as knobs_mod
 from helpers.book.view import PAPER_DATASET, PageView
+from helpers.figures import effnet_stand_in
 from helpers.figures.steps import check_choice
 from helpers.infra.paths import notebooks_dir
 from helpers.method import fields
@@ -175,7 +176,7 @@ class Page(PageView):
             return
         c = self.config
         model = models.build(
-            self.model,
+            c.model,  # the profile's stand-in where it trains one
             10,
             c.width,
             batch_norm=c.batch_norm,
@@ -241,6 +242,8 @@ class Page(PageView):
                 f"`{self.profile}` profile: reduced scale (width {self.config.width:g}, "
                 f"{self.config.epochs} epochs), so the numbers differ from the paper's"
             )
+        if effnet_stand_in.standing_in(self.model, self.config):
+            parts.append(effnet_stand_in.label(self.config))
         if self.model not in models.MODELS:
             parts.append(
                 f"{self.model} is not a network of the papers: their claims are tested on it as this "

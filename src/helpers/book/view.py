@@ -11,7 +11,9 @@ import pandas as pd
 from helpers.book import knobs as knobs_mod
 from helpers.book import timings
 from helpers.book.show import FigureShown, Shown, _duration, _json, claims_table, show_figure, summary
+from helpers.figures import effnet_stand_in
 from helpers.reference import claims as claims_mod
+from helpers.reference.printed import NAME
 from helpers.train import augmented, models, probes, runs
 from helpers.train import loop as train
 
@@ -206,7 +208,13 @@ class PageView:
             knobs={k: str(v) for k, v in rows},
             papers_experiment=self.papers_experiment,
         )
-        return Shown(frame, self.header_text(), dict(header=meta))
+        more = []
+        if effnet_stand_in.standing_in(
+            self.model, self.config
+        ):  # how the stand-in differs from B0 (issue 35)
+            caption = f"**{effnet_stand_in.label(self.config)}**: how the two networks differ"
+            more.append((caption, effnet_stand_in.comparison(self.config.model)))
+        return Shown(frame, self.header_text(), dict(header=meta), more)
 
     def rerun_line(self) -> str:
         """The shell line that reruns this page: the environment's papermill, the data and cache directories
@@ -306,6 +314,11 @@ class PageView:
             )
         else:
             claims_mod.on(list(getattr(self, "_runs", {})), rows)  # records that name no network: the page's
+            if effnet_stand_in.standing_in(
+                self.model, self.config
+            ):  # decided on the stand-in, which the evidence names
+                for r in rows:
+                    r.evidence = f"{r.evidence} (on {NAME[self.config.model]}, the stand-in for B0)"
             self._claims = claims_table(self.name, rows, self.label())
             if (
                 self.profile != "paper"

@@ -29,8 +29,8 @@ from helpers.method import afcc
 from helpers.method import study as method
 from helpers.reference import claims
 from helpers.reference import printed as paper
-from helpers.reference import printed as paper_mod
 from helpers.reference.claims import TOL, labels_at_least
+from helpers.train import models
 from helpers.train import taps as taps_mod
 from helpers.train.models import Tap
 
@@ -230,11 +230,11 @@ def claims_afcc(*results: pd.DataFrame | None, reduction: float = 0.9) -> list[c
     res = pd.concat(results)
     out = []
     for r in res.itertuples():
-        model = (
+        model = models.paper_network(
             r.model
             if isinstance(getattr(r, "model", None), str)
             else ("efficientnet_b0" if str(r.tap).startswith("stage") else "vgg16")
-        )  # rows written before the column
+        )  # rows written before the column; a stand-in (EfficientNet-Lite0) is tested as B0
         req = [floor_for(int(r.N_l), float(r.network), model)]
         src = "afcc_zeroes__effnet" if model == "efficientnet_b0" else "afcc_zeroes__vgg"
         out += [
@@ -369,12 +369,12 @@ def afcc_bars(frame: pd.DataFrame | None, model: str = "vgg16") -> BookFigure | 
     the paper's accuracies before and after AFCC (*universal*, "AFCC": VGG-16 layer 10, EfficientNet-B0 stage
     9)."""
     ref = {}
-    for (m, _, tap), r in paper_mod.AFCC.items():
+    for (m, _, tap), r in paper.AFCC.items():
         if m == model:
             ref[(tap, "before")] = r["accuracy_before"]
             ref[(tap, "AFCC, retrained")] = r["accuracy_after"]
-    if model == "efficientnet_b0":
-        ref[("stage 8", "AFCC, retrained")] = paper_mod.SHORTENED[
+    if models.paper_network(model) == "efficientnet_b0":
+        ref[("stage 8", "AFCC, retrained")] = paper.SHORTENED[
             "stage 9 removed, stage 8 (320 filters) through AFCC"
         ]
     return accuracy_bars(
@@ -389,8 +389,8 @@ def afcc_bars(frame: pd.DataFrame | None, model: str = "vgg16") -> BookFigure | 
 def shortened_bars(cut: pd.DataFrame | None) -> BookFigure | None:
     """EfficientNet-B0's shortened models beside the full one, with the paper's accuracies (*universal*,
     Results)."""
-    ref = dict(paper_mod.SHORTENED)
-    ref["full model"] = float(paper_mod.table("table2").set_index("tap").loc["stage 9", "accuracy"])
+    ref = dict(paper.SHORTENED)
+    ref["full model"] = float(paper.table("table2").set_index("tap").loc["stage 9", "accuracy"])
     return accuracy_bars(
         cut,
         x="model",

@@ -175,7 +175,7 @@ def claims_K(
     at = sweep[sweep["tap"] == tap].sort_values("K")
     top = sweep["K"].max()
     N_full = int(sweep.attrs.get("N_l", top))
-    eff = model == "efficientnet_b0"
+    eff = models.paper_network(model) == "efficientnet_b0"  # or its stand-in
     keys = sweep.attrs.get("runs", {})
     req = [universal_floor(_one_K(sweep, top, model), model), claims.at_least(len(at), 3, "values of K")]
 

@@ -133,7 +133,9 @@ def paper_accuracy(model: str, N_l: int) -> tuple[float, str]:
     0.78 on ImageNet; VGG-6 and AVGG-16 on CIFAR-10 from *mechanism*'s text (on fewer labels, VGG-16's: the
     papers give theirs on 10 only); a network the papers do not train (a torchvision CNN), VGG-16's. It sets
     the accuracy floor below which a run cannot test the claims
-    (:func:`helpers.reference.claims.accuracy_floor`)."""
+    (:func:`helpers.reference.claims.accuracy_floor`). A stand-in (EfficientNet-Lite0) is held to the floor of
+    the network it stands in for (:func:`helpers.train.models.paper_network`)."""
+    model = models.paper_network(model)
     if model == "efficientnet_b0" and N_l >= 1000:
         return 0.78, "the pretrained EfficientNet-B0 on ImageNet (text)"
     if model in ("vgg6", "avgg16") and N_l == 10:
@@ -179,7 +181,7 @@ def claims_layers(t, model: str = "vgg16", per_seed: pd.DataFrame | None = None)
     (:func:`seed_tables`): the same network trained with other seeds, over which each trend is decided on the
     means, a step only beyond the networks' spread (:func:`helpers.reference.claims.rises_over`)."""
     t = as_table(t)
-    eff = model == "efficientnet_b0"
+    eff = models.paper_network(model) == "efficientnet_b0"  # or its stand-in
     other = model not in models.MODELS  # a torchvision CNN, "stage k" taps
     word, skip = ("stage", 1) if eff else (("stage", 0) if other else ("layer", 0))
     m, sd, k = _over_seeds(t, per_seed)

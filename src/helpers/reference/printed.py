@@ -17,7 +17,21 @@ NAME = {
     "vgg6": "VGG-6",
     "avgg16": "AVGG-16",
     "efficientnet_b0": "EfficientNet-B0",
+    "efficientnet_lite0": "EfficientNet-Lite0",  # the cpu profile's stand-in for EfficientNet-B0
+    "efficientnet_lite1": "EfficientNet-Lite1",
+    "efficientnet_lite2": "EfficientNet-Lite2",
 }  # as printed
+
+# EfficientNet-Lite0's ImageNet top-1 as its authors publish it (not one of the papers' numbers: the
+# stand-in's card beside B0's, whose torchvision weights carry their own,
+# ``EfficientNet_B0_Weights.IMAGENET1K_V1.meta``)
+LITE_IMAGENET_TOP1 = {
+    "efficientnet_lite0": (
+        0.751,
+        "TensorFlow's EfficientNet-Lite README (github.com/tensorflow/tpu, "
+        "models/official/efficientnet/lite): top-1 75.1%",
+    )
+}
 
 
 def tap_depth(tap) -> int:

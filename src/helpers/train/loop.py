@@ -71,6 +71,10 @@ class TrainConfig:
     fc: Hyper = field(default_factory=lambda: Hyper(0.028, 0.975, 1.5e-3))
     channels_last: bool = True
     blocks: tuple[tuple[int, int], ...] = ()  # EfficientNet-B0 stages cut short: (stage, layers kept)
+    # the first this many modules of model.features (an EfficientNet's stages) held at their pretrained
+    # weights, batch norm's statistics included: transfer learning of the later stages
+    # (bench/transfer_recipe.py)
+    frozen: int = 0
     test_every: int = 1  # test after every this many epochs and after the last; 0: after the last only
     # "step": eta x q every dt epochs (the papers'); "linear": eta to 0 over the epochs; "onecycle": per step,
     # eta/10 up to eta over the first 20% of the steps, then down to 0 (bench/train_tricks.py)
@@ -90,6 +94,10 @@ class TrainConfig:
             raise ValueError(f"unknown schedule {self.schedule!r}: choose one of {', '.join(self.SCHEDULES)}")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must lie in [0, 1), got {self.label_smoothing}")
+        if not isinstance(self.frozen, int) or self.frozen < 0:
+            raise ValueError(f"frozen must be a number of stages >= 0, got {self.frozen!r}")
+        if self.frozen and not self.pretrained:
+            raise ValueError("frozen stages hold pretrained weights: set pretrained=True, or frozen=0")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -195,10 +203,26 @@ def estimate_seconds(
     return per_step * -(-len(data.y_train) // cfg.batch_size) * (cfg.epochs if epochs is None else epochs)
 
 
+def frozen_part(model: nn.Module, cfg: TrainConfig) -> nn.Module:
+    """The first ``cfg.frozen`` modules of ``model.features``, held fixed while the rest trains (an empty
+    ``nn.Sequential`` when none is); a clear error where the model has fewer."""
+    if not cfg.frozen:
+        return nn.Sequential()
+    features = getattr(model, "features", None)
+    if not isinstance(features, nn.Sequential) or cfg.frozen >= len(features):
+        n = len(features) if isinstance(features, nn.Sequential) else 0
+        raise ValueError(f"frozen={cfg.frozen}: {cfg.model} has {n} stages in model.features; freeze fewer")
+    return features[: cfg.frozen]
+
+
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.SGD:
-    """SGD with Nesterov momentum, one parameter group for the conv layers and one for the rest."""
-    conv = list(model.features.parameters())
-    conv_ids = {id(p) for p in conv}
+    """SGD with Nesterov momentum, one parameter group for the conv layers and one for the rest; the
+    parameters of the frozen stages (:func:`frozen_part`) in neither, their gradients off."""
+    held = {id(p) for p in frozen_part(model, cfg).parameters()}
+    for p in frozen_part(model, cfg).parameters():
+        p.requires_grad_(False)
+    conv = [p for p in model.features.parameters() if id(p) not in held]
+    conv_ids = {id(p) for p in model.features.parameters()}
     rest = [p for p in model.parameters() if id(p) not in conv_ids]
     groups = [
         dict(params=conv, lr=cfg.conv.eta, momentum=cfg.conv.mu, weight_decay=cfg.conv.alpha, name="conv"),
@@ -331,6 +355,7 @@ def train(
     for epoch in range(start, cfg.epochs + 1):
         set_epoch_lr(opt, cfg, epoch)
         model.train()
+        frozen_part(model, cfg).eval()  # batch norm's statistics held with the weights
         t0 = time.perf_counter()
         train_loss, train_acc = _train_epoch(model, opt, data, cfg, epoch, gen, size, device, progress)
         seconds = time.perf_counter() - t0

@@ -8,6 +8,8 @@
   conv 7 and 2x2 max-pooling after conv 13. Tap: 13.
 - EfficientNet-B0 (torchvision's; *universal* Tables 2, 3, 5): paper stage s is
   ``features[s-1]``; taps at stages 1, 3, 4, 5, 7, 9, each average-pooled to the paper's grid.
+- EfficientNet-Lite0/1/2 (B0 without squeeze-excitation, ReLU6; :mod:`helpers.train.pretrained`): B0's
+  stages and taps, ImageNet weights that install with pip, the ``cpu`` profile's stand-in for B0.
 - Any torchvision classification CNN by name, its taps found from its graph (:mod:`helpers.train.any_cnn`).
 
 Both papers train the output layer **without bias**, so that every filter's field shows.
@@ -23,9 +25,13 @@ import torch
 from torch import nn
 
 from helpers.reference.printed import by_depth, tap_depth  # noqa: F401  (the taps' order: defined beside the papers' tables)
+from helpers.train import pretrained as pretrained_mod
 from helpers.train.any_cnn import Tap, TorchvisionCNN, stage_taps  # noqa: F401 (models.Tap, models.stage_taps)
+from helpers.train.pretrained import ImageNetInput, MissingWeightsError  # noqa: F401 (models.ImageNetInput...)
 
-MODELS = ("vgg16", "vgg6", "avgg16", "efficientnet_b0")
+EFFICIENTNETS = ("efficientnet_b0", *pretrained_mod.LITE)  # B0 and its stand-ins, EfficientNet-Lite0/1/2
+STAND_IN_FOR = dict.fromkeys(pretrained_mod.LITE, "efficientnet_b0")  # a stand-in -> the paper's network
+MODELS = ("vgg16", "vgg6", "avgg16", *EFFICIENTNETS)
 
 # (out channels, pooling after this conv) for each conv layer, counted from 1 as in the papers.
 _VGG16 = [64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512]
@@ -42,7 +48,7 @@ def tap_names(name: str, input_size: int | None = None) -> list[str]:
     untrained, to find its stages at ``input_size``, default 32: :func:`stage_taps`)."""
     if check_model(name) not in MODELS:
         return list(_torchvision_tap_names(name, input_size or 32))
-    if name == "efficientnet_b0":
+    if name in EFFICIENTNETS:
         return [f"stage {s}" for s in sorted(EFFNET_STAGE_GRIDS)]
     if name == "avgg16":
         return ["13"]
@@ -54,6 +60,12 @@ def _torchvision_tap_names(name: str, input_size: int) -> tuple[str, ...]:
     """A torchvision CNN's tap names at ``input_size``: found once per process (a page checks them at every
     study)."""
     return tuple(t.name for t in build(name, 10, input_size=input_size).taps)
+
+
+def paper_network(name: str | None) -> str | None:
+    """The papers' network that ``name`` is, or stands in for (:data:`STAND_IN_FOR`: an EfficientNet-Lite
+    for *universal*'s EfficientNet-B0), so that a claim about B0 is tested on its stand-in."""
+    return STAND_IN_FOR.get(name, name)
 
 
 def scaled(channels: int, width: float) -> int:
@@ -109,20 +121,11 @@ class VGG(nn.Module):
         return self.classifier(torch.flatten(self.features(x), 1))
 
 
-class ImageNetInput(nn.Module):
-    """Maps inputs in [-1, 1] to the mean/std normalization that ImageNet-pretrained weights expect."""
-
-    def __init__(self):
-        super().__init__()
-        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
-
-    def forward(self, x):
-        return ((x + 1) / 2 - self.mean) / self.std
-
-
-class EfficientNetB0(nn.Module):
-    """torchvision's EfficientNet-B0 with a bias-free output layer; stage s = ``features[s-1]``."""
+class EfficientNet(nn.Module):
+    """EfficientNet-B0 (torchvision's) or an EfficientNet-Lite (:mod:`helpers.train.pretrained`) with a
+    bias-free output layer; stage s = ``features[s-1]`` (*universal* Table 2's nine stages), its taps those of
+    :data:`EFFNET_STAGE_GRIDS`. ``pretrained``: ImageNet weights (B0's from torchvision, Lite's from its pip
+    package), the inputs mapped to what they expect (``input_norm``)."""
 
     def __init__(
         self,
@@ -130,44 +133,34 @@ class EfficientNetB0(nn.Module):
         width: float = 1.0,
         pretrained: bool = False,
         input_size: int = 224,
-        dropout: float = 0.2,
         load_weights: bool = True,
         blocks=(),
+        arch: str = "efficientnet_b0",
     ):
         super().__init__()
         from torchvision.models import efficientnet as tv
 
+        if pretrained and width != 1.0:
+            raise ValueError(f"pretrained {arch} weights exist for width=1.0 only, not {width:g}")
         if pretrained:
-            if width != 1.0:
-                raise ValueError("pretrained EfficientNet-B0 weights exist for width=1.0 only")
-            try:
-                net = tv.efficientnet_b0(
-                    weights=tv.EfficientNet_B0_Weights.IMAGENET1K_V1 if load_weights else None
-                )
-            except Exception as err:
-                raise RuntimeError(
-                    "could not load torchvision's ImageNet weights for EfficientNet-B0 "
-                    f"({type(err).__name__}: {err}). They download from download.pytorch.org on first use "
-                    "and are cached in $TORCH_HOME "
-                    "(default ~/.cache/torch/hub/checkpoints/efficientnet_b0_rwightman-7f5810bc.pth); "
-                    "copy that file there on a machine without network, or use pretrained=False."
-                ) from err
-            self.input_norm = ImageNetInput()
+            net = pretrained_mod.imagenet_network(arch, load_weights)
+        elif arch in pretrained_mod.LITE:
+            net = pretrained_mod.lite_network(arch, width)
         else:
             settings, last_channel = tv._efficientnet_conf(
                 "efficientnet_b0", width_mult=width, depth_mult=1.0
             )
-            net = tv.EfficientNet(settings, dropout=dropout, last_channel=last_channel)
-            self.input_norm = nn.Identity()
+            net = tv.EfficientNet(settings, dropout=0.2, last_channel=last_channel)
+        self.input_norm = pretrained_mod.input_norm(arch, pretrained)
         self.features = shorten(net.features, blocks)
         self.avgpool = net.avgpool
         self.classifier = nn.Sequential(
             OrderedDict(
-                dropout=nn.Dropout(p=dropout, inplace=True),
+                dropout=nn.Dropout(p=net.classifier[0].p, inplace=True),
                 out=nn.Linear(net.classifier[1].in_features, num_classes, bias=False),
             )
         )
-        self.arch = "efficientnet_b0"
+        self.arch = arch
         self.input_size = input_size
         self.taps = [Tap(f"stage {s}", f"features.{s - 1}", g) for s, g in sorted(EFFNET_STAGE_GRIDS.items())]
 
@@ -232,29 +225,31 @@ def build(
     load_weights: bool = True,
     blocks=(),
 ) -> nn.Module:
-    """Build one of the papers' models: ``vgg16``, ``vgg6``, ``avgg16`` or ``efficientnet_b0``, or any
-    torchvision classification CNN by name, untrained (:class:`TorchvisionCNN`: ``resnet18``,
-    ``mobilenet_v3_small``...).
+    """Build one of the papers' models: ``vgg16``, ``vgg6``, ``avgg16`` or ``efficientnet_b0`` (or its
+    stand-ins ``efficientnet_lite0/1/2``), or any torchvision classification CNN by name, untrained
+    (:class:`TorchvisionCNN`: ``resnet18``, ``mobilenet_v3_small``...).
 
     ``width`` multiplies every layer's channel count (the ``cpu`` profile uses it);
     ``input_size`` is the side of the square inputs (32 for the VGGs; *universal* feeds
     EfficientNet-B0 224). The model carries ``model.taps``, shallow to deep.
     ``load_weights=False`` builds a pretrained model's architecture without fetching its weights
-    (for loading a cached state dict). ``blocks`` cuts EfficientNet-B0's stages short (:func:`shorten`).
+    (for loading a cached state dict). ``blocks`` cuts an EfficientNet's stages short (:func:`shorten`).
+    ``pretrained``: an EfficientNet's ImageNet weights (:class:`MissingWeightsError` where they are missing).
     """
     check_model(name)
     if not isinstance(num_classes, int) or num_classes < 1:
         raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
     if not width > 0:
         raise ValueError(f"width must be positive, got {width!r}")
-    if name == "efficientnet_b0":
-        return EfficientNetB0(
+    if name in EFFICIENTNETS:
+        return EfficientNet(
             num_classes,
             width,
             pretrained=pretrained,
             input_size=input_size or 224,
             load_weights=load_weights,
             blocks=blocks,
+            arch=name,
         )
     if name not in MODELS:
         if blocks or pretrained:
@@ -263,7 +258,7 @@ def build(
             )
         return TorchvisionCNN(name, num_classes, width, input_size or 32)
     if blocks:
-        raise ValueError(f"blocks cuts EfficientNet-B0's stages; {name} has none")
+        raise ValueError(f"blocks cuts an EfficientNet's stages; {name} has none")
     if pretrained:
         raise ValueError(f"no pretrained weights for {name}: the papers train it from scratch")
     size = input_size or 32

@@ -39,7 +39,7 @@ import torch
 from helpers.infra.cache import CorruptCacheError, code_version, key_of, load_torch, save_json, save_torch
 from helpers.infra.locks import job_id, locked
 from helpers.infra.paths import cache_root, repo_root
-from helpers.train import any_cnn, models
+from helpers.train import any_cnn, models, pretrained
 from helpers.train import data as data_mod
 from helpers.train import loop as train_mod
 from helpers.train.data import ImageData
@@ -158,7 +158,7 @@ class Run:
         )
 
 
-TRAINING_CODE = (data_mod, models, any_cnn, train_mod)  # what a trained network depends on
+TRAINING_CODE = (data_mod, models, pretrained, any_cnn, train_mod)  # what a trained network depends on
 
 
 def run_key(cfg: TrainConfig, data: ImageData) -> str:
