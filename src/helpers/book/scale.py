@@ -68,8 +68,11 @@ def probe_protocol(solver: str = probes.DEFAULT_SOLVER) -> dict:
     )
 
 
-def measure(profile: str, width: float, epochs: int, seed: int, *, full, device=None, speed_batches=15):
-    """One point: its network (cached, or trained now), the analysis at Fig. 2's taps, its provenance."""
+def measure(
+    profile: str, width: float, epochs: int, seed: int, *, full, commit: dict, device=None, speed_batches=15
+):
+    """One point: its network (cached, or trained now), the analysis at Fig. 2's taps, its provenance
+    (``commit``: :func:`helpers.train.runs.git_commit` when the command started, the code that ran)."""
     started = time.perf_counter()
     img_s = hour_speed(profile, speed_batches)
     cfg = config(profile, width, epochs, seed)
@@ -96,7 +99,7 @@ def measure(profile: str, width: float, epochs: int, seed: int, *, full, device=
         trained_now=not cached,
         probe=protocol,
         provenance=dict(
-            **runs.git_commit(),
+            **commit,
             date=time.strftime("%Y-%m-%d %H:%M %Z"),
             machine=timings.machine(),
             device=runs.device_name(dev),
@@ -123,13 +126,16 @@ def run_ladder(points, *, profile="cpu", path=None, device=None, again=False, sp
     full = data.load_cifar(DATASET)
     dev = runs.device_name(str(pick_device(device)))
     record = rec.read(path) or rec.empty()
+    commit = runs.git_commit()  # the code that runs, whatever is committed while the ladder trains
     for width, epochs, seed in points:
         pid = rec.point_id(profile, width, epochs, seed, dev)
         if not again and any(p["id"] == pid for p in record["points"]):
             print(f"{pid}: in the record already (--again measures it anew)", flush=True)
             continue
         print(f"{pid}: started {time.strftime('%H:%M:%S')}", flush=True)
-        point = measure(profile, width, epochs, seed, full=full, device=device, speed_batches=speed_batches)
+        point = measure(
+            profile, width, epochs, seed, full=full, commit=commit, device=device, speed_batches=speed_batches
+        )
         record = rec.merge(rec.read(path), point)
         rec.write(record, path)
         deep = point["taps"][-1]
