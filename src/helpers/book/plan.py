@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from helpers.book import page as pages_mod
+from helpers.book import scale as scale_mod
 from helpers.book.build import PROFILES, knob_values
 from helpers.book.flops import ASSUMED_TFLOPS, cached_gpu_tflops, measured_tflops, train_flops
 from helpers.book.knobs import defaults
@@ -83,6 +84,14 @@ def _shortened(page, knobs) -> list[TrainConfig]:
     ]
 
 
+def _ladder(page, knobs) -> list[TrainConfig]:
+    """The scale page: its own networks per seed (the book's VGG-16, placed in the record), and at ``paper``
+    the ladder of ``python -m helpers scale run --gpu-ladder`` (the ``cpu`` recipe at widths up to the
+    paper's, :data:`helpers.book.scale.GPU_LADDER`); at ``cpu`` the ladder comes from the committed record."""
+    ladder = [scale_mod.config("cpu", *p) for p in scale_mod.GPU_LADDER] if page.profile == "paper" else []
+    return _seeds(page, knobs) + ladder
+
+
 def _none(page, knobs) -> list[TrainConfig]:
     """No cached training (the architectures page; ImageNet's pretrained network is read, not trained)."""
     return []
@@ -102,6 +111,7 @@ PAGE_RUNS = {
     "universal-table5-effnet-cifar-k100": _k_sweep,
     "universal-table6-vgg16-cifar-k10": _k_sweep,
     "universal-effnet-afcc": _shortened,
+    "scale-verdicts": _ladder,
 }
 
 
