@@ -85,9 +85,8 @@ def _shortened(page, knobs) -> list[TrainConfig]:
 
 
 def _ladder(page, knobs) -> list[TrainConfig]:
-    """The scale page: its own networks per seed (the book's VGG-16, placed in the record), and at ``paper``
-    the ladder of ``python -m helpers scale run --gpu-ladder`` (the ``cpu`` recipe at widths up to the
-    paper's, :data:`helpers.book.scale.GPU_LADDER`); at ``cpu`` the ladder comes from the committed record."""
+    """The scale page: its networks per seed, and at ``paper`` the ladder of ``python -m helpers scale run
+    --gpu-ladder`` (:data:`helpers.book.scale.GPU_LADDER`); at ``cpu`` the ladder is the committed record's."""
     ladder = [scale_mod.config("cpu", *p) for p in scale_mod.GPU_LADDER] if page.profile == "paper" else []
     return _seeds(page, knobs) + ladder
 
