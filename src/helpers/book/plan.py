@@ -86,7 +86,7 @@ def _shortened(page, knobs) -> list[TrainConfig]:
 
 def _ladder(page, knobs) -> list[TrainConfig]:
     """The scale page: its networks per seed, and at ``paper`` the ladder of ``python -m helpers scale run
-    --gpu-ladder`` (:data:`helpers.book.scale.GPU_LADDER`); at ``cpu`` the ladder is the committed record's."""
+    --gpu-ladder`` (:data:`helpers.book.scale.GPU_LADDER`); at ``cpu`` the committed record has it."""
     ladder = [scale_mod.config("cpu", *p) for p in scale_mod.GPU_LADDER] if page.profile == "paper" else []
     return _seeds(page, knobs) + ladder
 
