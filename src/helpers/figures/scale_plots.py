@@ -13,14 +13,12 @@ import pandas as pd
 import seaborn as sns
 
 from helpers.figures import scale_verdicts as sv
-from helpers.figures.steps import skippable
 from helpers.figures.style import BookFigure, describe, new_figure, sorted_taps
 from helpers.method import powerlaw
 
 LABELS = {"error": "error (1 - accuracy)", "n": "noise per filter n", "N_c": "N_c", "C_s": "C_s"}
 
 
-@skippable
 def plot_scale(
     frame: pd.DataFrame | None, axis: str = "width", build: pd.DataFrame | None = None
 ) -> BookFigure:
@@ -28,7 +26,12 @@ def plot_scale(
     "width"``) or the epochs (``"budget"``), log-log: the record's networks as points, a line per tap from
     shallow (light) to deep (dark) with its fitted power law, the whole network's error in black, the paper's
     value of each tap as a star at its width (width ladder) or a dashed line, and the build's own networks
-    as open circles."""
+    as open circles. Without a record, the width figure shows the build's networks alone (``None`` for the
+    budget figure, or on a skipped page)."""
+    if frame is None:
+        frame = sv.build_frame(build) if axis == "width" else None
+        if frame is None:
+            return None
     t = sv.ladder(frame, axis)
     taps = sorted_taps(t["tap"][t["tap"] != sv.NETWORK]) + [sv.NETWORK]
     colors = dict(zip(taps, list(sns.color_palette("viridis_r", len(taps) - 1)) + ["k"]))
@@ -74,7 +77,8 @@ def _what(frame: pd.DataFrame, axis: str) -> str:
         f"the number of filters N_f at {epochs0} epochs" if axis == "width" else f"epochs at width {width0:g}"
     )
     return (
-        f"VGG-16 on CIFAR-10, the record's networks ({frame.attrs['points']} in all): the probe's error, n, "
+        f"VGG-16 on CIFAR-10, {frame.attrs.get('source', 'the record' + chr(39) + 's networks')} "
+        f"({frame.attrs['points']} in all): the probe's error, n, "
         f"N_c, C_s and SNR_E (*universal* Eq. 4) at each tap of *mechanism* Fig. 2 against {over}, log-log, "
         "with least-squares power laws (lines), the whole network's error in black, the paper's values "
         + ("as stars at the paper's N_f (width 1)" if axis == "width" else "dashed")

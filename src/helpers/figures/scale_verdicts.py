@@ -212,6 +212,21 @@ def build_tables(page) -> pd.DataFrame | None:
     return out
 
 
+def build_frame(build: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The build's own networks in the record's shape (:func:`load`), for a page without a record: one point
+    per seed at the build's width and budget, the whole network's error as tap :data:`NETWORK`."""
+    if build is None:
+        return None
+    a = build.attrs
+    t = build.assign(width=a["width"], epochs=a["epochs"], profile=a["profile"], id=build["seed"].astype(str))
+    deep = t[t["tap"] == DEEPEST]
+    net = deep.assign(tap=NETWORK, error=1 - deep["network"], accuracy=deep["network"])
+    net[["n", "N_c", "C_s", "SNR_E"]] = np.nan
+    out = pd.concat([t, net], ignore_index=True)
+    out.attrs.update(points=int(t["seed"].nunique()), source="this build's own networks (no scale record)")
+    return out
+
+
 @skippable("build")
 def overlay(build: pd.DataFrame | None, frame: pd.DataFrame | None) -> pd.DataFrame | None:
     """Each statistic of the build's networks beside the record's points of the same recipe (profile, width,
@@ -281,42 +296,52 @@ def compare_scale(build: pd.DataFrame | None) -> list[tuple]:
     return rows + [("error of the whole network", float(ref.loc[NETWORK, "error"]), mine)]
 
 
-@skippable
-def claims_scale(fit: pd.DataFrame | None, table: pd.DataFrame | None = None) -> list[claims.Claim] | None:
+def claims_scale(fit: pd.DataFrame | None, table: pd.DataFrame | None = None) -> list[claims.Claim]:
     """This book's additions: at layer 13 and for the whole network's error, each statistic moves towards the
     paper's value as the width grows (a power law over the width ladder whose slope is beyond Student's t
     quantile, :func:`helpers.method.powerlaw.t_quantile`, times its standard error, and points to the paper's
-    side); not testable where the fit is flat within its uncertainty or has fewer than 3 widths. And a check:
-    the build's own networks fall inside the record's spread."""
-    out = []
-    w = fit[(fit["ladder"] == "width") & fit["tap"].isin([DEEPEST, NETWORK])]
-    for r in w.itertuples():
-        moves = {powerlaw.TOWARDS: True, powerlaw.AWAY: False}.get(r.direction)
-        out.append(
-            claims.addition(
-                f"{r.statistic} at {_tap_name(r.tap)} moves towards the paper's value with the width",
-                moves,
-                f"exponent {r.exponent:.3g} +- {r.se:.2g} over {r.points} networks; fitted {r.largest:.3g} "
-                f"at the widest, paper {r.paper:.3g}; {r.wording}",
-                test="log-log slope beyond the 95% t quantile times its standard error, towards the paper",
-                requires=[
-                    claims.Precondition(
-                        r.direction not in (powerlaw.FLAT, powerlaw.UNKNOWN), f"the fit is {r.direction}"
-                    )
-                ],
-            )
+    side); not testable without a record, or where the fit is flat within its uncertainty or has fewer than
+    3 widths. And a check: the build's own networks fall inside the record's spread."""
+    wanted = [(DEEPEST, s) for s in STATISTICS] + [(NETWORK, "error")]
+    rows = (
+        {} if fit is None else {(r.tap, r.statistic): r for r in fit[fit["ladder"] == "width"].itertuples()}
+    )
+    out = [_width_claim(tap, s, rows.get((tap, s))) for tap, s in wanted]
+    inside = None if table is None else table["inside"].dropna()
+    out.append(
+        claims.addition(
+            "this build's networks fall inside the scale record's spread",
+            bool(inside.all()) if inside is not None and len(inside) else None,
+            overlay_note(table) or "no record, or no network of this build",
+            test=f"every statistic within the record's range over seeds, +- {MARGIN:.0%} of it",
+            requires=[
+                claims.at_least(
+                    0 if table is None else table.attrs.get("record_points", 0),
+                    1,
+                    "record points at this recipe",
+                )
+            ],
         )
-    if table is not None:
-        inside = table["inside"].dropna()
-        out.append(
-            claims.addition(
-                "this build's networks fall inside the scale record's spread",
-                bool(inside.all()) if len(inside) else None,
-                overlay_note(table),
-                test=f"every statistic within the record's range over seeds, +- {MARGIN:.0%} of it",
-                requires=[
-                    claims.at_least(table.attrs.get("record_points", 0), 1, "record points at this recipe")
-                ],
-            )
-        )
+    )
     return out
+
+
+def _width_claim(tap: str, s: str, r) -> claims.Claim:
+    """One claim of :func:`claims_scale` from its row of :func:`fits` (``None``: no record)."""
+    name = f"{s} at {_tap_name(tap)} moves towards the paper's value with the width"
+    test = "log-log slope beyond the 95% t quantile times its standard error, towards the paper"
+    if r is None:
+        no = claims.Precondition(False, "no scale record (python -m helpers scale run writes it)")
+        return claims.addition(name, None, "no record", test=test, requires=[no])
+    return claims.addition(
+        name,
+        {powerlaw.TOWARDS: True, powerlaw.AWAY: False}.get(r.direction),
+        f"exponent {r.exponent:.3g} +- {r.se:.2g} over {r.points} networks; fitted {r.largest:.3g} at the "
+        f"widest, paper {r.paper:.3g}; {r.wording}",
+        test=test,
+        requires=[
+            claims.Precondition(
+                r.direction not in (powerlaw.FLAT, powerlaw.UNKNOWN), f"the fit is {r.direction}"
+            )
+        ],
+    )
