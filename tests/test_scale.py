@@ -14,6 +14,7 @@ import pytest
 
 from helpers.book import plan as plan_mod
 from helpers.book import scale as command
+from helpers.book import scale_ledger
 from helpers.figures import scale_plots as plots
 from helpers.figures import scale_record as rec
 from helpers.figures import scale_verdicts as sv
@@ -235,3 +236,48 @@ def test_the_page_runs_at_smoke_on_a_generated_record(data_dir, tmp_path, monkey
     text = json.dumps(json.loads(out.read_text()))
     assert "6 networks of the `cpu` ladder" in text and "no point at this build" in text
     assert "n at layer 13 moves towards the paper" in text and "Figure 2." in text
+
+
+@pytest.mark.parametrize(
+    "claim, expected",
+    [
+        ("the noise per filter n falls layer by layer toward the output", ("n", "13")),
+        ("n decreases with the layer until the accuracy saturates", ("n", "13")),
+        ("layer-13 clusters are of size about 3, most often exactly 3", ("C_s", "13")),
+        ("each layer-13 filter has one cluster", ("N_c", "13")),
+        ("SNR > 5 for a typical input label (layer 13)", ("SNR_E", "13")),
+        ("accuracy saturates from layer 10 on", ("error", "10")),
+        ("accuracy rises with the layer", ("error", sv.NETWORK)),
+        ("VGG-6's noise falls layer by layer toward the output", None),  # not the ladder's network
+        ("the test error at 10 increases approximately linearly with K", None),  # the label count
+        ("each label appears about equally often in layer 13's clusters", None),
+    ],
+)
+def test_a_failing_claim_is_read_as_the_statistic_it_names(claim, expected):
+    assert scale_ledger.statistic_of(claim) == expected
+
+
+def test_the_overview_section_gives_each_failing_claim_its_direction_and_counts_them(tmp_path):
+    path = generated(tmp_path / "scale.json")
+    rows = [
+        (
+            "p",
+            "P",
+            dict(
+                claim="the noise per filter n falls layer by layer toward the output", verdict="does not hold"
+            ),
+        ),
+        ("p", "P", dict(claim="each layer-13 filter has one cluster", verdict="does not hold")),
+        (
+            "p",
+            "P",
+            dict(claim="VGG-6's noise falls layer by layer toward the output", verdict="does not hold"),
+        ),
+        ("p", "P", dict(claim="accuracy rises with the layer", verdict="holds")),  # holds: not listed
+    ]
+    text = "\n".join(scale_ledger.section(rows, path))
+    assert "heading to the paper's value" in text and "does not move with scale" in text
+    assert "Of the 3 paper claims that do not hold, with the width: 1 towards the paper, 1 flat" in text
+    assert "1 not measured" in text and "accuracy rises" not in text
+    none = "\n".join(scale_ledger.section(rows, tmp_path / "absent.json"))
+    assert "no scale record yet" in none and "3 not measured" in none

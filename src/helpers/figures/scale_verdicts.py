@@ -156,7 +156,7 @@ def headline(fit: pd.DataFrame | None) -> pd.DataFrame | None:
     return pd.DataFrame(
         {
             "quantity": [
-                f"{'error' if s == 'error' else 'noise per filter n'}, {_tap_name(tap)}"
+                f"{'error' if s == 'error' else 'noise per filter n'}, {tap_name(tap)}"
                 for tap, s in zip(t["tap"], t["statistic"])
             ],
             "rho (y ~ N_f^-rho)": t["exponent"].round(3).to_numpy(),
@@ -166,7 +166,8 @@ def headline(fit: pd.DataFrame | None) -> pd.DataFrame | None:
     )
 
 
-def _tap_name(tap: str) -> str:
+def tap_name(tap: str) -> str:
+    """How a tap is named in a table: ``layer 13``, or the whole network."""
     return "the whole network (x: layer 13's N_f)" if tap == NETWORK else f"layer {tap}"
 
 
@@ -174,7 +175,7 @@ def _tap_name(tap: str) -> str:
 def directions(fit: pd.DataFrame | None) -> pd.DataFrame | None:
     """The direction of each statistic with scale, where it differs from the paper: per tap and statistic,
     the width and budget ladders side by side, in the words a failing claim carries."""
-    t = fit.assign(where=fit["tap"].map(_tap_name))
+    t = fit.assign(where=fit["tap"].map(tap_name))
     wide = t.pivot_table(index=["where", "statistic"], columns="ladder", values="wording", aggfunc="first")
     return wide.reset_index().rename(columns={"width": "with width", "budget": "with budget"})
 
@@ -328,7 +329,7 @@ def claims_scale(fit: pd.DataFrame | None, table: pd.DataFrame | None = None) ->
 
 def _width_claim(tap: str, s: str, r) -> claims.Claim:
     """One claim of :func:`claims_scale` from its row of :func:`fits` (``None``: no record)."""
-    name = f"{s} at {_tap_name(tap)} moves towards the paper's value with the width"
+    name = f"{s} at {tap_name(tap)} moves towards the paper's value with the width"
     test = "log-log slope beyond the 95% t quantile times its standard error, towards the paper"
     if r is None:
         no = claims.Precondition(False, "no scale record (python -m helpers scale run writes it)")
