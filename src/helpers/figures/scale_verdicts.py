@@ -188,7 +188,7 @@ def provenance_note(frame: pd.DataFrame | None) -> str:
     speeds = ", ".join(f"{s:.0f}" for s in a["speeds"])
     return (
         f"The record `{a['path']}`: {a['points']} networks of the `{a['profile']}` ladder, measured "
-        f"{', '.join(a['dates'][:1] + a['dates'][-1:])} on {'; '.join(a['machines'])} (device: "
+        f"{' to '.join(sorted({a['dates'][0], a['dates'][-1]}))} on {'; '.join(a['machines'])} (device: "
         f"{'; '.join(a['devices'])}), code at commit {', '.join(a['commits'])}. Minutes per point (training, "
         f"or loading a cached network, and the analysis): {minutes}; the hour's speed, VGG-16 at width 0.25: "
         f"{speeds} images/s. Rerun: `python -m helpers scale run` (`--points w1-e6-s0 ...` on a GPU; "
@@ -205,8 +205,8 @@ def build_tables(page) -> pd.DataFrame | None:
     2), analysed at Fig. 2's taps as the record's points are, one row per (seed, tap)."""
     frames = []
     for s in range(page.seeds):
-        t = page.study(seed=s).table()
-        frames.append(t.assign(seed=s, network=page.run(seed=s).test_acc, run_key=page.run(seed=s).key))
+        run, t = page.run(seed=s), page.study(seed=s).table()
+        frames.append(t.assign(seed=s, network=run.test_acc, run_key=run.key))
     out = pd.concat(frames, ignore_index=True)
     out["error"] = 1 - out["accuracy"]
     out.attrs.update(width=page.config.width, epochs=page.config.epochs, profile=page.profile)
