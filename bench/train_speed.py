@@ -16,45 +16,11 @@ bench/README.md.
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 
-from helpers.train import data, profiles, runs
-from helpers.train import loop as train
-
-
-def images_per_second(
-    cfg, n_batches: int, channels_last: bool, bf16: bool = False, compile: bool = False, batch_size: int = 100
-) -> float:
-    ds = data.synthetic_cifar(10, n_train=batch_size * (n_batches + 3), n_test=10)
-    model = runs.build_model(cfg, 10)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    opt = train.make_optimizer(model, cfg)
-    model.train()
-    step = torch.compile(model) if compile else model  # compiled on the first (warm-up) batch
-    it = data.batches(
-        ds.x_train,
-        ds.y_train,
-        batch_size,
-        shuffle=True,
-        augmented=True,
-        generator=torch.Generator(),
-        size=cfg.input_size if cfg.input_size not in (None, 32) else None,
-    )
-    t0 = None
-    for i, (xb, yb) in enumerate(it):
-        if i == 3:
-            t0 = time.perf_counter()
-        if channels_last:
-            xb = xb.contiguous(memory_format=torch.channels_last)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            loss = torch.nn.functional.cross_entropy(step(xb), yb)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return batch_size * n_batches / (time.perf_counter() - t0)
+from helpers.train import profiles
+from helpers.train.speed import images_per_second
 
 
 def variants(args):

@@ -3,7 +3,9 @@
 - ``build``: execute the notebooks at a profile and render the book (:mod:`helpers.book.build`);
 - ``plan`` / ``submit``: list the runs the pages need (:mod:`helpers.book.plan`), or train them on GPUs or a
   Slurm cluster (:mod:`helpers.book.jobs`, where both commands are);
-- ``launch``: write ``_config.yml``'s repository URL into every notebook (:mod:`helpers.book.launch`).
+- ``launch``: write ``_config.yml``'s repository URL into every notebook (:mod:`helpers.book.launch`);
+- ``scale run``: train and measure the width and budget ladders into ``results/scale.json``
+  (:mod:`helpers.book.scale`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ COMMANDS = {
     "plan": "helpers.book.jobs",
     "submit": "helpers.book.jobs",
     "launch": "helpers.book.launch",
+    "scale": "helpers.book.scale",
 }
 
 

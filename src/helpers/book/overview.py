@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from helpers.book import scale_ledger
 from helpers.book.generated import generated_dir, page_metadata
 from helpers.book.ledger import KINDS, VERDICTS, cell, ledgers, verdicts_by_page
 from helpers.figures.style import (
@@ -238,6 +239,7 @@ def write_overview(profile: str, statuses: dict[str, str]) -> Path:
         ]
     if skipped:
         lines += ["## Skipped pages", ""] + [f"- {{doc}}`{n} <{n}>`: data missing" for n in skipped] + [""]
+    lines += scale_ledger.section(by_kind[KINDS[0]])  # where scale takes the failing claims (issue 36)
     lines += _numbers(pages)
     tmp = out.with_suffix(".md.tmp")
     tmp.write_text("\n".join(lines) + "\n")

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from helpers.book import page as pages_mod
+from helpers.book import scale as scale_mod
 from helpers.book.build import PROFILES, knob_values
 from helpers.book.flops import ASSUMED_TFLOPS, cached_gpu_tflops, measured_tflops, train_flops
 from helpers.book.knobs import defaults
@@ -87,6 +88,13 @@ def _shortened(page, knobs) -> list[TrainConfig]:
     ]
 
 
+def _ladder(page, knobs) -> list[TrainConfig]:
+    """The scale page: its networks per seed, and at ``paper`` the ladder of ``python -m helpers scale run
+    --gpu-ladder`` (:data:`helpers.book.scale.GPU_LADDER`); at ``cpu`` the committed record has it."""
+    ladder = [scale_mod.config("cpu", *p) for p in scale_mod.GPU_LADDER] if page.profile == "paper" else []
+    return _seeds(page, knobs) + ladder
+
+
 def _none(page, knobs) -> list[TrainConfig]:
     """No cached training (the architectures page; ImageNet's pretrained network is read, not trained)."""
     return []
@@ -106,6 +114,7 @@ PAGE_RUNS = {
     "universal-table5-effnet-cifar-k100": _k_sweep,
     "universal-table6-vgg16-cifar-k10": _k_sweep,
     "universal-effnet-afcc": _shortened,
+    "scale-verdicts": _ladder,
 }
 
 
