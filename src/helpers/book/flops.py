@@ -13,7 +13,7 @@ import time
 import torch
 
 from helpers.infra.paths import cache_root
-from helpers.train import models
+from helpers.train import models, runs
 from helpers.train.loop import TrainConfig
 
 # The training speed assumed when nothing was measured: 20 TFLOP/s of useful work, about 10,000 img/s for
@@ -110,3 +110,41 @@ def cached_gpu_tflops() -> dict[str, float]:
         except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError):
             continue
     return {m: statistics.median(v) for m, v in found.items()}
+
+
+def speed_of(
+    planned: list,
+    *,
+    measure: bool = False,
+    tflops: float | None = None,
+    device: str | None = None,
+) -> dict:
+    """TFLOP/s per model: ``tflops`` if given; else measured now on ``device`` (``measure``); else from the
+    runs in the cache that trained on a GPU (their FLOPs over their wall time); else
+    :data:`ASSUMED_TFLOPS`."""
+    if tflops is not None:
+        return dict(source=f"given: {tflops:g} TFLOP/s", tflops={}, default_tflops=tflops)
+    if measure:
+        dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        rates = {}
+        for r in planned:
+            if r.config.model not in rates:
+                rates[r.config.model] = measured_tflops(r.config, r.num_classes, dev)
+        return dict(
+            source=f"measured now on {runs.device_name(dev)} ({dev.type}), a few mini-batches per model",
+            tflops=rates,
+            default_tflops=statistics.median(rates.values()) if rates else ASSUMED_TFLOPS,
+        )
+    rates = cached_gpu_tflops()
+    if rates:
+        return dict(
+            source="measured: the runs trained on a GPU in the cache (FLOPs over wall time)",
+            tflops=rates,
+            default_tflops=statistics.median(rates.values()),
+        )
+    return dict(
+        source=f"ASSUMED {ASSUMED_TFLOPS:g} TFLOP/s (nothing measured: no GPU run in the cache; --measure on "
+        "the GPU machine measures it)",
+        tflops={},
+        default_tflops=ASSUMED_TFLOPS,
+    )

@@ -16,16 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
 
 from helpers.book import page as pages_mod
 from helpers.book import scale as scale_mod
 from helpers.book.build import PROFILES, knob_values
-from helpers.book.flops import ASSUMED_TFLOPS, cached_gpu_tflops, measured_tflops, train_flops
+from helpers.book.flops import speed_of, train_flops
 from helpers.book.knobs import defaults
 from helpers.figures import mechanism_fig7_vgg6 as fig7
 from helpers.figures import universal_afcc as afcc_pages
@@ -320,44 +317,6 @@ def run_flops(r: PlannedRun) -> float:
     cfg = r.config
     tests = sum(cfg.tests_after(e) for e in range(1, cfg.epochs + 1))
     return r.train_flops * r.n_train * cfg.epochs + r.train_flops / 3 * r.n_test * tests
-
-
-def speed_of(
-    planned: list[PlannedRun],
-    *,
-    measure: bool = False,
-    tflops: float | None = None,
-    device: str | None = None,
-) -> dict:
-    """TFLOP/s per model: ``tflops`` if given; else measured now on ``device`` (``measure``); else from the
-    runs in the cache that trained on a GPU (their FLOPs over their wall time); else
-    :data:`ASSUMED_TFLOPS`."""
-    if tflops is not None:
-        return dict(source=f"given: {tflops:g} TFLOP/s", tflops={}, default_tflops=tflops)
-    if measure:
-        dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        rates = {}
-        for r in planned:
-            if r.config.model not in rates:
-                rates[r.config.model] = measured_tflops(r.config, r.num_classes, dev)
-        return dict(
-            source=f"measured now on {runs.device_name(dev)} ({dev.type}), a few mini-batches per model",
-            tflops=rates,
-            default_tflops=statistics.median(rates.values()) if rates else ASSUMED_TFLOPS,
-        )
-    rates = cached_gpu_tflops()
-    if rates:
-        return dict(
-            source="measured: the runs trained on a GPU in the cache (FLOPs over wall time)",
-            tflops=rates,
-            default_tflops=statistics.median(rates.values()),
-        )
-    return dict(
-        source=f"ASSUMED {ASSUMED_TFLOPS:g} TFLOP/s (nothing measured: no GPU run in the cache; --measure on "
-        "the GPU machine measures it)",
-        tflops={},
-        default_tflops=ASSUMED_TFLOPS,
-    )
 
 
 # --- printing --------------------------------------------------------------------------------------------
