@@ -30,19 +30,16 @@ def test_K_equal_to_the_label_count_is_the_run_without_K(data_dir, monkeypatch):
 
 def test_a_K_label_run_keeps_the_images_per_label_of_the_profiles_subset(data_dir, monkeypatch):
     monkeypatch.setenv("MECH_DATA", str(data_dir))
-    page = pages.Page(
-        "t", "cpu", model="efficientnet_b0", dataset="cifar10"
-    )  # cpu: 20,000 of the 10 labels' images
-    assert page.config.n_train == 20_000
+    page = pages.Page("t", "cpu", model="efficientnet_b0", dataset="cifar10")  # cpu: a subset of 10 labels
+    n = profiles.CPU["efficientnet_b0"]["n_train"]
+    assert page.config.n_train == n
     assert [page.config_for(K=K).n_train for K in (2, 4, 6)] == [
-        4_000,
-        8_000,
-        12_000,
-    ]  # 2,000 a label, as at K=10
+        n // 5,
+        2 * n // 5,
+        3 * n // 5,
+    ]  # n/10 a label
     ds = page.data_for(page.config_for(K=4))
-    assert len(ds.y_train) == min(
-        8_000, 4 * int((page.full.y_train == 0).sum())
-    )  # the generated data's labels
+    assert len(ds.y_train) == min(2 * n // 5, 4 * int((page.full.y_train == 0).sum()))  # the generated data's
     assert (
         pages.Page("t", "cpu", model="vgg16", dataset="cifar10").config_for(K=3).n_train is None
     )  # all images

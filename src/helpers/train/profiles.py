@@ -96,19 +96,18 @@ CPU = {
 # *universal*'s EfficientNet-B0 is transfer-learned from ImageNet; torchvision's weights need a download, and
 # from scratch this CPU stays far below the claims' floor (0.41-0.67). Its stand-in at cpu (issue 35):
 # EfficientNet-Lite0 (B0 without squeeze-excitation, ReLU6) with the ImageNet weights its pip package
-# installs, transfer-learned at a reduced resolution, the first stages frozen (bench/transfer_recipe.py;
-# bench/README.md, "Transfer learning of EfficientNet-Lite0"). `-p model efficientnet_lite0` asks for it by
-# name at any profile.
+# installs, transfer-learned at 96x96, the first stages frozen: the recipe bench/transfer_recipe.py chose
+# (bench/README.md, its section). `-p model efficientnet_lite0` asks for it by name at any profile.
 _CPU_LITE = dict(
     pretrained=True,
     width=1.0,
-    input_size=64,
+    input_size=96,
     epochs=1,
     n_train=20_000,
-    frozen=3,
+    frozen=5,  # the stem and stages 2-5 keep their ImageNet weights; stages 6-9 and the output layer train
     schedule="onecycle",
-    conv=Hyper(eta=0.005, mu=0.9, alpha=1e-4),
-    fc=Hyper(eta=0.05, mu=0.9, alpha=1e-4),
+    conv=Hyper(eta=0.02, mu=0.9, alpha=1e-4),
+    fc=Hyper(eta=0.2, mu=0.9, alpha=1e-4),
 )
 CPU["efficientnet_b0"] = dict(_CPU_LITE, model="efficientnet_lite0")  # the stand-in: TrainConfig.model
 CPU.update(dict.fromkeys(LITE, _CPU_LITE))
