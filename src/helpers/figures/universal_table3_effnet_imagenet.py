@@ -50,7 +50,10 @@ def imagenet_study(page, n_train: int | None = None, batch_size: int = 100):
     then the filter analysis. Features are not cached (a GPU machine's job)."""
     cfg = page.config
     size = cfg.input_size or 224
-    model = models.build("efficientnet_b0", 1000, cfg.width, input_size=size, pretrained=cfg.width == 1.0)
+    # the profile's network: B0, or its stand-in (cpu: the ImageNet-pretrained EfficientNet-Lite0)
+    model = models.build(
+        cfg.model, 1000, cfg.width, input_size=size, pretrained=cfg.pretrained or cfg.width == 1.0
+    )
     folder_size = sum(
         1 for p in Path(page.imagenet).rglob("*") if p.suffix.lower() in (".jpeg", ".jpg", ".png")
     )
