@@ -25,7 +25,7 @@ import pytest
 import torch
 from conftest import ROOT, write_npz
 
-from helpers.book import execute, flops, jobs, worker
+from helpers.book import execute, flops, jobs, plan_text, worker
 from helpers.book import plan as plan_mod
 from helpers.infra import locks
 from helpers.train import data, probes, profiles, runs
@@ -133,6 +133,28 @@ def test_plan_covers_every_page_and_deduplicates(cifar):
         plan_mod.plan("smoke", ["mechanism-fig7-vgg6"], [("seeeds", "2")])
     with pytest.raises(ValueError, match="unknown page"):
         plan_mod.plan("smoke", ["mechanism-fig99"])
+
+
+def test_a_plan_made_where_no_data_is_lists_the_runs_and_says_where_the_data_must_be(tmp_path, monkeypatch):
+    """Issue 37: a login node or a laptop without CIFAR plans the paper's runs from the datasets' shapes
+    (sizes and GPU-hours right, no cache key, nothing to submit from here) and names the data directory."""
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    monkeypatch.setenv("MECH_DATA", str(empty))
+    names = ["mechanism-fig2-layer-accuracy", "universal-table1-vgg16-cifar100"]
+    p = plan_mod.plan("paper", names)
+    assert p.runs and not p.skipped and p.missing() == []
+    assert {r.status for r in p.runs} == {plan_mod.NO_DATA} and all(r.hours > 0 for r in p.runs)
+    assert {r.data for r in p.runs} == {"cifar10", "cifar100"}  # the paper's datasets, no stand-in
+    assert {r.num_classes for r in p.runs} == {10, 100} and {r.n_train for r in p.runs} == {50_000}
+    assert all(run["key"] is None for run in p.record()["runs"])
+    text = plan_text.format_plan(p)
+    assert "cifar10, cifar100 not here" in text and str(empty) in text and "(with the data)" in text
+    # where CIFAR-10 is here, the CIFAR-100 page plans its stand-in, as the build here trains it
+    write_npz(empty / "cifar10.npz", data.synthetic_cifar(10, n_train=600, n_test=300, seed=0))
+    here = plan_mod.plan("cpu", names)
+    assert here.without_data() == [] and {r.data for r in here.runs} == {"cifar10"}
+    assert all(r.status == "missing" for r in here.runs)
 
 
 def test_fig7_plans_vgg16_per_seed_as_fig2_trains_it(cifar):

@@ -40,7 +40,8 @@ from pathlib import Path
 from helpers.book.build import PROFILES
 from helpers.book.execute import visible_gpus
 from helpers.book.flops import ASSUMED_TFLOPS
-from helpers.book.plan import describe, format_plan, plan
+from helpers.book.plan import plan
+from helpers.book.plan_text import describe, format_plan
 from helpers.book.worker import RunSpec, Trainer
 from helpers.infra.paths import cache_root
 

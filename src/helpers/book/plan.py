@@ -9,7 +9,9 @@ after epoch k, claimed by a running job, missing) and its GPU-hours: FLOPs per i
 (:mod:`helpers.book.flops`) times images and epochs, over a speed that is measured where it can be
 (``--measure`` times a few mini-batches of each network on this machine's device; else the runs already
 trained on a GPU in the cache) and otherwise assumed (:data:`helpers.book.flops.ASSUMED_TFLOPS`, said so in
-the output). The command is in :mod:`helpers.book.jobs`.
+the output). Where a page's dataset is not on this machine (nor its stand-in), its runs are planned from the
+dataset's shape (:func:`helpers.train.data.shape_only`) with the status ``no data here``. The command is in
+:mod:`helpers.book.jobs`; its table in :mod:`helpers.book.plan_text`.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from helpers.infra.paths import cache_root, data_dir, notebooks_dir
 from helpers.train import data as data_mod
 from helpers.train import runs
 from helpers.train.loop import TrainConfig
+
+NO_DATA = "no data here"  # a run's status where its dataset is not on the planning machine
 
 # --- which runs each page trains (its notebook's calls, at its knobs) ---------------------------------------
 
@@ -138,7 +142,7 @@ def datasets_loaded_once():
     def load(name="cifar10", root=None, download=None):
         key = (name, str(data_dir(root)), download)
         if key not in loaded:
-            loaded[key] = original(name, root, download)
+            loaded[key] = _or_shape_only(original, name, root, download)
         return loaded[key]
 
     data_mod.load_cifar = load
@@ -146,6 +150,27 @@ def datasets_loaded_once():
         yield
     finally:
         data_mod.load_cifar = original
+
+
+def _or_shape_only(load, name, root, download) -> data_mod.ImageData:
+    """The dataset, else, where the page would have no data at all (neither it nor its stand-in,
+    ``page.STAND_IN``, is here), its shape (:func:`helpers.train.data.shape_only`): a plan lists the runs of a
+    machine that does not hold the data (a login node, a laptop), and says where the data must be."""
+    try:
+        return load(name, root, download)
+    except data_mod.DataNotFoundError as err:
+        stand_in = pages_mod.STAND_IN.get(name)
+        if stand_in is not None and _present(load, stand_in, root, download):
+            raise  # the page runs on its stand-in, as the build here would
+        return data_mod.shape_only(name, str(err))
+
+
+def _present(load, name, root, download) -> bool:
+    try:
+        load(name, root, download)
+    except data_mod.DataNotFoundError:
+        return False
+    return True
 
 
 # --- the plan --------------------------------------------------------------------------------------------
@@ -162,7 +187,7 @@ class PlannedRun:
     n_test: int
     num_classes: int
     pages: list[str] = field(default_factory=list)
-    status: str = "missing"  # cached, partial, claimed, missing
+    status: str = "missing"  # cached, partial, claimed, missing; no data here (keyed where the data is)
     done_epochs: int = 0
     claimed_by: str | None = None
     train_flops: float = 0.0  # per training image, forward and backward
@@ -172,7 +197,7 @@ class PlannedRun:
     def record(self) -> dict:
         c = self.config
         return dict(
-            key=self.key,
+            key=None if self.status == NO_DATA else self.key,  # a key hashes the images: made where they are
             model=c.model,
             dataset=self.data,
             K=c.K,
@@ -209,6 +234,10 @@ class Plan:
         return sorted(
             (r for r in self.runs if r.status in ("missing", "partial")), key=lambda r: -r.remaining_hours
         )
+
+    def without_data(self) -> list[PlannedRun]:
+        """The runs whose dataset is not on this machine (planned from its shape alone)."""
+        return [r for r in self.runs if r.status == NO_DATA]
 
     def page_hours(self) -> dict[str, float]:
         by_key = {r.key: r for r in self.runs}
@@ -250,7 +279,7 @@ def plan(
         raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
     books = chosen_notebooks(only)
     knobs = knob_values(books, list(given))
-    by_key, page_keys, skipped, subsets = {}, {}, {}, {}
+    by_key, page_keys, skipped, subsets, subsets_of = {}, {}, {}, {}, {}
     with datasets_loaded_once():
         pages = [(p.stem, {**defaults(p), **knobs[p]}) for p in books]
         pages = [(name, values, page_of(name, profile, values)) for name, values in pages]
@@ -265,6 +294,7 @@ def plan(
                 subsets[which] = page.data_for(cfg)
             ds = subsets[which]
             key = runs.run_key(cfg, ds)
+            subsets_of[key] = ds
             r = by_key.setdefault(
                 key, PlannedRun(key, cfg, ds.name, len(ds.y_train), len(ds.y_test), ds.num_classes)
             )
@@ -276,6 +306,8 @@ def plan(
     for r in planned:
         r.train_flops = train_flops(r.config, r.num_classes)
         _cache_status(r)
+        if subsets_of[r.key].provenance.startswith(data_mod.SHAPE_ONLY):
+            r.status = NO_DATA
     speed = speed_of(planned, measure=measure, tflops=tflops, device=device)
     for r in planned:
         rate = speed["tflops"].get(r.config.model, speed["default_tflops"]) * 1e12
@@ -317,49 +349,3 @@ def run_flops(r: PlannedRun) -> float:
     cfg = r.config
     tests = sum(cfg.tests_after(e) for e in range(1, cfg.epochs + 1))
     return r.train_flops * r.n_train * cfg.epochs + r.train_flops / 3 * r.n_test * tests
-
-
-# --- printing --------------------------------------------------------------------------------------------
-
-
-def describe(r: PlannedRun) -> str:
-    c = r.config
-    extra = "".join(
-        [
-            f" K={c.K}" if c.K else "",
-            f" draw={c.label_draw}" if c.label_draw is not None else "",
-            f" seed={c.seed}" if c.seed else "",
-            f" blocks={list(map(list, c.blocks))}" if c.blocks else "",
-            f" {c.input_size}px" if c.input_size else "",
-        ]
-    )
-    return f"{c.model} w{c.width:g} {c.epochs}ep {r.data}{extra}"
-
-
-def format_plan(p: Plan) -> str:
-    """The plan as a table: every run (status, GPU-hours, pages), then the hours per page and in all."""
-    lines = [
-        f"profile {p.profile}: {len(p.runs)} distinct training(s) for {len(p.pages)} page(s); speed: "
-        f"{p.speed['source']}",
-        "",
-        f"{'run key':16}  {'network':66}  {'status':22}  {'GPU-h':>7}  pages",
-    ]
-    for r in p.runs:
-        status = r.status if r.status != "partial" else f"partial ({r.done_epochs}/{r.config.epochs} ep)"
-        status = status if r.status != "claimed" else f"claimed ({r.claimed_by})"
-        lines.append(
-            f"{r.key:16}  {describe(r)[:66]:66}  {status[:22]:22}  {r.hours:7.2f}  {len(r.pages)}: "
-            + ", ".join(r.pages)
-        )
-    lines += ["", "GPU-hours per page (a shared run counted on every page that uses it):"]
-    for name, hours in p.page_hours().items():
-        why = f"  (trains nothing here: {p.skipped[name].split(':')[0]})" if name in p.skipped else ""
-        lines.append(f"  {name:40} {hours:8.2f}  {len(p.pages[name])} run(s){why}")
-    total, left = sum(r.hours for r in p.runs), sum(r.remaining_hours for r in p.runs)
-    n_left = len(p.missing())
-    lines += [
-        "",
-        f"in all: {total:.2f} GPU-hours for {len(p.runs)} run(s); to train: {left:.2f} GPU-hours for "
-        f"{n_left} run(s) (submit: python -m helpers submit --profile {p.profile} ...)",
-    ]
-    return "\n".join(lines)
