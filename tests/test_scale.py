@@ -281,3 +281,20 @@ def test_the_overview_section_gives_each_failing_claim_its_direction_and_counts_
     assert "1 not measured" in text and "accuracy rises" not in text
     none = "\n".join(scale_ledger.section(rows, tmp_path / "absent.json"))
     assert "no scale record yet" in none and "3 not measured" in none
+
+
+def test_a_new_record_executes_the_scale_page_again_and_no_other(tmp_path, monkeypatch):
+    """The build's key of the scale page covers the committed record (``helpers.book.generated.RECORDS``): a
+    cached build with a record measured since re-executes that page, and only it."""
+    from helpers.book import generated
+
+    assert [ROOT / r for r in generated.RECORDS["scale-verdicts"]] == [rec.default_path()]
+    monkeypatch.setattr(generated, "repo_root", lambda: tmp_path)
+    scale_page, other = (
+        ROOT / "notebooks" / f"{n}.ipynb" for n in ("scale-verdicts", "mechanism-fig2-layer-accuracy")
+    )
+    before = [generated.notebook_key(p, {"profile": "cpu"}) for p in (scale_page, other)]
+    (tmp_path / "results").mkdir()
+    rec.write(rec.empty(), tmp_path / "results" / "scale.json")
+    after = [generated.notebook_key(p, {"profile": "cpu"}) for p in (scale_page, other)]
+    assert after[0] != before[0] and after[1] == before[1]

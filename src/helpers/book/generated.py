@@ -2,7 +2,8 @@
 stand-in and stale pages, and the metadata the pages tagged, read back for the overview.
 
 A page is written to ``book/generated/<name>.ipynb`` with a key beside it (``<name>.key``: notebook source,
-parameters, helpers' source, data files, :func:`notebook_key`): an unchanged notebook is not executed again.
+parameters, helpers' source, data files, the committed records it reads, :func:`notebook_key`): an unchanged
+notebook is not executed again.
 A notebook that failed keeps its last good page, marked stale (:func:`mark_stale`); one that never ran has a
 stand-in page (:func:`placeholder`). No torch here: the build imports it.
 """
@@ -16,12 +17,14 @@ import re
 import time
 from pathlib import Path
 
-from helpers.infra.paths import book_root, data_dir
+from helpers.infra.paths import book_root, data_dir, repo_root
 
 HELPERS = Path(__file__).resolve().parents[1]  # src/helpers: its source is part of every page's key
 META = "mechanism_book"  # = helpers.book.show.META (not imported: the build stays light)
 TARGET = re.compile(r"\(\S+\)=")  # a MyST target line, "(label)=": each notebook's title carries its page's
 STALE = "stale-page"  # the tag of the banner cell, and the notebook metadata key of a stale page
+# the committed records a page reads (repository-relative): a new record executes that page again
+RECORDS = {"scale-verdicts": ("results/scale.json",)}
 
 
 def generated_dir() -> Path:
@@ -46,11 +49,21 @@ def data_version() -> str:
     return json.dumps([(str(p), p.stat().st_size, int(p.stat().st_mtime)) for p in files])
 
 
+def records_version(name: str) -> str:
+    """A hash of the committed records page ``name`` reads (:data:`RECORDS`); a missing one counts too."""
+    h = hashlib.sha256()
+    for rel in RECORDS.get(name, ()):
+        f = repo_root() / rel
+        h.update(rel.encode() + (f.read_bytes() if f.is_file() else b"<missing>"))
+    return h.hexdigest()[:12]
+
+
 def notebook_key(path: Path, parameters: dict) -> str:
     h = hashlib.sha256(path.read_bytes())
     h.update(json.dumps(parameters, sort_keys=True).encode())
     h.update(helpers_version().encode())
     h.update(data_version().encode())
+    h.update(records_version(path.stem).encode())
     return h.hexdigest()[:16]
 
 
