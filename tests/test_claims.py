@@ -21,6 +21,7 @@ from helpers.figures import mechanism_fig7_vgg6 as fig7
 from helpers.figures import mechanism_fig8_avgg16 as fig8
 from helpers.figures import mechanism_threshold_robustness as robustness
 from helpers.figures import universal_afcc as afcc_pages
+from helpers.figures import universal_effnet_afcc as effnet_afcc
 from helpers.figures import universal_fig3_field_matrix as ufig3
 from helpers.figures import universal_fig4_label_snr as ufig4
 from helpers.figures import universal_k_sweep as k_tables
@@ -653,12 +654,53 @@ def test_afcc_claims_read_each_rows_model_when_pages_concatenate_their_results()
 
 def test_shortened_claims():
     def cut(a, b, full=0.867):
-        models = ["full model", *afcc_pages.SHORTENED_BLOCKS]
+        models = ["full model", *effnet_afcc.SHORTENED_BLOCKS]
         return with_attrs(pd.DataFrame(dict(model=models, accuracy=[full, a, b])), N_l=100)
 
-    assert verdicts(afcc_pages.claims_shortened(cut(0.864, 0.862))) == [HOLDS, HOLDS]  # the paper's numbers
-    assert verdicts(afcc_pages.claims_shortened(cut(0.80, 0.85))) == [FAILS, FAILS]
-    assert verdicts(afcc_pages.claims_shortened(cut(0.5, 0.5, full=0.55))) == [UNTESTABLE, UNTESTABLE]
+    assert verdicts(effnet_afcc.claims_shortened(cut(0.864, 0.862))) == [HOLDS, HOLDS]  # the paper's numbers
+    assert verdicts(effnet_afcc.claims_shortened(cut(0.80, 0.85))) == [FAILS, FAILS]
+    assert verdicts(effnet_afcc.claims_shortened(cut(0.5, 0.5, full=0.55))) == [UNTESTABLE, UNTESTABLE]
+
+
+def network_frame(before=0.867, after=0.873, random=0.85, N_l=100, network=0.867):
+    return pd.DataFrame(
+        [
+            dict(
+                tap="stage 9",
+                retrained="entire network",
+                epochs=5,
+                weights=128_000,
+                kept=4_900,
+                kept_fraction=4_900 / 128_000,
+                accuracy_before=before,
+                accuracy_after=after,
+                accuracy_random=random,
+                clusters_from="train",
+                N_l=N_l,
+                network=network,
+                model="efficientnet_lite0",  # the cpu stand-in, tested as B0
+            )
+        ]
+    )
+
+
+def test_effnet_afcc_claims_are_decided_on_the_entire_network_retrained():
+    """*universal* retrains EfficientNet-B0's entire network after AFCC ("the accuracy increased to ~0.873"):
+    the paper's "no loss" claim is decided on that retraining; the FC layer retrained alone is this book's
+    addition on that page (and stays the paper's claim on VGG-16's)."""
+    got = effnet_afcc.claims_network_afcc(network_frame())
+    assert verdicts(got) == [HOLDS] and verdicts(got, claims.ADDITION) == [HOLDS]  # the paper's numbers
+    assert got[0].source == "afcc_retrained__effnet" and "entire network" in got[0].claim
+    assert verdicts(effnet_afcc.claims_network_afcc(network_frame(after=0.80, random=0.81))) == [FAILS]
+    low = effnet_afcc.claims_network_afcc(network_frame(network=0.5))
+    assert verdicts(low) == [UNTESTABLE] and verdicts(low, claims.ADDITION) == [UNTESTABLE]
+    assert effnet_afcc.claims_network_afcc(None) is None
+    fc = afcc_frame(4_900, 0.70, tap="stage 9", network=0.867).assign(model="efficientnet_b0")
+    alone = [c for c in afcc_pages.claims_afcc(fc) if afcc_pages.AFTER in c.claim]
+    beside = [c for c in afcc_pages.claims_afcc(fc, whole=network_frame()) if afcc_pages.AFTER in c.claim]
+    assert [(c.kind, c.verdict) for c in alone] == [(claims.PAPER, FAILS)]
+    assert [(c.kind, c.verdict) for c in beside] == [(claims.ADDITION, FAILS)]
+    assert "FC layer only" in beside[0].claim and beside[0].source == got[0].source  # the sentence it varies
 
 
 def test_architecture_checks_are_consistency_checks():

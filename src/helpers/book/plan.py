@@ -27,7 +27,7 @@ from helpers.book.build import PROFILES, knob_values
 from helpers.book.flops import speed_of, train_flops
 from helpers.book.knobs import defaults
 from helpers.figures import mechanism_fig7_vgg6 as fig7
-from helpers.figures import universal_afcc as afcc_pages
+from helpers.figures import universal_effnet_afcc as effnet_afcc
 from helpers.figures import universal_k_sweep as k_tables
 from helpers.figures import universal_layer_tables as layer_tables
 from helpers.infra.locks import lease_holder
@@ -83,9 +83,10 @@ def _k_sweep(page, knobs) -> list[TrainConfig]:
 
 
 def _shortened(page, knobs) -> list[TrainConfig]:
-    """The full EfficientNet-B0 (also stage 8's AFCC) and the shortened ones (``universal.shortened``)."""
+    """The full EfficientNet-B0 (also stage 8's AFCC and stage 9's with the entire network retrained, which is
+    not a cached run) and the shortened ones (``effnet_afcc.shortened``)."""
     return [page.config_for(seed=0)] + [
-        page.config_for(seed=0, blocks=b) for b in afcc_pages.SHORTENED_BLOCKS.values()
+        page.config_for(seed=0, blocks=b) for b in effnet_afcc.SHORTENED_BLOCKS.values()
     ]
 
 

@@ -1,17 +1,18 @@
-"""The AFCC pages: *universal*'s "Applying filter cluster connections (AFCC)", and EfficientNet-B0 cut short.
+"""The AFCC pages: *universal*'s "Applying filter cluster connections (AFCC)", with the FC layer retrained.
 
 The sentences it reproduces (no figure in the paper): on VGG-16's layer 10 on CIFAR-100, "All these weights
 which did not belong to a cluster in a specific filter were set to zero, resulting in approximately 194,000
 zeroed weights out of 204,800 (a 95% reduction). ... After only a few training epochs, while maintaining the
 ~194,000 zeroed weights as zero, the similar accuracy, ~0.752, was recovered"; the same on EfficientNet-B0's
-stage 9, the model with stage 9 removed and stage 8 connected through AFCC, and the model with stages 3-5 cut
-short. Used by notebooks/universal-afcc-vgg16.ipynb and notebooks/universal-effnet-afcc.ipynb;
-:func:`claims_afcc` also by the "Beyond the papers" pages (:mod:`helpers.figures.your_model`).
+stage 9 and on the model with stage 9 removed and stage 8 connected through AFCC. Used by
+notebooks/universal-afcc-vgg16.ipynb and notebooks/universal-effnet-afcc.ipynb; :func:`claims_afcc` also by
+the "Beyond the papers" pages (:mod:`helpers.figures.your_model`). The EfficientNet page's own parts (its
+stage 9 with the entire network retrained, as the paper did there, and the stages cut short) are in
+:mod:`helpers.figures.universal_effnet_afcc`.
 
-In order: the computation (:func:`afcc_experiment`, :func:`stage8_afcc`, :func:`shortened`), the comparison
-with the paper and the claims of the shortened models (:func:`compare_shortened`, :func:`claims_shortened`)
-and of AFCC (:func:`compare_afcc`, :func:`claims_afcc`), and the figures (:func:`afcc_long`,
-:func:`accuracy_bars`, :func:`afcc_bars`, :func:`shortened_bars`).
+In order: the computation (:func:`afcc_experiment`, :func:`stage8_afcc`), the comparison with the paper and
+the claims of AFCC (:func:`compare_afcc`, :func:`claims_afcc`), and the figures (:func:`afcc_long`,
+:func:`accuracy_bars`, :func:`afcc_bars`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from helpers.figures.steps import skippable
 from helpers.figures.style import PAPER, BookFigure, describe, new_figure, sorted_taps
 from helpers.figures.universal_layer_tables import floor_for
 from helpers.method import afcc
@@ -60,11 +60,8 @@ def afcc_experiment(study, taps, seed: int = 0, clusters_from: str = "train") ->
     test_f, test_y = study.features("test")
     rows = []
     for tap in taps:
-        p, la = study.probes[tap], study.layers[tap]
-        same = np.nan
-        if clusters_from == "train":  # the mask's clusters from the training set
-            _, tr = method.analyze({tap: p}, (train_f, train_y), la.N_l, threshold=la.threshold, rule=la.rule)
-            same, la = afcc.same_clusters(tr[tap].clusters, la.clusters), tr[tap]
+        p = study.probes[tap]
+        la, same = mask_clusters(study, tap, clusters_from)
         rows.append(
             dict(
                 afcc.afcc_row(
@@ -78,6 +75,20 @@ def afcc_experiment(study, taps, seed: int = 0, clusters_from: str = "train") ->
             )
         )
     return pd.DataFrame(rows)
+
+
+def mask_clusters(study, tap: str, clusters_from: str = "train"):
+    """The filter analysis whose clusters choose ``tap``'s AFCC mask, and the fraction of filters with the
+    same clusters on the training and test sets: from the training set's class means (``"train"``; the
+    study's analysis is the test set's), else the study's own (``"test"``; the fraction NaN: one analysis
+    ran)."""
+    la = study.layers[tap]
+    if check_afcc_clusters(clusters_from) == "test":
+        return la, np.nan
+    _, tr = method.analyze(
+        {tap: study.probes[tap]}, study.features("train"), la.N_l, threshold=la.threshold, rule=la.rule
+    )
+    return tr[tap], afcc.same_clusters(tr[tap].clusters, la.clusters)
 
 
 STAGE8 = "stage 8"
@@ -124,66 +135,7 @@ def stage8_afcc(page, seed: int = 0, clusters_from: str = "train") -> pd.DataFra
     )
 
 
-# *universal* Results: the stages cut short, as (stage, MBConv layers kept) for models.shorten.
-SHORTENED_BLOCKS = {
-    "stages 3 and 4 cut to one layer": ((3, 1), (4, 1)),
-    "stage 5 cut from 3 to 2 layers": ((5, 2),),
-}
-
-
-@skippable
-def shortened(page, seed: int = 0) -> pd.DataFrame | None:
-    """*universal* Results: EfficientNet-B0 with stages 3 and 4 cut to one layer, and with stage 5 cut
-    from 3 to 2 layers, each trained as the full model is (the page's profile); test accuracy, MBConv
-    layers and parameters beside the full model's."""
-    rows = []
-    for name, blocks in {"full model": (), **SHORTENED_BLOCKS}.items():
-        run = page.run(seed=seed, blocks=blocks)  # blocks=() is the full model's own run (same cache key)
-        rows.append(
-            dict(
-                model=name,
-                mbconv_layers=sum(len(s) for s in run.model.features[1:-1]),
-                parameters=sum(p.numel() for p in run.model.parameters()),
-                accuracy=run.test_acc,
-            )
-        )
-    out = pd.DataFrame(rows)
-    out.attrs.update(N_l=page.data_for(run.config).num_classes)
-    return out
-
-
-def compare_shortened(short: pd.DataFrame | None, cut: pd.DataFrame | None = None) -> list[tuple]:
-    """The shortened models and the stage-8 shortcut against the paper's accuracies (*universal* Results)."""
-    key = "stage 9 removed, stage 8 (320 filters) through AFCC"
-    acc = None if cut is None else cut.set_index("model")["accuracy"]
-    return [
-        (name + ": accuracy", paper.SHORTENED[name], None if acc is None else float(acc[name]))
-        for name in SHORTENED_BLOCKS
-    ] + [
-        (
-            key + ": accuracy",
-            paper.SHORTENED[key],
-            None if short is None else float(short["accuracy_after"][0]),
-        )
-    ]
-
-
-@skippable
-def claims_shortened(cut: pd.DataFrame | None) -> list[claims.Claim] | None:
-    """*universal*: cutting stages 3-5 short costs practically no accuracy (0.864 and 0.862 against 0.867)."""
-    acc = cut.set_index("model")["accuracy"]
-    floor = floor_for(cut.attrs.get("N_l"), float(acc["full model"]), "efficientnet_b0")
-    return [
-        claims.paper_claim(
-            "shortened_effnet",
-            f"{name}: the accuracy approaches the full model's",
-            acc[name] >= acc["full model"] - TOL,
-            f"{acc[name]:.3f} vs {acc['full model']:.3f}",
-            test=f"within {TOL} of the full model",
-            requires=[floor],
-        )
-        for name in SHORTENED_BLOCKS
-    ]
+COMPARE_AFTER = "accuracy after AFCC + retraining"
 
 
 def compare_afcc(res: pd.DataFrame | None, key) -> list[tuple]:
@@ -202,7 +154,7 @@ def compare_afcc(res: pd.DataFrame | None, key) -> list[tuple]:
         rows.append(("estimate N_f F_s C_s N_c", ref["estimate"], get("estimate")))
     return rows + [
         ("accuracy before", ref["accuracy_before"], get("accuracy_before")),
-        ("accuracy after AFCC + retraining", ref["accuracy_after"], get("accuracy_after")),
+        (COMPARE_AFTER, ref["accuracy_after"], get("accuracy_after")),
     ]
 
 
@@ -220,14 +172,18 @@ def afcc_long(*results) -> pd.DataFrame | None:
     )
 
 
-def claims_afcc(*results: pd.DataFrame | None, reduction: float = 0.9) -> list[claims.Claim] | None:
+def claims_afcc(
+    *results: pd.DataFrame | None, reduction: float = 0.9, whole: pd.DataFrame | None = None
+) -> list[claims.Claim] | None:
     """Per tap (*universal*, "AFCC"): about 95% of the FC weights zeroed with no loss of accuracy after
     retraining; for stage 8 of EfficientNet-B0, the full model's accuracy reached. Beside them: AFCC against
     random pruning of the same count (this book's addition) and the kept weights against N_f F_s C_s N_c
-    (equal by construction)."""
+    (equal by construction). A tap of ``whole`` (where the paper retrained the entire network:
+    :func:`helpers.figures.universal_effnet_afcc.claims_network_afcc` decides it there) has its FC layer's
+    retraining as this book's addition."""
     if not results or any(r is None for r in results):
         return None
-    res = pd.concat(results)
+    res, entire = pd.concat(results), set() if whole is None else set(whole["tap"])
     out = []
     for r in res.itertuples():
         model = models.paper_network(
@@ -248,15 +204,7 @@ def claims_afcc(*results: pd.DataFrame | None, reduction: float = 0.9) -> list[c
                 requires=req
                 + [labels_at_least(int(r.N_l), 100, "the clusters keep C_s N_c / N_l of the weights")],
             ),
-            claims.paper_claim(
-                src,
-                f"{r.tap}: no loss of accuracy after AFCC and retraining",
-                r.accuracy_after >= r.accuracy_before - TOL,
-                f"{r.accuracy_before:.3f} -> {r.accuracy_after:.3f} (clusters from the "
-                f"{r.clusters_from} set)",
-                test=f"after >= before - {TOL}",
-                requires=req,
-            ),
+            no_loss(r, req, src) if r.tap not in entire else _fc_only(r, req),
         ]
         if r.tap == STAGE8 and model == "efficientnet_b0":
             out.append(
@@ -271,6 +219,45 @@ def claims_afcc(*results: pd.DataFrame | None, reduction: float = 0.9) -> list[c
             )
         out += _same_clusters_claim(r, req) + _afcc_checks(r, req, src)
     return out
+
+
+AFTER = "no loss of accuracy after AFCC and retraining"
+NETWORK_QUOTE = "afcc_retrained__effnet"  # EfficientNet-B0: "After retraining the entire network ..."
+
+
+def no_loss(r, req: list, src: str, retrained: str = "", how: str = "", paper: bool = True) -> claims.Claim:
+    """The paper's "no loss of accuracy after AFCC and retraining" (quote ``src``) on a tap's row ``r``;
+    ``retrained`` names what was retrained, ``how`` adds to the evidence; ``paper=False``: this book's
+    addition."""
+    holds = r.accuracy_after >= r.accuracy_before - TOL
+    kw = dict(test=f"after >= before - {TOL}", requires=req)
+    how = f"clusters from the {r.clusters_from} set" + (f"; {how}" if how else "")
+    ev = f"{r.accuracy_before:.3f} -> {r.accuracy_after:.3f} ({how})"
+    claim = f"{r.tap}: {AFTER}" + (f" {retrained}" if retrained else "")
+    if paper:
+        return claims.paper_claim(src, claim, holds, ev, **kw)
+    return claims.addition(claim, holds, ev, source=src, **kw)
+
+
+def _fc_only(r, req: list) -> claims.Claim:
+    """:func:`no_loss` of the FC layer retrained alone where the paper retrains the entire network (its claim
+    decided there): this book's addition."""
+    how = "the paper retrains the entire network: its claim is decided on that retraining"
+    return no_loss(r, req, NETWORK_QUOTE, "the FC layer only", how, paper=False)
+
+
+def beats_random(r, req: list, retrained: str = "", how: str = "") -> claims.Claim:
+    """AFCC against random pruning of as many weights, each retrained alike (this book's addition), on a tap's
+    row ``r``; ``retrained`` names what was retrained where it is not the FC layer, ``how`` adds to the
+    evidence."""
+    return claims.addition(
+        f"{r.tap}: AFCC beats random pruning of the same count"
+        + (f", {retrained} retrained" if retrained else ""),
+        r.accuracy_after > r.accuracy_random,
+        f"{r.accuracy_after:.3f} vs random {r.accuracy_random:.3f}" + (f" ({how})" if how else ""),
+        test="retrained accuracy higher",
+        requires=req,
+    )
 
 
 def _same_clusters_claim(r, req: list) -> list[claims.Claim]:
@@ -292,13 +279,7 @@ def _afcc_checks(r, req: list, src: str) -> list[claims.Claim]:
     """Beside the paper's AFCC claims on one tap's row ``r``: AFCC against random pruning of as many weights
     (this book's addition), and the kept weights against N_f F_s C_s N_c (a consistency check)."""
     return [
-        claims.addition(
-            f"{r.tap}: AFCC beats random pruning of the same count",
-            r.accuracy_after > r.accuracy_random,
-            f"{r.accuracy_after:.3f} vs random {r.accuracy_random:.3f}",
-            test="retrained accuracy higher",
-            requires=req,
-        ),
+        beats_random(r, req),
         claims.consistency(
             f"{r.tap}: weights kept = N_f F_s C_s N_c",
             abs(r.kept - r.estimate) <= 1e-6 * r.estimate if r.estimate > 0 else None,
@@ -364,15 +345,15 @@ def accuracy_bars(
     )
 
 
-def afcc_bars(frame: pd.DataFrame | None, model: str = "vgg16") -> BookFigure | None:
+def afcc_bars(frame: pd.DataFrame | None, model: str = "vgg16", after: bool = True) -> BookFigure | None:
     """:func:`accuracy_bars` of AFCC results in long form (:func:`afcc_long`), with
     the paper's accuracies before and after AFCC (*universal*, "AFCC": VGG-16 layer 10, EfficientNet-B0 stage
-    9)."""
+    9); ``after=False`` leaves the paper's after out (EfficientNet-B0's is the entire network retrained)."""
     ref = {}
     for (m, _, tap), r in paper.AFCC.items():
         if m == model:
             ref[(tap, "before")] = r["accuracy_before"]
-            ref[(tap, "AFCC, retrained")] = r["accuracy_after"]
+            ref[(tap, "AFCC, retrained")] = r["accuracy_after"] if after else None
     if models.paper_network(model) == "efficientnet_b0":
         ref[("stage 8", "AFCC, retrained")] = paper.SHORTENED[
             "stage 9 removed, stage 8 (320 filters) through AFCC"
@@ -383,18 +364,4 @@ def afcc_bars(frame: pd.DataFrame | None, model: str = "vgg16") -> BookFigure | 
         hue="FC layer",
         paper=ref,
         reproduces="*universal*, AFCC (numbers in its text, no figure)",
-    )
-
-
-def shortened_bars(cut: pd.DataFrame | None) -> BookFigure | None:
-    """EfficientNet-B0's shortened models beside the full one, with the paper's accuracies (*universal*,
-    Results)."""
-    ref = dict(paper.SHORTENED)
-    ref["full model"] = float(paper.table("table2").set_index("tap").loc["stage 9", "accuracy"])
-    return accuracy_bars(
-        cut,
-        x="model",
-        y="accuracy",
-        paper=ref,
-        reproduces="*universal*, Results (shortened stages; numbers in its text, no figure)",
     )

@@ -1,9 +1,10 @@
 """Applying filter's cluster connections (*universal* "AFCC") and dilution (*mechanism* Discussion).
 
-AFCC (DESIGN step 10): keep FC weight ``W[j, f, s]`` only where label j is in a cluster of
-filter f; retrain the FC layer with the others held at zero. *universal*: about 194,000 of
-the 204,800 weights of VGG-16 layer 10 on CIFAR-100 zeroed, the remaining ~10,800 close to
-``N_f F_s C_s N_c`` ~ 10,600, with the accuracy recovered.
+AFCC (DESIGN step 10): keep FC weight ``W[j, f, s]`` only where label j is in a cluster of filter f; retrain
+the FC layer with the others held at zero (:func:`afcc_row`). *universal*: about 194,000 of the 204,800
+weights of VGG-16 layer 10 on CIFAR-100 zeroed, the remaining ~10,800 close to ``N_f F_s C_s N_c`` ~ 10,600,
+with the accuracy recovered; on EfficientNet-B0's stage 9 it retrains "the entire network" with the zeros held
+(:func:`network_row`).
 
 Dilution (step 11): silence k random filters of a tap (all their FC weights) and measure
 the accuracy: *mechanism* reports ~150 of 512 layer-13 filters removed at no cost, the layer "FC to
@@ -16,6 +17,7 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
+from helpers.train import masked
 from helpers.train.probes import accuracy, train_probe
 
 
@@ -111,14 +113,21 @@ def dilution_retrained(probe, clusters, train, test, ks, seeds=(0, 1, 2), device
     return pd.DataFrame(rows)
 
 
+def masks(probe, la, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """AFCC's mask of a tap's FC layer (``probe.W``, (N_l, N_f, F_s)) from its clusters (``la``), and a random
+    mask keeping as many weights (the control, drawn with ``seed``)."""
+    N_l, _, F_s = probe.W.shape
+    mask = afcc_mask(la.clusters, N_l, F_s)
+    return mask, random_mask_like(mask, seed)
+
+
 def afcc_row(tap: str, probe, la, train, test, seed: int = 0, device: str | None = None) -> dict:
     """One tap's AFCC (*universal*, "applying filter's cluster connections"): the mask from its clusters, the
     FC layer retrained with the zeros held, and a random mask keeping as many weights (the control); both
     retrainings on ``device`` (default: :func:`~helpers.train.loop.pick_device`)."""
     (train_f, train_y), (test_f, test_y) = train, test
     N_l, N_f, F_s = probe.W.shape
-    mask = afcc_mask(la.clusters, N_l, F_s)
-    rand = random_mask_like(mask, seed)
+    mask, rand = masks(probe, la, seed)
     kw = dict(solver=probe.solver, seed=seed, progress=False, device=device)
     pruned = train_probe(train_f, train_y, test_f, test_y, N_l, mask=mask, W0=probe.W, **kw)
     random = train_probe(train_f, train_y, test_f, test_y, N_l, mask=rand, W0=probe.W, **kw)
@@ -143,3 +152,32 @@ def same_clusters(a: list, b: list) -> float:
     for both training and test sets"."""
     same = [{frozenset(c) for c in x} == {frozenset(c) for c in y} for x, y in zip(a, b)]
     return sum(same) / len(same) if same else float("nan")
+
+
+def network_row(
+    tap: str, run, data, probe, la, *, epochs: int, seed: int = 0, device=None, progress=False
+) -> dict:
+    """*universal*'s AFCC on EfficientNet-B0: "After retraining the entire network with the same parameters,
+    while including the 4900 non-zeroed weights only". The tap's FC layer (``probe.W``, the layer whose
+    clusters ``la`` choose the mask; the tap must feed the output layer directly) is put in the network's
+    output layer, its weights outside the clusters zeroed, and the network is retrained by its run's recipe
+    for ``epochs`` epochs with them held at zero (:func:`helpers.train.masked.cached_retraining`); beside it
+    the same with a random mask keeping as many weights (the control). The accuracy before is the FC layer's,
+    as in :func:`afcc_row`."""
+    mask, rand = masks(probe, la, seed)
+    kw = dict(epochs=epochs, W0=probe.W, seed=seed, device=device, progress=progress)
+    pruned = masked.cached_retraining(run, data, mask, **kw)
+    random = masked.cached_retraining(run, data, rand, **kw)
+    total, kept = mask.numel(), int(mask.sum())
+    return dict(
+        tap=tap,
+        retrained="entire network",
+        epochs=epochs,
+        weights=total,
+        kept=kept,
+        kept_fraction=kept / total,
+        accuracy_before=probe.test_acc,
+        accuracy_after=pruned["test_acc"],
+        accuracy_random=random["test_acc"],
+        seconds=pruned["seconds"] + random["seconds"],
+    )

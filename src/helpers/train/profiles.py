@@ -190,6 +190,22 @@ def train_config(profile: str, model: str, **overrides) -> TrainConfig:
     return cfg
 
 
+# AFCC on EfficientNet-B0 retrains the entire network with the pruned FC weights held at zero (*universal*:
+# "After retraining the entire network with the same parameters"; it gives no count, and on VGG-16 "After
+# only a few training epochs"): the epochs of that retraining, by the run's own recipe (helpers.train.masked).
+AFCC_NETWORK_EPOCHS = {"smoke": 1, "cpu": 1, "paper": 5}
+
+
+def afcc_network_epochs(profile: str, epochs: int | None = None) -> int:
+    """``epochs``, else the profile's epochs of AFCC's whole-network retraining
+    (:data:`AFCC_NETWORK_EPOCHS`)."""
+    if epochs is None:
+        return AFCC_NETWORK_EPOCHS[profile]
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"network_epochs must be an integer >= 1 (or None: the profile's), got {epochs!r}")
+    return epochs
+
+
 def probe_hyper(model: str) -> Hyper:
     """The papers' SGD hyper-parameters for the FC layer from a tap of ``model`` (the same at every
     profile)."""
