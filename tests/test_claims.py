@@ -415,6 +415,45 @@ def test_dilution_claims_read_the_fc_layer_retrained_on_the_kept_filters():
     assert verdicts(dilution.claims_dilution(avgg)) == [UNTESTABLE]
 
 
+def label_filters(shuffle: bool = False, N_l: int = 4, N_f: int = 40):
+    """A layer whose filter f serves label f % N_l alone: it fires (1) on that label's inputs and weakly (0.2)
+    on the others, and its FC weights reach only that output. Its clusters are ``[[f % N_l]]``, or, with
+    ``shuffle``, another filter's (clusters that do not say which filters carry a label)."""
+    y = torch.arange(200) % N_l
+    own = torch.arange(N_f) % N_l
+    x = torch.where(own[None, :] == y[:, None], 1.0, 0.2)[:, :, None]
+    W = (own[None, :] == torch.arange(N_l)[:, None]).float()[:, :, None]
+    order = torch.randperm(N_f, generator=torch.Generator().manual_seed(1)) if shuffle else torch.arange(N_f)
+    return W, [[[int(own[g])]] for g in order], x, y
+
+
+def test_label_silencing_silences_the_filters_whose_clusters_hold_the_label():
+    W, clusters, x, y = label_filters()
+    s = afcc.label_silencing(W, clusters, x, y, seeds=(0, 1, 2))
+    assert s["filters"].tolist() == [10] * 4 and (s["sr_full"] == 1).all()
+    assert (s["sr_targeted"] == 0).all()  # its 10 filters gone, the label's output is 0 < 2
+    assert (s["sr_random_min"] == 1).all() and (s["acc_targeted"] == 0.75).all()
+
+
+def test_targeted_silencing_claim():
+    """*mechanism*: silencing the filters whose clusters hold a label "substantially decreases the SRs":
+    label by label beyond as many random filters; it fails where the clusters do not say which filters carry
+    the label, and is not testable below the floor or with no label in any cluster."""
+
+    def run(shuffle=False, network=0.94, empty=False):
+        W, clusters, x, y = label_filters(shuffle)
+        s = afcc.label_silencing(W, [[] for _ in clusters] if empty else clusters, x, y)
+        return dilution.claims_targeted(with_attrs(s, network=network, model="vgg16", tap="13"))
+
+    got = run()
+    assert verdicts(got) == [HOLDS] and got[0].source == "silencing_label"
+    assert "4 of 4 labels beyond" in got[0].evidence
+    assert verdicts(run(shuffle=True)) == [FAILS]
+    assert verdicts(run(network=0.5)) == [UNTESTABLE] and "below the floor" in run(network=0.5)[0].reason
+    assert verdicts(run(empty=True)) == [UNTESTABLE]
+    assert dilution.claims_targeted(None) is None
+
+
 def sweep(n_by_th: dict, N_c13=1.0, network=0.94, one13=0.95):
     rows = [
         dict(

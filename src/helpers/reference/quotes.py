@@ -115,6 +115,12 @@ QUOTES = {
         "In addition, the number of occurrences of each label in the clusters belonging to a layer was "
         "similar (not shown).",
     ),
+    "silencing_label": (
+        "mechanism",
+        "Results, 'Single-filter performance' (Fig. 5B)",
+        "Silencing a large fraction of filters, which include a specific label, impairs equalization "
+        "among labels and substantially decreases the SRs.",
+    ),
     "one_cluster_last_layer": (
         "mechanism",
         "Discussion",
