@@ -27,6 +27,7 @@ from helpers.figures import universal_k_sweep as k_tables
 from helpers.figures import universal_layer_tables as layer_tables
 from helpers.method import afcc, fields
 from helpers.method import kfit as subsets
+from helpers.method import layer as layer_mod
 from helpers.method import study as method
 from helpers.method.layer import analyze_layer
 from helpers.reference import claims, quotes
@@ -195,7 +196,8 @@ PAPER_N = [
     19.6,
 ]  # layers 13, 10, 7, 4, 2 (Table 6, K = 10; mechanism: ~20 -> 3.8 -> 1.5)
 PAPER_COUNTS = [150, 140, 160, 155, 145, 150, 148, 152, 151, 149]  # "slightly fluctuates around ~150"
-FIG5_EVIDENCE = dict(tap="13", mean_cluster_rows=-0.05, n=(1.5, 1.5), C_s=(2.9, 2.88))
+MAGNITUDES = dict(cluster=0.7, above=0.6, other_rows=np.full(10, 0.005), sub_median=0.004, sub_negative=0.6)
+FIG5_EVIDENCE = dict(tap="13", mean_cluster_rows=-0.05, n=(1.5, 1.5), C_s=(2.9, 2.88), magnitudes=MAGNITUDES)
 
 
 def test_fig5_claims():
@@ -206,12 +208,14 @@ def test_fig5_claims():
         "Cs_layer10_distribution",
         "appearances_equal",
         "subthreshold_negative__mechanism",
+        "subthreshold_two_orders",
         "train_vs_test_stats__mechanism",
     ]
     good = fig5.claims_fig5(stats_frame(PAPER_N, counts13=PAPER_COUNTS), None, evidence=FIG5_EVIDENCE)
-    assert [c.source for c in good] == keys and verdicts(good) == [HOLDS] * 6
+    assert [c.source for c in good] == keys and verdicts(good) == [HOLDS] * 7
     assert verdicts(good, claims.CHECK) == [HOLDS]  # Fig. 5C: forced by cross-entropy, a check
-    bad_ev = dict(FIG5_EVIDENCE, mean_cluster_rows=0.02, n=(2.0, 1.5))
+    one_output = dict(MAGNITUDES, other_rows=np.r_[np.full(9, 0.005), 0.05])  # "all" 10 outputs: one is not
+    bad_ev = dict(FIG5_EVIDENCE, mean_cluster_rows=0.02, n=(2.0, 1.5), magnitudes=one_output)
     bad = fig5.claims_fig5(
         stats_frame(
             [1.5, 6.0, 5.0, 18.3, 19.6],
@@ -225,11 +229,28 @@ def test_fig5_claims():
         None,
         evidence=bad_ev,
     )
-    assert verdicts(bad) == [FAILS] * 6 and verdicts(bad, claims.CHECK) == [FAILS]
+    assert verdicts(bad) == [FAILS] * 7 and verdicts(bad, claims.CHECK) == [FAILS]
     low = fig5.claims_fig5(
         stats_frame(PAPER_N, network=0.5, counts13=PAPER_COUNTS), None, evidence=FIG5_EVIDENCE
     )
-    assert verdicts(low) == [UNTESTABLE] * 6
+    assert verdicts(low) == [UNTESTABLE] * 7
+    none = dict(FIG5_EVIDENCE, magnitudes=dict(MAGNITUDES, other_rows=np.zeros(0), cluster=np.nan))
+    got = fig5.claims_fig5(stats_frame(PAPER_N, counts13=PAPER_COUNTS), None, evidence=none)
+    assert next(c for c in got if c.source == "subthreshold_two_orders").verdict == UNTESTABLE
+
+
+def test_field_magnitudes_by_kind_of_element():
+    """Filter 0's field matrix is the outer product of its label means (1, 1, 0.01) and weights (1, 1,
+    -0.5): a cluster {0, 1} of fields 1, and label 2's row, outside it, of magnitudes 0.01, 0.01, 0.005;
+    filter 1 never fires (dead: left out)."""
+    W = torch.tensor([[1.0, 1.0], [1.0, 1.0], [-0.5, 1.0]])[:, :, None]
+    means = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.01, 0.0]])[:, :, None]
+    la = analyze_layer(W, means)
+    assert la.clusters == [[[0, 1]], []]
+    m = layer_mod.field_magnitudes(W, means, la.clusters)
+    assert m["cluster"] == pytest.approx(1.0) and m["above"] == pytest.approx(1.0)
+    assert m["other_rows"] == pytest.approx([0.01, 0.01, 0.005])
+    assert m["sub_median"] == pytest.approx(0.01) and m["sub_negative"] == pytest.approx(3 / 5)
 
 
 def test_a_trend_over_one_layer_is_undecided():
@@ -598,13 +619,28 @@ def test_K_claims_test_the_layer_trends_at_every_K():
     assert moved["K = 6: accuracy increases progressively with the layer"] == HOLDS
 
 
-def universal_fig3_claim(C_s: float, N_l: int, network: float) -> claims.Claim:
-    """The paper claim of :func:`ufig3.claims_fig3` on layer 10 of a study with this C_s, N_l and accuracy."""
+def universal_fig3_claim(
+    C_s: float, N_l: int, network: float, source="noise_falls_layer_by_layer__universal", **magnitudes
+) -> claims.Claim:
+    """The paper claim ``source`` of :func:`ufig3.claims_fig3` on layer 10 of a study with this C_s, N_l and
+    accuracy, and field magnitudes as :data:`MAGNITUDES` but for ``magnitudes``."""
     view = dict(tap="10", B=np.ones((N_l, N_l), bool), clusters=[[0, 1]])
     layer = SimpleNamespace(C_s=C_s, sizes=[2], N_l=N_l)
     study = SimpleNamespace(layers={"10": layer}, run=SimpleNamespace(test_acc=network))
-    (claim,) = [c for c in ufig3.claims_fig3(view, study) if c.kind == claims.PAPER]
+    got = ufig3.claims_fig3(view, study, magnitudes=dict(MAGNITUDES, **magnitudes))
+    (claim,) = [c for c in got if c.kind == claims.PAPER and c.source == source]
     return claim
+
+
+def test_universal_subthreshold_fields_are_several_orders_smaller():
+    """*universal* after Eq. 4: the sub-threshold elements are "typically several orders of magnitude smaller
+    than the above-threshold elements": the median magnitude against the mean above-threshold field."""
+    key = "subthreshold_negative__universal"
+    got = universal_fig3_claim(2.0, 100, 0.752, key, above=0.6, sub_median=0.004)  # 150 times
+    assert got.verdict == HOLDS and "60% of which are negative" in got.evidence
+    assert universal_fig3_claim(2.0, 100, 0.752, key, above=0.6, sub_median=0.05).verdict == FAILS  # 12 times
+    assert universal_fig3_claim(2.0, 100, 0.3, key).verdict == UNTESTABLE  # below the accuracy floor
+    assert universal_fig3_claim(2.0, 10, 0.79, key).verdict == HOLDS  # no label count needed
 
 
 def test_universal_fig3_cluster_size_needs_100_labels():

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from helpers.figures.steps import skippable
+from helpers.method import fields
+from helpers.method.layer import analyze_layer
 from helpers.reference import claims
 from helpers.reference import printed as paper
 from helpers.reference.claims import accuracy_floor, series
@@ -190,6 +192,25 @@ def equal_appearances_claim(source: str, claim: str, counts: dict, requires: lis
     )
 
 
+def orders_claim(source: str, claim: str, small: float, large: float, orders: int, what: str, requires):
+    """A sentence that fields are ``orders`` orders of magnitude smaller than others (*mechanism* Fig. 5C's
+    text: "two orders"; *universal* after Eq. 4: "several", taken as two): holds when log10(``large`` /
+    ``small``) is at least ``orders`` - 0.5, i.e. rounds to ``orders`` or more; ``what`` says which fields
+    are compared. Undefined (not testable here) where either is unknown or ``large`` is not positive."""
+    known = small == small and large == large and large > 0
+    ratio = (np.inf if small <= 0 else large / small) if known else None
+    return claims.paper_claim(
+        source,
+        claim,
+        None if ratio is None else np.log10(ratio) >= orders - 0.5,
+        ""
+        if ratio is None
+        else f"{what}: {large:.3g} vs {small:.2g}, a ratio of {ratio:.3g} (10^{np.log10(ratio):.2f})",
+        test=f"log10 of the ratio >= {orders - 0.5:g} ({orders} orders of magnitude, to the nearest)",
+        requires=requires,
+    )
+
+
 # --- the per-layer table of the mechanism pages (Fig. 5A; also Figs. 3, 4, 7, 8, the threshold page) ---
 
 
@@ -253,3 +274,20 @@ def size_fractions(study) -> pd.DataFrame | None:
             for k, v in la.size_fraction.items()
         ]
     )
+
+
+@skippable
+def rule_comparison(study) -> pd.DataFrame | None:
+    """n, N_c and C_s per layer under each cluster rule (:data:`helpers.method.fields.RULES`) on the same
+    field matrices: the papers' greedy rule depends on the order of the labels, the order-independent one does
+    not."""
+    rows = []
+    for tap, la in study.layers.items():
+        for rule in fields.RULES:
+            other = (
+                la
+                if rule == la.rule
+                else analyze_layer(study.probes[tap].W, study.means[tap], la.threshold, rule)
+            )
+            rows.append(dict(layer=tap, rule=rule, n=other.n, N_c=other.N_c, C_s=other.C_s))
+    return pd.DataFrame(rows)

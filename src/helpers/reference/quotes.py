@@ -134,6 +134,13 @@ QUOTES = {
         "internal labels (Fig. 4) with additional average negative output fields on the remaining "
         "labels (Fig. 5C, left).",
     ),
+    "subthreshold_two_orders": (
+        "mechanism",
+        "Results, 'The mechanism underlying successful DL' (Figs. 5C, 6B)",
+        "Similarly, when the input label differed from the diagonal cluster labels, its 10 output fields "
+        "were all, on average, two orders of magnitude smaller than the output fields for labels belonging "
+        "to the cluster (Figs. 5C, right, and 6B).",
+    ),
     "subthreshold_negative__universal": (
         "universal",
         "Results of VGG-16 on CIFAR-100 (after Eq. 4)",
