@@ -156,6 +156,7 @@ def stats_frame(
     config=None,
     one13=0.95,
     counts13=None,
+    acc10=0.9,
 ):
     """A per-layer table as :func:`common.layer_statistics` writes it: layers 13, 10, 7, 4, 2 of 512 filters,
     all live, ``one13`` of layer 13's with exactly one cluster; ``counts13``: each label's appearances in
@@ -181,7 +182,7 @@ def stats_frame(
         one_cluster=round(512 * one13),
         **{"size 2": 0.2, "size 3": size3, "size 1": 0.1, "size > 3": 0.7 - size3},
     )
-    rows[1].update(**{"size 3": 0.2 - big10, "size > 3": big10})
+    rows[1].update(accuracy=acc10, **{"size 3": 0.2 - big10, "size > 3": big10})
     counts = {} if counts13 is None else {"13": list(counts13)}
     return with_attrs(
         pd.DataFrame(rows), network=network, model=model, config=config, N_l=10, label_counts=counts
@@ -206,13 +207,14 @@ def test_fig5_claims():
         "Nc_about_1_layer13__mechanism",
         "Cs_layer13",
         "Cs_layer10_distribution",
+        "layer10_vs_13",
         "appearances_equal",
         "subthreshold_negative__mechanism",
         "subthreshold_two_orders",
         "train_vs_test_stats__mechanism",
     ]
     good = fig5.claims_fig5(stats_frame(PAPER_N, counts13=PAPER_COUNTS), None, evidence=FIG5_EVIDENCE)
-    assert [c.source for c in good] == keys and verdicts(good) == [HOLDS] * 7
+    assert [c.source for c in good] == keys and verdicts(good) == [HOLDS] * 8
     assert verdicts(good, claims.CHECK) == [HOLDS]  # Fig. 5C: forced by cross-entropy, a check
     one_output = dict(MAGNITUDES, other_rows=np.r_[np.full(9, 0.005), 0.05])  # "all" 10 outputs: one is not
     bad_ev = dict(FIG5_EVIDENCE, mean_cluster_rows=0.02, n=(2.0, 1.5), magnitudes=one_output)
@@ -225,18 +227,46 @@ def test_fig5_claims():
             big10=0.2,
             one13=0.6,
             counts13=[300] + [100] * 9,
+            acc10=0.8,
         ),
         None,
         evidence=bad_ev,
     )
-    assert verdicts(bad) == [FAILS] * 7 and verdicts(bad, claims.CHECK) == [FAILS]
+    assert verdicts(bad) == [FAILS] * 8 and verdicts(bad, claims.CHECK) == [FAILS]
     low = fig5.claims_fig5(
         stats_frame(PAPER_N, network=0.5, counts13=PAPER_COUNTS), None, evidence=FIG5_EVIDENCE
     )
-    assert verdicts(low) == [UNTESTABLE] * 7
+    assert verdicts(low) == [UNTESTABLE] * 8
     none = dict(FIG5_EVIDENCE, magnitudes=dict(MAGNITUDES, other_rows=np.zeros(0), cluster=np.nan))
     got = fig5.claims_fig5(stats_frame(PAPER_N, counts13=PAPER_COUNTS), None, evidence=none)
     assert next(c for c in got if c.source == "subthreshold_two_orders").verdict == UNTESTABLE
+
+
+def test_layer10_vs_13_claim_over_the_networks():
+    """*mechanism*: layer 10 noisier than 13 with similar SRs and smaller clusters (Table 6: n 3.8 vs 1.5,
+    C_s 1.6 vs 2.8, accuracy 0.94 both), decided on the means over the networks beyond their spread."""
+    t = TABLE6.rename(columns={"tap": "layer"})
+
+    def seeds(dn=0.0, **at10):
+        frames = []
+        for k, sign in enumerate((-1, 1)):
+            f = t.copy()
+            f.loc[f["layer"] == "10", "n"] += sign * dn
+            for col, v in at10.items():
+                f.loc[f["layer"] == "10", col] = v
+            frames.append(f.assign(seed=k))
+        return pd.concat(frames, ignore_index=True)
+
+    def verdict(per_seed):
+        c = common.layer10_vs_13_claim(t, per_seed, [claims.Precondition(True, "")])
+        return c.verdict, c.reason, c.evidence
+
+    assert verdict(None)[0] == HOLDS and verdict(seeds(0.1))[0] == HOLDS
+    assert "means of 2 networks" in verdict(seeds(0.1))[2]
+    assert verdict(seeds(C_s=3.0))[0] == FAILS  # layer 10's clusters larger
+    assert verdict(seeds(accuracy=0.9))[0] == FAILS  # 0.04 apart: not similar
+    within = verdict(seeds(3.0))  # layer 10's n 0.8 and 6.8: the gap of 2.3 within the spread
+    assert within[0] == UNTESTABLE and "the gap in n between layers 10 and 13" in within[1]
 
 
 def test_field_magnitudes_by_kind_of_element():

@@ -20,7 +20,7 @@ from helpers.method import fields
 from helpers.method.layer import analyze_layer
 from helpers.reference import claims
 from helpers.reference import printed as paper
-from helpers.reference.claims import accuracy_floor, series
+from helpers.reference.claims import TOL, accuracy_floor, series
 from helpers.train import models
 
 P = paper.MECHANISM
@@ -94,6 +94,39 @@ def claims_noise(
                 + (", each step beyond the two layers' std over the networks" if several else ""),
                 requires=[frame_floor(stats)] + spread,
             )
+        ],
+    )
+
+
+def layer10_vs_13_claim(stats: pd.DataFrame, per_seed: pd.DataFrame | None, requires) -> claims.Claim:
+    """*mechanism* (Discussion): "Although the noise of layer 10 is higher than layer 13's, it yields similar
+    SRs which can be attributed to its smaller average cluster size (Fig. 5A)". The attribution is not a
+    measurement; the three facts it rests on are, on the means over the networks of ``per_seed`` (else the
+    one of ``stats``): n higher at layer 10 and C_s smaller, each beyond the two layers' std over the
+    networks summed (within it: not testable here), and accuracies within 0.01 of each other or within that
+    spread."""
+    rows = {c: over_networks(stats, c, per_seed).set_index("layer") for c in ("n", "C_s", "accuracy")}
+    m = {c: (float(r.loc["10", "mean"]), float(r.loc["13", "mean"])) for c, r in rows.items()}
+    sd = {
+        c: claims.spread_of(*[None if v != v else float(v) for v in r.loc[["10", "13"], "std"]])
+        for c, r in rows.items()
+    }
+    (n10, n13), (c10, c13), (a10, a13) = m["n"], m["C_s"], m["accuracy"]
+    known = all(v == v for pair in m.values() for v in pair)
+    similar = abs(a10 - a13) <= max(TOL, sd["accuracy"] or 0.0)
+    k = int(rows["n"]["seeds"].min())
+    return claims.paper_claim(
+        "layer10_vs_13",
+        "layer 10 has more noise than layer 13 but smaller clusters, and similar accuracy",
+        (n10 > n13 and c10 < c13 and similar) if known else None,
+        f"layer 10 vs 13: n {n10:.2f} vs {n13:.2f}, C_s {c10:.2f} vs {c13:.2f}, accuracy {a10:.3f} vs "
+        f"{a13:.3f}" + (f" (means of {k} networks)" if k > 1 else ""),
+        test=f"n(10) > n(13), C_s(10) < C_s(13), |accuracy(10) - accuracy(13)| <= {TOL}"
+        + (" or within the two layers' std summed; n and C_s beyond it" if k > 1 else ""),
+        requires=list(requires)
+        + [
+            claims.beyond_spread(n10 - n13, sd["n"], "the gap in n between layers 10 and 13"),
+            claims.beyond_spread(c13 - c10, sd["C_s"], "the gap in C_s between layers 13 and 10"),
         ],
     )
 

@@ -26,6 +26,7 @@ from helpers.figures.common import (  # noqa: F401  (the per-layer table: the pa
     claims_noise,
     equal_appearances_claim,
     frame_floor,
+    layer10_vs_13_claim,
     layer_statistics,
     one_cluster_claim,
     one_cluster_share,
@@ -105,6 +106,8 @@ def claims_fig5(
         out += _layer13_claims(s.loc["13"], req, protocols)
     if "10" in s.index:
         out.append(_layer10_claim(s.loc["10"], req))
+    if {"10", "13"} <= set(s.index):
+        out.append(layer10_vs_13_claim(stats, per_seed, req))
     out += _appearance_claims(stats.attrs.get("label_counts", {}), req)
     if evidence is not None:
         out += _evidence_claims(evidence, req)

@@ -97,6 +97,12 @@ QUOTES = {
         "additional noise elements, where the number of clusters decreases as a function of their "
         "size and practically vanish above size 3 (Fig. 5A).",
     ),
+    "layer10_vs_13": (
+        "mechanism",
+        "Discussion (Fig. 5A)",
+        "Although the noise of layer 10 is higher than layer 13’s, it yields similar SRs which can be "
+        "attributed to its smaller average cluster size (Fig. 5A).",
+    ),
     "appearances_equal": (
         "mechanism",
         "Results, 'Single-filter performance' (Fig. 5B)",
