@@ -269,6 +269,38 @@ def test_layer10_vs_13_claim_over_the_networks():
     assert within[0] == UNTESTABLE and "the gap in n between layers 10 and 13" in within[1]
 
 
+def test_reversed_order_gives_the_papers_rare_case():
+    """*mechanism* Supplementary: "a filter with two clusters of sizes 3 × 3 and 1 × 1 retrieved by iterating
+    from 0 to 9 can yield in certain very rare scenarios, two clusters of size 2 × 2" in reversed order."""
+    B = np.eye(4, dtype=bool)
+    for i, j in ((0, 1), (0, 2), (1, 2), (2, 3)):
+        B[i, j] = B[j, i] = True
+    assert fields.greedy_clusters(B) == [[0, 1, 2], [3]]
+    assert fields.reversed_greedy_clusters(B) == [[2, 3], [0, 1]]
+
+
+def label_order_frame(changed=0.0, n13=1.5, network=0.94):
+    """:func:`common.rule_comparison`'s table of layers 13 and 10: the greedy rule, and reversed with
+    ``changed`` of the filters' clusters changed and layer 13's n ``n13``."""
+    rows = [
+        dict(layer="13", rule="greedy", n=1.5, N_c=1.0, C_s=2.88, changed=0.0),
+        dict(layer="10", rule="greedy", n=3.8, N_c=3.2, C_s=1.6, changed=0.0),
+        dict(layer="13", rule="greedy_reversed", n=n13, N_c=1.0, C_s=2.88, changed=changed),
+        dict(layer="10", rule="greedy_reversed", n=3.8, N_c=3.2, C_s=1.6, changed=0.0),
+    ]
+    return with_attrs(pd.DataFrame(rows), network=network, model="vgg16", runs=("r",))
+
+
+def test_label_order_claim():
+    got = fig5.claims_label_order(label_order_frame(changed=0.01))
+    assert verdicts(got) == [HOLDS] and got[0].source == "greedy_reversed_order" and got[0].network == "r"
+    assert "L10: 0.0% of the filters changed" in got[0].evidence
+    assert verdicts(fig5.claims_label_order(label_order_frame(changed=0.1))) == [FAILS]  # not negligible
+    assert verdicts(fig5.claims_label_order(label_order_frame(n13=1.6))) == [FAILS]  # n moves by 7%
+    assert verdicts(fig5.claims_label_order(label_order_frame(network=0.5))) == [UNTESTABLE]
+    assert fig5.claims_label_order(None) is None
+
+
 def test_field_magnitudes_by_kind_of_element():
     """Filter 0's field matrix is the outer product of its label means (1, 1, 0.01) and weights (1, 1,
     -0.5): a cluster {0, 1} of fields 1, and label 2's row, outside it, of magnitudes 0.01, 0.01, 0.005;

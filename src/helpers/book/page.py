@@ -250,7 +250,9 @@ class Page(PageView):
                 "book's additions"
             )
         if self.rule != "greedy":
-            parts.append("clusters by the order-independent rule, not the papers' greedy one")
+            parts.append(
+                f"clusters by {fields.RULE_NAMES[self.rule]}, not the papers' greedy rule in label order"
+            )
         if self.solver != probes.DEFAULT_SOLVER:
             parts.append(f"FC layers fitted by {self.solver}, not the papers' SGD")
         text = "; ".join(parts)

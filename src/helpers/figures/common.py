@@ -7,7 +7,10 @@ floor: :func:`shallow_to_deep`, the order every per-layer claim reads its table 
 the claim of Fig. 5A that the noise per filter "decreases with layers toward the output", checked by the Fig.
 4 (notebooks/mechanism-fig4-field-matrices.ipynb) and Fig. 5
 (notebooks/mechanism-fig5-cluster-statistics.ipynb) pages and, epoch by epoch, by
-:mod:`helpers.figures.training_dynamics`. No notebook imports this module: the figure modules do.
+:mod:`helpers.figures.training_dynamics`. Fig. 5's page also reads its claims of layer 10 against 13
+(:func:`layer10_vs_13_claim`), of fields orders of magnitude apart (:func:`orders_claim`, also *universal*
+Fig. 3's) and of the cluster rule's label order (:func:`rule_comparison`, :func:`claims_label_order`) from
+here. No notebook imports this module: the figure modules do.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.figures.steps import skippable
-from helpers.method import fields
+from helpers.method import afcc, fields
 from helpers.method.layer import analyze_layer
 from helpers.reference import claims
 from helpers.reference import printed as paper
@@ -312,15 +315,53 @@ def size_fractions(study) -> pd.DataFrame | None:
 @skippable
 def rule_comparison(study) -> pd.DataFrame | None:
     """n, N_c and C_s per layer under each cluster rule (:data:`helpers.method.fields.RULES`) on the same
-    field matrices: the papers' greedy rule depends on the order of the labels, the order-independent one does
-    not."""
+    field matrices, and the fraction of filters whose clusters differ from the greedy rule's in label order
+    (``changed``): the papers' greedy rule depends on the order of the labels (reversed: ``greedy_reversed``),
+    the order-independent one does not."""
     rows = []
     for tap, la in study.layers.items():
-        for rule in fields.RULES:
-            other = (
-                la
-                if rule == la.rule
-                else analyze_layer(study.probes[tap].W, study.means[tap], la.threshold, rule)
-            )
-            rows.append(dict(layer=tap, rule=rule, n=other.n, N_c=other.N_c, C_s=other.C_s))
-    return pd.DataFrame(rows)
+        W, means = study.probes[tap].W, study.means[tap]
+        by = {r: la if r == la.rule else analyze_layer(W, means, la.threshold, r) for r in fields.RULES}
+        for rule, other in by.items():
+            changed = 1 - afcc.same_clusters(by["greedy"].clusters, other.clusters)
+            rows.append(dict(layer=tap, rule=rule, n=other.n, N_c=other.N_c, C_s=other.C_s, changed=changed))
+    out = pd.DataFrame(rows)
+    run = getattr(study, "run", None)
+    out.attrs.update(
+        network=getattr(run, "test_acc", None),
+        model=getattr(getattr(run, "config", None), "model", "vgg16"),
+        runs=(getattr(run, "key", ""),),
+    )
+    return out
+
+
+NEGLIGIBLE = 0.02  # "a negligible number of filters", "remain the same": at most 2% (of them; relative)
+STATS = ["n", "N_c", "C_s"]
+
+
+@skippable
+def claims_label_order(rules: pd.DataFrame | None) -> list[claims.Claim] | None:
+    """*mechanism* Supplementary: the greedy rule walked in reversed label order changes the clusters of a
+    negligible number of filters and leaves the averaged results the same: on every layer of ``rules``
+    (:func:`rule_comparison`), at most :data:`NEGLIGIBLE` of the filters changed and n, N_c, C_s each within
+    that fraction of the label order's."""
+    r = rules.set_index(["rule", "layer"])
+    layers = list(shallow_to_deep(rules[rules["rule"] == "greedy"])["layer"])
+    a, b = r.loc["greedy"].loc[layers], r.loc["greedy_reversed"].loc[layers]
+    diff = (b[STATS] - a[STATS]).abs()
+    rel = (diff / a[STATS].abs()).where(diff > 0, 0.0).max(axis=1)  # 0 where equal (or both undefined)
+    ok = (b["changed"] <= NEGLIGIBLE) & (rel <= NEGLIGIBLE)
+    claim = claims.paper_claim(
+        "greedy_reversed_order",
+        "walking the labels in reversed order changes the clusters of a negligible number of filters and "
+        "leaves n, N_c and C_s the same",
+        bool(ok.all()) if len(ok) else None,
+        "; ".join(
+            f"L{t}: {b.loc[t, 'changed']:.1%} of the filters changed, n, N_c, C_s within {rel[t]:.1%}"
+            for t in layers
+        ),
+        test=f"on every layer, <= {NEGLIGIBLE:.0%} of the filters with other clusters, and n, N_c, C_s each "
+        f"within {NEGLIGIBLE:.0%} of the label order's",
+        requires=[frame_floor(rules)],
+    )
+    return claims.on(rules.attrs.get("runs", ()), [claim])

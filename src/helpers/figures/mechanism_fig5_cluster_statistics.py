@@ -23,6 +23,7 @@ import seaborn as sns
 
 from helpers.figures.common import (  # noqa: F401  (the per-layer table: the pages call it as Fig. 5's)
     P,
+    claims_label_order,
     claims_noise,
     equal_appearances_claim,
     frame_floor,

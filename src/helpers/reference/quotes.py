@@ -64,6 +64,13 @@ QUOTES = {
         "The results clearly indicate that $n(m)$ decreases with m until the accuracy is saturated "
         "at $m = 10$, where the average cluster size is small at 2 out of 100 labels.",
     ),
+    "greedy_reversed_order": (
+        "mechanism",
+        "Supplementary, Fig. 4 description (the clustering algorithm)",
+        "While possibly alternating the results of a single filter, the overall obtained averaged results "
+        "remain the same when performing the cluster creation while iterating in a reversed order, since "
+        "those scenarios are very rare and occur in a negligible number of filters.",
+    ),
     "noise_falls_every_threshold": (
         "mechanism",
         "Supplementary, 'Robustness to different threshold values'",
