@@ -594,6 +594,31 @@ def test_layer_claims_read_the_taps_by_depth_not_by_row_order(name, model):
     assert FAILS in [v for _, v, _ in ref]
 
 
+def test_saturation_at_layer_10():
+    """*universal* Table 1: the accuracy "saturated at m = 10" (0.577, 0.752, 0.745 at layers 7, 10, 13)."""
+    t = with_attrs(paper.table("table1"), N_l=100, network=0.752, runs=("r",))
+
+    def at(acc13=None, network=0.752, per_seed=None, model="vgg16"):
+        f = with_attrs(t, network=network)
+        if acc13 is not None:
+            f.loc[f["tap"] == "13", "accuracy"] = acc13
+        return layer_tables.claims_saturation(f, model, per_seed)
+
+    got = at()
+    assert verdicts(got) == [HOLDS] and got[0].source == "acc_saturates__universal"
+    assert verdicts(at(acc13=0.80)) == [FAILS]  # layer 13 adds 0.05
+    assert verdicts(at(network=0.3)) == [UNTESTABLE]
+    assert at(model="efficientnet_b0") == []
+    seeds = pd.concat(
+        [
+            t.assign(seed=k, accuracy=t["accuracy"] + np.where(t["tap"] == "13", d, 0))
+            for k, d in enumerate((0, 0.06))
+        ]
+    )
+    got = layer_tables.claims_saturation(t, "vgg16", with_attrs(seeds, runs=("a", "b")))
+    assert verdicts(got) == [UNTESTABLE] and "within the spread" in got[0].reason  # 13 gains 0.03, std 0.04
+
+
 def test_linear_fit_recovers_a_line_and_matches_the_normal_equations():
     K = np.array([3, 6, 8, 10])
     fit = subsets.linear_fit(K, 0.02 * K - 0.01)
