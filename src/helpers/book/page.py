@@ -251,7 +251,9 @@ class Page(PageView):
             )
         if self.rule != "greedy":
             parts.append(
-                f"clusters by {fields.RULE_NAMES[self.rule]}, not the papers' greedy rule in label order"
+                "clusters by the order-independent rule, not the papers' greedy one"
+                if self.rule == "order_independent"
+                else "clusters by the papers' greedy rule in reversed label order, not in label order"
             )
         if self.solver != probes.DEFAULT_SOLVER:
             parts.append(f"FC layers fitted by {self.solver}, not the papers' SGD")
