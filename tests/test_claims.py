@@ -28,6 +28,7 @@ from helpers.figures import universal_k_sweep as k_tables
 from helpers.figures import universal_layer_tables as layer_tables
 from helpers.method import afcc, fields
 from helpers.method import kfit as subsets
+from helpers.method import layer as layer_mod
 from helpers.method import study as method
 from helpers.method.layer import analyze_layer
 from helpers.reference import claims, quotes
@@ -156,6 +157,7 @@ def stats_frame(
     config=None,
     one13=0.95,
     counts13=None,
+    acc10=0.9,
 ):
     """A per-layer table as :func:`common.layer_statistics` writes it: layers 13, 10, 7, 4, 2 of 512 filters,
     all live, ``one13`` of layer 13's with exactly one cluster; ``counts13``: each label's appearances in
@@ -181,7 +183,7 @@ def stats_frame(
         one_cluster=round(512 * one13),
         **{"size 2": 0.2, "size 3": size3, "size 1": 0.1, "size > 3": 0.7 - size3},
     )
-    rows[1].update(**{"size 3": 0.2 - big10, "size > 3": big10})
+    rows[1].update(accuracy=acc10, **{"size 3": 0.2 - big10, "size > 3": big10})
     counts = {} if counts13 is None else {"13": list(counts13)}
     return with_attrs(
         pd.DataFrame(rows), network=network, model=model, config=config, N_l=10, label_counts=counts
@@ -196,7 +198,8 @@ PAPER_N = [
     19.6,
 ]  # layers 13, 10, 7, 4, 2 (Table 6, K = 10; mechanism: ~20 -> 3.8 -> 1.5)
 PAPER_COUNTS = [150, 140, 160, 155, 145, 150, 148, 152, 151, 149]  # "slightly fluctuates around ~150"
-FIG5_EVIDENCE = dict(tap="13", mean_cluster_rows=-0.05, n=(1.5, 1.5), C_s=(2.9, 2.88))
+MAGNITUDES = dict(cluster=0.7, above=0.6, other_rows=np.full(10, 0.005), sub_median=0.004, sub_negative=0.6)
+FIG5_EVIDENCE = dict(tap="13", mean_cluster_rows=-0.05, n=(1.5, 1.5), C_s=(2.9, 2.88), magnitudes=MAGNITUDES)
 
 
 def test_fig5_claims():
@@ -205,14 +208,17 @@ def test_fig5_claims():
         "Nc_about_1_layer13__mechanism",
         "Cs_layer13",
         "Cs_layer10_distribution",
+        "layer10_vs_13",
         "appearances_equal",
         "subthreshold_negative__mechanism",
+        "subthreshold_two_orders",
         "train_vs_test_stats__mechanism",
     ]
     good = fig5.claims_fig5(stats_frame(PAPER_N, counts13=PAPER_COUNTS), None, evidence=FIG5_EVIDENCE)
-    assert [c.source for c in good] == keys and verdicts(good) == [HOLDS] * 6
+    assert [c.source for c in good] == keys and verdicts(good) == [HOLDS] * 8
     assert verdicts(good, claims.CHECK) == [HOLDS]  # Fig. 5C: forced by cross-entropy, a check
-    bad_ev = dict(FIG5_EVIDENCE, mean_cluster_rows=0.02, n=(2.0, 1.5))
+    one_output = dict(MAGNITUDES, other_rows=np.r_[np.full(9, 0.005), 0.05])  # "all" 10 outputs: one is not
+    bad_ev = dict(FIG5_EVIDENCE, mean_cluster_rows=0.02, n=(2.0, 1.5), magnitudes=one_output)
     bad = fig5.claims_fig5(
         stats_frame(
             [1.5, 6.0, 5.0, 18.3, 19.6],
@@ -222,15 +228,92 @@ def test_fig5_claims():
             big10=0.2,
             one13=0.6,
             counts13=[300] + [100] * 9,
+            acc10=0.8,
         ),
         None,
         evidence=bad_ev,
     )
-    assert verdicts(bad) == [FAILS] * 6 and verdicts(bad, claims.CHECK) == [FAILS]
+    assert verdicts(bad) == [FAILS] * 8 and verdicts(bad, claims.CHECK) == [FAILS]
     low = fig5.claims_fig5(
         stats_frame(PAPER_N, network=0.5, counts13=PAPER_COUNTS), None, evidence=FIG5_EVIDENCE
     )
-    assert verdicts(low) == [UNTESTABLE] * 6
+    assert verdicts(low) == [UNTESTABLE] * 8
+    none = dict(FIG5_EVIDENCE, magnitudes=dict(MAGNITUDES, other_rows=np.zeros(0), cluster=np.nan))
+    got = fig5.claims_fig5(stats_frame(PAPER_N, counts13=PAPER_COUNTS), None, evidence=none)
+    assert next(c for c in got if c.source == "subthreshold_two_orders").verdict == UNTESTABLE
+
+
+def test_layer10_vs_13_claim_over_the_networks():
+    """*mechanism*: layer 10 noisier than 13 with similar SRs and smaller clusters (Table 6: n 3.8 vs 1.5,
+    C_s 1.6 vs 2.8, accuracy 0.94 both), decided on the means over the networks beyond their spread."""
+    t = TABLE6.rename(columns={"tap": "layer"})
+
+    def seeds(dn=0.0, **at10):
+        frames = []
+        for k, sign in enumerate((-1, 1)):
+            f = t.copy()
+            f.loc[f["layer"] == "10", "n"] += sign * dn
+            for col, v in at10.items():
+                f.loc[f["layer"] == "10", col] = v
+            frames.append(f.assign(seed=k))
+        return pd.concat(frames, ignore_index=True)
+
+    def verdict(per_seed):
+        c = common.layer10_vs_13_claim(t, per_seed, [claims.Precondition(True, "")])
+        return c.verdict, c.reason, c.evidence
+
+    assert verdict(None)[0] == HOLDS and verdict(seeds(0.1))[0] == HOLDS
+    assert "means of 2 networks" in verdict(seeds(0.1))[2]
+    assert verdict(seeds(C_s=3.0))[0] == FAILS  # layer 10's clusters larger
+    assert verdict(seeds(accuracy=0.9))[0] == FAILS  # 0.04 apart: not similar
+    within = verdict(seeds(3.0))  # layer 10's n 0.8 and 6.8: the gap of 2.3 within the spread
+    assert within[0] == UNTESTABLE and "the gap in n between layers 10 and 13" in within[1]
+
+
+def test_reversed_order_gives_the_papers_rare_case():
+    """*mechanism* Supplementary: "a filter with two clusters of sizes 3 × 3 and 1 × 1 retrieved by iterating
+    from 0 to 9 can yield in certain very rare scenarios, two clusters of size 2 × 2" in reversed order."""
+    B = np.eye(4, dtype=bool)
+    for i, j in ((0, 1), (0, 2), (1, 2), (2, 3)):
+        B[i, j] = B[j, i] = True
+    assert fields.greedy_clusters(B) == [[0, 1, 2], [3]]
+    assert fields.reversed_greedy_clusters(B) == [[2, 3], [0, 1]]
+
+
+def label_order_frame(changed=0.0, n13=1.5, network=0.94):
+    """:func:`common.rule_comparison`'s table of layers 13 and 10: the greedy rule, and reversed with
+    ``changed`` of the filters' clusters changed and layer 13's n ``n13``."""
+    rows = [
+        dict(layer="13", rule="greedy", n=1.5, N_c=1.0, C_s=2.88, changed=0.0),
+        dict(layer="10", rule="greedy", n=3.8, N_c=3.2, C_s=1.6, changed=0.0),
+        dict(layer="13", rule="greedy_reversed", n=n13, N_c=1.0, C_s=2.88, changed=changed),
+        dict(layer="10", rule="greedy_reversed", n=3.8, N_c=3.2, C_s=1.6, changed=0.0),
+    ]
+    return with_attrs(pd.DataFrame(rows), network=network, model="vgg16", runs=("r",))
+
+
+def test_label_order_claim():
+    got = fig5.claims_label_order(label_order_frame(changed=0.01))
+    assert verdicts(got) == [HOLDS] and got[0].source == "greedy_reversed_order" and got[0].network == "r"
+    assert "L10: 0.0% of the filters changed" in got[0].evidence
+    assert verdicts(fig5.claims_label_order(label_order_frame(changed=0.1))) == [FAILS]  # not negligible
+    assert verdicts(fig5.claims_label_order(label_order_frame(n13=1.6))) == [FAILS]  # n moves by 7%
+    assert verdicts(fig5.claims_label_order(label_order_frame(network=0.5))) == [UNTESTABLE]
+    assert fig5.claims_label_order(None) is None
+
+
+def test_field_magnitudes_by_kind_of_element():
+    """Filter 0's field matrix is the outer product of its label means (1, 1, 0.01) and weights (1, 1,
+    -0.5): a cluster {0, 1} of fields 1, and label 2's row, outside it, of magnitudes 0.01, 0.01, 0.005;
+    filter 1 never fires (dead: left out)."""
+    W = torch.tensor([[1.0, 1.0], [1.0, 1.0], [-0.5, 1.0]])[:, :, None]
+    means = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.01, 0.0]])[:, :, None]
+    la = analyze_layer(W, means)
+    assert la.clusters == [[[0, 1]], []]
+    m = layer_mod.field_magnitudes(W, means, la.clusters)
+    assert m["cluster"] == pytest.approx(1.0) and m["above"] == pytest.approx(1.0)
+    assert m["other_rows"] == pytest.approx([0.01, 0.01, 0.005])
+    assert m["sub_median"] == pytest.approx(0.01) and m["sub_negative"] == pytest.approx(3 / 5)
 
 
 def test_a_trend_over_one_layer_is_undecided():
@@ -416,6 +499,45 @@ def test_dilution_claims_read_the_fc_layer_retrained_on_the_kept_filters():
     assert verdicts(dilution.claims_dilution(avgg)) == [UNTESTABLE]
 
 
+def label_filters(shuffle: bool = False, N_l: int = 4, N_f: int = 40):
+    """A layer whose filter f serves label f % N_l alone: it fires (1) on that label's inputs and weakly (0.2)
+    on the others, and its FC weights reach only that output. Its clusters are ``[[f % N_l]]``, or, with
+    ``shuffle``, another filter's (clusters that do not say which filters carry a label)."""
+    y = torch.arange(200) % N_l
+    own = torch.arange(N_f) % N_l
+    x = torch.where(own[None, :] == y[:, None], 1.0, 0.2)[:, :, None]
+    W = (own[None, :] == torch.arange(N_l)[:, None]).float()[:, :, None]
+    order = torch.randperm(N_f, generator=torch.Generator().manual_seed(1)) if shuffle else torch.arange(N_f)
+    return W, [[[int(own[g])]] for g in order], x, y
+
+
+def test_label_silencing_silences_the_filters_whose_clusters_hold_the_label():
+    W, clusters, x, y = label_filters()
+    s = afcc.label_silencing(W, clusters, x, y, seeds=(0, 1, 2))
+    assert s["filters"].tolist() == [10] * 4 and (s["sr_full"] == 1).all()
+    assert (s["sr_targeted"] == 0).all()  # its 10 filters gone, the label's output is 0 < 2
+    assert (s["sr_random_min"] == 1).all() and (s["acc_targeted"] == 0.75).all()
+
+
+def test_targeted_silencing_claim():
+    """*mechanism*: silencing the filters whose clusters hold a label "substantially decreases the SRs":
+    label by label beyond as many random filters; it fails where the clusters do not say which filters carry
+    the label, and is not testable below the floor or with no label in any cluster."""
+
+    def run(shuffle=False, network=0.94, empty=False):
+        W, clusters, x, y = label_filters(shuffle)
+        s = afcc.label_silencing(W, [[] for _ in clusters] if empty else clusters, x, y)
+        return dilution.claims_targeted(with_attrs(s, network=network, model="vgg16", tap="13"))
+
+    got = run()
+    assert verdicts(got) == [HOLDS] and got[0].source == "silencing_label"
+    assert "4 of 4 labels beyond" in got[0].evidence
+    assert verdicts(run(shuffle=True)) == [FAILS]
+    assert verdicts(run(network=0.5)) == [UNTESTABLE] and "below the floor" in run(network=0.5)[0].reason
+    assert verdicts(run(empty=True)) == [UNTESTABLE]
+    assert dilution.claims_targeted(None) is None
+
+
 def sweep(n_by_th: dict, N_c13=1.0, network=0.94, one13=0.95):
     rows = [
         dict(
@@ -471,6 +593,31 @@ def test_layer_claims_read_the_taps_by_depth_not_by_row_order(name, model):
         (c.claim, c.verdict, c.evidence) for c in layer_tables.claims_layers(models.by_depth(t), model)
     ] == ref
     assert FAILS in [v for _, v, _ in ref]
+
+
+def test_saturation_at_layer_10():
+    """*universal* Table 1: the accuracy "saturated at m = 10" (0.577, 0.752, 0.745 at layers 7, 10, 13)."""
+    t = with_attrs(paper.table("table1"), N_l=100, network=0.752, runs=("r",))
+
+    def at(acc13=None, network=0.752, per_seed=None, model="vgg16"):
+        f = with_attrs(t, network=network)
+        if acc13 is not None:
+            f.loc[f["tap"] == "13", "accuracy"] = acc13
+        return layer_tables.claims_saturation(f, model, per_seed)
+
+    got = at()
+    assert verdicts(got) == [HOLDS] and got[0].source == "acc_saturates__universal"
+    assert verdicts(at(acc13=0.80)) == [FAILS]  # layer 13 adds 0.05
+    assert verdicts(at(network=0.3)) == [UNTESTABLE]
+    assert at(model="efficientnet_b0") == []
+    seeds = pd.concat(
+        [
+            t.assign(seed=k, accuracy=t["accuracy"] + np.where(t["tap"] == "13", d, 0))
+            for k, d in enumerate((0, 0.06))
+        ]
+    )
+    got = layer_tables.claims_saturation(t, "vgg16", with_attrs(seeds, runs=("a", "b")))
+    assert verdicts(got) == [UNTESTABLE] and "within the spread" in got[0].reason  # 13 gains 0.03, std 0.04
 
 
 def test_linear_fit_recovers_a_line_and_matches_the_normal_equations():
@@ -560,13 +707,28 @@ def test_K_claims_test_the_layer_trends_at_every_K():
     assert moved["K = 6: accuracy increases progressively with the layer"] == HOLDS
 
 
-def universal_fig3_claim(C_s: float, N_l: int, network: float) -> claims.Claim:
-    """The paper claim of :func:`ufig3.claims_fig3` on layer 10 of a study with this C_s, N_l and accuracy."""
+def universal_fig3_claim(
+    C_s: float, N_l: int, network: float, source="noise_falls_layer_by_layer__universal", **magnitudes
+) -> claims.Claim:
+    """The paper claim ``source`` of :func:`ufig3.claims_fig3` on layer 10 of a study with this C_s, N_l and
+    accuracy, and field magnitudes as :data:`MAGNITUDES` but for ``magnitudes``."""
     view = dict(tap="10", B=np.ones((N_l, N_l), bool), clusters=[[0, 1]])
     layer = SimpleNamespace(C_s=C_s, sizes=[2], N_l=N_l)
     study = SimpleNamespace(layers={"10": layer}, run=SimpleNamespace(test_acc=network))
-    (claim,) = [c for c in ufig3.claims_fig3(view, study) if c.kind == claims.PAPER]
+    got = ufig3.claims_fig3(view, study, magnitudes=dict(MAGNITUDES, **magnitudes))
+    (claim,) = [c for c in got if c.kind == claims.PAPER and c.source == source]
     return claim
+
+
+def test_universal_subthreshold_fields_are_several_orders_smaller():
+    """*universal* after Eq. 4: the sub-threshold elements are "typically several orders of magnitude smaller
+    than the above-threshold elements": the median magnitude against the mean above-threshold field."""
+    key = "subthreshold_negative__universal"
+    got = universal_fig3_claim(2.0, 100, 0.752, key, above=0.6, sub_median=0.004)  # 150 times
+    assert got.verdict == HOLDS and "60% of which are negative" in got.evidence
+    assert universal_fig3_claim(2.0, 100, 0.752, key, above=0.6, sub_median=0.05).verdict == FAILS  # 12 times
+    assert universal_fig3_claim(2.0, 100, 0.3, key).verdict == UNTESTABLE  # below the accuracy floor
+    assert universal_fig3_claim(2.0, 10, 0.79, key).verdict == HOLDS  # no label count needed
 
 
 def test_universal_fig3_cluster_size_needs_100_labels():

@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers.method import fields
+from helpers.method import afcc, fields
 from helpers.method.layer import analyze_layer
 
 
@@ -183,3 +183,6 @@ def test_rule_comparison_runs_each_rule_on_the_same_field_matrices():
     perm = torch.randperm(6, generator=g)
     permuted = analyze_layer(W[perm], means[perm], 0.3, "order_independent")
     assert permuted.n == other.n and permuted.C_s == other.C_s
+    back = analyze_layer(W, means, 0.3, "greedy_reversed")
+    assert table.loc["greedy", "changed"] == 0
+    assert table.loc["greedy_reversed", "changed"] == 1 - afcc.same_clusters(la.clusters, back.clusters)

@@ -250,7 +250,11 @@ class Page(PageView):
                 "book's additions"
             )
         if self.rule != "greedy":
-            parts.append("clusters by the order-independent rule, not the papers' greedy one")
+            parts.append(
+                "clusters by the order-independent rule, not the papers' greedy one"
+                if self.rule == "order_independent"
+                else "clusters by the papers' greedy rule in reversed label order, not in label order"
+            )
         if self.solver != probes.DEFAULT_SOLVER:
             parts.append(f"FC layers fitted by {self.solver}, not the papers' SGD")
         text = "; ".join(parts)

@@ -12,6 +12,7 @@ from helpers.book import knobs as knobs_mod
 from helpers.book import timings
 from helpers.book.show import FigureShown, Shown, _duration, _json, claims_table, show_figure, summary
 from helpers.figures import effnet_stand_in
+from helpers.method import fields
 from helpers.reference import claims as claims_mod
 from helpers.reference.printed import NAME
 from helpers.train import augmented, models, probes, runs
@@ -143,11 +144,7 @@ class PageView:
         """The header's table: the page's knobs, its run's training configuration, the data and the
         software."""
         c = self.config
-        rule = (
-            "the papers' greedy rule"
-            if self.rule == "greedy"
-            else "order-independent (this book's variant, not the papers')"
-        )
+        rule = fields.RULE_NAMES[self.rule]
         rows = [
             ("page", self.name),
             ("profile", self.profile),

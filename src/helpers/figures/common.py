@@ -7,7 +7,10 @@ floor: :func:`shallow_to_deep`, the order every per-layer claim reads its table 
 the claim of Fig. 5A that the noise per filter "decreases with layers toward the output", checked by the Fig.
 4 (notebooks/mechanism-fig4-field-matrices.ipynb) and Fig. 5
 (notebooks/mechanism-fig5-cluster-statistics.ipynb) pages and, epoch by epoch, by
-:mod:`helpers.figures.training_dynamics`. No notebook imports this module: the figure modules do.
+:mod:`helpers.figures.training_dynamics`. Fig. 5's page also reads its claims of layer 10 against 13
+(:func:`layer10_vs_13_claim`), of fields orders of magnitude apart (:func:`orders_claim`, also *universal*
+Fig. 3's) and of the cluster rule's label order (:func:`rule_comparison`, :func:`claims_label_order`) from
+here. No notebook imports this module: the figure modules do.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ import numpy as np
 import pandas as pd
 
 from helpers.figures.steps import skippable
+from helpers.method import afcc, fields
+from helpers.method.layer import analyze_layer
 from helpers.reference import claims
 from helpers.reference import printed as paper
-from helpers.reference.claims import accuracy_floor, series
+from helpers.reference.claims import TOL, accuracy_floor, series
 from helpers.train import models
 
 P = paper.MECHANISM
@@ -92,6 +97,39 @@ def claims_noise(
                 + (", each step beyond the two layers' std over the networks" if several else ""),
                 requires=[frame_floor(stats)] + spread,
             )
+        ],
+    )
+
+
+def layer10_vs_13_claim(stats: pd.DataFrame, per_seed: pd.DataFrame | None, requires) -> claims.Claim:
+    """*mechanism* (Discussion): "Although the noise of layer 10 is higher than layer 13's, it yields similar
+    SRs which can be attributed to its smaller average cluster size (Fig. 5A)". The attribution is not a
+    measurement; the three facts it rests on are, on the means over the networks of ``per_seed`` (else the
+    one of ``stats``): n higher at layer 10 and C_s smaller, each beyond the two layers' std over the
+    networks summed (within it: not testable here), and accuracies within 0.01 of each other or within that
+    spread."""
+    rows = {c: over_networks(stats, c, per_seed).set_index("layer") for c in ("n", "C_s", "accuracy")}
+    m = {c: (float(r.loc["10", "mean"]), float(r.loc["13", "mean"])) for c, r in rows.items()}
+    sd = {
+        c: claims.spread_of(*[None if v != v else float(v) for v in r.loc[["10", "13"], "std"]])
+        for c, r in rows.items()
+    }
+    (n10, n13), (c10, c13), (a10, a13) = m["n"], m["C_s"], m["accuracy"]
+    known = all(v == v for pair in m.values() for v in pair)
+    similar = abs(a10 - a13) <= max(TOL, sd["accuracy"] or 0.0)
+    k = int(rows["n"]["seeds"].min())
+    return claims.paper_claim(
+        "layer10_vs_13",
+        "layer 10 has more noise than layer 13 but smaller clusters, and similar accuracy",
+        (n10 > n13 and c10 < c13 and similar) if known else None,
+        f"layer 10 vs 13: n {n10:.2f} vs {n13:.2f}, C_s {c10:.2f} vs {c13:.2f}, accuracy {a10:.3f} vs "
+        f"{a13:.3f}" + (f" (means of {k} networks)" if k > 1 else ""),
+        test=f"n(10) > n(13), C_s(10) < C_s(13), |accuracy(10) - accuracy(13)| <= {TOL}"
+        + (" or within the two layers' std summed; n and C_s beyond it" if k > 1 else ""),
+        requires=list(requires)
+        + [
+            claims.beyond_spread(n10 - n13, sd["n"], "the gap in n between layers 10 and 13"),
+            claims.beyond_spread(c13 - c10, sd["C_s"], "the gap in C_s between layers 13 and 10"),
         ],
     )
 
@@ -190,6 +228,25 @@ def equal_appearances_claim(source: str, claim: str, counts: dict, requires: lis
     )
 
 
+def orders_claim(source: str, claim: str, small: float, large: float, orders: int, what: str, requires):
+    """A sentence that fields are ``orders`` orders of magnitude smaller than others (*mechanism* Fig. 5C's
+    text: "two orders"; *universal* after Eq. 4: "several", taken as two): holds when log10(``large`` /
+    ``small``) is at least ``orders`` - 0.5, i.e. rounds to ``orders`` or more; ``what`` says which fields
+    are compared. Undefined (not testable here) where either is unknown or ``large`` is not positive."""
+    known = small == small and large == large and large > 0
+    ratio = (np.inf if small <= 0 else large / small) if known else None
+    return claims.paper_claim(
+        source,
+        claim,
+        None if ratio is None else np.log10(ratio) >= orders - 0.5,
+        ""
+        if ratio is None
+        else f"{what}: {large:.3g} vs {small:.2g}, a ratio of {ratio:.3g} (10^{np.log10(ratio):.2f})",
+        test=f"log10 of the ratio >= {orders - 0.5:g} ({orders} orders of magnitude, to the nearest)",
+        requires=requires,
+    )
+
+
 # --- the per-layer table of the mechanism pages (Fig. 5A; also Figs. 3, 4, 7, 8, the threshold page) ---
 
 
@@ -253,3 +310,58 @@ def size_fractions(study) -> pd.DataFrame | None:
             for k, v in la.size_fraction.items()
         ]
     )
+
+
+@skippable
+def rule_comparison(study) -> pd.DataFrame | None:
+    """n, N_c and C_s per layer under each cluster rule (:data:`helpers.method.fields.RULES`) on the same
+    field matrices, and the fraction of filters whose clusters differ from the greedy rule's in label order
+    (``changed``): the papers' greedy rule depends on the order of the labels (reversed: ``greedy_reversed``),
+    the order-independent one does not."""
+    rows = []
+    for tap, la in study.layers.items():
+        W, means = study.probes[tap].W, study.means[tap]
+        by = {r: la if r == la.rule else analyze_layer(W, means, la.threshold, r) for r in fields.RULES}
+        for rule, other in by.items():
+            changed = 1 - afcc.same_clusters(by["greedy"].clusters, other.clusters)
+            rows.append(dict(layer=tap, rule=rule, n=other.n, N_c=other.N_c, C_s=other.C_s, changed=changed))
+    out = pd.DataFrame(rows)
+    run = getattr(study, "run", None)
+    out.attrs.update(
+        network=getattr(run, "test_acc", None),
+        model=getattr(getattr(run, "config", None), "model", "vgg16"),
+        runs=(getattr(run, "key", ""),),
+    )
+    return out
+
+
+NEGLIGIBLE = 0.02  # "a negligible number of filters", "remain the same": at most 2% (of them; relative)
+STATS = ["n", "N_c", "C_s"]
+
+
+@skippable
+def claims_label_order(rules: pd.DataFrame | None) -> list[claims.Claim] | None:
+    """*mechanism* Supplementary: the greedy rule walked in reversed label order changes the clusters of a
+    negligible number of filters and leaves the averaged results the same: on every layer of ``rules``
+    (:func:`rule_comparison`), at most :data:`NEGLIGIBLE` of the filters changed and n, N_c, C_s each within
+    that fraction of the label order's."""
+    r = rules.set_index(["rule", "layer"])
+    layers = list(shallow_to_deep(rules[rules["rule"] == "greedy"])["layer"])
+    a, b = r.loc["greedy"].loc[layers], r.loc["greedy_reversed"].loc[layers]
+    diff = (b[STATS] - a[STATS]).abs()
+    rel = (diff / a[STATS].abs()).where(diff > 0, 0.0).max(axis=1)  # 0 where equal (or both undefined)
+    ok = (b["changed"] <= NEGLIGIBLE) & (rel <= NEGLIGIBLE)
+    claim = claims.paper_claim(
+        "greedy_reversed_order",
+        "walking the labels in reversed order changes the clusters of a negligible number of filters and "
+        "leaves n, N_c and C_s the same",
+        bool(ok.all()) if len(ok) else None,
+        "; ".join(
+            f"L{t}: {b.loc[t, 'changed']:.1%} of the filters changed, n, N_c, C_s within {rel[t]:.1%}"
+            for t in layers
+        ),
+        test=f"on every layer, <= {NEGLIGIBLE:.0%} of the filters with other clusters, and n, N_c, C_s each "
+        f"within {NEGLIGIBLE:.0%} of the label order's",
+        requires=[frame_floor(rules)],
+    )
+    return claims.on(rules.attrs.get("runs", ()), [claim])

@@ -2,13 +2,15 @@
 
 The sentence it reproduces: "randomly removing ~150 filters out of 512 of the trained VGG-16 layer 13, which
 was FC to the output (Fig. 1B), did not affect the SRs, which remained at ~0.94", and for AVGG-16 "the SRs
-remained practically the same, with 100 filters instead of 512". Used by
-notebooks/mechanism-dilution-filters.ipynb.
+remained practically the same, with 100 filters instead of 512"; and, from Fig. 5B's text, "Silencing a large
+fraction of filters, which include a specific label, impairs equalization among labels and substantially
+decreases the SRs". Used by notebooks/mechanism-dilution-filters.ipynb.
 
 In order: the computation (:func:`dilution`: the FC layer's test accuracy with k random filters removed, k as
 fractions of N_f, the FC layer retrained on the kept filters as the paper's was, and silenced without
 retraining; :func:`dilution_models`, :func:`dilution_summary`), the comparison with the paper
-(:func:`compare_dilution`), the claims (:func:`claims_dilution`) and the figure (:func:`plot_dilution`).
+(:func:`compare_dilution`), the claims (:func:`claims_dilution`), the filters of one label silenced
+(:func:`targeted_silencing`, :func:`claims_targeted`) and the figure (:func:`plot_dilution`).
 """
 
 from __future__ import annotations
@@ -180,6 +182,60 @@ def claims_dilution(d: pd.DataFrame | None) -> list[claims.Claim] | None:
             )
         )
     return out
+
+
+@skippable
+def targeted_silencing(
+    page, model: str | None = None, tap: str = "13", seeds=(0, 1, 2)
+) -> pd.DataFrame | None:
+    """Per label of layer ``tap`` of ``model`` (default: the page's), the filters whose clusters hold it
+    silenced against as many random filters (:func:`helpers.method.afcc.label_silencing`, on the study the
+    dilution made: no retraining), the label's SR and the SR over all labels."""
+    study = page.study(model=model or page.model, taps=[tap])
+    test_f, test_y = study.features("test")
+    out = afcc.label_silencing(study.probes[tap].W, study.layers[tap].clusters, test_f[tap], test_y, seeds)
+    out.attrs.update(
+        network=study.run.test_acc,
+        model=study.run.config.model,
+        tap=tap,
+        runs=(getattr(study.run, "key", ""),),
+        draws=len(seeds),
+    )
+    return out
+
+
+@skippable
+def claims_targeted(s: pd.DataFrame | None) -> list[claims.Claim] | None:
+    """*mechanism* (Fig. 5B's text): "Silencing a large fraction of filters, which include a specific label,
+    impairs equalization among labels and substantially decreases the SRs", label by label (``s``:
+    :func:`targeted_silencing`): label i's SR with its filters silenced below the lowest of the random draws
+    by more than "only slightly" (:data:`SLIGHT`), for :data:`helpers.reference.claims.EACH` of the labels
+    that some filter's clusters hold."""
+    tap, held = s.attrs.get("tap", "13"), s[s["filters"] > 0]
+    beyond = held["sr_random_min"] - held["sr_targeted"] > SLIGHT
+    evidence = (
+        f"{int(beyond.sum())} of {len(held)} labels beyond; filters holding a label: "
+        f"{int(held['filters'].min())}-{int(held['filters'].max())} "
+        f"({held['fraction'].min():.0%}-{held['fraction'].max():.0%} of the layer); the label's SR "
+        f"{held['sr_full'].mean():.3f} -> {held['sr_targeted'].mean():.3f} targeted vs "
+        f"{held['sr_random'].mean():.3f} random (means over the labels); all labels' SR "
+        f"{held['acc_full'].mean():.3f} -> {held['acc_targeted'].mean():.3f} targeted vs "
+        f"{held['acc_random'].mean():.3f} random"
+        if len(held)
+        else "no label is in any cluster"
+    )
+    claim = claims.paper_claim(
+        "silencing_label",
+        f"silencing the layer-{tap} filters whose clusters hold a label decreases its SR substantially, "
+        "beyond silencing as many random filters",
+        beyond.mean() >= claims.EACH if len(held) else None,
+        evidence,
+        test=f"label by label: its SR with its filters silenced < the lowest of {s.attrs.get('draws', 3)} "
+        f"random draws of as many filters - {SLIGHT}, for >= {claims.EACH:.0%} of the labels (no "
+        "retraining; the label's appearances fall to 0 by construction)",
+        requires=[mechanism_floor(s.attrs.get("network"), s.attrs.get("model", "vgg16"))],
+    )
+    return claims.on(s.attrs.get("runs", ()), [claim])
 
 
 def plot_dilution(d: pd.DataFrame | None) -> BookFigure | None:

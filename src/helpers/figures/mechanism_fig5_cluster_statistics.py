@@ -23,12 +23,16 @@ import seaborn as sns
 
 from helpers.figures.common import (  # noqa: F401  (the per-layer table: the pages call it as Fig. 5's)
     P,
+    claims_label_order,
     claims_noise,
     equal_appearances_claim,
     frame_floor,
+    layer10_vs_13_claim,
     layer_statistics,
     one_cluster_claim,
     one_cluster_share,
+    orders_claim,
+    rule_comparison,
     seed_statistics,
     size_fractions,
 )
@@ -47,28 +51,10 @@ from helpers.figures.style import (
     sorted_taps,
     xy_series,
 )
-from helpers.method import fields
 from helpers.method import study as method
-from helpers.method.layer import analyze_layer
+from helpers.method.layer import field_magnitudes
 from helpers.reference import claims
 from helpers.reference import printed as paper_mod
-
-
-@skippable
-def rule_comparison(study) -> pd.DataFrame | None:
-    """n, N_c and C_s per layer under each cluster rule (:data:`helpers.method.fields.RULES`) on the same
-    field matrices: the papers' greedy rule depends on the order of the labels, the order-independent one does
-    not."""
-    rows = []
-    for tap, la in study.layers.items():
-        for rule in fields.RULES:
-            other = (
-                la
-                if rule == la.rule
-                else analyze_layer(study.probes[tap].W, study.means[tap], la.threshold, rule)
-            )
-            rows.append(dict(layer=tap, rule=rule, n=other.n, N_c=other.N_c, C_s=other.C_s))
-    return pd.DataFrame(rows)
 
 
 def compare_fig5(stats: pd.DataFrame | None, model: str = "vgg16") -> list[tuple]:
@@ -121,6 +107,8 @@ def claims_fig5(
         out += _layer13_claims(s.loc["13"], req, protocols)
     if "10" in s.index:
         out.append(_layer10_claim(s.loc["10"], req))
+    if {"10", "13"} <= set(s.index):
+        out.append(layer10_vs_13_claim(stats, per_seed, req))
     out += _appearance_claims(stats.attrs.get("label_counts", {}), req)
     if evidence is not None:
         out += _evidence_claims(evidence, req)
@@ -135,7 +123,14 @@ def _layer13_readings(study, deep: str) -> dict:
     tr = method.analyze(
         {deep: study.probes[deep]}, (train_f, train_y), la.N_l, threshold=la.threshold, rule=la.rule
     )[1][deep]
-    return dict(tap=deep, mean_cluster_rows=la.mean_cluster_rows, n=(tr.n, la.n), C_s=(tr.C_s, la.C_s))
+    mags = field_magnitudes(study.probes[deep].W, study.means[deep], la.clusters, la.threshold)
+    return dict(
+        tap=deep,
+        mean_cluster_rows=la.mean_cluster_rows,
+        n=(tr.n, la.n),
+        C_s=(tr.C_s, la.C_s),
+        magnitudes=mags,
+    )
 
 
 def _sizes(r: pd.Series) -> dict[int, float]:
@@ -208,6 +203,7 @@ def _evidence_claims(ev: dict, req: list) -> list[claims.Claim]:
     deep = ev["tap"]
     tr_n, te_n = ev["n"]
     tr_c, te_c = ev["C_s"]
+    mags = ev["magnitudes"]
     return [
         claims.consistency(
             f"the sub-threshold fields of cluster rows are negative on average (layer {deep})",
@@ -216,6 +212,17 @@ def _evidence_claims(ev: dict, req: list) -> list[claims.Claim]:
             test="mean < 0; forced: each row of a field matrix sums to about 0 under cross-entropy without "
             "output bias, so the row's sub-threshold rest of a cluster row is negative",
             source="subthreshold_negative__mechanism",
+        ),
+        orders_claim(
+            "subthreshold_two_orders",
+            f"layer {deep}: each output's field from a label outside the filter's clusters is, on average, "
+            "two orders of magnitude below the cluster fields",
+            float(max(mags["other_rows"], default=np.nan)),
+            mags["cluster"],
+            2,
+            "mean normalized field of the cluster blocks vs the largest over the outputs of the mean "
+            "magnitude of the other rows' sub-threshold fields (Fig. 5C, right)",
+            req,
         ),
         claims.paper_claim(
             "train_vs_test_stats__mechanism",

@@ -15,22 +15,27 @@ paper the layer table's (:mod:`helpers.figures.universal_layer_tables`).
 
 from __future__ import annotations
 
+from helpers.figures.common import orders_claim
 from helpers.figures.mechanism_fig4_field_matrices import clusters_are_blocks
 from helpers.figures.steps import skippable
 from helpers.figures.universal_layer_tables import floor_for
+from helpers.method.layer import field_magnitudes
 from helpers.reference import claims
 from helpers.reference.claims import labels_at_least
 
 
 @skippable
-def claims_fig3(view: dict | None, study) -> list[claims.Claim] | None:
+def claims_fig3(view: dict | None, study, magnitudes: dict | None = None) -> list[claims.Claim] | None:
     """The shown filter's clusters are blocks of ones (a check); the layer's clusters are small against the
     labels (*universal*: at the saturating layer "the average cluster size is small at 2 out of 100
-    labels")."""
+    labels"); its sub-threshold fields are "typically several orders of magnitude smaller than the
+    above-threshold elements" (after Eq. 4), from the layer's :func:`helpers.method.layer.field_magnitudes`
+    (``magnitudes`` gives them instead of reading them from ``study``: the unit tests do)."""
     tap = view["tap"]
     la = study.layers[tap]
     C_s, N_l = la.C_s if la.sizes else None, la.N_l
     network = study.run.test_acc if study.run else None
+    m = magnitudes or field_magnitudes(study.probes[tap].W, study.means[tap], la.clusters, la.threshold)
     return [
         claims.consistency(
             "the filter's clusters are blocks of ones of its clipped matrix",
@@ -49,5 +54,16 @@ def claims_fig3(view: dict | None, study) -> list[claims.Claim] | None:
                 floor_for(N_l, network, "vgg16"),
                 labels_at_least(N_l, 100, "with 10 labels a cluster of 2 is a fifth of them"),
             ],
+        ),
+        orders_claim(
+            "subthreshold_negative__universal",
+            f"layer {tap}'s sub-threshold fields are typically several orders of magnitude smaller than its "
+            "above-threshold ones",
+            m["sub_median"],
+            m["above"],
+            2,
+            "mean above-threshold normalized field vs the median magnitude of the sub-threshold ones, "
+            f"{m['sub_negative']:.0%} of which are negative",
+            [floor_for(N_l, network, "vgg16")],
         ),
     ]

@@ -13,8 +13,8 @@ paper's rows, the comparison, the accuracy floors and the layer claims also by T
 In order: the paper's tables (:func:`paper_rows`, :func:`reference_rows`), the computation
 (:func:`layer_table`, this run's columns beside the paper's), the comparison (:func:`compare_layers`), the
 accuracy floors (:func:`paper_accuracy`, :func:`floor_for`, :func:`universal_floor`), the claims
-(:func:`claims_layers`) and the notes below a table (:func:`table_notes`, :func:`equation_slips`,
-:func:`no_signal_labels`).
+(:func:`claims_layers`, :func:`claims_saturation`) and the notes below a table (:func:`table_notes`,
+:func:`equation_slips`, :func:`no_signal_labels`).
 """
 
 from __future__ import annotations
@@ -229,6 +229,45 @@ def claims_layers(t, model: str = "vgg16", per_seed: pd.DataFrame | None = None)
         ),
     ]
     return claims.on(t.attrs.get("runs", ()) + (() if k < 2 else per_seed.attrs.get("runs", ())), out)
+
+
+@skippable
+def claims_saturation(
+    t, model: str = "vgg16", per_seed: pd.DataFrame | None = None
+) -> list[claims.Claim] | None:
+    """*universal* Table 1: VGG-16's accuracy "saturated at m = 10": it rises from layer 7 to 10 by more than
+    0.01 and layer 13 adds at most 0.01, on the means over the networks of ``per_seed`` (:func:`seed_tables`)
+    where it holds several; a rise or a gain within their spread leaves it not testable here. VGG-16 only
+    (no claim for another model)."""
+    t = as_table(t)
+    if model != "vgg16" or not {"7", "10", "13"} <= set(t["tap"]):
+        return []
+    m, sd, k = _over_seeds(t, per_seed)
+    a7, a10, a13 = (float(m.loc[x, "accuracy"]) for x in ("7", "10", "13"))
+    s = {x: 0.0 if sd is None else float(sd.loc[x, "accuracy"]) for x in ("7", "10", "13")}
+    rise, gain, within = a10 - a7, a13 - a10, s["10"] + s["13"]
+    claim = claims.paper_claim(
+        "acc_saturates__universal",
+        "the accuracy saturates at layer 10",
+        rise > claims.TOL and gain <= claims.TOL,
+        f"layer 7: {a7:.3f}, 10: {a10:.3f}, 13: {a13:.3f}" + (f" (means of {k} networks)" if k > 1 else ""),
+        test=f"accuracy(10) - accuracy(7) > {claims.TOL} and accuracy(13) - accuracy(10) <= {claims.TOL}"
+        + (", each beyond the two layers' std over the networks summed" if sd is not None else ""),
+        requires=[
+            universal_floor(t, model),
+            claims.beyond_spread(
+                rise - claims.TOL,
+                None if sd is None else s["7"] + s["10"],
+                "the rise from layer 7 to 10 beyond 0.01",
+            ),
+            claims.Precondition(
+                not claims.TOL < gain <= claims.TOL + within,
+                f"layer 13's gain over layer 10 ({gain:+.3f}) is within the spread over the networks "
+                f"({within:.3f})",
+            ),
+        ],
+    )
+    return claims.on(t.attrs.get("runs", ()) + (() if k < 2 else per_seed.attrs.get("runs", ())), [claim])
 
 
 def _over_seeds(t: pd.DataFrame, per_seed: pd.DataFrame | None):

@@ -9,11 +9,13 @@ with the accuracy recovered; on EfficientNet-B0's stage 9 it retrains "the entir
 Dilution (step 11): silence k random filters of a tap (all their FC weights) and measure
 the accuracy: *mechanism* reports ~150 of 512 layer-13 filters removed at no cost, the layer "FC to
 the output (Fig. 1B)", i.e. its FC layer trained on the filters kept (:func:`dilution_retrained`);
-:func:`dilution_curve` silences them without retraining (this book's addition).
+:func:`dilution_curve` silences them without retraining (this book's addition);
+:func:`label_silencing` silences the filters whose clusters hold one label, against as many random ones.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -74,6 +76,58 @@ def _dropped(N_f: int, k: int, seed: int) -> torch.Tensor:
     if not 0 <= k < N_f:
         raise ValueError(f"k={k} filters cannot be silenced out of N_f={N_f}: need 0 <= k < N_f")
     return torch.randperm(N_f, generator=torch.Generator().manual_seed(seed))[:k]
+
+
+def label_srs(W: torch.Tensor, features: torch.Tensor, labels, chunk: int = 4096) -> tuple[np.ndarray, float]:
+    """Each label's SR (the fraction of its inputs the bias-free FC layer ``W`` (N_l, N_f, F_s) classifies
+    correctly; 0 for a label with no input) and the SR over all inputs."""
+    Wf, y = W.reshape(W.shape[0], -1).float(), torch.as_tensor(labels).long()
+    pred = torch.cat(
+        [
+            (features[s : s + chunk].reshape(len(features[s : s + chunk]), -1).float() @ Wf.T).argmax(1)
+            for s in range(0, len(features), chunk)
+        ]
+    )
+    right = pred == y
+    per = torch.bincount(y[right], minlength=len(Wf)) / torch.bincount(y, minlength=len(Wf)).clamp_min(1)
+    return per.double().numpy(), float(right.double().mean())
+
+
+def label_silencing(
+    W: torch.Tensor, clusters: list[list[list[int]]], features: torch.Tensor, labels, seeds=(0, 1, 2)
+) -> pd.DataFrame:
+    """*mechanism* (Fig. 5B's text): "Silencing a large fraction of filters, which include a specific label,
+    impairs equalization among labels and substantially decreases the SRs". Per label i: the filters whose
+    clusters include i silenced (all their FC weights, no retraining), against as many random filters silenced
+    (each draw of ``seeds``, :func:`dilution_curve`'s draws): label i's SR and the SR over all labels, with
+    every filter (``sr_full``, ``acc_full``), with the targeted filters silenced (``sr_targeted``,
+    ``acc_targeted``) and with the random ones (their mean, and the draws' lowest and highest SR of label
+    i)."""
+    N_l, N_f, _ = W.shape
+    full, acc_full = label_srs(W, features, labels)
+    rows = []
+    for i in range(N_l):
+        holding = [f for f, cs in enumerate(clusters) if any(i in c for c in cs)]
+        k = min(len(holding), N_f - 1)
+        sr_t, acc_t = label_srs(silence_filters(W, holding), features, labels)
+        drawn = [label_srs(silence_filters(W, _dropped(N_f, k, s)), features, labels) for s in seeds]
+        sr_r = np.array([d[0][i] for d in drawn])
+        rows.append(
+            dict(
+                label=i,
+                filters=len(holding),
+                fraction=len(holding) / N_f,
+                sr_full=full[i],
+                sr_targeted=sr_t[i],
+                sr_random=sr_r.mean(),
+                sr_random_min=sr_r.min(),
+                sr_random_max=sr_r.max(),
+                acc_full=acc_full,
+                acc_targeted=acc_t,
+                acc_random=float(np.mean([d[1] for d in drawn])),
+            )
+        )
+    return pd.DataFrame(rows)
 
 
 def distinct_clusters(clusters: list[list[list[int]]], filters=None) -> int:

@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from helpers.method.fields import RULES, THRESHOLD, check_threshold, field_matrices, normalize
+from helpers.method.fields import (
+    RULES,
+    THRESHOLD,
+    block_mask,
+    check_threshold,
+    cluster_ids,
+    field_matrices,
+    normalize,
+)
 
 HIST_BINS = np.linspace(-1.0, 1.0, 201)  # values below -1 are counted in the lowest bin
 
@@ -165,6 +173,32 @@ def analyze_layer(
     for s in range(0, N_f, chunk):
         sums.add(W[:, s : s + chunk], class_means[:, s : s + chunk], threshold, find)
     return sums.analysis(threshold, rule)
+
+
+def field_magnitudes(
+    W: torch.Tensor, class_means: torch.Tensor, clusters: list[list[list[int]]], threshold: float = THRESHOLD
+) -> dict:
+    """How large the normalized fields of a tap's live filters are, by kind of element (*mechanism* Fig. 5C,
+    *universal* "several orders of magnitude smaller"): ``cluster``, the mean field of the cluster blocks'
+    elements; ``above``, of every above-threshold element; ``other_rows``, per output j the mean magnitude
+    of the sub-threshold fields in the rows of labels in none of the filter's clusters (Fig. 5C, right;
+    magnitudes, as a signed mean cancels); ``sub_median``, the median magnitude of every sub-threshold field,
+    and ``sub_negative``, the fraction of them below 0. ``clusters``: per filter, as
+    :attr:`LayerAnalysis.clusters`."""
+    Mn = normalize(field_matrices(W, class_means), inplace=True)
+    B = Mn >= check_threshold(threshold)
+    live = B.flatten(1).any(1)
+    cid = torch.from_numpy(np.stack([cluster_ids(c, Mn.shape[1]) for c in clusters]))
+    block, sub = block_mask(cid) & live[:, None, None], ~B & live[:, None, None]
+    other = sub & (cid < 0)[:, :, None]
+    per_output = (Mn.abs() * other).sum((0, 1)) / other.sum((0, 1)).clamp_min(1)
+    return dict(
+        cluster=float(Mn[block].mean()) if block.any() else float("nan"),
+        above=float(Mn[B & live[:, None, None]].mean()) if live.any() else float("nan"),
+        other_rows=per_output[other.sum((0, 1)) > 0].double().numpy(),
+        sub_median=float(Mn[sub].abs().median()) if sub.any() else float("nan"),
+        sub_negative=float((Mn[sub] < 0).double().mean()) if sub.any() else float("nan"),
+    )
 
 
 class _LayerSums:

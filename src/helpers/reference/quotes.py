@@ -4,8 +4,10 @@ Each entry of :data:`QUOTES` is ``key: (paper, where, sentence)``: the paper by 
 *universal*, see ``papers/README.md``), the place (section, figure or table) and the sentence verbatim, '...'
 marking a cut. A claim record (:mod:`helpers.reference.claims`) names its sentence by the key;
 tests/test_claims.py checks every sentence against the plain-text papers where ``../shared/papers`` is
-present.
+present. The sentences about the papers' methods are in :mod:`helpers.reference.quotes_methods`.
 """
+
+from helpers.reference.quotes_methods import METHODS
 
 QUOTES = {
     "acc_rises__mechanism": (
@@ -64,6 +66,13 @@ QUOTES = {
         "The results clearly indicate that $n(m)$ decreases with m until the accuracy is saturated "
         "at $m = 10$, where the average cluster size is small at 2 out of 100 labels.",
     ),
+    "greedy_reversed_order": (
+        "mechanism",
+        "Supplementary, Fig. 4 description (the clustering algorithm)",
+        "While possibly alternating the results of a single filter, the overall obtained averaged results "
+        "remain the same when performing the cluster creation while iterating in a reversed order, since "
+        "those scenarios are very rare and occur in a negligible number of filters.",
+    ),
     "noise_falls_every_threshold": (
         "mechanism",
         "Supplementary, 'Robustness to different threshold values'",
@@ -97,6 +106,12 @@ QUOTES = {
         "additional noise elements, where the number of clusters decreases as a function of their "
         "size and practically vanish above size 3 (Fig. 5A).",
     ),
+    "layer10_vs_13": (
+        "mechanism",
+        "Discussion (Fig. 5A)",
+        "Although the noise of layer 10 is higher than layer 13’s, it yields similar SRs which can be "
+        "attributed to its smaller average cluster size (Fig. 5A).",
+    ),
     "appearances_equal": (
         "mechanism",
         "Results, 'Single-filter performance' (Fig. 5B)",
@@ -115,6 +130,12 @@ QUOTES = {
         "In addition, the number of occurrences of each label in the clusters belonging to a layer was "
         "similar (not shown).",
     ),
+    "silencing_label": (
+        "mechanism",
+        "Results, 'Single-filter performance' (Fig. 5B)",
+        "Silencing a large fraction of filters, which include a specific label, impairs equalization "
+        "among labels and substantially decreases the SRs.",
+    ),
     "one_cluster_last_layer": (
         "mechanism",
         "Discussion",
@@ -127,6 +148,13 @@ QUOTES = {
         "By definition, a diagonal filter cluster generates significant output fields on its "
         "internal labels (Fig. 4) with additional average negative output fields on the remaining "
         "labels (Fig. 5C, left).",
+    ),
+    "subthreshold_two_orders": (
+        "mechanism",
+        "Results, 'The mechanism underlying successful DL' (Figs. 5C, 6B)",
+        "Similarly, when the input label differed from the diagonal cluster labels, its 10 output fields "
+        "were all, on average, two orders of magnitude smaller than the output fields for labels belonging "
+        "to the cluster (Figs. 5C, right, and 6B).",
     ),
     "subthreshold_negative__universal": (
         "universal",
@@ -331,56 +359,5 @@ QUOTES = {
         "24$, resulting in $N_f \\cdot N_c \\cdot C_s \\sim 601 < 1000$... For stage 3, a large fraction of "
         "the labels (~ 500) did not appear in any of the clusters and their estimated signal was zero.",
     ),
-    "architecture__vgg16": (
-        "mechanism",
-        "Results, 'SRs of progressive layers'; Fig. 1 caption",
-        "consisting of 13 convolutional layers (CLs) with ReLU activation function, 5 max-pooling "
-        "(MP) operators, 3 fully connected (FC) layers, and 10 output units.",
-    ),
-    "architecture__no_output_bias": (
-        "mechanism",
-        "Supplementary, 'Architectures and Training the FC layer'",
-        "All three architectures were trained with no biases on the 10 output units. This was done "
-        "to assure that each filter’s effect on the output fields will be exemplified and will not "
-        "be overshadowed by the much larger biases.",
-    ),
-    "probe_training": (
-        "mechanism",
-        "Supplementary, 'Architectures and Training the fully connected layer'",
-        "For each examined layer 𝑚, the output of the training set for the 𝑚𝑡ℎ layer was used as a "
-        "preprocessed dataset to train the FC layer, using the hyper-parameters 𝜂 = 0.1, 𝜇 = 0.975,"
-        " 𝛼 = 1𝑒 − 5, with a learning rate scheduler of 𝑞 = 0.6 every 20 epochs...",
-    ),
-    "optimizer": (
-        "mechanism",
-        "Supplementary, 'Optimization' and 'Hyper-parameters'",
-        "The cross-entropy cost function was selected for the classification task and was minimized"
-        " using the stochastic gradient descent algorithm4,5. ... The Nesterov momentum3 and L2 "
-        "regularization method4 were applied.",
-    ),
-    "averaging__definitions": (
-        "mechanism",
-        "Supplementary, Fig. 5 description",
-        "Panel A, the Av. Noise represents the average noise per filter in that specific layer, ... The Av. "
-        "Clusters/Filter is the average number of clusters per filter, this represents the sole number of "
-        "clusters regardless of their size that are exhibited in average in each filter.",
-    ),
-    "averaging__set_mechanism": (
-        "mechanism",
-        "Supplementary, Fig. 4 description",
-        "Left column, the 10 output fields obtained solely from the weights emerging from a single filter "
-        "were summed over all 10,000 inputs of the test set, resulting in a 10 × 10 matrix...",
-    ),
-    "averaging__set_universal_text": (
-        "universal",
-        "Results of VGG-16 on CIFAR-100",
-        "The performance of each filter was calculated using test inputs, with all weights of the "
-        "trained FC layer silenced except for those that emerged from the filter.",
-    ),
-    "averaging__set_universal_fig1": (
-        "universal",
-        "Figure 1 caption",
-        "The matrix elements representing the average output field on an output unit for a specific"
-        " input label are calculated using the training dataset.",
-    ),
+    **METHODS,
 }
