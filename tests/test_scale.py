@@ -279,6 +279,8 @@ def test_the_overview_section_gives_each_failing_claim_its_direction_and_counts_
     assert "heading to the paper's value" in text and "does not move with scale" in text
     assert "Of the 3 paper claims that do not hold, with the width: 1 towards the paper, 1 flat" in text
     assert "1 not measured" in text and "accuracy rises" not in text
+    vgg6 = next(line for line in text.splitlines() if line.startswith("| VGG-6's noise"))
+    assert "nan" not in vgg6 and "| – |" in vgg6 and scale_ledger.OFF_LADDER in vgg6
     none = "\n".join(scale_ledger.section(rows, tmp_path / "absent.json"))
     assert "no scale record yet" in none and "3 not measured" in none
 

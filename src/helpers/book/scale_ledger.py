@@ -33,6 +33,8 @@ KEYWORDS = (
 )
 # sentences about another network than the ladder's VGG-16, or about the number of labels K: no direction here
 OTHER = re.compile(r"vgg-6|avgg|efficientnet|resnet|mobilenet|\bstages?\b|\bk\b|each label")
+# the direction's words for a sentence the ladder cannot speak to
+OFF_LADDER = "not on the ladder (another network than its VGG-16, or no statistic of the ladder)"
 _LAYER = re.compile(r"\blayer[- ](\d+)\b")
 _N = re.compile(r"(^|[\s(])n([\s,)]|$)")  # the noise per filter written as n
 
@@ -66,7 +68,11 @@ def directions(failing: list[dict], fit: pd.DataFrame | None) -> pd.DataFrame:
             hit = fit is not None and key is not None and key in rows.index
             row[ladder] = rows.loc[key, "direction"] if hit else powerlaw.UNKNOWN
             row[f"{ladder} words"] = (
-                rows.loc[key, "wording"] if hit else powerlaw.wording(powerlaw.UNKNOWN, 0, "")
+                rows.loc[key, "wording"]
+                if hit
+                else OFF_LADDER
+                if found is None
+                else powerlaw.wording(powerlaw.UNKNOWN, 0, "")
             )
         if found is not None:
             row.update(statistic=found[0], tap=found[1])
@@ -98,7 +104,7 @@ def section(paper_claims: list[tuple[str, str, dict]], path=None) -> list[str]:
         "| --- | --- | --- | --- |",
     ]
     for r in t.itertuples():
-        stat = "–" if r.statistic is None else f"{r.statistic} at {sv.tap_name(r.tap)}"
+        stat = "–" if pd.isna(r.statistic) else f"{r.statistic} at {sv.tap_name(r.tap)}"
         lines.append(
             f"| {r.claim} | {stat} | {t.loc[r.Index, 'width words']} | {t.loc[r.Index, 'budget words']} |"
         )
