@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from helpers.train import masked
-from helpers.train.probes import accuracy, train_probe
+from helpers.train.probes import accuracy, predictions, train_probe
 
 
 def afcc_mask(clusters: list[list[list[int]]], N_l: int, F_s: int) -> torch.Tensor:
@@ -81,15 +81,9 @@ def _dropped(N_f: int, k: int, seed: int) -> torch.Tensor:
 def label_srs(W: torch.Tensor, features: torch.Tensor, labels, chunk: int = 4096) -> tuple[np.ndarray, float]:
     """Each label's SR (the fraction of its inputs the bias-free FC layer ``W`` (N_l, N_f, F_s) classifies
     correctly; 0 for a label with no input) and the SR over all inputs."""
-    Wf, y = W.reshape(W.shape[0], -1).float(), torch.as_tensor(labels).long()
-    pred = torch.cat(
-        [
-            (features[s : s + chunk].reshape(len(features[s : s + chunk]), -1).float() @ Wf.T).argmax(1)
-            for s in range(0, len(features), chunk)
-        ]
-    )
-    right = pred == y
-    per = torch.bincount(y[right], minlength=len(Wf)) / torch.bincount(y, minlength=len(Wf)).clamp_min(1)
+    y, N_l = torch.as_tensor(labels).long(), W.shape[0]
+    right = predictions(W, features, chunk).cpu() == y
+    per = torch.bincount(y[right], minlength=N_l) / torch.bincount(y, minlength=N_l).clamp_min(1)
     return per.double().numpy(), float(right.double().mean())
 
 

@@ -136,16 +136,23 @@ def _flat(features: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
+def predictions(W: torch.Tensor, features: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
+    """The label the bias-free FC layer ``W`` (N_l, N_f, F_s) predicts for each of the features (N, N_f, F_s),
+    computed ``chunk`` inputs at a time on ``W``'s device."""
+    Wf = W.reshape(W.shape[0], -1).float()
+    return torch.cat(
+        [
+            (_flat(features[s : s + chunk]).to(W.device).float() @ Wf.T).argmax(1)
+            for s in range(0, len(features), chunk)
+        ]
+    )
+
+
 def accuracy(W: torch.Tensor, features: torch.Tensor, labels: torch.Tensor, chunk: int = 4096) -> float:
     """Accuracy of the bias-free FC layer ``W`` (N_l, N_f, F_s) on features (N, N_f, F_s), on ``W``'s
     device."""
-    Wf = W.reshape(W.shape[0], -1).float()
     labels = torch.as_tensor(labels).to(W.device)
-    correct = 0
-    for s in range(0, len(features), chunk):
-        xb = _flat(features[s : s + chunk]).to(W.device).float()
-        correct += ((xb @ Wf.T).argmax(1) == labels[s : s + chunk]).sum().item()
-    return correct / len(labels)
+    return (predictions(W, features, chunk) == labels).sum().item() / len(labels)
 
 
 def loss_and_grad(
