@@ -140,11 +140,18 @@ def datasets_loaded_once():
     notebook that is once per process), and a plan builds twenty (the datasets are immutable, so shared)."""
     loaded, original = {}, data_mod.load_cifar
 
-    def load(name="cifar10", root=None, download=None):
+    def read(name, root, download):
+        """The dataset, or the DataNotFoundError it raised, each read (or looked for) once."""
         key = (name, str(data_dir(root)), download)
         if key not in loaded:
-            loaded[key] = _or_shape_only(original, name, root, download)
+            try:
+                loaded[key] = original(name, root, download)
+            except data_mod.DataNotFoundError as err:
+                loaded[key] = err
         return loaded[key]
+
+    def load(name="cifar10", root=None, download=None):
+        return _or_shape_only(read, name, root, download)
 
     data_mod.load_cifar = load
     try:
@@ -153,25 +160,18 @@ def datasets_loaded_once():
         data_mod.load_cifar = original
 
 
-def _or_shape_only(load, name, root, download) -> data_mod.ImageData:
+def _or_shape_only(read, name, root, download) -> data_mod.ImageData:
     """The dataset, else, where the page would have no data at all (neither it nor its stand-in,
     ``page.STAND_IN``, is here), its shape (:func:`helpers.train.data.shape_only`): a plan lists the runs of a
-    machine that does not hold the data (a login node, a laptop), and says where the data must be."""
-    try:
-        return load(name, root, download)
-    except data_mod.DataNotFoundError as err:
-        stand_in = pages_mod.STAND_IN.get(name)
-        if stand_in is not None and _present(load, stand_in, root, download):
-            raise  # the page runs on its stand-in, as the build here would
-        return data_mod.shape_only(name, str(err))
-
-
-def _present(load, name, root, download) -> bool:
-    try:
-        load(name, root, download)
-    except data_mod.DataNotFoundError:
-        return False
-    return True
+    machine that does not hold the data (a login node, a laptop), and says where the data must be. ``read``
+    gives a dataset or its :class:`~helpers.train.data.DataNotFoundError`."""
+    got = read(name, root, download)
+    if not isinstance(got, data_mod.DataNotFoundError):
+        return got
+    stand_in = pages_mod.STAND_IN.get(name)
+    if stand_in is not None and not isinstance(read(stand_in, root, download), data_mod.DataNotFoundError):
+        raise got  # the page runs on its stand-in, as the build here would
+    return data_mod.shape_only(name, str(got))
 
 
 # --- the plan --------------------------------------------------------------------------------------------
