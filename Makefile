@@ -7,16 +7,16 @@ PY := $(VENV)/bin/python
 PROFILE ?= cpu
 # Data: $MECH_DATA, else data/ if it holds CIFAR, else the project machines' ../shared/data (helpers.infra.paths,
 # so that make, papermill and python agree).
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha256sum | cut -c1-12)
 
-.PHONY: book test venv browser clean-book
+.PHONY: book test venv browser clean-book lock
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -q -e ".[book,test]"
+	$(PY) -m pip install -q -c requirements.lock torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install -q -c requirements.lock -e ".[book,test]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	rm -f $(VENV)/.installed-* && touch $@
 
@@ -33,6 +33,11 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium >/dev/null || echo "apt could not install chromium"; \
 	  else echo "note: the browser test needs Debian's chromium: sudo apt-get install chromium, or set" \
 	    "CHROMIUM=/path/to/chromium; until then that one test is skipped"; fi
+
+# The exact versions of a venv that has passed make test and make book, as the constraints make installs with.
+lock: venv
+	{ sed -n '/^#/p' requirements.lock; $(PY) -m pip freeze --exclude-editable; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
 
 clean-book:
 	rm -rf _build book/generated

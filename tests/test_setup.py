@@ -113,3 +113,27 @@ def test_sibling_notebooks_share_their_code_after_the_parameters():
     assert len(yours) >= 2 and all(body(n) == body(yours[0]) for n in yours)
     for n in yours:
         assert knobs.defaults(ROOT / "notebooks" / f"{n}.ipynb")["page_name"] == n
+
+
+def test_lock_pins_every_requirement_within_its_range():
+    """requirements.lock (make lock) pins every package pyproject asks for, extras included, at a version its
+    range allows, and make and environment.yml install with it as constraints."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    lines = (ROOT / "requirements.lock").read_text().splitlines()
+    pins = dict(line.split("==") for line in lines if line and not line.startswith("#"))
+    pins = {canonicalize_name(k): v for k, v in pins.items()}
+    project = pyproject()["project"]
+    extras = project["optional-dependencies"].values()
+    wanted = project["dependencies"] + [r for extra in extras for r in extra]
+    for text in wanted:
+        req = Requirement(text)
+        if canonicalize_name(req.name) == canonicalize_name(project["name"]):
+            continue  # an extra naming another extra
+        assert canonicalize_name(req.name) in pins, f"{req.name} is not in requirements.lock: run make lock"
+        assert req.specifier.contains(pins[canonicalize_name(req.name)], prereleases=True), text
+    makefile = (ROOT / "Makefile").read_text()
+    assert makefile.count("pip install -q -c requirements.lock") == 2
+    assert re.search(r"^lock: venv", makefile, re.M)
+    assert "-c requirements.lock" in (ROOT / "environment.yml").read_text()
