@@ -13,8 +13,10 @@ paper's rows, the comparison, the accuracy floors and the layer claims also by T
 In order: the paper's tables (:func:`paper_rows`, :func:`reference_rows`), the computation
 (:func:`layer_table`, this run's columns beside the paper's), the comparison (:func:`compare_layers`), the
 accuracy floors (:func:`paper_accuracy`, :func:`floor_for`, :func:`universal_floor`), the claims
-(:func:`claims_layers`, :func:`claims_saturation`) and the notes below a table (:func:`table_notes`,
-:func:`equation_slips`, :func:`no_signal_labels`).
+(:func:`claims_layers` with :func:`labels_appear_claim`; :func:`claims_saturation`, VGG-16's saturation at
+layer 10 or EfficientNet's semi-plateau, :func:`semi_plateau_claim`) and the notes below a table
+(:func:`table_notes`: :func:`helpers.figures.universal_equation_slips.equation_slips`,
+:func:`helpers.figures.universal_table3_effnet_imagenet.no_signal_labels`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from helpers.figures.steps import skippable
-from helpers.method import snr
+from helpers.figures.universal_equation_slips import equation_slips
+from helpers.figures.universal_table3_effnet_imagenet import no_signal_labels
 from helpers.reference import claims
 from helpers.reference import printed as paper
 from helpers.reference.claims import saturation_index, series
@@ -227,7 +230,7 @@ def claims_layers(t, model: str = "vgg16", per_seed: pd.DataFrame | None = None)
             f"rises to layer 10, then falls){almost}{beyond}",
             requires=req + snr[1],
         ),
-    ]
+    ] + labels_appear_claim(t, model)
     return claims.on(t.attrs.get("runs", ()) + (() if k < 2 else per_seed.attrs.get("runs", ())), out)
 
 
@@ -235,11 +238,14 @@ def claims_layers(t, model: str = "vgg16", per_seed: pd.DataFrame | None = None)
 def claims_saturation(
     t, model: str = "vgg16", per_seed: pd.DataFrame | None = None
 ) -> list[claims.Claim] | None:
-    """*universal* Table 1: VGG-16's accuracy "saturated at m = 10": it rises from layer 7 to 10 by more than
-    0.01 and layer 13 adds at most 0.01, on the means over the networks of ``per_seed`` (:func:`seed_tables`)
-    where it holds several; a rise or a gain within their spread leaves it not testable here. VGG-16 only
-    (no claim for another model)."""
+    """Where the accuracy stops rising. *universal* Table 1: VGG-16's accuracy "saturated at m = 10": it rises
+    from layer 7 to 10 by more than 0.01 and layer 13 adds at most 0.01, on the means over the networks of
+    ``per_seed`` (:func:`seed_tables`) where it holds several; a rise or a gain within their spread leaves it
+    not testable here. Table 2: EfficientNet-B0's semi-plateau at stages 4-5 (:func:`semi_plateau_claim`).
+    No claim for another model."""
     t = as_table(t)
+    if models.paper_network(model) == "efficientnet_b0":
+        return semi_plateau_claim(t, model, per_seed)
     if model != "vgg16" or not {"7", "10", "13"} <= set(t["tap"]):
         return []
     m, sd, k = _over_seeds(t, per_seed)
@@ -268,6 +274,61 @@ def claims_saturation(
         ],
     )
     return claims.on(t.attrs.get("runs", ()) + (() if k < 2 else per_seed.attrs.get("runs", ())), [claim])
+
+
+def semi_plateau_claim(
+    t: pd.DataFrame, model: str, per_seed: pd.DataFrame | None = None
+) -> list[claims.Claim]:
+    """*universal*: "The semi-plateau of the accuracies of stages 4 and 5 was common to all examined datasets
+    using EfficientNet-B0". Read as: the step from stage 4 to 5 is the flattest of the three around it (3 to
+    4, 4 to 5, 5 to 7), as in each of the paper's Tables 2, 3 and 5 (CIFAR-100 +0.001 against +0.076 and
+    +0.226; ImageNet +0.051 against +0.071 and +0.302); a smaller step within the networks' spread leaves it
+    not testable here. Needs the taps of stages 3, 4, 5 and 7."""
+    need = ["stage 3", "stage 4", "stage 5", "stage 7"]
+    if not set(need) <= set(t["tap"]):
+        return []
+    m, sd, k = _over_seeds(t, per_seed)
+    a = [float(m.loc[x, "accuracy"]) for x in need]
+    g34, g45, g57 = a[1] - a[0], a[2] - a[1], a[3] - a[2]
+    s = [0.0 if sd is None else float(sd.loc[x, "accuracy"]) for x in need]
+    margin = min(g34, g57) - g45
+    claim = claims.paper_claim(
+        "effnet_semi_plateau",
+        "the accuracy has a semi-plateau at stages 4 and 5",
+        margin > 0,
+        f"stage 3: {a[0]:.3f}, 4: {a[1]:.3f}, 5: {a[2]:.3f}, 7: {a[3]:.3f}; steps {g34:+.3f}, {g45:+.3f}, "
+        f"{g57:+.3f}" + (f" (means of {k} networks)" if k > 1 else ""),
+        test="the step from stage 4 to 5 is smaller than the steps from 3 to 4 and from 5 to 7",
+        requires=[
+            universal_floor(t, model),
+            claims.beyond_spread(margin, None if sd is None else max(s), "the flattest step's margin"),
+        ],
+    )
+    return claims.on(t.attrs.get("runs", ()) + (() if k < 2 else per_seed.attrs.get("runs", ())), [claim])
+
+
+def labels_appear_claim(t: pd.DataFrame, model: str) -> list[claims.Claim]:
+    """*universal*: "Each label must appear at least once in the clusters of the layer" (the argument that
+    1280 filters cannot classify 100,000 labels): every label appears in at least one cluster of the deepest
+    tap (``attrs["label_counts"]``, each label's appearances per tap)."""
+    counts = t.attrs.get("label_counts") or {}
+    if not counts:
+        return []
+    tap = models.by_depth(pd.DataFrame(dict(tap=list(counts)))).tap.iloc[-1]
+    c = np.asarray(counts[tap])
+    missing = np.flatnonzero(c < 1)
+    where = f"layer {tap}" if tap.isdigit() else tap
+    return [
+        claims.paper_claim(
+            "labels_each_appear__universal",
+            f"each label appears at least once in the clusters of {where}",
+            len(missing) == 0,
+            f"{where}: fewest appearances {int(c.min())} (label {int(c.argmin())}), most {int(c.max())}, "
+            f"over {len(c)} labels" + (f"; in no cluster: labels {missing.tolist()}" if len(missing) else ""),
+            test="each label's count of clusters containing it at the deepest tap >= 1",
+            requires=[universal_floor(t, model)],
+        )
+    ]
 
 
 def _over_seeds(t: pd.DataFrame, per_seed: pd.DataFrame | None):
@@ -312,78 +373,3 @@ def table_notes(page, study, name: str):
     if name == "table1":
         return page.show(equation_slips())
     return page.table(no_signal_labels(study) if study is not None else None)
-
-
-def equation_slips() -> pd.DataFrame:
-    """Where *universal*'s text and its equations disagree, each computed from the printed tables (Eqs. 1 and
-    3 on Table 1's VGG-16 and Table 2's EfficientNet-B0), never typed: noise_E at VGG-16's layer 4, and the
-    EfficientNet-B0 sentence (:data:`helpers.reference.quotes.QUOTES` ``effnet_signal_noise``): its signal of
-    "approximately 64" and its noise_E "doubled" against VGG-16's layer 10."""
-    t1, t2 = paper.table("table1").set_index("tap"), paper.table("table2").set_index("tap")
-
-    def eqs(r, N_f=None):
-        return snr.snr_estimates(r.N_f if N_f is None else N_f, 100, r.n, r.N_c, r.C_s)
-
-    r4, vgg, eff = t1.loc["4"], t1.loc["10"], t2.loc["stage 9"]
-    e4, v, e = eqs(r4), eqs(vgg), eqs(eff)
-    return pd.DataFrame(
-        [
-            dict(
-                where="noise_E at VGG-16 layer 4 (CIFAR-100)",
-                text="≈ 29",
-                equation=f"Eq. (3) with N_f = {int(r4.N_f)}: {e4['noise_E']:.1f}",
-                explanation=f"29 is Eq. (3) with N_f = 512 ({eqs(r4, 512)['noise_E']:.1f}); layer 4 has "
-                f"N_f = {int(r4.N_f)}",
-            ),
-            dict(
-                where="signal of EfficientNet-B0's stage 9 (CIFAR-100)",
-                text="approximately 64",
-                equation=f"Eq. (1), C_s N_c N_f / N_l = {eff.C_s:g} · {eff.N_c:g} · {int(eff.N_f)} / 100 = "
-                f"{e['signal']:.1f}",
-                explanation=f"Table 2's stage 9 gives {e['signal']:.0f}, not 64 (VGG-16's layer 10: "
-                f"{v['signal']:.1f}, the text's 27)",
-            ),
-            dict(
-                where="noise_E of EfficientNet-B0's stage 9 against VGG-16's layer 10 (CIFAR-100)",
-                text="doubled",
-                equation=f"Eq. (3), n N_f / N_l²: {e['noise_E']:.2f} / {v['noise_E']:.2f} = "
-                f"{e['noise_E'] / v['noise_E']:.1f}",
-                explanation=f"Tables 1 and 2 give a factor {e['noise_E'] / v['noise_E']:.1f}, not 2",
-            ),
-        ]
-    )
-
-
-def no_signal_labels(study=None, table: pd.DataFrame | None = None, N_l: int = 1000) -> pd.DataFrame:
-    """Labels that appear in no cluster of a stage (*universal* Table 3: stage 3 has N_f N_c C_s < 1000).
-
-    From a study: counted label by label. From a table (the paper's): the lower bound
-    ``N_l - N_f N_c C_s`` on the labels left with no signal when every cluster holds distinct labels.
-    """
-    rows = []
-    if study is not None:
-        for tap, la in study.layers.items():
-            rows.append(
-                dict(
-                    tap=tap,
-                    N_f=la.N_f,
-                    N_l=la.N_l,
-                    slots=la.N_f * la.N_c * la.C_s if la.sizes else 0.0,
-                    labels_without_signal=int((la.appearances == 0).sum()),
-                    source="this run",
-                )
-            )
-    if table is not None:
-        for r in table.itertuples():
-            slots = r.N_f * r.N_c * r.C_s
-            rows.append(
-                dict(
-                    tap=r.tap,
-                    N_f=r.N_f,
-                    N_l=N_l,
-                    slots=slots,
-                    labels_without_signal=max(0, int(round(N_l - slots))),
-                    source="paper (bound)",
-                )
-            )
-    return pd.DataFrame(rows)

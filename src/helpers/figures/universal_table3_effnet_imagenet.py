@@ -87,3 +87,38 @@ def imagenet_study(page, n_train: int | None = None, batch_size: int = 100):
         trained,
         *method.analyze(trained, (te_f, te_y), N_l, threshold=page.threshold, rule=page.rule),
     )
+
+
+def no_signal_labels(study=None, table: pd.DataFrame | None = None, N_l: int = 1000) -> pd.DataFrame:
+    """Labels that appear in no cluster of a stage (*universal* Table 3: stage 3 has N_f N_c C_s < 1000).
+
+    From a study: counted label by label. From a table (the paper's): the lower bound
+    ``N_l - N_f N_c C_s`` on the labels left with no signal when every cluster holds distinct labels.
+    """
+    rows = []
+    if study is not None:
+        for tap, la in study.layers.items():
+            rows.append(
+                dict(
+                    tap=tap,
+                    N_f=la.N_f,
+                    N_l=la.N_l,
+                    slots=la.N_f * la.N_c * la.C_s if la.sizes else 0.0,
+                    labels_without_signal=int((la.appearances == 0).sum()),
+                    source="this run",
+                )
+            )
+    if table is not None:
+        for r in table.itertuples():
+            slots = r.N_f * r.N_c * r.C_s
+            rows.append(
+                dict(
+                    tap=r.tap,
+                    N_f=r.N_f,
+                    N_l=N_l,
+                    slots=slots,
+                    labels_without_signal=max(0, int(round(N_l - slots))),
+                    source="paper (bound)",
+                )
+            )
+    return pd.DataFrame(rows)

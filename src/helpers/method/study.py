@@ -59,6 +59,7 @@ class Study:
             network=None if self.run is None else self.run.test_acc,
             model=None if self.run is None else self.run.config.model,
             N_l=next(iter(self.probes.values())).W.shape[0] if self.probes else None,
+            label_counts={name: la.appearances.tolist() for name, la in self.layers.items()},
         )
         return out
 

@@ -359,5 +359,25 @@ QUOTES = {
         "24$, resulting in $N_f \\cdot N_c \\cdot C_s \\sim 601 < 1000$... For stage 3, a large fraction of "
         "the labels (~ 500) did not appear in any of the clusters and their estimated signal was zero.",
     ),
+    "train_sr_layer7": (
+        "mechanism",
+        "Discussion",
+        "The training set differed from the test set, where the SR increased rapidly toward 1, even for an "
+        "intermediate layer trained with an FC layer to the output layer (Fig. 1). For instance, layer 7 in "
+        "VGG-16 achieved an SR of ~0.999 on the training set.",
+    ),
+    "labels_each_appear__universal": (
+        "universal",
+        "Discussion",
+        "Each label must appear at least once in the clusters of the layer, hence, 1280 filters in stage 9 "
+        "of EfficientNet-B0 appear to be insufficient to classify, for example, 100,000 labels.",
+    ),
+    "effnet_semi_plateau": (
+        "universal",
+        "Results, EfficientNet-B0 on CIFAR-100 (Table 2)",
+        "The semi-plateau of the accuracies of stages 4 and 5 was common to all examined datasets using "
+        "EfficientNet-B0, which suggests that this architecture might be simplified without affecting its "
+        "accuracy by removing, for example, some layers around stage 5",
+    ),
     **METHODS,
 }
