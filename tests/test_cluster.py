@@ -135,6 +135,22 @@ def test_plan_covers_every_page_and_deduplicates(cifar):
         plan_mod.plan("smoke", ["mechanism-fig99"])
 
 
+def test_plan_counts_the_afcc_page_whole_network_retraining(cifar):
+    """The EfficientNet AFCC page retrains the entire network twice (AFCC mask, random mask) for
+    ``network_epochs`` epochs, outside the run cache: the plan adds those hours to the page and says so, and
+    lists no run for them (submit cannot train them)."""
+    name = "universal-effnet-afcc"
+    one, three = (plan_mod.plan("smoke", [name], [("network_epochs", str(e))]) for e in (1, 3))
+    full = next(r for r in one.runs if not r.config.blocks)
+    epoch_hours = full.hours * full.train_flops * full.n_train / plan_mod.run_flops(full)
+    assert one.retraining[name] == pytest.approx(2 * epoch_hours)
+    assert three.retraining[name] == pytest.approx(3 * one.retraining[name])
+    assert one.page_hours()[name] == pytest.approx(sum(r.hours for r in one.runs) + one.retraining[name])
+    assert len(three.runs) == len(one.runs) == 3 and one.record()["retraining_hours"] == one.retraining
+    assert "the pages train themselves" in plan_text.format_plan(one)
+    assert plan_mod.plan("smoke", ["mechanism-fig2-layer-accuracy"]).retraining == {}
+
+
 def test_a_plan_made_where_no_data_is_lists_the_runs_and_says_where_the_data_must_be(tmp_path, monkeypatch):
     """Issue 37: a login node or a laptop without CIFAR plans the paper's runs from the datasets' shapes
     (sizes and GPU-hours right, no cache key, nothing to submit from here) and names the data directory."""

@@ -33,7 +33,7 @@ from helpers.figures import universal_layer_tables as layer_tables
 from helpers.infra.locks import lease_holder
 from helpers.infra.paths import cache_root, data_dir, notebooks_dir
 from helpers.train import data as data_mod
-from helpers.train import runs
+from helpers.train import profiles, runs
 from helpers.train.loop import TrainConfig
 
 NO_DATA = "no data here"  # a run's status where its dataset is not on the planning machine
@@ -101,6 +101,18 @@ def _none(page, knobs) -> list[TrainConfig]:
     """No cached training (the architectures page; ImageNet's pretrained network is read, not trained)."""
     return []
 
+
+def _afcc_retraining(page, knobs) -> list[tuple[TrainConfig, int]]:
+    """The EfficientNet AFCC page's whole-network retrainings (``effnet_afcc.network_afcc``): the full
+    network, once with the AFCC mask and once with a random one, for ``network_epochs`` epochs each. Not
+    cached runs (their accuracies are cached, :mod:`helpers.train.masked`): the page trains them itself, so a
+    plan counts their hours but ``submit`` cannot train them."""
+    epochs = profiles.afcc_network_epochs(page.profile, knobs.get("network_epochs"))
+    return [(page.config_for(seed=0), epochs)] * 2
+
+
+# Training a page does itself, outside the run cache: (config, epochs) per retraining
+PAGE_RETRAINING = {"universal-effnet-afcc": _afcc_retraining}
 
 # The pages that train more than their own model's run per seed (or none); every other page is ``_seeds``
 # (tests/test_cluster.py reads each such notebook's code to check that it asks for nothing more).
@@ -229,6 +241,7 @@ class Plan:
     pages: dict[str, list[str]]  # page -> run keys
     skipped: dict[str, str]  # page -> why it trains nothing here
     speed: dict  # source, TFLOP/s per model
+    retraining: dict[str, float] = field(default_factory=dict)  # page -> GPU-hours it trains itself
 
     def missing(self) -> list[PlannedRun]:
         """The runs to train, longest first (so that a job array's last tasks are short ones)."""
@@ -241,8 +254,10 @@ class Plan:
         return [r for r in self.runs if r.status == NO_DATA]
 
     def page_hours(self) -> dict[str, float]:
+        """Per page: its cached runs' hours and the retraining it does itself (:data:`PAGE_RETRAINING`)."""
         by_key = {r.key: r for r in self.runs}
-        return {p: sum(by_key[k].hours for k in keys) for p, keys in self.pages.items()}
+        own = self.retraining
+        return {p: sum(by_key[k].hours for k in keys) + own.get(p, 0.0) for p, keys in self.pages.items()}
 
     def record(self) -> dict:
         return dict(
@@ -251,7 +266,8 @@ class Plan:
             runs=[r.record() for r in self.runs],
             pages={p: dict(runs=keys, hours=self.page_hours()[p]) for p, keys in self.pages.items()},
             skipped=self.skipped,
-            total_hours=sum(r.hours for r in self.runs),
+            retraining_hours=self.retraining,
+            total_hours=sum(r.hours for r in self.runs) + sum(self.retraining.values()),
             remaining_hours=sum(r.remaining_hours for r in self.runs),
         )
 
@@ -290,7 +306,7 @@ def plan(
             skipped[name] = page.skipped
             continue
         for cfg in runs_of(name)(page, values):
-            which = (cfg.dataset, cfg.K, cfg.label_draw, cfg.n_train, cfg.n_test)
+            which = _subset(cfg)
             if which not in subsets:
                 subsets[which] = page.data_for(cfg)
             ds = subsets[which]
@@ -310,15 +326,35 @@ def plan(
         if subsets_of[r.key].provenance.startswith(data_mod.SHAPE_ONLY):
             r.status = NO_DATA
     speed = speed_of(planned, measure=measure, tflops=tflops, device=device)
+
+    def rate(cfg: TrainConfig) -> float:
+        return speed["tflops"].get(cfg.model, speed["default_tflops"]) * 1e12
+
     for r in planned:
-        rate = speed["tflops"].get(r.config.model, speed["default_tflops"]) * 1e12
-        r.hours = run_flops(r) / rate / 3600
+        r.hours = run_flops(r) / rate(r.config) / 3600
         r.remaining_hours = (
             0.0
             if r.status in ("cached", "claimed")
             else r.hours * (r.config.epochs - r.done_epochs) / r.config.epochs
         )
-    return Plan(profile, planned, page_keys, skipped, speed)
+    retraining = {
+        name: sum(
+            train_flops(cfg, subsets[_subset(cfg)].num_classes)
+            * len(subsets[_subset(cfg)].y_train)
+            * epochs
+            / rate(cfg)
+            / 3600
+            for cfg, epochs in PAGE_RETRAINING[name](page, values)
+        )
+        for name, values, page in pages
+        if name in PAGE_RETRAINING and not page.skipped
+    }
+    return Plan(profile, planned, page_keys, skipped, speed, retraining)
+
+
+def _subset(cfg: TrainConfig) -> tuple:
+    """The key a plan shares a run's dataset under."""
+    return (cfg.dataset, cfg.K, cfg.label_draw, cfg.n_train, cfg.n_test)
 
 
 def _cache_status(r: PlannedRun) -> None:

@@ -48,6 +48,13 @@ def format_plan(p: Plan) -> str:
         f"in all: {total:.2f} GPU-hours for {len(p.runs)} run(s); to train: {left:.2f} GPU-hours for "
         f"{n_left} run(s) (submit: python -m helpers submit --profile {p.profile} ...)",
     ]
+    if p.retraining:
+        lines.append(
+            f"and {sum(p.retraining.values()):.2f} GPU-hours the pages train themselves, outside the run "
+            "cache (not submitted; counted in their page's hours above): "
+            + ", ".join(f"{name} {h:.2f}" for name, h in p.retraining.items())
+            + " (the whole network retrained under the AFCC mask and a random one)"
+        )
     return "\n".join(lines + _where_the_data_must_be(p))
 
 
