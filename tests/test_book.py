@@ -273,7 +273,7 @@ def test_smoke_book_in_headless_chromium(book_root):
                     assert len(widths) >= 1, f"{p} shows no figure"
                 # every image of the text is a figure with its caption and its alt text
                 figures = page.eval_on_selector_all(
-                    "article img",
+                    "article img:not(.result-first img)",  # the page's own, not the copy opening it
                     """imgs => imgs.map(i => {
                     const f = i.closest('figure'), c = f && f.querySelector('figcaption');
                     return [i.getAttribute('alt') || '', c ? c.innerText.trim() : '', f !== null]; })""",
@@ -305,6 +305,22 @@ def test_smoke_book_in_headless_chromium(book_root):
                                 p,
                                 c["claim"],
                             )
+                    # result first (issue 37): the verdicts and first figure open the page, above the folded
+                    # provenance; the copy's verdict line is the page's own count
+                    decided = [c for c in metas[name].get("claims", []) if c.get("kind") == "paper claim"]
+                    if decided:
+                        first = page.locator(".result-first").first
+                        assert first.count() == 1, f"{p}: no result-first block"
+                        top = page.evaluate(
+                            "() => [document.querySelector('.result-first').getBoundingClientRect().top, "
+                            "document.querySelector('details.mech-folded').getBoundingClientRect().top]"
+                        )
+                        assert top[0] < top[1], (p, top)
+                        n_held = sum(c["verdict"] == "holds" for c in decided)
+                        assert f"Of the paper's {len(decided)} claim(s) on this page, {n_held} hold" in (
+                            first.inner_text()
+                        ), p
+                        assert not page.locator("details.mech-folded").first.evaluate("d => d.open")
                     rerun = body.split("Rerun this page")[1].splitlines()[0]
                     assert "papermill" in rerun and "`" not in rerun, (
                         f"{p}: the rerun line is not rendered: {rerun}"

@@ -203,3 +203,55 @@ def test_cpu_efficientnet_pages_train_the_lite0_stand_in_and_say_so(data_dir, mo
     assert "standing in" not in paper.label() and not paper.header().more
     # asked for by name, Lite0 is the page's own network, not a stand-in
     assert "standing in" not in pages.Page("t", "cpu", model="efficientnet_lite0", dataset="cifar10").label()
+
+
+def test_result_first_opens_a_built_page_with_its_verdicts_and_first_figure():
+    """Issue 37: the build writes, after the page's title, two lines counted from its claim records and a
+    copy of its first figure; the copy carries no record (the ledger counts nothing twice), writing it again
+    replaces it, and a page without a decided paper claim is left as it was. The header folds its knob
+    table."""
+    from helpers.book import result_first as rf
+
+    def out(meta, html=""):
+        return dict(output_type="display_data", data={"text/html": html}, metadata={show.META: meta})
+
+    claim = dict(kind=claims_mod.PAPER, page="p")
+    records = [
+        dict(claim, claim="accuracy rises", verdict=claims_mod.HOLDS),
+        dict(claim, claim="n falls", verdict=claims_mod.FAILS),
+        dict(claim, claim="SNR > 5", verdict=claims_mod.UNTESTABLE),
+        dict(claim, claim="ours", verdict=claims_mod.FAILS, kind=claims_mod.CHECK),
+    ]
+    figure = (
+        '<figure class="mech-figure" id="figure-1" style="x"><img src="data:1" alt="a">'
+        "<figcaption>F</figcaption></figure>"
+    )
+    nb = dict(
+        cells=[
+            dict(cell_type="markdown", source="# Title", metadata={}),
+            dict(cell_type="code", outputs=[out(dict(header=dict(profile="cpu")))], metadata={}),
+            dict(cell_type="code", outputs=[out(dict(figure=[dict(number=1)]), figure)], metadata={}),
+            dict(cell_type="code", outputs=[out(dict(claims=records))], metadata={}),
+        ]
+    )
+    got = rf.result_first(nb)
+    assert len(got["cells"]) == 5 and len(nb["cells"]) == 4  # a copy; the input is untouched
+    cell = got["cells"][1]
+    assert "remove-input" in cell["metadata"]["tags"] and got["cells"][0]["source"] == "# Title"
+    text = cell["outputs"][0]["data"]["text/html"]
+    assert "Of the paper's 3 claim(s) on this page, 1 hold, 1 do not hold and 1 are not testable here" in text
+    assert "Does not hold: n falls." in text and "ours" not in text and "<code>cpu</code>" in text
+    assert '<img src="data:1" alt="a">' in text and 'id="figure-1"' not in text
+    assert set(cell["outputs"][0]["metadata"][show.META]) == {"result_first"}
+    assert rf.result_first(got)["cells"] == got["cells"]  # written once
+    skipped = dict(
+        cells=[
+            nb["cells"][0],
+            dict(cell_type="code", metadata={}, outputs=[out(dict(claims=[dict(claim, verdict="skipped")]))]),
+        ]
+    )
+    assert rf.result_first(skipped) == skipped
+    all_hold = rf.verdict_lines(records[:1])
+    assert len(all_hold) == 2 and "Every claim decided here holds" in all_hold[1]
+    header = show.Shown(claims_mod.frame([]), "text", {}, folded="Knobs")._repr_mimebundle_()[0]["text/html"]
+    assert '<details class="mech-folded"><summary>Knobs</summary>' in header

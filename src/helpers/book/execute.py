@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from helpers.book.generated import generated_dir, mark_stale, placeholder, skipped_reason, write_json
+from helpers.book.result_first import result_first
 from helpers.infra.paths import book_root
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -176,6 +177,7 @@ def _put_in_place(job: Job) -> tuple[str, str]:
         tags = cell.setdefault("metadata", {}).setdefault("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:
             tags.append("remove-cell")
+    nb = result_first(nb)  # the page opens with its verdicts and first figure
     key_file.unlink(missing_ok=True)  # the key is written only after the notebook is in place
     write_json(nb, out)
     key_file.write_text(job.key)

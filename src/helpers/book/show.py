@@ -27,6 +27,7 @@ class Shown:
     markdown: str = ""
     meta: dict = field(default_factory=dict)
     more: list[tuple[str, pd.DataFrame]] = field(default_factory=list)  # further (caption, table) pairs
+    folded: str = ""  # the tables folded under this summary line (a <details>; the book opens it to print)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         parts_html, parts_text = [], []
@@ -44,8 +45,11 @@ class Shown:
         if self.markdown and self.frame is None:
             bundle["text/markdown"] = self.markdown
         else:
-            md = _md_to_html(self.markdown)
-            bundle["text/html"] = md + "".join(parts_html)
+            tables = "".join(parts_html)
+            if self.folded:
+                summary = f"<summary>{html.escape(self.folded)}</summary>"
+                tables = f'<details class="mech-folded">{summary}{tables}</details>'
+            bundle["text/html"] = _md_to_html(self.markdown) + tables
         return bundle, {META: self.meta}
 
 

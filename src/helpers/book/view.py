@@ -18,6 +18,7 @@ from helpers.reference.printed import NAME
 from helpers.train import augmented, models, probes, runs
 from helpers.train import loop as train
 
+FOLDED = "Knobs, data and software of this page: its complete provenance (click to open)"
 KNOBS_LINE = (
     "Every knob of the notebook's parameters cell can be overridden (`-p knob value`); "
     "`None` takes the profile's value."
@@ -211,7 +212,7 @@ class PageView:
         ):  # how the stand-in differs from B0 (issue 35)
             caption = f"**{effnet_stand_in.label(self.config)}**: how the two networks differ"
             more.append((caption, effnet_stand_in.comparison(self.config.model)))
-        return Shown(frame, self.header_text(), dict(header=meta), more)
+        return Shown(frame, self.header_text(), dict(header=meta), more, folded=FOLDED)
 
     def rerun_line(self) -> str:
         """The shell line that reruns this page: the environment's papermill, the data and cache directories
