@@ -337,7 +337,13 @@ def plan(
             if r.status in ("cached", "claimed")
             else r.hours * (r.config.epochs - r.done_epochs) / r.config.epochs
         )
-    retraining = {
+    return Plan(profile, planned, page_keys, skipped, speed, _retraining_hours(pages, subsets, rate))
+
+
+def _retraining_hours(pages: list, subsets: dict, rate) -> dict[str, float]:
+    """GPU-hours of the training each page of :data:`PAGE_RETRAINING` does itself: its configs' FLOPs per
+    image times the dataset's training images and the epochs, at ``rate(cfg)`` FLOP/s."""
+    return {
         name: sum(
             train_flops(cfg, subsets[_subset(cfg)].num_classes)
             * len(subsets[_subset(cfg)].y_train)
@@ -349,7 +355,6 @@ def plan(
         for name, values, page in pages
         if name in PAGE_RETRAINING and not page.skipped
     }
-    return Plan(profile, planned, page_keys, skipped, speed, retraining)
 
 
 def _subset(cfg: TrainConfig) -> tuple:
