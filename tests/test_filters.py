@@ -186,3 +186,59 @@ def test_rule_comparison_runs_each_rule_on_the_same_field_matrices():
     back = analyze_layer(W, means, 0.3, "greedy_reversed")
     assert table.loc["greedy", "changed"] == 0
     assert table.loc["greedy_reversed", "changed"] == 1 - afcc.same_clusters(la.clusters, back.clusters)
+
+
+def layer_of(matrices: np.ndarray, threshold: float = 0.3):
+    """analyze_layer on filters whose field matrices are exactly ``matrices`` (N_f, N_l, N_l): with F_s = N_l
+    and one-hot class means, M[f, i, j] = W[j, f, i]."""
+    M = torch.as_tensor(matrices, dtype=torch.float32)
+    N_f, N_l, _ = M.shape
+    W = M.permute(2, 0, 1).contiguous()  # W[j, f, i] = M[f, i, j]
+    means = torch.eye(N_l)[:, None, :].expand(N_l, N_f, N_l).contiguous()  # class_means[i, f, s] = δ(i, s)
+    return analyze_layer(W, means, threshold)
+
+
+def test_matrix_types_of_constructed_filters():
+    """*mechanism*'s three matrix types: a near-full column (layers 2, 4), one cluster (13), several clusters
+    with noise (10); a dead filter has none. Fields built element by element."""
+    N = 10
+    column = np.zeros((N, N))
+    column[:, 0] = 1.0
+    column[:2, 0] = 0.1  # 8 of 10 rows above threshold: still "almost all"
+    one = np.zeros((N, N))
+    one[np.ix_([1, 5, 8], [1, 5, 8])] = 1.0
+    several = np.zeros((N, N))
+    several[np.ix_([0, 1, 2], [0, 1, 2])] = 1.0
+    several[np.ix_([3, 4], [3, 4])] = 0.9
+    several[7, 2] = 0.5  # a noise element
+    short = column.copy()
+    short[:3, 0] = 0.1  # 7 of 10: not a full column
+    dead = -np.ones((N, N))
+    la = layer_of(np.stack([column, one, several, dead, short]))
+    assert la.matrix_types.tolist()[:4] == ["column", "one cluster", "several clusters", "none"]
+    assert la.matrix_types[4] != "column" and la.full_columns.tolist() == [1, 0, 0, 0, 0]
+
+
+def test_matrix_types_claim_reads_each_layer_share_of_the_papers_type():
+    from types import SimpleNamespace
+
+    from helpers.figures import mechanism_fig4_field_matrices as fig4
+    from helpers.reference import claims
+
+    N = 10
+    one = np.zeros((N, N))
+    one[np.ix_([1, 5, 8], [1, 5, 8])] = 1.0
+    several = np.zeros((N, N))
+    several[np.ix_([0, 1, 2], [0, 1, 2])] = 1.0
+    several[np.ix_([3, 4], [3, 4])] = 1.0
+    run = SimpleNamespace(test_acc=0.94, config=SimpleNamespace(model="vgg16"))
+
+    def study(m13):
+        return SimpleNamespace(run=run, layers={"13": layer_of(m13), "10": layer_of(np.stack([several] * 3))})
+
+    got = fig4.matrix_types_claim(study(np.stack([one, one, several])))  # 67% one cluster at layer 13
+    assert [c.verdict for c in got] == [claims.HOLDS] and "layer 13: 67% one cluster" in got[0].evidence
+    got = fig4.matrix_types_claim(study(np.stack([one, several, several])))
+    assert [c.verdict for c in got] == [claims.FAILS]
+    run.test_acc = 0.3
+    assert [c.verdict for c in fig4.matrix_types_claim(study(np.stack([one] * 3)))] == [claims.UNTESTABLE]

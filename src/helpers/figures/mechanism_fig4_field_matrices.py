@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.colors import ListedColormap
 
-from helpers.figures.common import claims_noise, layer_statistics
+from helpers.figures.common import claims_noise, layer_statistics, mechanism_floor
 from helpers.figures.steps import skippable
 from helpers.figures.style import (
     WIDTH,
@@ -34,7 +34,7 @@ from helpers.figures.style import (
     show,
 )
 from helpers.method import fields
-from helpers.method.layer import LayerAnalysis
+from helpers.method.layer import FULL_COLUMN, LayerAnalysis
 from helpers.reference import claims
 from helpers.reference import printed as paper_mod
 
@@ -107,16 +107,53 @@ def clusters_are_blocks(views: list[dict]) -> bool:
 
 @skippable("views", "study")
 def claims_fig4(views: list[dict] | None, study) -> list[claims.Claim] | None:
-    """The shown filters' clusters are blocks of ones of their clipped matrices (a check), and Fig. 5A's noise
-    falling layer by layer (:func:`helpers.figures.common.claims_noise`) on the page's network."""
+    """The shown filters' clusters are blocks of ones of their clipped matrices (a check), Fig. 5A's noise
+    falling layer by layer (:func:`helpers.figures.common.claims_noise`) on the page's network, and the
+    three matrix types (:func:`matrix_types_claim`)."""
+    return (
+        [
+            claims.consistency(
+                "every shown filter's clusters are blocks of ones of its clipped matrix",
+                clusters_are_blocks(views),
+                "checked element by element",
+                test="true by construction of the cluster rule",
+            )
+        ]
+        + claims_noise(layer_statistics(study))
+        + matrix_types_claim(study)
+    )
+
+
+# The paper's matrix type of each layer (Fig. 4A-C); layer 7 is "a mixture of the second and third" (no claim)
+PAPER_TYPE = {"13": "one cluster", "10": "several clusters", "4": "column", "2": "column"}
+ESSENTIALLY = 2 / 3  # "the filters of each layer essentially belong to only one type": this share or more
+
+
+def matrix_types_claim(study) -> list[claims.Claim]:
+    """*mechanism*: "Three major matrix types exist, and the filters of each layer essentially belong to only
+    one type": at each of the study's layers 13, 10, 4 and 2, at least :data:`ESSENTIALLY` of its live
+    filters are of the paper's type for it (:attr:`helpers.method.layer.LayerAnalysis.matrix_types`: one
+    cluster at 13; several clusters with noise at 10; a near-full column at 2 and 4)."""
+    taps, run = [t for t in PAPER_TYPE if t in study.layers], study.run
+    if not taps:
+        return []
+    share = {}
+    for t in taps:
+        la = study.layers[t]
+        live = la.matrix_types[~la.dead]
+        share[t] = float((live == PAPER_TYPE[t]).mean()) if len(live) else float("nan")
     return [
-        claims.consistency(
-            "every shown filter's clusters are blocks of ones of its clipped matrix",
-            clusters_are_blocks(views),
-            "checked element by element",
-            test="true by construction of the cluster rule",
+        claims.paper_claim(
+            "matrix_types",
+            "the filters of each layer essentially belong to one matrix type (13: one cluster; 10: several "
+            "clusters with noise; 2 and 4: near-full columns)",
+            all(v >= ESSENTIALLY for v in share.values()),
+            "; ".join(f"layer {t}: {share[t]:.0%} {PAPER_TYPE[t]}" for t in taps) + " (of live filters)",
+            test=f"at each layer, the paper's type >= {ESSENTIALLY:.0%} of the live filters (a column: an "
+            f"output above threshold in >= {FULL_COLUMN:.0%} of the rows)",
+            requires=[mechanism_floor(getattr(run, "test_acc", None), run.config.model if run else "vgg16")],
         )
-    ] + claims_noise(layer_statistics(study))
+    ]
 
 
 # clipped matrices: 0 below threshold (dark), 1 above (white); permuted: cluster blocks white, noise yellow

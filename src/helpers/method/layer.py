@@ -10,6 +10,7 @@ blocks and noise that *universal*'s per-label SNR reads (Fig. 4A-B).
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ from helpers.method.fields import (
 )
 
 HIST_BINS = np.linspace(-1.0, 1.0, 201)  # values below -1 are counted in the lowest bin
+FULL_COLUMN = 0.8  # a column of "almost all ... elements above-threshold": this fraction of the rows or more
 
 
 @dataclass
@@ -47,6 +49,17 @@ class LayerAnalysis:
     sum_cluster_rows: float = 0.0
     sum_other_rows: float = 0.0
     bins: np.ndarray = field(default_factory=lambda: HIST_BINS.copy())
+    full_columns: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (N_f,): matrix_types
+
+    @property
+    def matrix_types(self) -> np.ndarray:
+        """(N_f,) each filter's matrix type (*mechanism*, "Single-filter performance": "Three major matrix
+        types exist"): ``column``, a column (output) above threshold in at least :data:`FULL_COLUMN` of the
+        rows, the type of layers 2 and 4; else ``one cluster`` (layer 13's) or ``several clusters`` (layer
+        10's, with noise); ``none`` for a filter with no cluster and no such column (a dead one included)."""
+        n = np.array([len(c) for c in self.clusters])
+        kind = np.where(n == 1, "one cluster", np.where(n > 1, "several clusters", "none"))
+        return np.where(self.full_columns > 0, "column", kind)
 
     @property
     def N_f(self) -> int:
@@ -208,7 +221,7 @@ class _LayerSums:
     def __init__(self, N_l: int):
         nbins = len(HIST_BINS) - 1
         self.N_l = N_l
-        self.clusters, self.noise, self.dead = [], [], []
+        self.clusters, self.noise, self.dead, self.full_columns = [], [], [], []
         self.block_counts, self.ones_counts = np.zeros((N_l, N_l), np.int64), np.zeros((N_l, N_l), np.int64)
         self.block_fields, self.ones_fields = np.zeros((N_l, N_l)), np.zeros((N_l, N_l))
         self.hist_all, self.hist_rows = np.zeros(nbins, np.int64), np.zeros(nbins, np.int64)
@@ -227,6 +240,8 @@ class _LayerSums:
         self.clusters += clusters
         self.noise.append((ones - in_blocks).numpy())
         self.dead.append(dead.numpy())
+        rows_above = B.sum(1)  # (filters, outputs): rows i above threshold in column j
+        self.full_columns.append((rows_above >= math.ceil(FULL_COLUMN * self.N_l)).sum(1).numpy())
         self.ones_counts += torch.count_nonzero(B, dim=0).numpy()
         above = torch.where(B, Mn, 0.0)
         self.ones_fields += (above.double() * peak.double()[:, None, None]).sum(0).numpy()
@@ -276,4 +291,5 @@ class _LayerSums:
             hist_other_rows=self.hist_all - self.hist_rows,
             sum_cluster_rows=self.sum_rows,
             sum_other_rows=self.sum_all - self.sum_rows,
+            full_columns=np.concatenate(self.full_columns) if self.full_columns else np.zeros(0, np.int64),
         )

@@ -359,6 +359,12 @@ QUOTES = {
         "24$, resulting in $N_f \\cdot N_c \\cdot C_s \\sim 601 < 1000$... For stage 3, a large fraction of "
         "the labels (~ 500) did not appear in any of the clusters and their estimated signal was zero.",
     ),
+    "matrix_types": (
+        "mechanism",
+        "Results, 'Single-filter performance' (Fig. 4)",
+        "Three major matrix types exist, and the filters of each layer essentially belong to only one type. "
+        "The first matrix type is associated with the 512 filters in layer 13 only (Fig. 4A).",
+    ),
     "train_sr_layer7": (
         "mechanism",
         "Discussion",
