@@ -15,8 +15,9 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q -c requirements.lock torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -q -c requirements.lock -e ".[book,test]"
+	$(PY) -m pip install -q --require-hashes --no-deps -r requirements.lock  # torch==2.14.1 torchvision==0.29.1 and the rest
+	$(PY) -m pip install -q --no-deps -e ".[book,test]"
+	$(PY) -m pip check
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	rm -f $(VENV)/.installed-* && touch $@
 
@@ -34,10 +35,10 @@ browser:
 	  else echo "note: the browser test needs Debian's chromium: sudo apt-get install chromium, or set" \
 	    "CHROMIUM=/path/to/chromium; until then that one test is skipped"; fi
 
-# The exact versions of a venv that has passed make test and make book, as the constraints make installs with.
+# Resolve the environment again (no install) and rewrite requirements.lock, hashes included; run make test and
+# make book on it before committing it.
 lock: venv
-	{ sed -n '/^#/p' requirements.lock; $(PY) -m pip freeze --exclude-editable; } > requirements.lock.new
-	mv requirements.lock.new requirements.lock
+	$(PY) -m helpers.infra.lock
 
 clean-book:
 	rm -rf _build book/generated

@@ -12,17 +12,14 @@ def pyproject():
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
-def test_environment_yml_in_step_with_pyproject():
-    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+def test_environment_yml_installs_the_lock_and_then_this_package():
+    text = (ROOT / "environment.yml").read_text()
+    env = yaml.safe_load(text)
     deps = env["dependencies"]
     assert any(str(d).startswith("python=3.11") for d in deps) and "pip" in deps
     pip = next(d["pip"] for d in deps if isinstance(d, dict))
-    project = pyproject()["project"]
-    pinned = [d for d in project["dependencies"] if "==" in d]
-    assert sorted(pinned) == sorted(p for p in pip if "==" in p)  # torch/torchvision pins agree
-    extras = set(project["optional-dependencies"])
-    local = [p for p in pip if p.startswith("-e .")]
-    assert local and set(re.findall(r"\[(.*)\]", local[0])[0].split(",")) == extras
+    assert pip == ["-r requirements.lock"]  # hashed: nothing unhashed may sit beside it
+    assert "pip install --no-deps -e ." in text.splitlines()[0]
 
 
 def test_readme_commands_are_the_makefile_and_ci_uses_the_test_one():
@@ -116,14 +113,20 @@ def test_sibling_notebooks_share_their_code_after_the_parameters():
 
 
 def test_lock_pins_every_requirement_within_its_range():
-    """requirements.lock (make lock) pins every package pyproject asks for, extras included, at a version its
-    range allows, and make and environment.yml install with it as constraints."""
+    """requirements.lock (python -m helpers.infra.lock) pins every package pyproject asks for, extras
+    included, at a version its range allows, each with a sha256; make installs it by hash, then this package
+    without dependencies, and checks the result."""
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
-    lines = (ROOT / "requirements.lock").read_text().splitlines()
-    pins = dict(line.split("==") for line in lines if line and not line.startswith("#"))
-    pins = {canonicalize_name(k): v for k, v in pins.items()}
+    from helpers.infra import lock
+
+    lines = [
+        ln for ln in (ROOT / "requirements.lock").read_text().splitlines() if ln and not ln.startswith("#")
+    ]
+    assert lines and all(re.fullmatch(r"[\w.-]+==[\w.+-]+ --hash=sha256:[0-9a-f]{64}", ln) for ln in lines)
+    pins = {canonicalize_name(k): v for k, v in lock.read().items()}
+    assert len(pins) == len(lines)
     project = pyproject()["project"]
     extras = project["optional-dependencies"].values()
     wanted = project["dependencies"] + [r for extra in extras for r in extra]
@@ -133,7 +136,8 @@ def test_lock_pins_every_requirement_within_its_range():
             continue  # an extra naming another extra
         assert canonicalize_name(req.name) in pins, f"{req.name} is not in requirements.lock: run make lock"
         assert req.specifier.contains(pins[canonicalize_name(req.name)], prereleases=True), text
+    assert set(lock.PINNED) <= {f"{k}=={v}" for k, v in pins.items()}
     makefile = (ROOT / "Makefile").read_text()
-    assert makefile.count("pip install -q -c requirements.lock") == 2
-    assert re.search(r"^lock: venv", makefile, re.M)
-    assert "-c requirements.lock" in (ROOT / "environment.yml").read_text()
+    assert "pip install -q --require-hashes --no-deps -r requirements.lock" in makefile
+    assert 'pip install -q --no-deps -e ".[book,test]"' in makefile and "pip check" in makefile
+    assert re.search(r"^lock: venv\n\t\$\(PY\) -m helpers.infra.lock", makefile, re.M)
