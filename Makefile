@@ -9,7 +9,7 @@ PROFILE ?= cpu
 # so that make, papermill and python agree).
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha256sum | cut -c1-12)
 
-.PHONY: book test venv browser clean-book lock
+.PHONY: book test venv browser clean-book lock pdf
 
 venv: $(STAMP)
 
@@ -23,6 +23,10 @@ $(STAMP): pyproject.toml requirements.lock
 
 book: venv
 	$(PY) -m helpers build --profile $(PROFILE)
+
+# The whole book as one PDF (_build/book.pdf, linked from the front page), printed offline by Debian's chromium
+pdf: book browser
+	$(PY) -m helpers.book.pdf
 
 test: venv browser
 	$(PY) -m pytest -q

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -213,6 +214,38 @@ def test_killed_build_resumes_without_half_written_notebooks(book_root):
     assert not list(out.glob(f".{second}.*"))
 
 
+def chapter_title(path: Path) -> str:
+    """A chapter's title: a Markdown page's first heading, a notebook's first Markdown heading."""
+    if path.suffix == ".md":
+        return next(ln[2:] for ln in path.read_text().splitlines() if ln.startswith("# "))
+    cells = json.loads(path.read_text())["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    return re.search(r"^# (.+)$", text, re.M).group(1)
+
+
+def the_pdf(root: Path, toc: list[str]) -> None:
+    """make pdf (issue 37) on the built book: one PDF, offline, with every chapter's title and figures."""
+    from pypdf import PdfReader
+
+    from helpers.book import pdf
+
+    t0 = time.time()
+    assert pdf.main() == 0
+    out = root / "_build" / pdf.PDF
+    assert (root / "_build" / "html" / pdf.PDF).read_bytes() == out.read_bytes()
+    reader = PdfReader(out)
+
+    def flat(text: str) -> str:
+        return re.sub(r"\s+", " ", re.sub(r"[*`]", "", text.replace("’", "'")))
+
+    text = flat(" ".join(p.extract_text() for p in reader.pages))
+    for f in ["book/intro", *toc]:
+        path = next(p for p in (root / f"{f}.md", root / f"{f}.ipynb") if p.is_file())
+        assert flat(chapter_title(path))[:50] in text, f
+    assert sum(len(p.images) for p in reader.pages) >= 10 and "Figure 1." in text
+    print(f"make pdf: {out.stat().st_size / 1e6:.1f} MB, {len(reader.pages)} pages, {time.time() - t0:.0f} s")
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 def test_smoke_book_in_headless_chromium(book_root):
@@ -247,6 +280,7 @@ def test_smoke_book_in_headless_chromium(book_root):
             name
         )
 
+    the_pdf(book_root, toc)  # make pdf, before the server starts: the front page links the copy it serves
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -460,6 +494,9 @@ def test_smoke_book_in_headless_chromium(book_root):
             details.first.locator("summary").click()
             assert "Evidence:" in details.first.inner_text()
             assert page.locator("text=Paper claims:").count() >= 1
+            assert page.goto(f"{base}/book/intro.html").ok  # the front page links the PDF it serves
+            assert page.locator("a[href='../book.pdf']").count() == 1
+            assert page.request.get(f"{base}/book.pdf").ok
             browser.close()
     finally:
         server.shutdown()
