@@ -255,3 +255,32 @@ def test_result_first_opens_a_built_page_with_its_verdicts_and_first_figure():
     assert len(all_hold) == 2 and "Every claim decided here holds" in all_hold[1]
     header = show.Shown(claims_mod.frame([]), "text", {}, folded="Knobs")._repr_mimebundle_()[0]["text/html"]
     assert '<details class="mech-folded"><summary>Knobs</summary>' in header
+
+
+def test_colab_page_reads_the_recorded_times_and_labels_each_measured_or_estimated():
+    """Issue 37: the Colab page's numbers come from book/page-times.json: a page's cpu minutes as measured
+    (with when and where), its paper GPU-hours rescaled from the plan's assumed speed to Colab's T4; pages no
+    longer in notebooks/ are left out, and the sums are over the rows."""
+    from helpers.book import colab
+
+    times = {
+        "cpu": {
+            "mechanism-fig2-layer-accuracy": dict(seconds=600.0, date="d", machine="m", empty_cache=True),
+            "gone-page": dict(seconds=60.0, date="d", machine="m"),
+        },
+        "paper": {
+            "mechanism-fig2-layer-accuracy": dict(gpu_hours=4.05, runs=2, speed="ASSUMED 20 TFLOP/s (x)"),
+            "universal-table1-vgg16-cifar100": dict(gpu_hours=1.0, runs=1, speed="measured 8.1 TFLOP/s"),
+        },
+    }
+    r = {x["page"]: x for x in colab.rows(times)}
+    assert set(r) == {"mechanism-fig2-layer-accuracy", "universal-table1-vgg16-cifar100"}
+    fig2 = r["mechanism-fig2-layer-accuracy"]
+    assert fig2["cpu_minutes"] == 10.0 and fig2["paper_t4_hours"] == pytest.approx(4.05 * 20 / 8.1)
+    assert r["universal-table1-vgg16-cifar100"]["cpu_minutes"] is None
+    text = colab.text(times)
+    assert "| {doc}`mechanism-fig2-layer-accuracy` | 10.0 min | d, m, empty cache | 10.0 h |" in text
+    assert (
+        "**the whole book** | **10 min** | | **11 h**" in text and "estimated" in text and "measured" in text
+    )
+    assert "No times are recorded yet" in colab.text({})

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from helpers.book import timings
+from helpers.book.colab import write_colab
 from helpers.book.execute import Job, finish, launch, stop, stop_processes, visible_gpus
 from helpers.book.generated import cached_status, generated_dir, notebook_key, placeholder
 from helpers.book.knobs import defaults
@@ -289,6 +290,7 @@ def _build(args, notebooks: list[Path], todo: list[Path], knobs: dict[Path, dict
         for p in notebooks:
             statuses.setdefault(p.stem, "not run")
         write_overview(args.profile, statuses)
+        write_colab()  # what each page costs in Colab, from book/page-times.json
         counts = {s: sum(v == s for v in statuses.values()) for s in ("ran", "cached", "skipped", "failed")}
         print(
             "summary: "
