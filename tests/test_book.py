@@ -214,6 +214,49 @@ def test_killed_build_resumes_without_half_written_notebooks(book_root):
     assert not list(out.glob(f".{second}.*"))
 
 
+def check_field_explorer(page, base: str) -> None:
+    """Issue 37: the Fig. 4 page's field-matrix explorer computes in the page. Its JavaScript clusters equal
+    Python's greedy rule on every filter of two exported layers at thresholds 0.2, 0.3 and 0.6, its layer
+    statistics equal n, N_c and C_s computed in Python from the same matrices, it reacts to its controls, and
+    the page requests nothing from elsewhere."""
+    import numpy as np
+
+    from helpers.method import fields
+
+    outside = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((base, "data:")) else None)
+    page.goto(f"{base}/book/generated/mechanism-fig4-field-matrices.html", wait_until="load")
+    box = page.locator(".mech-field-explorer")
+    assert box.count() == 1
+    data = json.loads(box.locator("script[type='application/json']").text_content())
+    assert len(data["taps"]) >= 2
+    for k, tap in enumerate(data["taps"][:2]):
+        for th in (0.2, 0.3, 0.6):
+            js = page.evaluate(
+                "([k, th, id]) => JSON.parse(document.getElementById(id + '-data').textContent).taps[k]"
+                ".matrices.map(M => window.mechFieldExplorer.clusters(M, th))",
+                [k, th, box.get_attribute("id")],
+            )
+            Bs = [np.asarray(M) >= th for M in tap["matrices"]]
+            assert js == [fields.greedy_clusters(B) for B in Bs], (tap["tap"], th)
+            stats = page.evaluate(
+                "([M, th]) => window.mechFieldExplorer.layerStats(M, th)", [tap["matrices"], th]
+            )
+            cs = [fields.greedy_clusters(B) for B in Bs]
+            sizes = [len(c) for c in sum(cs, [])]
+            assert stats["n"] == pytest.approx(np.mean([fields.noise_count(B, c) for B, c in zip(Bs, cs)]))
+            assert stats["N_c"] == pytest.approx(np.mean([len(c) for c in cs]))
+            assert stats["C_s"] == (pytest.approx(np.mean(sizes)) if sizes else None)  # NaN: None
+    text = box.locator("[id$='-filter-text']")
+    before = text.inner_text()
+    box.locator("select").select_option("1")
+    box.locator("input[type=number]").fill("1")
+    box.locator("input[type=range]").fill("0.6")
+    after = text.inner_text()
+    assert after != before and f"Layer {data['taps'][1]['tap']}, filter 1 at threshold 0.60" in after
+    assert not outside, outside
+
+
 def chapter_title(path: Path) -> str:
     """A chapter's title: a Markdown page's first heading, a notebook's first Markdown heading."""
     if path.suffix == ".md":
@@ -379,6 +422,7 @@ def test_smoke_book_in_headless_chromium(book_root):
                         assert page.locator("a[href^='../references.html#']").count() >= 1, (
                             f"{p}: no citation link"
                         )
+            check_field_explorer(page, base)
             # the threshold explorer: its slider changes the image, the alt text and the line under it, no
             # kernel
             page.goto(f"{base}/book/generated/mechanism-fig4-field-matrices.html", wait_until="load")
