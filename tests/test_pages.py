@@ -238,6 +238,9 @@ def test_result_first_opens_a_built_page_with_its_verdicts_and_first_figure():
     assert len(got["cells"]) == 5 and len(nb["cells"]) == 4  # a copy; the input is untouched
     cell = got["cells"][1]
     assert "remove-input" in cell["metadata"]["tags"] and got["cells"][0]["source"] == "# Title"
+    assert "id" not in cell  # the input's cells have none (nbformat < 4.5)
+    with_ids = dict(cells=[dict(c, id=f"c{k}") for k, c in enumerate(nb["cells"])])
+    assert rf.result_first(with_ids)["cells"][1]["id"] == rf.TAG
     text = cell["outputs"][0]["data"]["text/html"]
     assert "Of the paper's 3 claim(s) on this page, 1 hold, 1 do not hold and 1 are not testable here" in text
     assert "Does not hold: n falls." in text and "ours" not in text and "<code>cpu</code>" in text

@@ -92,6 +92,8 @@ def result_first(nb: dict) -> dict:
             )
         ],
     )
+    if any("id" in c for c in nb["cells"]):  # nbformat 4.5 and later: every cell has an id
+        cell["id"] = TAG
     at = next((i + 1 for i, c in enumerate(nb["cells"]) if c["cell_type"] == "markdown"), 0)
     nb["cells"].insert(at, cell)
     return nb
