@@ -13,6 +13,7 @@ is fetched from the network. The PDF is written under a temporary name and renam
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -44,7 +45,9 @@ def single_html(root: Path) -> Path:
     page = root / "_build" / "singlehtml" / "index.html"
     if not page.is_file():
         raise FileNotFoundError(f"Jupyter Book wrote no {page}: run make book first")
-    return page
+    text = page.read_text(errors="replace")  # Jupyter Book's index.html redirects to the root page: open that
+    redirect = re.search(r'http-equiv="Refresh" content="0; url=([^"]+)"', text, re.I)
+    return page.parent / redirect.group(1) if redirect else page
 
 
 def print_pdf(page: Path, out: Path, browser: str | None = None) -> Path:
