@@ -145,13 +145,20 @@ def page_metadata(path: Path) -> dict:
             first = lines[0] if lines else ""
             if first.startswith("# "):
                 found["title"] = first[2:].strip()
+    for _, kind, v in output_records(nb):
+        if isinstance(v, list):
+            found.setdefault(kind, []).extend(v)
+        else:
+            found.setdefault(kind, []).append(v)
+    return found
+
+
+def output_records(nb: dict):
+    """Every record the page's outputs carry (:data:`META`), in order: ``(output, kind, value)``."""
+    for cell in nb.get("cells", []):
         for o in cell.get("outputs", []):
             for kind, v in o.get("metadata", {}).get(META, {}).items():
-                if isinstance(v, list):
-                    found.setdefault(kind, []).extend(v)
-                else:
-                    found.setdefault(kind, []).append(v)
-    return found
+                yield o, kind, v
 
 
 def skipped_reason(path: Path) -> str:

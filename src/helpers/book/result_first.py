@@ -12,10 +12,10 @@ figure record, so the ledger and the overview count nothing twice; writing it ag
 from __future__ import annotations
 
 import copy
-import html
 import re
 
-from helpers.book.show import META
+from helpers.book.generated import output_records
+from helpers.book.show import META, md_to_html
 from helpers.reference import claims as claims_mod
 
 TAG = "result-first"  # the written cell's tag (also ``remove-input``: only its output shows)
@@ -23,14 +23,8 @@ _FIGURE = re.compile(r'<figure class="mech-figure" id="figure-(\d+)"[^>]*>.*?(<i
 
 
 def _records(nb: dict, key: str) -> list:
-    """Every ``key`` record the page's outputs carry (:data:`helpers.book.show.META`), in order."""
-    out = []
-    for cell in nb.get("cells", []):
-        for o in cell.get("outputs", []):
-            got = o.get("metadata", {}).get(META, {}).get(key)
-            if got is not None:
-                out.append((o, got))
-    return out
+    """Every ``key`` record the page's outputs carry, with its output, in order."""
+    return [(o, v) for o, kind, v in output_records(nb) if kind == key]
 
 
 def verdict_lines(records: list[dict], profile: str = "") -> list[str]:
@@ -78,7 +72,7 @@ def result_first(nb: dict) -> dict:
     lines = verdict_lines(records, header.get("profile", ""))
     if not lines:
         return nb
-    body = "".join(f"<p>{_inline(line)}</p>" for line in lines) + _first_figure(nb)
+    body = "".join(md_to_html(line) for line in lines) + _first_figure(nb)
     cell = dict(
         cell_type="code",
         execution_count=None,
@@ -97,10 +91,3 @@ def result_first(nb: dict) -> dict:
     at = next((i + 1 for i, c in enumerate(nb["cells"]) if c["cell_type"] == "markdown"), 0)
     nb["cells"].insert(at, cell)
     return nb
-
-
-def _inline(text: str) -> str:
-    """``**bold**`` and `` `code` `` of a verdict line as HTML, the rest escaped."""
-    out = html.escape(text, quote=False)
-    out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
-    return re.sub(r"`(.+?)`", r"<code>\1</code>", out)

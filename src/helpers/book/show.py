@@ -37,9 +37,7 @@ class Shown:
             parts_html.append(self.frame.to_html(index=False, float_format=_fmt, na_rep="–", escape=True))
             parts_text.append(self.frame.to_string(index=False))
         for caption, extra in self.more:
-            parts_html.append(
-                _md_to_html(caption) + extra.to_html(index=False, float_format=_fmt, na_rep="–")
-            )
+            parts_html.append(md_to_html(caption) + extra.to_html(index=False, float_format=_fmt, na_rep="–"))
             parts_text += [caption, extra.to_string(index=False)]
         bundle = {"text/plain": "\n\n".join(parts_text)}
         if self.markdown and self.frame is None:
@@ -49,7 +47,7 @@ class Shown:
             if self.folded:
                 summary = f"<summary>{html.escape(self.folded)}</summary>"
                 tables = f'<details class="mech-folded">{summary}{tables}</details>'
-            bundle["text/html"] = _md_to_html(self.markdown) + tables
+            bundle["text/html"] = md_to_html(self.markdown) + tables
         return bundle, {META: self.meta}
 
 
@@ -64,7 +62,7 @@ def _fmt(v: float) -> str:
     return f"{v:.0f}" if a >= 1000 else f"{v:.3g}" if a >= 1 else f"{v:.3f}" if a >= 0.01 else f"{v:.2g}"
 
 
-def _md_to_html(text: str) -> str:
+def md_to_html(text: str) -> str:
     """Markdown (code, emphasis, links) as HTML; raw HTML in ``text`` is escaped, not passed through."""
     return MarkdownIt("commonmark", {"html": False}).render(text) if text.strip() else ""
 
@@ -214,7 +212,7 @@ class FigureShown:
 
 
 def _caption_html(text: str) -> str:
-    out = _md_to_html(text).strip()
+    out = md_to_html(text).strip()
     return out[3:-4] if out.startswith("<p>") and out.endswith("</p>") and out.count("<p>") == 1 else out
 
 
