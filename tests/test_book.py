@@ -20,29 +20,15 @@ import torch
 import yaml
 from conftest import ROOT, write_npz
 
-from helpers.book import generated, overview
+from helpers.book import generated, overview, pdf
 from helpers.method import afcc, fields, snr
 from helpers.method.layer import analyze_layer
 from helpers.train import data
 
-CHROMIUM = next(
-    (
-        c
-        for c in (
-            os.environ.get("CHROMIUM"),
-            shutil.which("chromium"),
-            shutil.which("chromium-browser"),
-            "/usr/lib/chromium/chromium",
-            "/snap/bin/chromium",
-        )
-        if c and os.path.isfile(c)
-    ),
-    None,
-)
-NO_CHROMIUM = (
-    "no chromium found: install Debian's (sudo apt-get install chromium; make test does it when run as "
-    "root) or set CHROMIUM=/path/to/chromium"
-)
+try:  # the chromium make pdf prints with (helpers.book.pdf: $CHROMIUM, else Debian's)
+    CHROMIUM, NO_CHROMIUM = pdf.chromium(), ""
+except FileNotFoundError as missing:
+    CHROMIUM, NO_CHROMIUM = None, str(missing)
 ARXIV = re.compile(r"^\d{4}\.\d{4,5}$")  # a new-style arXiv id, without version
 DOI = re.compile(r"^10\.\d{4,9}/[-._;()/:A-Za-z0-9]+$")  # Crossref's pattern for modern DOIs
 ARXIV_LINK = re.compile(r"^https://arxiv\.org/abs/\d{4}\.\d{4,5}$")
@@ -269,8 +255,6 @@ def chapter_title(path: Path) -> str:
 def the_pdf(root: Path, toc: list[str]) -> None:
     """make pdf (issue 37) on the built book: one PDF, offline, with every chapter's title and figures."""
     from pypdf import PdfReader
-
-    from helpers.book import pdf
 
     t0 = time.time()
     assert pdf.main() == 0
