@@ -95,6 +95,8 @@ def test_notebook_runs_at_smoke(path, tmp_path, shared, monkeypatch):
     assert header["skipped"] is None and "SYNTHETIC" in header["label"].upper()
     if path.stem == "universal-effnet-afcc":  # the shortened models were trained and compared
         assert sum("cut" in c["claim"] for c in claims) == 2
+    if path.stem == "mechanism-fig5-cluster-statistics":  # the layers after the max poolings were probed
+        assert sum("right after a max pooling" in c["claim"] for c in claims) == 1
     results = [r for group in meta["results"] for r in group]
     assert results and any(r["run"] is not None for r in results)
     outputs = [o for c in nb["cells"] for o in c.get("outputs", [])]

@@ -112,6 +112,12 @@ QUOTES = {
         "Although the noise of layer 10 is higher than layer 13’s, it yields similar SRs which can be "
         "attributed to its smaller average cluster size (Fig. 5A).",
     ),
+    "noise_after_pooling": (
+        "mechanism",
+        "Discussion",
+        "For the other layers, the statistical features indicated that the noise was not monotonic and was "
+        "typically significantly increased in the layers subsequent to the MP, for example, layers 8 and 11.",
+    ),
     "appearances_equal": (
         "mechanism",
         "Results, 'Single-filter performance' (Fig. 5B)",

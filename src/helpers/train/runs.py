@@ -24,6 +24,7 @@ a Slurm cluster (:mod:`helpers.book.jobs`, which this module's command hands ove
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import platform
@@ -31,7 +32,7 @@ import socket
 import subprocess
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -150,6 +151,15 @@ class Run:
     @property
     def test_acc(self) -> float:
         return self.info["metrics"][-1]["test_acc"]
+
+    def at_taps(self, taps: list) -> "Run":
+        """This network read at ``taps`` (:class:`~helpers.train.models.Tap`) in place of its model's own,
+        such as the layers between VGG-16's max poolings (:mod:`helpers.figures.after_pooling`): the same
+        weights and cache key (a probe is cached per tap name), a model of its own whose ``taps`` are these,
+        so that features are extracted for these taps alone."""
+        model = copy.copy(self.model)  # shares the modules and weights; only its taps differ
+        model.taps = list(taps)
+        return replace(self, model=model)
 
     def __repr__(self) -> str:
         return (
