@@ -32,7 +32,7 @@ PAPER_KEYS = (("n", "noise"), ("N_c", "N_c"), ("C_s", "C_s"))  # the explorer's 
 def normalized_matrices(study, tap: str) -> torch.Tensor:
     """(N_f, N_l, N_l) normalized field matrices of ``tap`` (DESIGN steps 4-5), rounded to
     :data:`DECIMALS`."""
-    M = fields.normalize(fields.field_matrices(study.probes[tap].W, study.means[tap]), inplace=True)
+    M = fields.normalized_fields(study.probes[tap].W, study.means[tap])
     return torch.round(M, decimals=DECIMALS)
 
 

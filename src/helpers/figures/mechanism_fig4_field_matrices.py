@@ -53,7 +53,7 @@ def filter_view(study, tap: str, f: int | None = None) -> dict | None:
     la = study.layers[tap]
     f = representative_filter(la) if f is None else int(f)
     W, means = study.probes[tap].W, study.means[tap]
-    Mn = fields.normalize(fields.field_matrices(W[:, f : f + 1], means[:, f : f + 1]))[0]
+    Mn = fields.normalized_fields(W[:, f : f + 1], means[:, f : f + 1])[0]
     B = fields.clip(Mn, la.threshold)
     clusters = la.clusters[f]
     return dict(

@@ -87,6 +87,12 @@ def normalize(M: torch.Tensor, inplace: bool = False) -> torch.Tensor:
     return M.masked_fill_(peak <= 0, 0.0)
 
 
+def normalized_fields(W: torch.Tensor, class_means: torch.Tensor) -> torch.Tensor:
+    """Each filter's field matrix (:func:`field_matrices`) divided by its maximal element (:func:`normalize`):
+    the matrices *mechanism* Fig. 4 (left) shows and the threshold clips, (N_f, N_labels_in, N_l)."""
+    return normalize(field_matrices(W, class_means), inplace=True)
+
+
 def clip(M_norm: torch.Tensor, threshold: float = THRESHOLD) -> torch.Tensor:
     """Boolean clipped matrix: 1 where the normalized element is >= threshold (Fig. 4, middle)."""
     return torch.as_tensor(M_norm) >= check_threshold(threshold)

@@ -25,6 +25,7 @@ from helpers.method.fields import (
     cluster_ids,
     field_matrices,
     normalize,
+    normalized_fields,
 )
 
 HIST_BINS = np.linspace(-1.0, 1.0, 201)  # values below -1 are counted in the lowest bin
@@ -198,7 +199,7 @@ def field_magnitudes(
     magnitudes, as a signed mean cancels); ``sub_median``, the median magnitude of every sub-threshold field,
     and ``sub_negative``, the fraction of them below 0. ``clusters``: per filter, as
     :attr:`LayerAnalysis.clusters`."""
-    Mn = normalize(field_matrices(W, class_means), inplace=True)
+    Mn = normalized_fields(W, class_means)
     B = Mn >= check_threshold(threshold)
     live = B.flatten(1).any(1)
     cid = torch.from_numpy(np.stack([cluster_ids(c, Mn.shape[1]) for c in clusters]))

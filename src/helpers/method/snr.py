@@ -63,7 +63,7 @@ def signal_noise(W: torch.Tensor, means: torch.Tensor, clusters: list[list[list[
     strongest wrong output j of all filters), ``noise_2`` (the other filters' field there) and ``SNR`` =
     signal / (noise_1 + noise_2).
     """
-    Mn = fields.normalize(fields.field_matrices(W, means))  # (N_f, N_l, N_l)
+    Mn = fields.normalized_fields(W, means)  # (N_f, N_l, N_l)
     N_f, N_l = Mn.shape[0], Mn.shape[1]
     V, owner = cluster_vectors(clusters, N_l)
     member = torch.zeros(N_f, N_l).index_add_(0, owner, V)  # clusters of one filter are disjoint: 0/1
