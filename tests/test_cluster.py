@@ -87,6 +87,7 @@ def run_dirs() -> dict:
 ONE_RUN_PER_SEED = {
     "fig2.layer_accuracy",
     "fig5.seed_statistics",
+    "after_pooling.statistics",  # the same networks read at more taps: FC layers only
     "robustness.threshold_sweep",
     "layer_tables.reference_rows",
     "layer_tables.layer_table",

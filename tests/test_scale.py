@@ -251,6 +251,8 @@ def test_the_page_runs_at_smoke_on_a_generated_record(data_dir, tmp_path, monkey
         ("VGG-6's noise falls layer by layer toward the output", None),  # not the ladder's network
         ("the test error at 10 increases approximately linearly with K", None),  # the label count
         ("each label appears about equally often in layer 13's clusters", None),
+        ("the noise n rises in the layers right after a max pooling (layers 8 and 11)", None),  # not read
+        ("layer 10 has more noise than layers 13 and 7", ("n", "10")),
     ],
 )
 def test_a_failing_claim_is_read_as_the_statistic_it_names(claim, expected):

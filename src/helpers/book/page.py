@@ -325,3 +325,24 @@ class Page(PageView):
                 device=self.device,
             )
         return self._studies[key]
+
+    def study_at(self, taps: list, seed: int | None = None):
+        """:func:`helpers.method.study` of the page's network ``seed`` read at ``taps``
+        (:class:`~helpers.train.models.Tap`) in place of its model's own
+        (:meth:`helpers.train.runs.Run.at_taps`; e.g. the layers right after VGG-16's max poolings), with the
+        page's threshold, rule and solver."""
+        if self.skipped:
+            return None
+        cfg = self.config_for(seed)
+        key = (cfg, self.threshold, ("at",) + tuple((t.name, t.node) for t in taps))
+        if key not in self._studies:
+            run = self.run(seed).at_taps(taps)
+            self._studies[key] = method.study(
+                run,
+                self.data_for(run.config),
+                threshold=self.threshold,
+                rule=self.rule,
+                solver=self.solver,
+                device=self.device,
+            )
+        return self._studies[key]

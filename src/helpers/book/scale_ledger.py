@@ -36,12 +36,13 @@ OTHER = re.compile(r"vgg-6|avgg|efficientnet|resnet|mobilenet|\bstages?\b|\bk\b|
 # the direction's words for a sentence the ladder cannot speak to
 OFF_LADDER = "not on the ladder (another network than its VGG-16, or no statistic of the ladder)"
 _LAYER = re.compile(r"\blayer[- ](\d+)\b")
+_LAYERS = re.compile(r"\blayers?[- ](\d+(?:\s+and\s+\d+)*)\b")  # "layer 7", "layers 8 and 11"
 _N = re.compile(r"(^|[\s(])n([\s,)]|$)")  # the noise per filter written as n
 
 
 def statistic_of(claim: str) -> tuple[str, str] | None:
     """``(statistic, tap)`` that the sentence ``claim`` names, or ``None`` where it names none of them or is
-    about another network or the label count (:data:`OTHER`)."""
+    about another network, the label count (:data:`OTHER`) or a layer the ladder does not read."""
     text = claim.lower()
     if OTHER.search(text):
         return None
@@ -49,6 +50,9 @@ def statistic_of(claim: str) -> tuple[str, str] | None:
     if stat is None:
         stat = "n" if _N.search(claim) else "error" if "accura" in text else None
     if stat is None:
+        return None
+    named = {n for g in _LAYERS.findall(text) for n in re.findall(r"\d+", g)}
+    if named - set(sv.PAPER_N_F):  # a layer the ladder does not read (e.g. 8 and 11, after a max pooling)
         return None
     layer = _LAYER.search(text)
     tap = layer.group(1) if layer and layer.group(1) in sv.PAPER_N_F else None

@@ -246,9 +246,12 @@ class PageView:
         """The cached runs this page used: key, config, data, test accuracy, wall time."""
         if self.skipped or not self._studies:
             return None
-        rows, fitted = [], []
-        for s in {id(s.run): s for s in self._studies.values()}.values():
-            r = s.run
+        rows, fitted = [], {}
+        for s in self._studies.values():  # probes of one network may come from several studies of it
+            fitted.update(
+                {(s.run.key, t): dict(run=s.run.key, tap=t, **p.record()) for t, p in s.probes.items()}
+            )
+        for r in {s.run.key: s.run for s in self._studies.values()}.values():
             rows.append(
                 dict(
                     run=r.key,
@@ -263,7 +266,6 @@ class PageView:
                     commit=(r.info.get("provenance", {}).get("commit") or "–")[:10],
                 )
             )
-            fitted += [dict(run=r.key, tap=tap, **p.record()) for tap, p in s.probes.items()]
         return Shown(
             pd.DataFrame(rows),
             f"Cached runs under `{runs.cache_root()}/runs/`:",
@@ -271,7 +273,7 @@ class PageView:
                 (
                     "The FC layers (probes) and how their solver stopped (loss = mean cross-entropy + "
                     "α/2 |W|² on the training features; grad_max = its largest gradient element):",
-                    pd.DataFrame(fitted).drop_duplicates(["run", "tap"]),
+                    pd.DataFrame(list(fitted.values())),
                 )
             ],
         )

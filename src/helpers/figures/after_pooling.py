@@ -19,7 +19,6 @@ import pandas as pd
 from helpers.figures.common import frame_floor, layer_statistics, over_networks, trend_evidence
 from helpers.figures.steps import skippable
 from helpers.figures.style import NAME, BookFigure, describe, new_figure, xy_series
-from helpers.method import study as method
 from helpers.reference import claims
 from helpers.reference import printed as paper_mod
 from helpers.train.models import Tap
@@ -28,44 +27,31 @@ from helpers.train.models import Tap
 AFTER_POOLING = {"vgg16": {"8": "7", "11": "10"}}
 
 
-def taps_after_pooling(model: str) -> list[Tap]:
+def taps_after_pooling(model: str, taps=None) -> list[Tap]:
     """The taps of ``model``'s layers right after a max pooling (:data:`AFTER_POOLING`; none for another
-    model): the output of the layer's ReLU, all its positions."""
-    return [Tap(t, f"features.relu{t}") for t in AFTER_POOLING.get(model, {})]
-
-
-@skippable
-def study_after_pooling(page, seed: int = 0):
-    """:func:`helpers.method.study.study` of the page's network ``seed`` at :func:`taps_after_pooling` (the
-    page's threshold, cluster rule and solver), ``None`` for a model without such layers."""
-    taps = taps_after_pooling(page.model)
-    if not taps:
-        return None
-    run = page.run(seed).at_taps(taps)
-    return method.study(
-        run,
-        page.data_for(run.config),
-        threshold=page.threshold,
-        rule=page.rule,
-        solver=page.solver,
-        device=page.device,
-    )
+    model) whose pooled layer is among ``taps`` (default: all): the output of the layer's ReLU, all its
+    positions."""
+    after = AFTER_POOLING.get(model, {})
+    return [Tap(t, f"features.relu{t}") for t, b in after.items() if taps is None or b in map(str, taps)]
 
 
 @skippable
 def statistics(page) -> pd.DataFrame | None:
     """Per layer and network (a ``seed`` column): :func:`~helpers.figures.common.layer_statistics` at the
-    page's taps and at the layers after its max poolings, shallow to deep (``None`` for a model without
-    them). ``attrs``: the first network's, and ``runs``, every network's key."""
-    if page.model not in AFTER_POOLING:
+    page's taps and at the layers after its max poolings whose pooled layer is among them
+    (:meth:`helpers.book.page.Page.study_at`), shallow to deep; ``None`` for a model without them. ``attrs``:
+    the first network's, and ``runs``, every network's key."""
+    taps = taps_after_pooling(page.model, page.taps)
+    if not taps:
         return None
-    frames = []
+    frames, runs, attrs = [], [], {}
     for k in range(page.seeds):
-        both = [layer_statistics(page.study(seed=k)), layer_statistics(study_after_pooling(page, k))]
+        both = [layer_statistics(page.study(seed=k)), layer_statistics(page.study_at(taps, seed=k))]
+        runs += [r for f in both for r in f.attrs.get("runs", ())]
+        attrs = attrs or dict(both[0].attrs)  # concat keeps attrs only where all frames agree
         frames.append(paper_mod.by_depth(pd.concat(both, ignore_index=True), "layer").assign(seed=k))
     out = pd.concat(frames, ignore_index=True)
-    runs = [r for f in frames for r in f.attrs.get("runs", ())]
-    out.attrs.update(layer_statistics(page.study(seed=0)).attrs, runs=tuple(dict.fromkeys(runs)))
+    out.attrs.update(attrs, runs=tuple(dict.fromkeys(runs)))
     return out
 
 
@@ -88,36 +74,44 @@ def summary(per_seed: pd.DataFrame | None) -> pd.DataFrame | None:
     return out
 
 
-@skippable
-def claims_after_pooling(per_seed: pd.DataFrame | None) -> list[claims.Claim] | None:
+def claims_after_pooling(per_seed: pd.DataFrame | None) -> list[claims.Claim]:
     """*mechanism*: the noise "was typically significantly increased in the layers subsequent to the MP, for
     example, layers 8 and 11": n of each layer after a max pooling above n of the pooled layer before it, on
-    the means over the page's networks, each rise beyond the two layers' std summed (within it: not testable
-    here; a fall beyond it: does not hold)."""
+    the means over the page's networks. As the other trends (:func:`helpers.reference.claims.rises_over`): a
+    fall beyond the two layers' std summed is against it (does not hold); a rise within that spread cannot be
+    told from seed noise (not testable here). No such layer (another model, or its pooled layer not among the
+    page's taps): no claim."""
+    if per_seed is None:
+        return []
     model = per_seed.attrs.get("model", "vgg16")
     summ = over_networks(per_seed, "n", per_seed)
     m, sd = summ.set_index("layer")["mean"], summ.set_index("layer")["std"]
-    pairs = [(b, a) for a, b in AFTER_POOLING[model].items() if a in m and b in m]
+    pairs = [(b, a) for a, b in AFTER_POOLING.get(model, {}).items() if a in m and b in m]
+    if not pairs:
+        return []
     several = int(summ["seeds"].min()) > 1
     spread = {
-        p: claims.spread_of(*[None if v != v else float(v) for v in sd[list(p)]]) if several else None
+        p: (claims.spread_of(*[None if v != v else float(v) for v in sd[list(p)]]) if several else None)
+        or 0.0
         for p in pairs
     }
+    against = [p for p in pairs if m[p[0]] - m[p[1]] > spread[p]]
+    within = [
+        claims.beyond_spread(m[a] - m[b], spread[(b, a)], f"the step in n from layer {b} to {a}")
+        for b, a in pairs
+    ]
+    named = " and ".join(a for _, a in pairs)
     return claims.on(
         per_seed.attrs.get("runs"),
         [
             claims.paper_claim(
                 "noise_after_pooling",
-                "the noise n rises in the layers right after a max pooling (layers 8 and 11)",
-                all(m[a] > m[b] for b, a in pairs) if pairs else None,
+                f"the noise n rises in the layers right after a max pooling (layers {named})",
+                not against and all(m[a] > m[b] for b, a in pairs),
                 trend_evidence(summ),
-                test="n(8) > n(7) and n(11) > n(10)"
+                test=" and ".join(f"n({a}) > n({b})" for b, a in pairs)
                 + (", each rise beyond the two layers' std over the networks summed" if several else ""),
-                requires=[frame_floor(per_seed)]
-                + [
-                    claims.beyond_spread(m[a] - m[b], spread[(b, a)], f"the step in n from layer {b} to {a}")
-                    for b, a in pairs
-                ],
+                requires=[frame_floor(per_seed)] + ([] if against else within),
             )
         ],
     )

@@ -155,8 +155,16 @@ class Run:
     def at_taps(self, taps: list) -> "Run":
         """This network read at ``taps`` (:class:`~helpers.train.models.Tap`) in place of its model's own,
         such as the layers between VGG-16's max poolings (:mod:`helpers.figures.after_pooling`): the same
-        weights and cache key (a probe is cached per tap name), a model of its own whose ``taps`` are these,
-        so that features are extracted for these taps alone."""
+        weights and cache key, a model of its own whose ``taps`` are these, so that features are extracted for
+        these taps alone. A probe is cached by its run and tap name (:func:`helpers.train.probes.probe_path`),
+        so a tap may not take the name of one of the model's own taps at another node; the node of a new
+        name is fixed where it is defined (:data:`helpers.figures.after_pooling.AFTER_POOLING`)."""
+        own = {t.name: t.node for t in self.model.taps}
+        clash = [t.name for t in taps if t.name in own and own[t.name] != t.node]
+        if clash:  # a probe is cached by its tap's name: one name, one node
+            raise ValueError(
+                f"taps {clash} have the names of the model's own taps but other nodes: rename them"
+            )
         model = copy.copy(self.model)  # shares the modules and weights; only its taps differ
         model.taps = list(taps)
         return replace(self, model=model)
