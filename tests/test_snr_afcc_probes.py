@@ -8,11 +8,9 @@ import torch
 
 from helpers.figures import universal_afcc as afcc_pages
 from helpers.method import afcc, fields, snr
-from helpers.method import study as method
 from helpers.method.layer import analyze_layer
 from helpers.reference import printed as paper
 from helpers.train import probes, profiles
-from helpers.train import taps as taps_mod
 
 
 def test_universal_eqs_on_table1_layer10():
@@ -94,8 +92,8 @@ def test_afcc_mask_counts_and_random_mask():
 
 
 def test_afcc_retrains_on_the_device_given(monkeypatch):
-    """afcc_row hands its device to both retrainings; universal passes the study's (afcc_experiment) and the
-    page's (stage8_afcc). A stand-in train_probe records the device it is given and trains on the CPU."""
+    """afcc_row hands its device to both retrainings; universal passes the study's (afcc_experiment, also
+    behind stage8_afcc). A stand-in train_probe records the device it is given and trains on the CPU."""
     xtr, ytr, xte, yte = separable()
     p = probes.train_probe(xtr, ytr, xte, yte, 4, epochs=5, progress=False)
     la = analyze_layer(p.W, torch.stack([xtr[ytr == j].mean(0) for j in range(4)]))
@@ -117,21 +115,14 @@ def test_afcc_retrains_on_the_device_given(monkeypatch):
         features=lambda split: ({"t": xtr}, ytr),
     )
     afcc_pages.afcc_experiment(study, ["t"], clusters_from="test")
-    stage8 = {afcc_pages.STAGE8: p}
-    monkeypatch.setattr(taps_mod, "run_features", lambda *a, **kw: (stage8, ytr))
-    monkeypatch.setattr(method, "fit_probes", lambda *a, **kw: stage8)
-    monkeypatch.setattr(method, "analyze", lambda *a, **kw: ({}, {afcc_pages.STAGE8: la}))
-    run = SimpleNamespace(config=SimpleNamespace(model="efficientnet_b0"), test_acc=0.8)
-    page = SimpleNamespace(
-        skipped=None,
+    stages = SimpleNamespace(  # stage_study: the page's network at every stage and stage 8, on its device
         device="cuda:6",
-        solver="sgd",
-        threshold=0.3,
-        rule="greedy",
-        run=lambda seed: run,
-        data_for=lambda cfg: SimpleNamespace(num_classes=4),
+        probes={afcc_pages.STAGE8: p},
+        layers={afcc_pages.STAGE8: la},
+        run=SimpleNamespace(test_acc=0.8, config=SimpleNamespace(model="efficientnet_b0")),
+        features=lambda split: ({afcc_pages.STAGE8: xtr}, ytr),
     )
-    afcc_pages.stage8_afcc(page)
+    afcc_pages.stage8_afcc(stages, clusters_from="test")
     assert rows == ["cuda:5", "cuda:6"]
 
 

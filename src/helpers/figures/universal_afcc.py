@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from helpers.figures.steps import skippable
 from helpers.figures.style import PAPER, BookFigure, describe, new_figure, sorted_taps
 from helpers.figures.universal_layer_tables import floor_for
 from helpers.method import afcc
@@ -31,7 +32,6 @@ from helpers.reference import claims
 from helpers.reference import printed as paper
 from helpers.reference.claims import TOL, labels_at_least
 from helpers.train import models
-from helpers.train import taps as taps_mod
 from helpers.train.models import Tap
 
 AFCC_CLUSTERS = ("train", "test")
@@ -94,45 +94,26 @@ def mask_clusters(study, tap: str, clusters_from: str = "train"):
 STAGE8 = "stage 8"
 
 
-def stage8_afcc(page, seed: int = 0, clusters_from: str = "train") -> pd.DataFrame | None:
+@skippable
+def stage_study(page, seed: int = 0):
+    """The page's EfficientNet read at each of its stage taps and at stage 8 (``features[7]`` at a 1x1 grid;
+    :meth:`helpers.book.page.Page.study_at`): the FC layers of all trained in one pass over the augmented
+    copies of the training set, so that stage 8's is trained as every other tap's (the papers' augmentation)
+    and the Table 2 page finds its stages' FC layers in the cache rather than passing the copies through
+    the network again."""
+    taps = [*page.run(seed).model.taps, Tap(STAGE8, "features.7", 1)]
+    return page.study_at(sorted(taps, key=lambda t: paper.tap_depth(t.name)), seed=seed)
+
+
+@skippable
+def stage8_afcc(stages, clusters_from: str = "train") -> pd.DataFrame | None:
     """*universal* Results: EfficientNet-B0 with stage 9 removed, stage 8 (320 filters) connected to the
-    output through AFCC. Stage 8 is ``features[7]`` read at a 1x1 grid; its FC layer, clusters and AFCC
-    are computed as for any tap (the layers below stay as trained), the mask's clusters from
-    ``clusters_from`` as in :func:`afcc_experiment`."""
-    check_afcc_clusters(clusters_from)
-    if page.skipped:
-        return None
-    run = page.run(seed=seed)
-    data = page.data_for(run.config)
-    tap = Tap(STAGE8, "features.7", 1)
-    (tr_f, tr_y), (te_f, te_y) = (
-        taps_mod.run_features(run, data, split, taps=[tap], device=page.device) for split in ("train", "test")
-    )
-    probe = method.fit_probes(
-        (tr_f, tr_y), (te_f, te_y), data.num_classes, solver=page.solver, seed=seed, device=page.device
-    )[STAGE8]
-    inputs = (tr_f, tr_y) if clusters_from == "train" else (te_f, te_y)
-    la = method.analyze({STAGE8: probe}, inputs, data.num_classes, threshold=page.threshold, rule=page.rule)[
-        1
-    ][STAGE8]
-    row = afcc.afcc_row(
-        STAGE8, probe, la, (tr_f[STAGE8], tr_y), (te_f[STAGE8], te_y), seed, device=page.device
-    )
-    return pd.DataFrame(
-        [
-            dict(
-                row,
-                N_f=la.N_f,
-                n=la.n,
-                N_c=la.N_c,
-                C_s=la.C_s,
-                clusters_from=clusters_from,
-                N_l=la.N_l,
-                network=run.test_acc,
-                model=run.config.model,
-            )
-        ]
-    )
+    output through AFCC, on :func:`stage_study`: its FC layer, clusters and AFCC as for any tap
+    (:func:`afcc_experiment`; the layers below stay as trained), with the filter statistics of the clusters
+    that chose the mask."""
+    la = mask_clusters(stages, STAGE8, clusters_from)[0]
+    out = afcc_experiment(stages, [STAGE8], clusters_from=clusters_from)
+    return out.assign(N_f=la.N_f, n=la.n, N_c=la.N_c, C_s=la.C_s)
 
 
 COMPARE_AFTER = "accuracy after AFCC + retraining"
