@@ -4,6 +4,7 @@ size a newcomer can read, and ruff's lint and format clean on the whole tree (CO
 from __future__ import annotations
 
 import ast
+import json
 import shutil
 import subprocess
 import sys
@@ -135,3 +136,32 @@ def test_ruff_passes_on_the_whole_tree(command):
         _ruff() + command + ["src", "tests", "bench", "notebooks"], cwd=ROOT, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+
+
+SHOWN = {
+    "table",
+    "figure",
+    "compare",
+    "show",
+    "claims",
+    "summary",
+    "runs_used",
+    "header",
+}  # PageView's displays
+
+
+def test_a_page_shows_what_a_cell_ends_with_only():
+    """A notebook cell displays its last expression only: a ``page.table(...)`` (or figure, compare ...) that
+    is not a cell's last statement is computed and never shown, so each goes last in its cell."""
+    lost = []
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for k, cell in enumerate(json.loads(path.read_text())["cells"]):
+            if cell["cell_type"] != "code":
+                continue
+            body = ast.parse("".join(cell["source"])).body
+            for stmt in body[:-1]:
+                call = stmt.value if isinstance(stmt, ast.Expr) else None
+                f = getattr(call, "func", None)
+                if isinstance(f, ast.Attribute) and f.attr in SHOWN and getattr(f.value, "id", "") == "page":
+                    lost.append(f"{path.stem}, cell {k}: page.{f.attr}(...) at line {stmt.lineno}")
+    assert not lost, "shown nowhere (not the cell's last statement): " + "; ".join(lost)
