@@ -314,15 +314,8 @@ class Page(PageView):
         key = (cfg, threshold, tuple(tap_names))  # study() and study(seed=0) are one network: one study
         if key not in self._studies:
             run = self.run(seed, K, model, **knobs)
-            chosen = [t for t in run.model.taps if t.name in tap_names]
-            self._studies[key] = method.study(
-                run,
-                self.data_for(run.config),
-                threshold=threshold,
-                rule=self.rule,
-                solver=self.solver,
-                taps=chosen,
-                device=self.device,
+            self._studies[key] = self._study_of(
+                run, threshold, [t for t in run.model.taps if t.name in tap_names]
             )
         return self._studies[key]
 
@@ -337,12 +330,17 @@ class Page(PageView):
         key = (cfg, self.threshold, ("at",) + tuple((t.name, t.node) for t in taps))
         if key not in self._studies:
             run = self.run(seed).at_taps(taps)
-            self._studies[key] = method.study(
-                run,
-                self.data_for(run.config),
-                threshold=self.threshold,
-                rule=self.rule,
-                solver=self.solver,
-                device=self.device,
-            )
+            self._studies[key] = self._study_of(run, self.threshold, run.model.taps)
         return self._studies[key]
+
+    def _study_of(self, run, threshold: float, taps: list):
+        """:func:`helpers.method.study` of ``run`` at ``taps`` with the page's rule, solver and device."""
+        return method.study(
+            run,
+            self.data_for(run.config),
+            threshold=threshold,
+            rule=self.rule,
+            solver=self.solver,
+            taps=taps,
+            device=self.device,
+        )

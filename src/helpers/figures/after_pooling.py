@@ -90,11 +90,8 @@ def claims_after_pooling(per_seed: pd.DataFrame | None) -> list[claims.Claim]:
     if not pairs:
         return []
     several = int(summ["seeds"].min()) > 1
-    spread = {
-        p: (claims.spread_of(*[None if v != v else float(v) for v in sd[list(p)]]) if several else None)
-        or 0.0
-        for p in pairs
-    }
+    # the two layers' std summed (0 for one network: no spread measured)
+    spread = {p: claims.spread_of(*[None if v != v else float(v) for v in sd[list(p)]]) or 0.0 for p in pairs}
     against = [p for p in pairs if m[p[0]] - m[p[1]] > spread[p]]
     within = [
         claims.beyond_spread(m[a] - m[b], spread[(b, a)], f"the step in n from layer {b} to {a}")

@@ -46,9 +46,12 @@ def check_afcc_clusters(clusters_from: str) -> str:
     return clusters_from
 
 
-def afcc_experiment(study, taps, seed: int = 0, clusters_from: str = "train") -> pd.DataFrame | None:
+def afcc_experiment(
+    study, taps, seed: int = 0, clusters_from: str = "train", statistics: bool = False
+) -> pd.DataFrame | None:
     """AFCC on each of ``taps``: weights kept by clusters vs the estimate ``N_f F_s C_s N_c``, accuracy
-    before, after retraining with the zeros held, and with the same number of weights kept at random.
+    before, after retraining with the zeros held, and with the same number of weights kept at random; with
+    ``statistics``, the N_f, n, N_c and C_s of the analysis whose clusters chose the mask.
 
     The clusters that choose the mask come from the training set's class means (``clusters_from="train"``),
     so the test set only scores; ``"test"`` reads them from the test set, as the papers' figures do
@@ -72,6 +75,7 @@ def afcc_experiment(study, taps, seed: int = 0, clusters_from: str = "train") ->
                 N_l=la.N_l,
                 network=study.run.test_acc,
                 model=getattr(getattr(study.run, "config", None), "model", None),
+                **(dict(N_f=la.N_f, n=la.n, N_c=la.N_c, C_s=la.C_s) if statistics else {}),
             )
         )
     return pd.DataFrame(rows)
@@ -111,9 +115,7 @@ def stage8_afcc(stages, clusters_from: str = "train") -> pd.DataFrame | None:
     output through AFCC, on :func:`stage_study`: its FC layer, clusters and AFCC as for any tap
     (:func:`afcc_experiment`; the layers below stay as trained), with the filter statistics of the clusters
     that chose the mask."""
-    la = mask_clusters(stages, STAGE8, clusters_from)[0]
-    out = afcc_experiment(stages, [STAGE8], clusters_from=clusters_from)
-    return out.assign(N_f=la.N_f, n=la.n, N_c=la.N_c, C_s=la.C_s)
+    return afcc_experiment(stages, [STAGE8], clusters_from=clusters_from, statistics=True)
 
 
 COMPARE_AFTER = "accuracy after AFCC + retraining"
